@@ -1,0 +1,66 @@
+# servebench — run `make help` for the targets.
+GO        ?= go
+BIN       := bin
+TESTFLAGS ?=
+SIM_IMAGE ?= servebench/vllm-sim:dev
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show the targets and what they do
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: ## Run the smoke suite on the built-in engine simulator (no vLLM, no Docker)
+	$(GO) run ./cmd/runner start --suite smoke
+
+.PHONY: build
+build: ## Build every binary into bin/ (static, CGO off)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
+
+.PHONY: deps
+deps: ## Install and start what the tests need (Prometheus, Alertmanager, VictoriaMetrics, dockerd, Chromium)
+	./deploy/scripts/test-deps.sh
+
+.PHONY: test
+test: deps ## Install test dependencies, then run unit and end-to-end tests and check generated files
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 30m $(TESTFLAGS) ./...
+
+.PHONY: unit
+unit: ## Unit tests only (end-to-end tests skip without their tools)
+	$(GO) test -short -count=1 ./...
+
+.PHONY: e2e
+e2e: deps ## End-to-end tests only (real Prometheus, Alertmanager, VictoriaMetrics, dockerd)
+	$(GO) test -count=1 -timeout 30m -run 'E2E' ./...
+
+.PHONY: bench
+bench: ## Run the speed benchmarks and print their figures
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./... 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)|/op|figure' || true
+
+.PHONY: generate
+generate: ## Regenerate boards, rules, Alertmanager config and docs/metrics.md
+	$(GO) run ./cmd/obsgen
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+.PHONY: sim-image
+sim-image: ## Build the engine simulator image ($(SIM_IMAGE)) FROM scratch, offline
+	CGO_ENABLED=0 $(GO) build -trimpath -o deploy/vllm-sim/vllm-sim ./cmd/vllm-sim
+	docker build -t $(SIM_IMAGE) deploy/vllm-sim
+
+.PHONY: up
+up: ## Start the compose stack with the simulator profile
+	docker compose --profile sim up -d
+
+.PHONY: down
+down: ## Stop the compose stack
+	docker compose --profile sim down
+
+.PHONY: clean
+clean: ## Remove built binaries
+	rm -rf $(BIN) deploy/vllm-sim/vllm-sim

@@ -1,0 +1,158 @@
+// Package contract is servebench's metric contract: the name, help, type,
+// unit, label set and buckets of every series servebench publishes, and the
+// closed sets of values its bounded labels may take.
+//
+// It is a leaf package: it imports nothing from servebench. The recorder, the
+// collectors, the metering proxy, the dashboards, the alert rules and
+// docs/metrics.md are all built from these definitions, so renaming a series
+// here breaks the build rather than a panel. Everything in it is immutable
+// after package initialisation and safe for concurrent use.
+package contract
+
+// Namespace prefixes every servebench series.
+const Namespace = "servebench"
+
+// Type is a Prometheus metric type.
+type Type string
+
+// Metric types.
+const (
+	Counter   Type = "counter"
+	Gauge     Type = "gauge"
+	Histogram Type = "histogram"
+)
+
+// Metric describes one series family.
+type Metric struct {
+	Name    string    // full name, namespace included
+	Help    string    // one sentence, as exposed in # HELP
+	Type    Type      // counter, gauge or histogram
+	Unit    string    // base unit ("seconds", "bytes", "tokens", "requests", ...) or "" for ratios and info
+	Labels  []string  // label names, in exposition order
+	Buckets []float64 // histogram upper bounds (classic le), ascending; nil otherwise
+}
+
+// Benchmark labels: every per-request series carries these, all bounded.
+const (
+	LabelSuite    = "suite"    // suite name, "bench" for runner bench
+	LabelModel    = "model"    // served model name
+	LabelWorkload = "workload" // workload name or "custom"
+	LabelCores    = "cores"    // cores given to the engine, "" when unknown
+	LabelLoadgen  = "loadgen"  // native, guidellm, vllm-bench, proxy
+	LabelLevel    = "level"    // the load level, e.g. "concurrent-16" or "constant-4"
+	LabelOutcome  = "outcome"  // one of Outcomes
+	LabelKind     = "kind"     // one of ErrorKinds
+)
+
+// BenchmarkLabels is the label set shared by every per-request series.
+var BenchmarkLabels = []string{LabelSuite, LabelModel, LabelWorkload, LabelCores, LabelLoadgen, LabelLevel}
+
+// Outcome is how a request ended.
+type Outcome string
+
+// Outcomes: every request ends as exactly one of these.
+const (
+	OutcomeSuccess    Outcome = "success"
+	OutcomeError      Outcome = "error"
+	OutcomeIncomplete Outcome = "incomplete" // cut by the end of the measurement window
+)
+
+// Outcomes lists the values of the outcome label.
+var Outcomes = []Outcome{OutcomeSuccess, OutcomeError, OutcomeIncomplete}
+
+// ErrorKind classifies a failed request. The set is closed: a failure that
+// fits nothing else is ErrOther, never free text.
+type ErrorKind string
+
+// Error kinds.
+const (
+	ErrNone           ErrorKind = ""
+	ErrConnect        ErrorKind = "connect"         // dial, TLS or connection refused/reset before a response
+	ErrTimeout        ErrorKind = "timeout"         // the request timeout passed
+	ErrHTTP4xx        ErrorKind = "http_4xx"        // the server answered 4xx
+	ErrHTTP5xx        ErrorKind = "http_5xx"        // the server answered 5xx
+	ErrStreamBroken   ErrorKind = "stream_broken"   // the body ended or failed before [DONE]
+	ErrMalformedChunk ErrorKind = "malformed_chunk" // an SSE event that is not valid JSON of the expected shape
+	ErrEarlyEOS       ErrorKind = "early_eos"       // fewer output tokens than demanded with ignore_eos
+	ErrCanceled       ErrorKind = "canceled"        // canceled by the client (interrupt) before an answer
+	ErrOther          ErrorKind = "other"
+)
+
+// ErrorKinds lists the values of the kind label (ErrNone excluded).
+var ErrorKinds = []ErrorKind{ErrConnect, ErrTimeout, ErrHTTP4xx, ErrHTTP5xx, ErrStreamBroken,
+	ErrMalformedChunk, ErrEarlyEOS, ErrCanceled, ErrOther}
+
+// LatencyBuckets are the upper bounds, in seconds, of every request latency
+// histogram: 1 ms to 1000 s, ten bounds per decade on the 1-1.5-2-2.5-3-4-5-6-7-8
+// mantissas, so 50 ms and 60 ms fall in different buckets and CPU TTFTs of
+// minutes still have resolution. SLO thresholds (0.1, 0.2, 0.5, 1, 2, 5 s...)
+// sit on bounds.
+var LatencyBuckets = decadeBuckets(1e-3, 1e3)
+
+// LatenessBuckets are the upper bounds, in seconds, of the send lateness
+// histogram: 10 µs to 100 s on the same mantissas, because the validity
+// threshold (p99 lateness, default 1 ms) must be resolvable.
+var LatenessBuckets = decadeBuckets(1e-5, 1e2)
+
+var mantissas = []float64{1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8}
+
+// decadeBuckets returns mantissa*10^k bounds from lo up to and including hi.
+func decadeBuckets(lo, hi float64) []float64 {
+	var out []float64
+	for d := lo; d <= hi*1.0000001; d *= 10 {
+		for _, m := range mantissas {
+			v := roundSig(m * d)
+			if v > hi*1.0000001 {
+				break
+			}
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// roundSig removes floating point noise (0.0015000000000000002 -> 0.0015).
+func roundSig(v float64) float64 {
+	scale := 1.0
+	for v*scale < 1e6 {
+		scale *= 10
+	}
+	return float64(int64(v*scale+0.5)) / scale
+}
+
+// Core per-request series. Their names are relied on by dashboards, alert
+// rules and external checks: do not rename them.
+var (
+	RequestTTFT = Metric{Name: "servebench_request_ttft_seconds", Type: Histogram, Unit: "seconds", Labels: BenchmarkLabels, Buckets: LatencyBuckets,
+		Help: "Time to first token, from the request's scheduled send to the first chunk carrying content, reasoning or a tool call."}
+	RequestITL = Metric{Name: "servebench_request_itl_seconds", Type: Histogram, Unit: "seconds", Labels: BenchmarkLabels, Buckets: LatencyBuckets,
+		Help: "Inter-token latency: one sample per gap between consecutive token-carrying chunks."}
+	RequestTPOT = Metric{Name: "servebench_request_tpot_seconds", Type: Histogram, Unit: "seconds", Labels: BenchmarkLabels, Buckets: LatencyBuckets,
+		Help: "Time per output token, one sample per request: (e2e - ttft) / (output tokens - 1)."}
+	RequestE2E = Metric{Name: "servebench_request_e2e_seconds", Type: Histogram, Unit: "seconds", Labels: BenchmarkLabels, Buckets: LatencyBuckets,
+		Help: "End-to-end request latency, from the scheduled send to the last byte."}
+	SendLateness = Metric{Name: "servebench_send_lateness_seconds", Type: Histogram, Unit: "seconds", Labels: BenchmarkLabels, Buckets: LatenessBuckets,
+		Help: "Actual send time minus scheduled send time of each request."}
+	Requests = Metric{Name: "servebench_requests_total", Type: Counter, Unit: "requests", Labels: append(clone(BenchmarkLabels), LabelOutcome),
+		Help: "Requests finished, by outcome."}
+	RequestErrors = Metric{Name: "servebench_request_errors_total", Type: Counter, Unit: "requests", Labels: append(clone(BenchmarkLabels), LabelKind),
+		Help: "Failed requests, by error kind."}
+	OutputTokens = Metric{Name: "servebench_output_tokens_total", Type: Counter, Unit: "tokens", Labels: BenchmarkLabels,
+		Help: "Output tokens received, incomplete requests included."}
+	PromptTokens = Metric{Name: "servebench_prompt_tokens_total", Type: Counter, Unit: "tokens", Labels: BenchmarkLabels,
+		Help: "Prompt tokens of the requests sent."}
+	RequestsInFlight = Metric{Name: "servebench_requests_in_flight", Type: Gauge, Unit: "requests", Labels: BenchmarkLabels,
+		Help: "Requests sent and not yet finished."}
+	TargetRate = Metric{Name: "servebench_target_rate", Type: Gauge, Unit: "", Labels: BenchmarkLabels,
+		Help: "Requested load: requests per second for open-loop profiles, concurrent streams for closed-loop ones."}
+	RunInfo = Metric{Name: "servebench_run_info", Type: Gauge, Unit: "", Labels: []string{"run_id", "suite", "model", "engine", "image", "cpuset", "loadgen"},
+		Help: "1 while a run is active, labelled with its provenance."}
+)
+
+func clone(s []string) []string { return append([]string(nil), s...) }
+
+// Core lists the core per-request series in documentation order.
+func Core() []Metric {
+	return []Metric{RequestTTFT, RequestITL, RequestTPOT, RequestE2E, SendLateness, Requests, RequestErrors,
+		OutputTokens, PromptTokens, RequestsInFlight, TargetRate, RunInfo}
+}

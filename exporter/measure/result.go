@@ -1,0 +1,89 @@
+// Package measure is how servebench times one request to an OpenAI-compatible
+// server: the streamed-response parser, the first-token rule, per-chunk
+// timing and the Result record. The native load generator and the metering
+// proxy both use it, so both time a request identically.
+//
+// A Result is owned by whoever is measuring the request until it is handed to
+// a Recorder; after that it must not be mutated.
+package measure
+
+import (
+	"time"
+
+	"github.com/servebench/servebench/exporter/contract"
+)
+
+// Result is the record of one request, failed or not. Times are absolute;
+// offsets and latencies are derived from them. The JSON form is one line of
+// requests.jsonl; it never holds prompt or output text.
+type Result struct {
+	Seq       int64     `json:"seq"`                  // 0-based order of scheduling within the benchmark
+	Scheduled time.Time `json:"scheduled"`            // when the pacer said it was due (closed loop: when a stream was free)
+	Sent      time.Time `json:"sent"`                 // when the request was handed to the transport
+	FirstByte time.Time `json:"first_byte,omitzero"`  // first response byte
+	FirstTok  time.Time `json:"first_token,omitzero"` // first chunk carrying content, reasoning or a tool call
+	End       time.Time `json:"end"`                  // last byte, error or cut-off
+
+	// Chunks holds, for every token-carrying chunk, its arrival as an offset
+	// from Sent and the number of tokens it carried.
+	Chunks []Chunk `json:"chunks,omitempty"`
+
+	PromptTokens int    `json:"prompt_tokens"`
+	OutputTokens int    `json:"output_tokens"`
+	TokenSource  string `json:"token_source,omitempty"` // "usage" (server-reported) or "chunks" (counted)
+	// TokenMismatch is set when the server's usage disagreed with the chunk count.
+	TokenMismatch bool `json:"token_mismatch,omitempty"`
+
+	Status    int                `json:"status,omitempty"` // HTTP status, 0 when none arrived
+	Outcome   contract.Outcome   `json:"outcome"`
+	ErrorKind contract.ErrorKind `json:"error_kind,omitempty"`
+	Error     string             `json:"error,omitempty"` // human detail; never used as a label
+}
+
+// Chunk is one token-carrying SSE event.
+type Chunk struct {
+	At     time.Duration `json:"at"`     // arrival, offset from Sent
+	Tokens int           `json:"tokens"` // tokens in this chunk (1 when the server does not say)
+}
+
+// Recorder receives measurements as they happen. Implementations must be safe
+// for concurrent use; the hot-path methods of Benchmark cannot fail.
+type Recorder interface {
+	// Benchmark is called once per benchmark (load level) before its first
+	// request; implementations resolve their labelled series here, not per
+	// observation.
+	Benchmark(BenchmarkLabels) BenchmarkRecorder
+}
+
+// BenchmarkLabels identify one benchmark's series. All values are bounded.
+type BenchmarkLabels struct {
+	Suite, Model, Workload, Cores, Loadgen, Level string
+}
+
+// Values returns the label values in contract.BenchmarkLabels order.
+func (l BenchmarkLabels) Values() []string {
+	return []string{l.Suite, l.Model, l.Workload, l.Cores, l.Loadgen, l.Level}
+}
+
+// BenchmarkRecorder receives one benchmark's requests.
+type BenchmarkRecorder interface {
+	// SetTargetRate publishes the requested load (req/s or streams).
+	SetTargetRate(float64)
+	// Started is called when a request is sent.
+	Started()
+	// Finished is called once per request that Started, with its final record.
+	Finished(*Result)
+	// Close ends the benchmark; no call may follow.
+	Close()
+}
+
+// Discard is a Recorder that records nothing.
+var Discard Recorder = discard{}
+
+type discard struct{}
+
+func (discard) Benchmark(BenchmarkLabels) BenchmarkRecorder { return discard{} }
+func (discard) SetTargetRate(float64)                       {}
+func (discard) Started()                                    {}
+func (discard) Finished(*Result)                            {}
+func (discard) Close()                                      {}

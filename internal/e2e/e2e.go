@@ -1,0 +1,150 @@
+// Package e2e starts the real components servebench's end-to-end tests run
+// against (Prometheus, Alertmanager, VictoriaMetrics, dockerd) and finds the
+// tools they need. Every server binds 127.0.0.1 on a free port and is killed by
+// its PID when the test ends.
+//
+// When a required tool is missing the test is skipped, except under CI (the
+// CI environment variable set), where it fails: `make test` installs
+// everything, so a missing tool there is a broken set-up, not a reason to pass.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Require returns the path of the named binary or stops the test.
+func Require(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		missing(t, fmt.Sprintf("%s not found on PATH (make deps installs it)", name))
+	}
+	return p
+}
+
+// RequireDocker stops the test unless a Docker engine answers.
+func RequireDocker(t testing.TB) {
+	t.Helper()
+	Require(t, "docker")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
+		missing(t, fmt.Sprintf("no Docker engine (make deps starts dockerd): %v: %s", err, strings.TrimSpace(string(out))))
+	}
+}
+
+func missing(t testing.TB, msg string) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Process is a server started for a test.
+type Process struct {
+	Cmd *exec.Cmd
+	Log string // path of its combined stdout/stderr
+}
+
+// Start runs name with args, logging to a file in the test's temp dir, and
+// kills it (by PID) when the test ends. On failure the log's tail is printed.
+func Start(t testing.TB, dir string, name string, args ...string) *Process {
+	t.Helper()
+	logPath := filepath.Join(t.TempDir(), filepath.Base(name)+".log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		t.Fatalf("start %s: %v", name, err)
+	}
+	p := &Process{Cmd: cmd, Log: logPath}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		f.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			if len(b) > 4000 {
+				b = b[len(b)-4000:]
+			}
+			t.Logf("%s log tail:\n%s", filepath.Base(name), b)
+		}
+	})
+	return p
+}
+
+// WaitHTTP polls url until it answers 200 or the timeout passes.
+func WaitHTTP(t testing.TB, url string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+			last = fmt.Errorf("status %d", resp.StatusCode)
+		} else {
+			last = err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s not ready after %s: %v", url, timeout, last)
+}
+
+// Prometheus is a running Prometheus server.
+type Prometheus struct {
+	*Process
+	URL string // http://127.0.0.1:PORT
+}
+
+// StartPrometheus runs the Prometheus binary with the given configuration
+// (prometheus.yml text; rule files it names are resolved against dir) and
+// waits until it is ready. Extra flags are appended.
+func StartPrometheus(t testing.TB, dir, config string, flags ...string) *Prometheus {
+	t.Helper()
+	bin := Require(t, "prometheus")
+	cfg := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := FreePort(t)
+	args := append([]string{
+		"--config.file=" + cfg,
+		"--storage.tsdb.path=" + filepath.Join(t.TempDir(), "tsdb"),
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port),
+		"--web.enable-lifecycle",
+	}, flags...)
+	p := Start(t, dir, bin, args...)
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	WaitHTTP(t, url+"/-/ready", 30*time.Second)
+	return &Prometheus{Process: p, URL: url}
+}

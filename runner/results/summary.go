@@ -1,0 +1,86 @@
+// Package results is the on-disk schema of servebench results: summary.json,
+// requests.jsonl and manifest.json, as laid out in docs/results.md. Writers
+// (runner bench, runner start, runner import) and readers (results, compare,
+// report) share these types; change them only with SchemaVersion.
+package results
+
+import "github.com/servebench/servebench/exporter/contract"
+
+// SchemaVersion is the version of summary.json written by this build.
+const SchemaVersion = 1
+
+// Summary is the content of summary.json: one entry per benchmark (load level).
+type Summary struct {
+	SchemaVersion int         `json:"schema_version"`
+	RunID         string      `json:"run_id,omitempty"`
+	Suite         string      `json:"suite,omitempty"`
+	Cell          string      `json:"cell,omitempty"`
+	Model         string      `json:"model,omitempty"`
+	Workload      string      `json:"workload,omitempty"`
+	Cores         int         `json:"cores,omitempty"`
+	Loadgen       string      `json:"loadgen"` // native, guidellm, vllm-bench, proxy
+	Target        string      `json:"target,omitempty"`
+	Source        string      `json:"source,omitempty"` // for imports: the original file
+	Benchmarks    []Benchmark `json:"benchmarks"`
+	// Saturation is set by sweeps that stopped early, with the reason.
+	Saturation *Saturation `json:"saturation,omitempty"`
+}
+
+// Saturation records where a sweep found the server saturated.
+type Saturation struct {
+	Rate   float64 `json:"rate"`   // highest rate the server kept up with, req/s
+	Reason string  `json:"reason"` // why the sweep judged it saturated
+}
+
+// Benchmark is one load level's figures. Latency distributions are in
+// milliseconds; TTFT and E2E are measured from the scheduled send.
+type Benchmark struct {
+	Profile         string   `json:"profile"`     // synchronous, concurrent, throughput, constant, poisson, gamma, ramp, replay
+	Level           string   `json:"level"`       // label value, e.g. "concurrent-16"
+	TargetRate      float64  `json:"target_rate"` // req/s (open loop) or streams (closed loop); 0 = unlimited
+	AchievedRate    float64  `json:"achieved_rate"`
+	DurationSeconds float64  `json:"duration_seconds"`
+	Requests        Requests `json:"requests"`
+
+	TTFT         Dist `json:"ttft_ms"`
+	ITL          Dist `json:"itl_ms"` // per inter-chunk gap
+	TPOT         Dist `json:"tpot_ms"`
+	E2E          Dist `json:"e2e_ms"`
+	SendLateness Dist `json:"send_lateness_ms"`
+
+	RequestsPerSecond     float64 `json:"requests_per_second"`
+	OutputTokensPerSecond float64 `json:"output_tokens_per_second"`
+	TotalTokensPerSecond  float64 `json:"total_tokens_per_second"`
+
+	Valid          bool     `json:"valid"`
+	InvalidReasons []string `json:"invalid_reasons"`
+
+	// Beyond the core: the other ITL conventions, TTFT from the actual
+	// send, failures by kind and how tokens were counted.
+	TTFTFromSend    Dist                       `json:"ttft_from_send_ms"`
+	ITLPerToken     Dist                       `json:"itl_per_token_ms"`    // each gap divided by the tokens in its chunk
+	ITLRequestMean  Dist                       `json:"itl_request_mean_ms"` // one sample per request: GuideLLM's convention
+	Errors          map[contract.ErrorKind]int `json:"errors,omitempty"`
+	TokenSource     string                     `json:"token_source,omitempty"` // usage, chunks or mixed
+	TokenMismatches int                        `json:"token_mismatches,omitempty"`
+}
+
+// Requests counts requests by outcome.
+type Requests struct {
+	Successful int `json:"successful"`
+	Failed     int `json:"failed"`
+	Incomplete int `json:"incomplete"`
+}
+
+// Dist summarises a distribution. Percentiles use linear interpolation
+// between closest ranks; Count is the number of samples.
+type Dist struct {
+	Mean  float64 `json:"mean"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P95   float64 `json:"p95"`
+	P99   float64 `json:"p99"`
+	P999  float64 `json:"p999"`
+	Max   float64 `json:"max"`
+	Count int     `json:"count"`
+}
