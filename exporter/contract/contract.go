@@ -156,3 +156,53 @@ func Core() []Metric {
 	return []Metric{RequestTTFT, RequestITL, RequestTPOT, RequestE2E, SendLateness, Requests, RequestErrors,
 		OutputTokens, PromptTokens, RequestsInFlight, TargetRate, RunInfo}
 }
+
+// Benchmark summary series: when a benchmark finishes, its headline figures
+// are exposed once, with the finish time as the sample timestamp, labelled by
+// configuration (BenchmarkLabels) and not by run, so a year of nightly runs is
+// one series per configuration and figure with one sample per run, and
+// quantile_over_time / count_over_time over them give the median and the
+// number of past runs. BenchmarkInfo ties each finished benchmark to its run.
+var (
+	SummaryLabels         = BenchmarkLabels
+	SummaryQuantileLabels = append(clone(BenchmarkLabels), "quantile")
+
+	BenchmarkInfo = Metric{Name: "servebench_benchmark_info", Type: Gauge, Labels: append([]string{"run_id"}, BenchmarkLabels...),
+		Help: "1 for each finished benchmark, at its finish time, tying its configuration to its run."}
+	BenchmarkTargetRate = Metric{Name: "servebench_benchmark_target_rate", Type: Gauge, Labels: SummaryLabels,
+		Help: "Requested load of a finished benchmark (req/s or streams)."}
+	BenchmarkAchievedRate = Metric{Name: "servebench_benchmark_achieved_rate", Type: Gauge, Unit: "requests per second", Labels: SummaryLabels,
+		Help: "Achieved send rate of a finished benchmark."}
+	BenchmarkRequestRate = Metric{Name: "servebench_benchmark_requests_per_second", Type: Gauge, Unit: "requests per second", Labels: SummaryLabels,
+		Help: "Successful requests per second of a finished benchmark."}
+	BenchmarkOutputTokenRate = Metric{Name: "servebench_benchmark_output_tokens_per_second", Type: Gauge, Unit: "tokens per second", Labels: SummaryLabels,
+		Help: "Output tokens per second of a finished benchmark."}
+	BenchmarkTotalTokenRate = Metric{Name: "servebench_benchmark_total_tokens_per_second", Type: Gauge, Unit: "tokens per second", Labels: SummaryLabels,
+		Help: "Prompt plus output tokens per second of a finished benchmark."}
+	BenchmarkOutputTokenRatePerCore = Metric{Name: "servebench_benchmark_output_tokens_per_second_per_core", Type: Gauge, Unit: "tokens per second", Labels: SummaryLabels,
+		Help: "Output tokens per second per engine core of a finished benchmark (absent when cores is unknown)."}
+	BenchmarkTTFT = Metric{Name: "servebench_benchmark_ttft_seconds", Type: Gauge, Unit: "seconds", Labels: SummaryQuantileLabels,
+		Help: "TTFT quantiles (0.5, 0.95, 0.99) of a finished benchmark."}
+	BenchmarkITL = Metric{Name: "servebench_benchmark_itl_seconds", Type: Gauge, Unit: "seconds", Labels: SummaryQuantileLabels,
+		Help: "Inter-token latency quantiles (per gap; 0.5, 0.95, 0.99) of a finished benchmark."}
+	BenchmarkTPOT = Metric{Name: "servebench_benchmark_tpot_seconds", Type: Gauge, Unit: "seconds", Labels: SummaryQuantileLabels,
+		Help: "TPOT quantiles (0.5, 0.95, 0.99) of a finished benchmark."}
+	BenchmarkE2E = Metric{Name: "servebench_benchmark_e2e_seconds", Type: Gauge, Unit: "seconds", Labels: SummaryQuantileLabels,
+		Help: "End-to-end latency quantiles (0.5, 0.95, 0.99) of a finished benchmark."}
+	BenchmarkSuccessRatio = Metric{Name: "servebench_benchmark_success_ratio", Type: Gauge, Labels: SummaryLabels,
+		Help: "Successful requests over all requests of a finished benchmark."}
+	BenchmarkValid = Metric{Name: "servebench_benchmark_valid", Type: Gauge, Labels: SummaryLabels,
+		Help: "1 when a finished benchmark was valid, 0 when flagged (client-bound, too few samples, too many errors)."}
+	BenchmarkDuration = Metric{Name: "servebench_benchmark_duration_seconds", Type: Gauge, Unit: "seconds", Labels: SummaryLabels,
+		Help: "Measured duration of a finished benchmark."}
+)
+
+// SummaryQuantiles are the quantile label values of the summary series.
+var SummaryQuantiles = []string{"0.5", "0.95", "0.99"}
+
+// Summary lists the benchmark summary series in documentation order.
+func Summary() []Metric {
+	return []Metric{BenchmarkInfo, BenchmarkTargetRate, BenchmarkAchievedRate, BenchmarkRequestRate, BenchmarkOutputTokenRate,
+		BenchmarkTotalTokenRate, BenchmarkOutputTokenRatePerCore, BenchmarkTTFT, BenchmarkITL, BenchmarkTPOT, BenchmarkE2E,
+		BenchmarkSuccessRatio, BenchmarkValid, BenchmarkDuration}
+}
