@@ -184,9 +184,64 @@ type Statistic func([]float64) float64
 // MeanStat is Mean as a Statistic.
 func MeanStat(x []float64) float64 { return Mean(x) }
 
-// QuantileStat returns a Statistic giving the q-quantile.
+// QuantileStat returns a Statistic giving the q-quantile (linear
+// interpolation). It selects rather than sorts, so bootstrapping a p99 over
+// tens of thousands of samples stays linear per resample.
 func QuantileStat(q float64) Statistic {
-	return func(x []float64) float64 { slices.Sort(x); return QuantileSorted(x, q) }
+	return func(x []float64) float64 { return quantileSelect(x, q) }
+}
+
+// quantileSelect is QuantileSorted without the sort: two order statistics
+// found by quickselect. It reorders x.
+func quantileSelect(x []float64, q float64) float64 {
+	if len(x) == 0 {
+		return math.NaN()
+	}
+	q = math.Min(1, math.Max(0, q))
+	pos := q * float64(len(x)-1)
+	lo := int(math.Floor(pos))
+	v := nth(x, lo)
+	if float64(lo) == pos {
+		return v
+	}
+	// The next order statistic is the minimum of what lies above lo.
+	next := math.Inf(1)
+	for _, w := range x[lo+1:] {
+		next = math.Min(next, w)
+	}
+	return v + (next-v)*(pos-float64(lo))
+}
+
+// nth reorders x so that x[k] is its k-th smallest value (Hoare's
+// selection, middle pivot) and returns it.
+func nth(x []float64, k int) float64 {
+	lo, hi := 0, len(x)-1
+	for lo < hi {
+		p := x[lo+(hi-lo)/2]
+		i, j := lo, hi
+		for i <= j {
+			for x[i] < p {
+				i++
+			}
+			for x[j] > p {
+				j--
+			}
+			if i <= j {
+				x[i], x[j] = x[j], x[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return x[k]
+		}
+	}
+	return x[k]
 }
 
 // CI returns the percentile-bootstrap confidence interval of stat over x.

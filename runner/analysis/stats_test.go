@@ -198,3 +198,18 @@ func TestBootstrapDiff(t *testing.T) {
 		t.Errorf("diff of means: %+v, want an interval around 1 excluding 0", ci)
 	}
 }
+
+func TestQuantileStatMatchesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for trial := 0; trial < 200; trial++ {
+		x := make([]float64, 1+rng.IntN(300))
+		for i := range x {
+			x[i] = float64(rng.IntN(50)) // ties exercise the partition
+		}
+		for _, q := range []float64{0, 0.5, 0.9, 0.95, 0.99, 0.999, 1} {
+			want := Quantile(x, q)
+			got := QuantileStat(q)(append([]float64(nil), x...))
+			near(t, "quantile", got, want, 1e-9)
+		}
+	}
+}
