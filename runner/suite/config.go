@@ -1,0 +1,283 @@
+package suite
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Config is everything a run needs to know, resolved from the four layers.
+type Config struct {
+	Suite     *Suite // the definition, for its stages, phases and reports
+	Models    []string
+	Workloads []string
+	Cores     []int
+	Engine    string // sim, docker, external
+	Image     string // engine image (docker); "" = the driver's default for the architecture
+	Target    string // URL of an external engine
+	Loadgen   string
+	API       string // "" = each workload's API
+	Limits    Limits
+
+	Results       string // results root directory
+	ListenAddress string // live /metrics
+	EngineCPUs    string // explicit engine cpuset (overrides the allocation's CPUs)
+	LoadgenCPUs   string // explicit load-generator cpuset
+	NUMANode      int    // -1 = automatic
+	TP            int    // 0 = automatic
+	ForceOverlap  bool   // allow engine and load-generator cpusets to overlap
+}
+
+// Defaults are the values every suite starts from; the one place defaults
+// live. A suite file overrides any of them.
+var Defaults = Config{
+	Engine:        "sim",
+	Loadgen:       "native",
+	Results:       "results",
+	ListenAddress: "127.0.0.1:9464",
+	NUMANode:      -1,
+	Limits: Limits{
+		MaxSeconds:            60,
+		RequestTimeoutSeconds: 600,
+	},
+	Models:    []string{"TinyLlama/TinyLlama-1.1B-Chat-v1.0"},
+	Workloads: []string{"chat"},
+	Cores:     []int{8},
+}
+
+// Overrides holds values from one layer above the suite (the environment or
+// the flags). A nil pointer or nil slice means "not set in this layer".
+type Overrides struct {
+	Models, Workloads []string
+	Cores             []int
+	Engine, Image     *string
+	Target, Loadgen   *string
+	API               *string
+	MaxSeconds        *float64
+	MaxRequests       *int
+	Results           *string
+	ListenAddress     *string
+	EngineCPUs        *string
+	LoadgenCPUs       *string
+	NUMANode          *int
+	TP                *int
+	ForceOverlap      *bool
+}
+
+// EnvVars lists the environment variables Resolve reads and what they set.
+var EnvVars = []struct{ Name, Sets string }{
+	{"SERVEBENCH_MODELS", "models (comma-separated)"},
+	{"SERVEBENCH_WORKLOADS", "workloads (comma-separated)"},
+	{"SERVEBENCH_CORES", "core counts (comma-separated)"},
+	{"SERVEBENCH_ENGINE", "engine: sim, docker, external"},
+	{"SERVEBENCH_IMAGE", "engine image"},
+	{"SERVEBENCH_TARGET", "URL of an external engine"},
+	{"SERVEBENCH_LOADGEN", "load generator: native, guidellm, vllm-bench"},
+	{"SERVEBENCH_MAX_SECONDS", "longest duration of one load level, seconds"},
+	{"SERVEBENCH_MAX_REQUESTS", "most requests of one load level"},
+	{"SERVEBENCH_RESULTS", "results directory"},
+	{"SERVEBENCH_WEB_LISTEN_ADDRESS", "address of the live /metrics endpoint"},
+	{"SERVEBENCH_ENGINE_CPUS", "explicit engine cpuset, e.g. 0-7"},
+	{"SERVEBENCH_LOADGEN_CPUS", "explicit load-generator cpuset"},
+}
+
+// FromEnv reads the SERVEBENCH_* variables through getenv. Bad values are
+// errors naming the variable.
+func FromEnv(getenv func(string) string) (Overrides, error) {
+	var o Overrides
+	str := func(name string) *string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return &v
+		}
+		return nil
+	}
+	if v := str("SERVEBENCH_MODELS"); v != nil {
+		o.Models = SplitList(*v)
+	}
+	if v := str("SERVEBENCH_WORKLOADS"); v != nil {
+		o.Workloads = SplitList(*v)
+	}
+	if v := str("SERVEBENCH_CORES"); v != nil {
+		c, err := ParseCores(*v)
+		if err != nil {
+			return o, fmt.Errorf("SERVEBENCH_CORES: %w", err)
+		}
+		o.Cores = c
+	}
+	o.Engine = str("SERVEBENCH_ENGINE")
+	o.Image = str("SERVEBENCH_IMAGE")
+	o.Target = str("SERVEBENCH_TARGET")
+	o.Loadgen = str("SERVEBENCH_LOADGEN")
+	o.Results = str("SERVEBENCH_RESULTS")
+	o.ListenAddress = str("SERVEBENCH_WEB_LISTEN_ADDRESS")
+	o.EngineCPUs = str("SERVEBENCH_ENGINE_CPUS")
+	o.LoadgenCPUs = str("SERVEBENCH_LOADGEN_CPUS")
+	if v := str("SERVEBENCH_MAX_SECONDS"); v != nil {
+		f, err := strconv.ParseFloat(*v, 64)
+		if err != nil || f <= 0 {
+			return o, fmt.Errorf("SERVEBENCH_MAX_SECONDS: %q is not a positive number of seconds", *v)
+		}
+		o.MaxSeconds = &f
+	}
+	if v := str("SERVEBENCH_MAX_REQUESTS"); v != nil {
+		n, err := strconv.Atoi(*v)
+		if err != nil || n < 0 {
+			return o, fmt.Errorf("SERVEBENCH_MAX_REQUESTS: %q is not a request count", *v)
+		}
+		o.MaxRequests = &n
+	}
+	return o, nil
+}
+
+// Resolve builds a run's configuration: Defaults < the suite < env < flags.
+// It is the only place precedence is decided.
+func Resolve(s *Suite, env, flags Overrides) (Config, error) {
+	if s == nil {
+		return Config{}, errors.New("suite: none given")
+	}
+	c := Defaults
+	c.Models = append([]string(nil), Defaults.Models...)
+	c.Workloads = append([]string(nil), Defaults.Workloads...)
+	c.Cores = append([]int(nil), Defaults.Cores...)
+	c.Suite = s
+
+	// The suite layer.
+	if len(s.Models) > 0 {
+		c.Models = append([]string(nil), s.Models...)
+	}
+	if len(s.Workloads) > 0 {
+		c.Workloads = append([]string(nil), s.Workloads...)
+	}
+	if len(s.Cores) > 0 {
+		c.Cores = append([]int(nil), s.Cores...)
+	}
+	setStr(&c.Engine, s.Engine)
+	setStr(&c.Loadgen, s.Loadgen)
+	setStr(&c.API, s.API)
+	setStr(&c.Image, s.Image)
+	mergeLimits(&c.Limits, s.Limits)
+
+	// Environment, then flags.
+	for _, o := range []Overrides{env, flags} {
+		if o.Models != nil {
+			c.Models = o.Models
+		}
+		if o.Workloads != nil {
+			c.Workloads = o.Workloads
+		}
+		if o.Cores != nil {
+			c.Cores = o.Cores
+		}
+		setPtr(&c.Engine, o.Engine)
+		setPtr(&c.Image, o.Image)
+		setPtr(&c.Target, o.Target)
+		setPtr(&c.Loadgen, o.Loadgen)
+		setPtr(&c.API, o.API)
+		setPtr(&c.Results, o.Results)
+		setPtr(&c.ListenAddress, o.ListenAddress)
+		setPtr(&c.EngineCPUs, o.EngineCPUs)
+		setPtr(&c.LoadgenCPUs, o.LoadgenCPUs)
+		setPtr(&c.Limits.MaxSeconds, o.MaxSeconds)
+		setPtr(&c.Limits.MaxRequests, o.MaxRequests)
+		setPtr(&c.NUMANode, o.NUMANode)
+		setPtr(&c.TP, o.TP)
+		setPtr(&c.ForceOverlap, o.ForceOverlap)
+	}
+	return c, c.validate()
+}
+
+func (c Config) validate() error {
+	if len(c.Models) == 0 {
+		return errors.New("models: none given")
+	}
+	for _, w := range c.Workloads {
+		if _, ok := Workloads[w]; !ok {
+			return fmt.Errorf("workloads: unknown workload %q (one of %s)", w, strings.Join(WorkloadNames(), ", "))
+		}
+	}
+	if len(c.Workloads) == 0 {
+		return errors.New("workloads: none given")
+	}
+	for _, n := range c.Cores {
+		if n <= 0 {
+			return fmt.Errorf("cores: %d is not a positive core count", n)
+		}
+	}
+	if !oneOf(c.Engine, Engines) {
+		return fmt.Errorf("engine: unknown engine %q (one of %s)", c.Engine, strings.Join(Engines, ", "))
+	}
+	if c.Engine == "external" && c.Target == "" {
+		return errors.New("target: the external engine needs a URL (--target or SERVEBENCH_TARGET)")
+	}
+	if c.Engine != "external" && c.Target != "" {
+		return fmt.Errorf("target: a target URL is only used with --engine external, not %s", c.Engine)
+	}
+	if !oneOf(c.Loadgen, Loadgens) {
+		return fmt.Errorf("loadgen: unknown load generator %q (one of %s)", c.Loadgen, strings.Join(Loadgens, ", "))
+	}
+	if c.API != "" && !oneOf(c.API, APIs) {
+		return fmt.Errorf("api: unknown API %q (one of %s)", c.API, strings.Join(APIs, ", "))
+	}
+	if c.TP < 0 {
+		return fmt.Errorf("tp: %d is negative", c.TP)
+	}
+	return c.Limits.validate()
+}
+
+func setStr(dst *string, v string) {
+	if v != "" {
+		*dst = v
+	}
+}
+
+func setPtr[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+func mergeLimits(dst *Limits, l Limits) {
+	if l.MaxSeconds > 0 {
+		dst.MaxSeconds = l.MaxSeconds
+	}
+	if l.MaxRequests > 0 {
+		dst.MaxRequests = l.MaxRequests
+	}
+	if l.WarmupSeconds > 0 {
+		dst.WarmupSeconds = l.WarmupSeconds
+	}
+	if l.CooldownSeconds > 0 {
+		dst.CooldownSeconds = l.CooldownSeconds
+	}
+	if l.RequestTimeoutSeconds > 0 {
+		dst.RequestTimeoutSeconds = l.RequestTimeoutSeconds
+	}
+}
+
+// SplitList splits a comma-separated list, dropping blanks.
+func SplitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// ParseCores parses "8,16,32".
+func ParseCores(s string) ([]int, error) {
+	var out []int
+	for _, p := range SplitList(s) {
+		n, err := strconv.Atoi(p)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive core count", p)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no core counts")
+	}
+	return out, nil
+}

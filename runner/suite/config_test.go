@@ -1,0 +1,83 @@
+package suite
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestResolvePrecedence(t *testing.T) {
+	s, err := Load("testdata/valid-user.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Defaults < suite: the suite's models and max_seconds win, the default
+	// request timeout stays.
+	c, err := Resolve(s, Overrides{}, Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.Models, []string{"Qwen/Qwen3-0.6B", "TinyLlama/TinyLlama-1.1B-Chat-v1.0"}) ||
+		c.Limits.MaxSeconds != 30 || c.Limits.RequestTimeoutSeconds != 600 || c.Engine != "sim" || !reflect.DeepEqual(c.Cores, []int{4}) {
+		t.Errorf("suite layer: %+v", c)
+	}
+	// Suite < env < flags.
+	env, err := FromEnv(func(k string) string {
+		return map[string]string{
+			"SERVEBENCH_CORES":       "1, 2",
+			"SERVEBENCH_MAX_SECONDS": "5",
+			"SERVEBENCH_ENGINE":      "docker",
+			"SERVEBENCH_MODELS":      "Qwen/Qwen3-0.6B",
+		}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := Overrides{Cores: []int{16}, Engine: ptr("sim")}
+	c, err = Resolve(s, env, flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.Cores, []int{16}) || c.Engine != "sim" {
+		t.Errorf("flags must beat env: cores %v engine %s", c.Cores, c.Engine)
+	}
+	if c.Limits.MaxSeconds != 5 || !reflect.DeepEqual(c.Models, []string{"Qwen/Qwen3-0.6B"}) {
+		t.Errorf("env must beat the suite: max_seconds %g models %v", c.Limits.MaxSeconds, c.Models)
+	}
+	if !reflect.DeepEqual(c.Workloads, []string{"chat", "rag"}) {
+		t.Errorf("unset layers must not clear the suite's workloads: %v", c.Workloads)
+	}
+	// Resolve never mutates the defaults.
+	if Defaults.Engine != "sim" || !reflect.DeepEqual(Defaults.Cores, []int{8}) {
+		t.Errorf("defaults mutated: %+v", Defaults)
+	}
+}
+
+func TestResolveErrors(t *testing.T) {
+	s, _ := Builtin("smoke")
+	for _, tc := range []struct {
+		name  string
+		env   map[string]string
+		flags Overrides
+		want  string
+	}{
+		{"external without target", nil, Overrides{Engine: ptr("external")}, "target: the external engine needs a URL (--target or SERVEBENCH_TARGET)"},
+		{"target without external", nil, Overrides{Target: ptr("http://x")}, "target: a target URL is only used with --engine external, not sim"},
+		{"bad engine flag", nil, Overrides{Engine: ptr("podman")}, `engine: unknown engine "podman" (one of sim, docker, external)`},
+		{"bad workload flag", nil, Overrides{Workloads: []string{"poems"}}, `workloads: unknown workload "poems"`},
+		{"bad env cores", map[string]string{"SERVEBENCH_CORES": "8,x"}, Overrides{}, `SERVEBENCH_CORES: "x" is not a positive core count`},
+		{"bad env seconds", map[string]string{"SERVEBENCH_MAX_SECONDS": "-1"}, Overrides{}, `SERVEBENCH_MAX_SECONDS: "-1" is not a positive number of seconds`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env, err := FromEnv(func(k string) string { return tc.env[k] })
+			if err == nil {
+				_, err = Resolve(s, env, tc.flags)
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("got %v, want %s", err, tc.want)
+			}
+		})
+	}
+}

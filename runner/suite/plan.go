@@ -1,0 +1,197 @@
+package suite
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Plan is the ordered list of cells a run executes, and the cells it skips.
+type Plan struct {
+	Config  Config
+	Cells   []Cell // runnable, in execution order; Index is 1-based
+	Skipped []Cell // never run; Skip says why
+}
+
+// Cell is one engine configuration: the engine is started once per cell and
+// every load level of the cell runs against it.
+type Cell struct {
+	Index         int    // 1-based position among runnable cells
+	ID            string // directory name under the run, unique within the plan
+	Model         string
+	Workload      string // the workload run (phase suffix applied)
+	BaseWorkload  string // the workload as listed in the suite
+	Phase         string // "" when the suite has no phases
+	PrefixCaching bool
+	Cores         int    // 0 for an external engine (unknown)
+	Variant       string // contention variant, "" otherwise
+	API           string // chat, completions, embeddings
+	MaxModelLen   int    // --max-model-len for the engine, 0 = the engine's default
+	Levels        []Level
+	Skip          string // why the cell is not run; "" for runnable cells
+}
+
+// Level is one benchmark (load level) of a cell.
+type Level struct {
+	Name     string  // label value: concurrent-16, poisson-50pct, throughput-64, synchronous
+	Profile  string  // synchronous, concurrent, throughput, constant, poisson
+	Value    float64 // streams (closed loop) or req/s (open loop); 0 when Fraction is set
+	Fraction float64 // of the cell's maximum rate found by an earlier FindsMax level
+	FindsMax bool    // this level's achieved request rate is the cell's maximum
+}
+
+// Resolve returns the level's target (streams or req/s) given the maximum
+// rate found earlier in the cell; a fraction of an unknown maximum is an
+// error.
+func (l Level) Resolve(maxRate float64) (float64, error) {
+	if l.Fraction == 0 {
+		return l.Value, nil
+	}
+	if maxRate <= 0 {
+		return 0, fmt.Errorf("level %s: no maximum rate was found before it", l.Name)
+	}
+	return l.Fraction * maxRate, nil
+}
+
+// Benchmarks is the number of load levels the plan runs.
+func (p *Plan) Benchmarks() int {
+	n := 0
+	for _, c := range p.Cells {
+		n += len(c.Levels)
+	}
+	return n
+}
+
+// MaxDuration bounds the time the measured load levels can take (engine
+// start-up not included): every level at its max_seconds.
+func (p *Plan) MaxDuration() time.Duration {
+	return time.Duration(float64(p.Benchmarks()) * p.Config.Limits.MaxSeconds * float64(time.Second))
+}
+
+// NewPlan expands a resolved configuration into cells. Order: model, phase,
+// workload, cores, contention variant — so one model's cells run together
+// and, within a workload, core counts ascend (the scaling report reads them
+// in that order).
+func NewPlan(c Config) (*Plan, error) {
+	p := &Plan{Config: c}
+	phases := c.Suite.Phases
+	if len(phases) == 0 {
+		phases = []Phase{{}}
+	}
+	variants := []string{""}
+	if c.Suite.Contention != nil {
+		variants = c.Suite.Contention.Variants
+	}
+	cores := c.Cores
+	if c.Engine == "external" {
+		cores = []int{0} // the engine's cores are not ours to choose
+	}
+	levels := expandLevels(c.Suite.Stages)
+	seen := map[string]bool{}
+	for _, model := range c.Models {
+		m, known := LookupModel(model)
+		for _, ph := range phases {
+			for _, base := range c.Workloads {
+				wname := base + ph.WorkloadSuffix
+				w, hasVariant := Workloads[wname]
+				for _, n := range cores {
+					for _, v := range variants {
+						cell := Cell{
+							Model: model, Workload: wname, BaseWorkload: base, Phase: ph.Name,
+							PrefixCaching: ph.PrefixCaching, Cores: n, Variant: v,
+							Levels: append([]Level(nil), levels...),
+						}
+						cell.ID = cellID(cell)
+						if seen[cell.ID] {
+							return nil, fmt.Errorf("plan: cell %s appears twice (a model, workload or core count is listed twice)", cell.ID)
+						}
+						seen[cell.ID] = true
+						if !hasVariant {
+							cell.Skip = fmt.Sprintf("workload %s has no %s variant for phase %s", base, ph.WorkloadSuffix, ph.Name)
+							p.Skipped = append(p.Skipped, cell)
+							continue
+						}
+						cell.API = w.API
+						if c.API != "" {
+							cell.API = c.API
+						}
+						cell.MaxModelLen = w.MaxModelLen
+						if known {
+							if reason := incompatible(m, w); reason != "" {
+								cell.Skip = reason
+								p.Skipped = append(p.Skipped, cell)
+								continue
+							}
+							if cell.MaxModelLen == 0 || cell.MaxModelLen > m.Context {
+								cell.MaxModelLen = m.Context
+							}
+						}
+						cell.Index = len(p.Cells) + 1
+						p.Cells = append(p.Cells, cell)
+					}
+				}
+			}
+		}
+	}
+	return p, nil
+}
+
+// incompatible says why a model cannot serve a workload, or "".
+func incompatible(m Model, w Workload) string {
+	if m.Embedding != (w.API == "embeddings") {
+		if m.Embedding {
+			return fmt.Sprintf("%s is an embedding model; workload %s generates text", m.ID, w.Name)
+		}
+		return fmt.Sprintf("%s generates text; workload %s needs an embedding model", m.ID, w.Name)
+	}
+	need := w.MaxPrompt + w.MaxOutput
+	if w.API == "embeddings" {
+		need = w.MaxPrompt
+	}
+	if m.Context > 0 && need > m.Context {
+		return fmt.Sprintf("workload %s needs %d tokens of context (prompt up to %d + output up to %d); %s has %d",
+			w.Name, need, w.MaxPrompt, w.MaxOutput, m.ID, m.Context)
+	}
+	return ""
+}
+
+func expandLevels(stages []Stage) []Level {
+	var out []Level
+	for _, st := range stages {
+		if st.Profile == "synchronous" && len(st.Levels) == 0 {
+			out = append(out, Level{Name: "synchronous", Profile: st.Profile, Value: 1})
+			continue
+		}
+		for _, v := range st.Levels {
+			out = append(out, Level{Name: st.Profile + "-" + strconv.FormatFloat(v, 'g', -1, 64), Profile: st.Profile, Value: v, FindsMax: st.FindsMax})
+		}
+		for _, f := range st.Fractions {
+			out = append(out, Level{Name: fmt.Sprintf("%s-%spct", st.Profile, strconv.FormatFloat(f*100, 'g', 4, 64)), Profile: st.Profile, Fraction: f})
+		}
+	}
+	return out
+}
+
+// cellID names a cell's directory: model (org__name), workload, cores,
+// phase and variant — readable and stable across runs, so --resume and
+// comparisons can match cells by name.
+func cellID(c Cell) string {
+	parts := []string{strings.ReplaceAll(c.Model, "/", "__"), c.Workload}
+	if c.Phase != "" {
+		parts = append(parts, c.Phase)
+	}
+	if c.Cores > 0 {
+		parts = append(parts, strconv.Itoa(c.Cores)+"c")
+	}
+	if c.Variant != "" {
+		parts = append(parts, c.Variant)
+	}
+	id := strings.Join(parts, "_")
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '-'
+	}, id)
+}

@@ -1,0 +1,387 @@
+// Package suite owns servebench's suites: their strict YAML schema, the
+// built-in catalogue (embedded), the resolution of a run's configuration
+// (suite defaults < suite file < environment < flags, in Resolve and nowhere
+// else) and the plan — the cells model × workload × cores (× phase, ×
+// contention variant), each with its load levels, and the cells skipped with
+// a reason.
+//
+// Everything here is pure: no clock, no process state, no I/O beyond reading
+// the suite file named by the caller. Values returned are owned by the
+// caller; nothing is shared between calls.
+package suite
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Suite is one suite definition, as read from YAML. Zero values mean "not
+// set": defaults are applied by Resolve, never here.
+type Suite struct {
+	Name        string      `yaml:"name"`
+	Description string      `yaml:"description"`
+	Reports     []string    `yaml:"reports"` // throughput, latency, scaling, contention
+	Models      []string    `yaml:"models"`
+	Workloads   []string    `yaml:"workloads"`
+	Cores       []int       `yaml:"cores"`
+	Engine      string      `yaml:"engine"`  // sim, docker, external
+	Loadgen     string      `yaml:"loadgen"` // native, guidellm, vllm-bench
+	API         string      `yaml:"api"`     // chat, completions, embeddings; "" = the workload's
+	Image       string      `yaml:"image"`
+	Phases      []Phase     `yaml:"phases"`
+	Limits      Limits      `yaml:"limits"`
+	Stages      []Stage     `yaml:"stages"`
+	Contention  *Contention `yaml:"contention"`
+
+	// Source is where the suite came from ("built-in" or a file path); not YAML.
+	Source string `yaml:"-"`
+}
+
+// Phase is one pass over the matrix with a workload variant (the seed
+// framework's phases: baseline, variable lengths, prefix caching).
+type Phase struct {
+	Name           string `yaml:"name"`
+	WorkloadSuffix string `yaml:"workload_suffix"` // appended to each workload, e.g. "_var"
+	PrefixCaching  bool   `yaml:"prefix_caching"`
+}
+
+// Limits bound each load level.
+type Limits struct {
+	MaxSeconds            float64 `yaml:"max_seconds"`
+	MaxRequests           int     `yaml:"max_requests"`
+	WarmupSeconds         float64 `yaml:"warmup_seconds"`
+	CooldownSeconds       float64 `yaml:"cooldown_seconds"`
+	RequestTimeoutSeconds float64 `yaml:"request_timeout_seconds"`
+}
+
+// Stage is a group of load levels run in order within a cell. Either Levels
+// (streams for closed-loop profiles, req/s for open-loop ones) or Fractions
+// (of the maximum rate found by an earlier stage with FindsMax) is set.
+type Stage struct {
+	Profile   string    `yaml:"profile"`
+	Levels    []float64 `yaml:"levels"`
+	Fractions []float64 `yaml:"fractions"`
+	FindsMax  bool      `yaml:"finds_max"`
+}
+
+// Contention describes the contention suite's variants of each cell.
+type Contention struct {
+	Variants       []string `yaml:"variants"` // isolated, cpu-neighbour, membw-neighbour, instances
+	NeighbourCores int      `yaml:"neighbour_cores"`
+	Instances      int      `yaml:"instances"`
+	Balance        string   `yaml:"balance"` // round-robin, least-outstanding
+}
+
+// Known values of the enumerated fields.
+var (
+	Engines   = []string{"sim", "docker", "external"}
+	Loadgens  = []string{"native", "guidellm", "vllm-bench"}
+	APIs      = []string{"chat", "completions", "embeddings"}
+	Profiles  = []string{"synchronous", "concurrent", "throughput", "constant", "poisson"}
+	Reports   = []string{"throughput", "latency", "scaling", "contention"}
+	Variants  = []string{VariantIsolated, VariantCPUNeighbour, VariantMemBWNeighbour, VariantInstances}
+	Balancers = []string{"round-robin", "least-outstanding"}
+)
+
+// Contention variants.
+const (
+	VariantIsolated       = "isolated"
+	VariantCPUNeighbour   = "cpu-neighbour"
+	VariantMemBWNeighbour = "membw-neighbour"
+	VariantInstances      = "instances"
+)
+
+// closedLoop profiles take stream counts; the others take req/s.
+func closedLoop(profile string) bool {
+	return profile == "synchronous" || profile == "concurrent" || profile == "throughput"
+}
+
+//go:embed catalogue/*.yaml
+var catalogueFS embed.FS
+
+// ErrUnknownSuite is returned by Lookup for a name that is neither built in
+// nor a readable file.
+var ErrUnknownSuite = errors.New("unknown suite")
+
+// Catalogue returns the built-in suites, sorted by name.
+func Catalogue() ([]*Suite, error) {
+	entries, err := catalogueFS.ReadDir("catalogue")
+	if err != nil {
+		return nil, fmt.Errorf("read catalogue: %w", err)
+	}
+	var out []*Suite
+	for _, e := range entries {
+		b, err := catalogueFS.ReadFile("catalogue/" + e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("read catalogue: %w", err)
+		}
+		s, err := Parse(bytes.NewReader(b), "built-in:"+e.Name())
+		if err != nil {
+			return nil, err
+		}
+		s.Source = "built-in"
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Builtin returns the built-in suite with that name.
+func Builtin(name string) (*Suite, error) {
+	all, err := Catalogue()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range all {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	names := make([]string, len(all))
+	for i, s := range all {
+		names[i] = s.Name
+	}
+	return nil, fmt.Errorf("%w %q (built-in: %s; or give a YAML file path)", ErrUnknownSuite, name, strings.Join(names, ", "))
+}
+
+// Lookup resolves a --suite value: a built-in name, or a path to a YAML file
+// (anything ending in .yaml/.yml or containing a path separator).
+func Lookup(nameOrPath string) (*Suite, error) {
+	if strings.HasSuffix(nameOrPath, ".yaml") || strings.HasSuffix(nameOrPath, ".yml") || strings.ContainsRune(nameOrPath, filepath.Separator) {
+		return Load(nameOrPath)
+	}
+	return Builtin(nameOrPath)
+}
+
+// Load reads and validates a suite file.
+func Load(path string) (*Suite, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("suite file: %w", err)
+	}
+	defer f.Close()
+	s, err := Parse(f, path)
+	if err != nil {
+		return nil, err
+	}
+	s.Source = path
+	return s, nil
+}
+
+// Parse decodes one suite strictly (unknown fields are errors) and validates
+// it. name prefixes every error so the user knows which file is wrong.
+func Parse(r io.Reader, name string) (*Suite, error) {
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	var s Suite
+	if err := dec.Decode(&s); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: empty suite file", name)
+		}
+		return nil, fmt.Errorf("%s: %s", name, cleanYAMLError(err))
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &s, nil
+}
+
+// cleanYAMLError drops the decoder's preamble and Go type names, which mean
+// nothing to a user: "yaml: unmarshal errors:\n  line 3: field colour not
+// found in type suite.Suite" becomes "line 3: unknown field \"colour\"".
+func cleanYAMLError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
+	var lines []string
+	for _, l := range strings.Split(msg, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		if i := strings.Index(l, ": field "); i >= 0 && strings.Contains(l, " not found in type ") {
+			field := l[i+len(": field ") : strings.Index(l, " not found in type ")]
+			l = fmt.Sprintf("%s: unknown field %q", l[:i], field)
+		}
+		if i := strings.Index(l, " into "); i >= 0 && strings.Contains(l, "cannot unmarshal") {
+			l = l[:i] + " into " + goTypeToYAML(l[i+len(" into "):])
+		}
+		lines = append(lines, l)
+	}
+	return strings.Join(lines, "; ")
+}
+
+func goTypeToYAML(t string) string {
+	switch t {
+	case "int", "float64":
+		return "a number"
+	case "bool":
+		return "true or false"
+	case "string":
+		return "a string"
+	case "[]int", "[]float64":
+		return "a list of numbers"
+	case "[]string":
+		return "a list of strings"
+	}
+	return "the expected shape"
+}
+
+// Validate checks a suite as written (before defaults). Every error names the
+// field at fault.
+func (s *Suite) Validate() error {
+	if s.Name == "" {
+		return errors.New("name: required")
+	}
+	if !validName(s.Name) {
+		return fmt.Errorf("name: %q must be lowercase letters, digits and dashes", s.Name)
+	}
+	for _, r := range s.Reports {
+		if !oneOf(r, Reports) {
+			return fmt.Errorf("reports: unknown report %q (one of %s)", r, strings.Join(Reports, ", "))
+		}
+	}
+	for _, m := range s.Models {
+		if strings.TrimSpace(m) == "" {
+			return errors.New("models: empty model id")
+		}
+	}
+	for _, w := range s.Workloads {
+		if _, ok := Workloads[w]; !ok {
+			return fmt.Errorf("workloads: unknown workload %q (one of %s)", w, strings.Join(WorkloadNames(), ", "))
+		}
+	}
+	for _, c := range s.Cores {
+		if c <= 0 {
+			return fmt.Errorf("cores: %d is not a positive core count", c)
+		}
+	}
+	if s.Engine != "" && !oneOf(s.Engine, Engines) {
+		return fmt.Errorf("engine: unknown engine %q (one of %s)", s.Engine, strings.Join(Engines, ", "))
+	}
+	if s.Loadgen != "" && !oneOf(s.Loadgen, Loadgens) {
+		return fmt.Errorf("loadgen: unknown load generator %q (one of %s)", s.Loadgen, strings.Join(Loadgens, ", "))
+	}
+	if s.API != "" && !oneOf(s.API, APIs) {
+		return fmt.Errorf("api: unknown API %q (one of %s)", s.API, strings.Join(APIs, ", "))
+	}
+	for i, p := range s.Phases {
+		if p.Name == "" {
+			return fmt.Errorf("phases[%d].name: required", i)
+		}
+	}
+	if err := s.Limits.validate(); err != nil {
+		return err
+	}
+	if len(s.Stages) == 0 {
+		return errors.New("stages: at least one stage is required")
+	}
+	foundMax := false
+	for i, st := range s.Stages {
+		if err := st.validate(foundMax); err != nil {
+			return fmt.Errorf("stages[%d].%w", i, err)
+		}
+		foundMax = foundMax || st.FindsMax
+	}
+	if c := s.Contention; c != nil {
+		if len(c.Variants) == 0 {
+			return errors.New("contention.variants: at least one variant is required")
+		}
+		for _, v := range c.Variants {
+			if !oneOf(v, Variants) {
+				return fmt.Errorf("contention.variants: unknown variant %q (one of %s)", v, strings.Join(Variants, ", "))
+			}
+		}
+		if c.NeighbourCores < 0 {
+			return fmt.Errorf("contention.neighbour_cores: %d is negative", c.NeighbourCores)
+		}
+		if c.Instances < 0 || c.Instances == 1 {
+			return fmt.Errorf("contention.instances: %d must be 2 or more", c.Instances)
+		}
+		if c.Balance != "" && !oneOf(c.Balance, Balancers) {
+			return fmt.Errorf("contention.balance: unknown balancer %q (one of %s)", c.Balance, strings.Join(Balancers, ", "))
+		}
+	}
+	return nil
+}
+
+func (l Limits) validate() error {
+	switch {
+	case l.MaxSeconds < 0:
+		return fmt.Errorf("limits.max_seconds: %g is negative", l.MaxSeconds)
+	case l.MaxRequests < 0:
+		return fmt.Errorf("limits.max_requests: %d is negative", l.MaxRequests)
+	case l.WarmupSeconds < 0:
+		return fmt.Errorf("limits.warmup_seconds: %g is negative", l.WarmupSeconds)
+	case l.CooldownSeconds < 0:
+		return fmt.Errorf("limits.cooldown_seconds: %g is negative", l.CooldownSeconds)
+	case l.RequestTimeoutSeconds < 0:
+		return fmt.Errorf("limits.request_timeout_seconds: %g is negative", l.RequestTimeoutSeconds)
+	}
+	return nil
+}
+
+// validate returns errors starting with the field name, to be prefixed
+// with "stages[i].".
+func (st Stage) validate(maxFound bool) error {
+	if !oneOf(st.Profile, Profiles) {
+		return fmt.Errorf("profile: unknown profile %q (one of %s)", st.Profile, strings.Join(Profiles, ", "))
+	}
+	switch {
+	case len(st.Levels) > 0 && len(st.Fractions) > 0:
+		return errors.New("levels: set levels or fractions, not both")
+	case len(st.Levels) == 0 && len(st.Fractions) == 0 && st.Profile != "synchronous":
+		return errors.New("levels: set levels or fractions")
+	}
+	for _, l := range st.Levels {
+		if l <= 0 {
+			return fmt.Errorf("levels: %g is not a positive level", l)
+		}
+		if closedLoop(st.Profile) && l != float64(int(l)) {
+			return fmt.Errorf("levels: %g streams is not a whole number", l)
+		}
+	}
+	if len(st.Fractions) > 0 {
+		if !maxFound {
+			return errors.New("fractions: needs an earlier stage with finds_max: true")
+		}
+		if closedLoop(st.Profile) {
+			return fmt.Errorf("fractions: profile %s takes streams, not fractions of a rate", st.Profile)
+		}
+	}
+	for _, f := range st.Fractions {
+		if f <= 0 || f > 2 {
+			return fmt.Errorf("fractions: %g is outside (0, 2]", f)
+		}
+	}
+	if st.FindsMax && (len(st.Levels) != 1 || st.Profile != "throughput") {
+		return errors.New("finds_max: needs profile throughput with exactly one level (the streams)")
+	}
+	return nil
+}
+
+func validName(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func oneOf(v string, set []string) bool {
+	for _, s := range set {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
