@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// The healthcheck command exists for container images built FROM scratch:
+// they have no shell, curl or wget, so a Docker or compose HEALTHCHECK runs
+// this binary instead ("runner healthcheck http://127.0.0.1:9464/metrics").
+func init() {
+	register(command{
+		name:    "healthcheck",
+		summary: "exit 0 when every URL answers 2xx (container health probe)",
+		run:     runHealthcheck,
+	})
+}
+
+func runHealthcheck(ctx context.Context, e env) error {
+	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	timeout := fs.Duration("timeout", 5*time.Second, "time allowed for each `URL` to answer")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: runner healthcheck [--timeout 5s] URL [URL ...]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(e.args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err}
+	}
+	if fs.NArg() == 0 {
+		return usagef("healthcheck: no URL given")
+	}
+	if *timeout <= 0 {
+		return usagef("healthcheck: --timeout must be positive, got %s", *timeout)
+	}
+	client := &http.Client{Timeout: *timeout}
+	for _, raw := range fs.Args() {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usagef("healthcheck: URL %q: want http(s)://host[:port]/path", raw)
+		}
+		if err := probe(ctx, client, u.String()); err != nil {
+			return fmt.Errorf("healthcheck: %w", err)
+		}
+	}
+	return nil
+}
+
+// probe GETs url and accepts any 2xx answer; the body is drained so a
+// scrape-sized /metrics page does not leave the connection half read.
+func probe(ctx context.Context, client *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", url, err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("%s: status %d", url, resp.StatusCode)
+	}
+	return nil
+}
