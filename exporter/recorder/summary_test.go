@@ -1,0 +1,115 @@
+package recorder
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+)
+
+func summary(run string, finished time.Time, rate float64) BenchmarkSummary {
+	return BenchmarkSummary{
+		RunID: run, Labels: labels, Finished: finished,
+		TargetRate: 4, AchievedRate: 3.9, RequestsPerSecond: rate, OutputTokensPerSecond: 80, TotalTokensPerSecond: 480,
+		DurationSeconds: 60, SuccessRatio: 0.99, Valid: true,
+		TTFT: Quantiles{0.05, 0.2, 0.3}, ITL: Quantiles{0.02, 0.03, 0.04}, TPOT: Quantiles{0.021, 0.031, 0.041}, E2E: Quantiles{1, 2, 3},
+	}
+}
+
+func TestSummariesExposeFinishTime(t *testing.T) {
+	s := NewSummaries()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(s)
+	if n := testutil.CollectAndCount(s); n != 0 {
+		t.Fatalf("series before any publish = %d, want 0", n)
+	}
+	fin := time.UnixMilli(1_767_000_000_123)
+	if err := s.Publish(summary("r1", fin, 3.8)); err != nil {
+		t.Fatal(err)
+	}
+	text := gatherText(t, reg)
+	for _, want := range []string{
+		`servebench_benchmark_info{cores="8",level="concurrent-4",loadgen="native",model="m",run_id="r1",suite="smoke",workload="chat"} 1 1767000000123`,
+		`servebench_benchmark_requests_per_second{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 3.8 1767000000123`,
+		`servebench_benchmark_output_tokens_per_second_per_core{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 10 1767000000123`,
+		`servebench_benchmark_ttft_seconds{cores="8",level="concurrent-4",loadgen="native",model="m",quantile="0.99",suite="smoke",workload="chat"} 0.3 1767000000123`,
+		`servebench_benchmark_valid{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 1 1767000000123`,
+	} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("exposition lacks\n%s\ngot:\n%s", want, text)
+		}
+	}
+
+	// A later run of the same configuration replaces the first: still one
+	// series per figure, now with the new value and time.
+	before := testutil.CollectAndCount(s)
+	if err := s.Publish(summary("r2", fin.Add(24*time.Hour), 4.2)); err != nil {
+		t.Fatal(err)
+	}
+	if after := testutil.CollectAndCount(s); after != before {
+		t.Errorf("series after a second run = %d, want %d (bounded by configurations)", after, before)
+	}
+	text = gatherText(t, reg)
+	if !strings.Contains(text, `suite="smoke",workload="chat"} 4.2 1767086400123`) || strings.Contains(text, `run_id="r1"`) {
+		t.Errorf("second run not exposed in place of the first:\n%s", text)
+	}
+
+	// Another configuration adds its own series.
+	other := summary("r2", fin, 1)
+	other.Labels.Level = "concurrent-8"
+	other.Labels.Cores = ""
+	other.Valid = false
+	if err := s.Publish(other); err != nil {
+		t.Fatal(err)
+	}
+	text = gatherText(t, reg)
+	if !strings.Contains(text, `servebench_benchmark_valid{cores="",level="concurrent-8",loadgen="native",model="m",suite="smoke",workload="chat"} 0`) {
+		t.Errorf("invalid benchmark not exposed as 0:\n%s", text)
+	}
+	if strings.Contains(text, `per_core{cores="",level="concurrent-8"`) {
+		t.Errorf("per-core rate exposed although cores is unknown")
+	}
+}
+
+func TestSummariesRejectBadInput(t *testing.T) {
+	s := NewSummaries()
+	fin := time.Unix(1_767_000_000, 0)
+	for name, tc := range map[string]struct {
+		b    BenchmarkSummary
+		want string
+	}{
+		"no run":      {BenchmarkSummary{Labels: labels, Finished: fin}, "run_id"},
+		"no time":     {BenchmarkSummary{RunID: "r", Labels: labels}, "finished"},
+		"no level":    {BenchmarkSummary{RunID: "r", Finished: fin}, "level"},
+		"out of time": {summary("old", fin.Add(-time.Hour), 1), "before the published run"},
+	} {
+		if name == "out of time" {
+			if err := s.Publish(summary("new", fin, 1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := s.Publish(tc.b)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one naming %q", name, err, tc.want)
+		}
+	}
+}
+
+func gatherText(t *testing.T, g prometheus.Gatherer) string {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.String()
+}
