@@ -34,11 +34,26 @@ type Result struct {
 	// TokenMismatch is set when the server's usage disagreed with the chunk count.
 	TokenMismatch bool `json:"token_mismatch,omitempty"`
 
+	// Level and Phase place the request in a benchmark; the load generator
+	// sets them, the metering proxy leaves them empty.
+	Level string `json:"level,omitempty"`
+	Phase Phase  `json:"phase,omitempty"`
+
 	Status    int                `json:"status,omitempty"` // HTTP status, 0 when none arrived
 	Outcome   contract.Outcome   `json:"outcome"`
 	ErrorKind contract.ErrorKind `json:"error_kind,omitempty"`
 	Error     string             `json:"error,omitempty"` // human detail; never used as a label
 }
+
+// Phase is where a request's scheduled send fell in its benchmark's window.
+type Phase string
+
+// Phases: only PhaseMeasure requests enter a benchmark's figures.
+const (
+	PhaseWarmup   Phase = "warmup"
+	PhaseMeasure  Phase = "measure"
+	PhaseCooldown Phase = "cooldown"
+)
 
 // Chunk is one token-carrying SSE event.
 type Chunk struct {
