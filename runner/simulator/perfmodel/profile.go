@@ -1,0 +1,117 @@
+// Package perfmodel is the engine simulator's CPU performance model: model
+// profiles (presets for known Hugging Face ids), a hardware profile, the time
+// one engine step takes for a given batch, and a continuous-batching
+// scheduler in the manner of vLLM v1 (chunked prefill, a token budget per
+// step, a paged KV cache, a waiting queue, recompute preemption).
+//
+// Everything here is pure: no goroutines, no clock. The scheduler advances on
+// the times its caller passes in, so the same model drives the live simulator
+// (real time) and the tests and docs tables (virtual time). A Scheduler is not
+// safe for concurrent use; its owner serialises calls.
+package perfmodel
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Profile describes a model's size as far as the performance model needs it.
+type Profile struct {
+	ID          string  // Hugging Face id
+	Params      float64 // parameter count
+	DtypeBytes  float64 // bytes per weight and per KV element (2 for bfloat16)
+	Layers      int
+	Hidden      int // model (residual) width
+	Heads       int // attention heads
+	KVHeads     int // key/value heads (grouped-query attention)
+	HeadDim     int
+	Vocab       int
+	MaxModelLen int  // context length the model was trained for
+	Embedding   bool // an embedding (pooling) model: no generation
+	EmbedDim    int  // embedding vector length (Embedding only)
+}
+
+// KVBytesPerToken is the KV cache one token occupies: keys and values for
+// every layer and KV head.
+func (p Profile) KVBytesPerToken() float64 {
+	return 2 * float64(p.Layers*p.KVHeads*p.HeadDim) * p.DtypeBytes
+}
+
+// WeightBytes is the memory every step streams through at least once.
+func (p Profile) WeightBytes() float64 { return p.Params * p.DtypeBytes }
+
+// Validate reports the first field that cannot work.
+func (p Profile) Validate() error {
+	switch {
+	case p.Params <= 0:
+		return fmt.Errorf("profile %s: params must be > 0", p.ID)
+	case p.DtypeBytes <= 0:
+		return fmt.Errorf("profile %s: dtype bytes must be > 0", p.ID)
+	case p.Layers <= 0 || p.Hidden <= 0 || p.Heads <= 0 || p.KVHeads <= 0 || p.HeadDim <= 0:
+		return fmt.Errorf("profile %s: layers, hidden, heads, kv heads and head dim must be > 0", p.ID)
+	case p.MaxModelLen <= 0:
+		return fmt.Errorf("profile %s: max model len must be > 0", p.ID)
+	case p.Embedding && p.EmbedDim <= 0:
+		return fmt.Errorf("profile %s: embedding dim must be > 0 for an embedding model", p.ID)
+	}
+	return nil
+}
+
+// Architectures from each model's published config.json; parameter counts
+// from its model card.
+var presets = map[string]Profile{
+	"TinyLlama/TinyLlama-1.1B-Chat-v1.0": {
+		Params: 1.10e9, DtypeBytes: 2, Layers: 22, Hidden: 2048, Heads: 32, KVHeads: 4, HeadDim: 64,
+		Vocab: 32000, MaxModelLen: 2048,
+	},
+	"meta-llama/Llama-3.2-1B-Instruct": {
+		Params: 1.24e9, DtypeBytes: 2, Layers: 16, Hidden: 2048, Heads: 32, KVHeads: 8, HeadDim: 64,
+		Vocab: 128256, MaxModelLen: 131072,
+	},
+	"meta-llama/Llama-3.2-3B-Instruct": {
+		Params: 3.21e9, DtypeBytes: 2, Layers: 28, Hidden: 3072, Heads: 24, KVHeads: 8, HeadDim: 128,
+		Vocab: 128256, MaxModelLen: 131072,
+	},
+	"Qwen/Qwen3-0.6B": {
+		Params: 0.60e9, DtypeBytes: 2, Layers: 28, Hidden: 1024, Heads: 16, KVHeads: 8, HeadDim: 128,
+		Vocab: 151936, MaxModelLen: 40960,
+	},
+	"ibm-granite/granite-3.2-2b-instruct": {
+		Params: 2.53e9, DtypeBytes: 2, Layers: 40, Hidden: 2048, Heads: 32, KVHeads: 8, HeadDim: 64,
+		Vocab: 49155, MaxModelLen: 131072,
+	},
+	"Qwen/Qwen2.5-3B-Instruct": {
+		Params: 3.09e9, DtypeBytes: 2, Layers: 36, Hidden: 2048, Heads: 16, KVHeads: 2, HeadDim: 128,
+		Vocab: 151936, MaxModelLen: 32768,
+	},
+	"sentence-transformers/all-MiniLM-L6-v2": {
+		Params: 22.7e6, DtypeBytes: 2, Layers: 6, Hidden: 384, Heads: 12, KVHeads: 12, HeadDim: 32,
+		Vocab: 30522, MaxModelLen: 512, Embedding: true, EmbedDim: 384,
+	},
+}
+
+// Preset returns the profile of a known model id.
+func Preset(id string) (Profile, bool) {
+	p, ok := presets[id]
+	p.ID = id
+	return p, ok
+}
+
+// PresetIDs lists the known model ids, sorted.
+func PresetIDs() []string {
+	ids := make([]string, 0, len(presets))
+	for id := range presets {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Generic is the profile of an unknown model: a 1B Llama-like decoder, to be
+// resized by the caller.
+func Generic(id string) Profile {
+	return Profile{
+		ID: id, Params: 1.0e9, DtypeBytes: 2, Layers: 16, Hidden: 2048, Heads: 32, KVHeads: 8, HeadDim: 64,
+		Vocab: 32000, MaxModelLen: 4096,
+	}
+}

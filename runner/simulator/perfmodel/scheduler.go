@@ -1,0 +1,297 @@
+package perfmodel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// SchedulerConfig is the engine side of vLLM's configuration.
+type SchedulerConfig struct {
+	Profile             Profile
+	Hardware            Hardware
+	MaxNumSeqs          int     // sequences in the running batch at most
+	MaxNumBatchedTokens int     // tokens computed per step at most (chunked prefill budget)
+	BlockSize           int     // tokens per KV block
+	KVCacheBytes        float64 // KV cache capacity
+	Slowdown            float64 // multiplier on every step's time; 1 = the model as is
+	Jitter              float64 // relative standard deviation of step time; 0 = exact
+	Seed                uint64  // seeds the jitter
+}
+
+// Seq is one request inside the scheduler. The caller sets the exported
+// input fields before Add and reads the rest after steps; the scheduler owns
+// the rest.
+type Seq struct {
+	Prompt    int // prompt tokens
+	MaxOutput int // tokens to generate; 0 for an embedding request
+	Tag       any // the caller's handle
+
+	Arrival     time.Time // when Add was called
+	Scheduled   time.Time // last move from waiting to running
+	FirstToken  time.Time // end of the step that produced the first token (or finished an embedding)
+	LastToken   time.Time // end of the step that produced the latest token
+	Generated   int       // tokens generated so far
+	Preemptions int
+	Done        bool
+
+	computed int // tokens whose KV is in the cache
+	blocks   int
+	running  bool
+	queued   bool
+}
+
+// Finished reports whether the sequence needs no more steps.
+func (q *Seq) finished() bool {
+	if q.MaxOutput == 0 {
+		return q.computed >= q.Prompt
+	}
+	return q.Generated >= q.MaxOutput
+}
+
+// Step is what one engine step did.
+type Step struct {
+	Start, End  time.Time
+	Cost        Cost
+	Emitted     []*Seq // sequences that produced a token at End, in batch order
+	Finished    []*Seq // sequences that finished at End (Emitted ones included)
+	Preempted   int
+	Prefill     int // sequences that computed prompt tokens this step
+	Decode      int // sequences that computed one generated token
+	Running     int // running after the step
+	Waiting     int // waiting after the step
+	KVUsage     float64
+	Tokens      int
+	BlocksTotal int
+}
+
+// Scheduler is a continuous-batching scheduler over a simulated CPU.
+type Scheduler struct {
+	cfg         SchedulerConfig
+	totalBlocks int
+	freeBlocks  int
+	waiting     []*Seq
+	running     []*Seq
+	rng         *rand.Rand
+	batch       []Work
+	sched       []sched
+	emitted     []*Seq
+	finished    []*Seq
+}
+
+type sched struct {
+	q *Seq
+	n int
+}
+
+// NewScheduler checks cfg and returns an idle scheduler.
+func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
+	if err := cfg.Profile.Validate(); err != nil {
+		return nil, err
+	}
+	h, err := cfg.Hardware.Normalize()
+	if err != nil {
+		return nil, fmt.Errorf("hardware: %w", err)
+	}
+	cfg.Hardware = h
+	switch {
+	case cfg.MaxNumSeqs <= 0:
+		return nil, fmt.Errorf("max_num_seqs must be > 0, got %d", cfg.MaxNumSeqs)
+	case cfg.MaxNumBatchedTokens <= 0:
+		return nil, fmt.Errorf("max_num_batched_tokens must be > 0, got %d", cfg.MaxNumBatchedTokens)
+	case cfg.BlockSize <= 0:
+		return nil, fmt.Errorf("block_size must be > 0, got %d", cfg.BlockSize)
+	case cfg.Slowdown <= 0:
+		return nil, fmt.Errorf("slowdown must be > 0, got %g", cfg.Slowdown)
+	case cfg.Jitter < 0 || cfg.Jitter > 1:
+		return nil, fmt.Errorf("jitter must be in [0, 1], got %g", cfg.Jitter)
+	}
+	blocks := int(cfg.KVCacheBytes / (cfg.Profile.KVBytesPerToken() * float64(cfg.BlockSize)))
+	if blocks <= 0 {
+		return nil, fmt.Errorf("kv cache of %.0f bytes holds no %d-token block of %s", cfg.KVCacheBytes, cfg.BlockSize, cfg.Profile.ID)
+	}
+	return &Scheduler{
+		cfg: cfg, totalBlocks: blocks, freeBlocks: blocks,
+		rng: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
+	}, nil
+}
+
+// Config returns the normalised configuration.
+func (s *Scheduler) Config() SchedulerConfig { return s.cfg }
+
+// CapacityTokens is how many tokens the KV cache holds.
+func (s *Scheduler) CapacityTokens() int { return s.totalBlocks * s.cfg.BlockSize }
+
+// TotalBlocks is the KV cache size in blocks.
+func (s *Scheduler) TotalBlocks() int { return s.totalBlocks }
+
+// Add queues q at now.
+func (s *Scheduler) Add(q *Seq, now time.Time) {
+	q.Arrival = now
+	q.queued = true
+	s.waiting = append(s.waiting, q)
+}
+
+// Abort removes q wherever it is and frees its blocks.
+func (s *Scheduler) Abort(q *Seq) {
+	if q.Done {
+		return
+	}
+	q.Done = true
+	s.release(q)
+	s.running = remove(s.running, q)
+	s.waiting = remove(s.waiting, q)
+	q.running, q.queued = false, false
+}
+
+func remove(list []*Seq, q *Seq) []*Seq {
+	for i, x := range list {
+		if x == q {
+			return append(list[:i], list[i+1:]...)
+		}
+	}
+	return list
+}
+
+func (s *Scheduler) release(q *Seq) {
+	s.freeBlocks += q.blocks
+	q.blocks = 0
+}
+
+// Idle reports whether there is nothing to step.
+func (s *Scheduler) Idle() bool { return len(s.waiting) == 0 && len(s.running) == 0 }
+
+// Running and Waiting are the queue lengths.
+func (s *Scheduler) Running() int { return len(s.running) }
+func (s *Scheduler) Waiting() int { return len(s.waiting) }
+
+// KVUsage is the fraction of KV blocks in use.
+func (s *Scheduler) KVUsage() float64 {
+	return float64(s.totalBlocks-s.freeBlocks) / float64(s.totalBlocks)
+}
+
+func (s *Scheduler) blocksFor(tokens int) int {
+	return (tokens + s.cfg.BlockSize - 1) / s.cfg.BlockSize
+}
+
+// preempt sends q back to the head of the waiting queue; its KV is dropped
+// and recomputed when it is scheduled again (vLLM's recompute preemption).
+func (s *Scheduler) preempt(q *Seq) {
+	s.release(q)
+	q.computed = 0
+	q.running = false
+	q.queued = true
+	q.Preemptions++
+	s.running = remove(s.running, q)
+	s.waiting = append([]*Seq{q}, s.waiting...)
+}
+
+// Step runs one engine step starting at start and returns what it did. The
+// returned slices are reused by the next call. An idle scheduler returns a
+// zero-length step.
+func (s *Scheduler) Step(start time.Time) Step {
+	budget := s.cfg.MaxNumBatchedTokens
+	s.sched = s.sched[:0]
+	preempted := 0
+	// Running sequences first, oldest first; on block shortage the newest
+	// running sequence is preempted, possibly the one being scheduled.
+	for i := 0; i < len(s.running) && budget > 0; i++ {
+		q := s.running[i]
+		n := min(q.Prompt+q.Generated-q.computed, budget)
+		if n <= 0 {
+			continue
+		}
+		need := s.blocksFor(q.computed+n) - q.blocks
+		for need > s.freeBlocks {
+			victim := s.running[len(s.running)-1]
+			s.preempt(victim)
+			preempted++
+			if victim == q {
+				break
+			}
+		}
+		if !q.running {
+			break
+		}
+		s.freeBlocks -= need
+		q.blocks += need
+		budget -= n
+		s.sched = append(s.sched, sched{q, n})
+	}
+	// Then admit waiting sequences while there is room; none after a
+	// preemption, as in vLLM.
+	for preempted == 0 && len(s.waiting) > 0 && len(s.running) < s.cfg.MaxNumSeqs && budget > 0 {
+		q := s.waiting[0]
+		n := min(q.Prompt+q.Generated-q.computed, budget)
+		need := s.blocksFor(q.computed+n) - q.blocks
+		if need > s.freeBlocks {
+			break
+		}
+		s.waiting = s.waiting[1:]
+		s.freeBlocks -= need
+		q.blocks += need
+		q.queued, q.running = false, true
+		q.Scheduled = start
+		s.running = append(s.running, q)
+		budget -= n
+		s.sched = append(s.sched, sched{q, n})
+	}
+	st := Step{Start: start, End: start, Preempted: preempted, BlocksTotal: s.totalBlocks}
+	if len(s.sched) == 0 {
+		st.Running, st.Waiting, st.KVUsage = len(s.running), len(s.waiting), s.KVUsage()
+		return st
+	}
+	s.batch = s.batch[:0]
+	for _, w := range s.sched {
+		s.batch = append(s.batch, Work{NewTokens: w.n, Context: w.q.computed})
+		if w.q.computed < w.q.Prompt {
+			st.Prefill++
+		} else {
+			st.Decode++
+		}
+	}
+	st.Cost = StepCost(s.cfg.Profile, s.cfg.Hardware, s.batch)
+	d := float64(st.Cost.Total) * s.cfg.Slowdown
+	if s.cfg.Jitter > 0 {
+		d *= math.Max(0.25, 1+s.cfg.Jitter*s.rng.NormFloat64())
+	}
+	st.End = start.Add(time.Duration(d))
+	st.Tokens = st.Cost.Tokens
+	s.emitted, s.finished = s.emitted[:0], s.finished[:0]
+	for _, w := range s.sched {
+		q := w.q
+		q.computed += w.n
+		if q.computed < q.Prompt+q.Generated {
+			continue // a prefill chunk that did not reach the end
+		}
+		if q.MaxOutput > 0 {
+			q.Generated++
+			if q.Generated == 1 {
+				q.FirstToken = st.End
+			}
+			q.LastToken = st.End
+			s.emitted = append(s.emitted, q)
+		} else {
+			q.FirstToken, q.LastToken = st.End, st.End
+		}
+		if q.finished() {
+			q.Done = true
+			s.release(q)
+			q.running = false
+			s.finished = append(s.finished, q)
+		}
+	}
+	if len(s.finished) > 0 {
+		kept := s.running[:0]
+		for _, q := range s.running {
+			if !q.Done {
+				kept = append(kept, q)
+			}
+		}
+		s.running = kept
+	}
+	st.Emitted, st.Finished = s.emitted, s.finished
+	st.Running, st.Waiting, st.KVUsage = len(s.running), len(s.waiting), s.KVUsage()
+	return st
+}
