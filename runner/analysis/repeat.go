@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 )
@@ -82,4 +83,21 @@ func SampleWarning(name string, q float64, count int) string {
 		return ""
 	}
 	return fmt.Sprintf("%s rests on %d samples; at least %d are needed for %d beyond it", name, count, need, MinTailSamples)
+}
+
+// MarshalJSON writes undefined figures (one run, a zero mean) as null.
+func (s Spread) MarshalJSON() ([]byte, error) {
+	f := func(v float64) *float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return &v
+	}
+	return json.Marshal(struct {
+		N      int      `json:"n"`
+		Mean   *float64 `json:"mean"`
+		StdDev *float64 `json:"stddev"`
+		CV     *float64 `json:"cv"`
+		Grade  Grade    `json:"grade"`
+	}{s.N, f(s.Mean), f(s.StdDev), f(s.CV), s.Grade})
 }
