@@ -1,0 +1,286 @@
+// Package proxy is the metering proxy: a reverse proxy for the OpenAI API that
+// sits between a third-party load generator (GuideLLM, vllm bench serve, any
+// OpenAI client) and the server, passes every byte through unbuffered, and
+// times each completion or embedding request with measure.Tracker, the code
+// the native load generator uses, recording into the same series with the
+// loadgen label set.
+//
+// The proxy reads a request body whole (the upstream needs it anyway) but
+// looks only at "model" (the label) and "stream"; it never logs or labels
+// prompt text. A request's schedule is its arrival at the proxy, its send is
+// when the upstream round trip starts, and every response chunk is timed when
+// the proxy reads it from the upstream, before forwarding it and flushing.
+// Paths other than /v1/chat/completions, /v1/completions and /v1/embeddings
+// pass through untimed. A Proxy is safe for concurrent use.
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/servebench/servebench/exporter/measure"
+)
+
+// MaxModels bounds the model label values one Proxy creates; requests naming
+// further models are recorded under OtherModel.
+const (
+	MaxModels  = 32
+	OtherModel = "other"
+)
+
+// maxRequestBody bounds what the proxy holds of one request body.
+const maxRequestBody = 64 << 20
+
+// Config configures a Proxy.
+type Config struct {
+	Upstream *url.URL         // base URL of the server, e.g. http://127.0.0.1:8000
+	Recorder measure.Recorder // where timed requests go
+	// Labels are the benchmark labels of recorded requests; Model is used
+	// only when a request body names none. Loadgen should name the client
+	// behind the proxy (guidellm, vllm-bench, ...).
+	Labels    measure.BenchmarkLabels
+	Transport http.RoundTripper // upstream transport; nil = a tuned http.Transport
+	Log       *slog.Logger      // nil discards
+	Now       func() time.Time  // clock; nil = time.Now
+}
+
+// Proxy is an http.Handler forwarding to one upstream.
+type Proxy struct {
+	rp        *httputil.ReverseProxy
+	transport http.RoundTripper
+	rec       measure.Recorder
+	log       *slog.Logger
+	now       func() time.Time
+	seq       atomic.Int64
+
+	mu      sync.Mutex
+	labels  measure.BenchmarkLabels
+	benches map[string]measure.BenchmarkRecorder // by model
+}
+
+// New returns a Proxy for cfg.
+func New(cfg Config) (*Proxy, error) {
+	if cfg.Upstream == nil || cfg.Upstream.Scheme == "" || cfg.Upstream.Host == "" {
+		return nil, errors.New("proxy upstream: want an absolute URL such as http://127.0.0.1:8000")
+	}
+	if cfg.Recorder == nil {
+		return nil, errors.New("proxy recorder: nil")
+	}
+	p := &Proxy{rec: cfg.Recorder, log: cfg.Log, now: cfg.Now, transport: cfg.Transport,
+		labels: cfg.Labels, benches: map[string]measure.BenchmarkRecorder{}}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.transport == nil {
+		p.transport = &http.Transport{
+			Proxy:               nil, // never route benchmark traffic through an environment proxy
+			MaxIdleConns:        4096,
+			MaxIdleConnsPerHost: 4096,
+			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true, // pass bytes as the server sent them
+			ForceAttemptHTTP2:   false,
+		}
+	}
+	upstream := cfg.Upstream
+	p.rp = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(upstream)
+		},
+		Transport:     roundTripper{p},
+		FlushInterval: -1, // flush after every write: SSE chunks must not wait
+		ErrorLog:      slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() == nil {
+				p.log.Warn("upstream request failed", "path", r.URL.Path, "err", err)
+			}
+			w.WriteHeader(http.StatusBadGateway)
+		},
+	}
+	return p, nil
+}
+
+// SetBenchmark switches the labels of the requests that arrive from now on
+// (e.g. the next load level) and closes the previous benchmark's recorders.
+func (p *Proxy) SetBenchmark(l measure.BenchmarkLabels) {
+	p.mu.Lock()
+	old := p.benches
+	p.labels, p.benches = l, map[string]measure.BenchmarkRecorder{}
+	p.mu.Unlock()
+	for _, b := range old {
+		b.Close()
+	}
+}
+
+// Close closes the current benchmark's recorders; requests still in flight
+// must have finished.
+func (p *Proxy) Close() { p.SetBenchmark(p.currentLabels()) }
+
+func (p *Proxy) currentLabels() measure.BenchmarkLabels {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.labels
+}
+
+// bench returns the recorder for a model, resolving it once.
+func (p *Proxy) bench(model string) measure.BenchmarkRecorder {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if model == "" {
+		model = p.labels.Model
+	}
+	if b, ok := p.benches[model]; ok {
+		return b
+	}
+	if len(p.benches) >= MaxModels {
+		model = OtherModel
+		if b, ok := p.benches[model]; ok {
+			return b
+		}
+	}
+	l := p.labels
+	l.Model = model
+	b := p.rec.Benchmark(l)
+	p.benches[model] = b
+	return b
+}
+
+// timing is what ServeHTTP learnt about a timed request, carried to the
+// round trip in the request context.
+type timing struct {
+	arrived time.Time
+	opt     measure.TrackOptions
+	bench   measure.BenchmarkRecorder
+}
+
+type timingKey struct{}
+
+func apiOf(path string) (measure.API, bool) {
+	switch path {
+	case "/v1/chat/completions":
+		return measure.APIChat, true
+	case "/v1/completions":
+		return measure.APICompletions, true
+	case "/v1/embeddings":
+		return measure.APIEmbeddings, true
+	}
+	return "", false
+}
+
+// ServeHTTP implements http.Handler.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	arrived := p.now()
+	api, timed := apiOf(r.URL.Path)
+	if !timed || r.Method != http.MethodPost {
+		p.rp.ServeHTTP(w, r)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+	r.Body.Close()
+	if err != nil {
+		http.Error(w, "read request body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if len(body) > maxRequestBody {
+		http.Error(w, fmt.Sprintf("request body over %d bytes", maxRequestBody), http.StatusRequestEntityTooLarge)
+		return
+	}
+	var head struct {
+		Model  string `json:"model"`
+		Stream bool   `json:"stream"`
+	}
+	// A body that is not JSON still goes upstream: the server's answer (a
+	// 4xx) is the measurement.
+	_ = json.Unmarshal(body, &head)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	t := &timing{arrived: arrived, opt: measure.TrackOptions{Stream: head.Stream, API: api}, bench: p.bench(head.Model)}
+	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), timingKey{}, t)))
+}
+
+// roundTripper times the upstream round trip of timed requests.
+type roundTripper struct{ p *Proxy }
+
+func (rt roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	t, _ := req.Context().Value(timingKey{}).(*timing)
+	if t == nil {
+		return rt.p.transport.RoundTrip(req)
+	}
+	p := rt.p
+	tr := measure.NewTracker(p.seq.Add(1)-1, t.arrived, p.now(), t.opt)
+	t.bench.Started()
+	resp, err := p.transport.RoundTrip(req)
+	if err != nil {
+		t.bench.Finished(tr.Finish(p.now(), err))
+		return nil, err
+	}
+	tr.Header(resp.StatusCode, p.now())
+	resp.Body = &trackedBody{rc: resp.Body, tr: tr, bench: t.bench, ctx: req.Context(), now: p.now}
+	return resp, nil
+}
+
+// errClosedEarly ends a body the proxy stopped reading for a reason other
+// than the client's cancellation (e.g. a failed write to the client).
+var errClosedEarly = errors.New("response body closed before its end")
+
+// trackedBody feeds every read to the Tracker and finishes it once, at the
+// end of the body, on a read error, or when the proxy closes it early.
+// ReverseProxy reads and closes it from one goroutine.
+type trackedBody struct {
+	rc    io.ReadCloser
+	tr    *measure.Tracker
+	bench measure.BenchmarkRecorder
+	ctx   context.Context
+	now   func() time.Time
+	done  bool
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if b.done {
+		return n, err
+	}
+	now := b.now()
+	if n > 0 {
+		b.tr.Write(p[:n], now)
+	}
+	switch {
+	case err == io.EOF:
+		b.finish(now, nil)
+	case err != nil:
+		if cerr := b.ctx.Err(); cerr != nil {
+			err = fmt.Errorf("%w: %w", cerr, err)
+		}
+		b.finish(now, err)
+	}
+	return n, err
+}
+
+func (b *trackedBody) Close() error {
+	if !b.done {
+		err := b.ctx.Err()
+		if err == nil {
+			err = errClosedEarly
+		}
+		b.finish(b.now(), err)
+	}
+	return b.rc.Close()
+}
+
+func (b *trackedBody) finish(now time.Time, err error) {
+	b.done = true
+	b.bench.Finished(b.tr.Finish(now, err))
+}

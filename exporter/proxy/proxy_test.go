@@ -1,0 +1,415 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/servebench/servebench/exporter/contract"
+	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/exporter/recorder"
+)
+
+// capture is a Recorder keeping every Result with its labels.
+type capture struct {
+	mu      sync.Mutex
+	results []*measure.Result
+	labels  []measure.BenchmarkLabels
+	started int
+	closed  int
+	done    chan struct{}
+}
+
+func newCapture() *capture { return &capture{done: make(chan struct{}, 1000)} }
+
+func (c *capture) Benchmark(l measure.BenchmarkLabels) measure.BenchmarkRecorder {
+	return &captureBench{c: c, l: l}
+}
+
+type captureBench struct {
+	c *capture
+	l measure.BenchmarkLabels
+}
+
+func (b *captureBench) SetTargetRate(float64) {}
+func (b *captureBench) Started() {
+	b.c.mu.Lock()
+	b.c.started++
+	b.c.mu.Unlock()
+}
+func (b *captureBench) Finished(r *measure.Result) {
+	b.c.mu.Lock()
+	b.c.results = append(b.c.results, r)
+	b.c.labels = append(b.c.labels, b.l)
+	b.c.mu.Unlock()
+	b.c.done <- struct{}{}
+}
+func (b *captureBench) Close() {
+	b.c.mu.Lock()
+	b.c.closed++
+	b.c.mu.Unlock()
+}
+
+// wait returns the next n finished results, in finishing order.
+func (c *capture) wait(t *testing.T, n int) []*measure.Result {
+	t.Helper()
+	for range n {
+		select {
+		case <-c.done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("request not recorded within 5 s")
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*measure.Result(nil), c.results[len(c.results)-n:]...)
+}
+
+func start(t *testing.T, upstream string, rec measure.Recorder) *httptest.Server {
+	t.Helper()
+	u, err := url.Parse(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Config{Upstream: u, Recorder: rec,
+		Labels: measure.BenchmarkLabels{Suite: "bench", Loadgen: "guidellm", Level: "l1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(p)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func sseChunk(i int) string {
+	return fmt.Sprintf("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tok%d \"}}]}\n\n", i)
+}
+
+const chatBody = `{"model":"tiny-llm","stream":true,"messages":[{"role":"user","content":"hello"}]}`
+
+func post(t *testing.T, url, path, body string) *http.Response {
+	t.Helper()
+	resp, err := http.Post(url+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func TestPassThroughIsByteExact(t *testing.T) {
+	var chunks []string
+	for i := range 20 {
+		chunks = append(chunks, sseChunk(i))
+	}
+	chunks = append(chunks, "data: [DONE]\n\n")
+	want := strings.Join(chunks, "")
+	var gotBody, gotPath, gotCT string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		gotBody, gotPath, gotCT = string(b), r.URL.Path, r.Header.Get("Content-Type")
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("X-Upstream", "yes")
+		// Split writes mid-line to check the proxy neither adds nor drops bytes.
+		for i := 0; i < len(want); i += 37 {
+			w.Write([]byte(want[i:min(i+37, len(want))]))
+			w.(http.Flusher).Flush()
+		}
+	}))
+	defer up.Close()
+	rec := newCapture()
+	px := start(t, up.URL, rec)
+
+	resp := post(t, px.URL, "/v1/chat/completions", chatBody)
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(got) != want {
+		t.Fatalf("body through the proxy differs:\n got %q\nwant %q", got, want)
+	}
+	if gotBody != chatBody || gotPath != "/v1/chat/completions" || gotCT != "application/json" {
+		t.Errorf("upstream saw body %q path %q content-type %q", gotBody, gotPath, gotCT)
+	}
+	if resp.Header.Get("X-Upstream") != "yes" {
+		t.Errorf("response headers not passed through: %v", resp.Header)
+	}
+	r := rec.wait(t, 1)[0]
+	if r.Outcome != contract.OutcomeSuccess || r.OutputTokens != 20 || len(r.Chunks) != 20 {
+		t.Errorf("recorded %s/%s with %d tokens, %d chunks; want success, 20, 20 (%s)", r.Outcome, r.ErrorKind, r.OutputTokens, len(r.Chunks), r.Error)
+	}
+	if l := rec.labels[0]; l.Model != "tiny-llm" || l.Loadgen != "guidellm" || l.Level != "l1" {
+		t.Errorf("labels = %+v, want model from the body and the configured loadgen", l)
+	}
+	if r.FirstTok.Before(r.Sent) || r.Sent.Before(r.Scheduled) || r.End.Before(r.FirstTok) {
+		t.Errorf("times out of order: %+v", r)
+	}
+}
+
+func TestNonStreamingEmbeddingsAndOtherPaths(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/completions":
+			io.WriteString(w, `{"id":"x","object":"text_completion","choices":[{"index":0,"text":"hi there","finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}`)
+		case "/v1/embeddings":
+			io.WriteString(w, `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2]}],"usage":{"prompt_tokens":4,"total_tokens":4}}`)
+		case "/v1/models":
+			io.WriteString(w, `{"object":"list","data":[{"id":"tiny-llm"}]}`)
+		}
+	}))
+	defer up.Close()
+	rec := newCapture()
+	px := start(t, up.URL, rec)
+
+	for _, c := range []struct{ path, body, want string }{
+		{"/v1/completions", `{"model":"tiny-llm","prompt":"x","max_tokens":2}`, `"completion_tokens":2`},
+		{"/v1/embeddings", `{"model":"emb","input":"x"}`, `"embedding":[0.1,0.2]`},
+	} {
+		resp := post(t, px.URL, c.path, c.body)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), c.want) {
+			t.Errorf("%s: body %q", c.path, b)
+		}
+		r := rec.wait(t, 1)[0]
+		if r.Outcome != contract.OutcomeSuccess {
+			t.Errorf("%s: outcome %s/%s (%s)", c.path, r.Outcome, r.ErrorKind, r.Error)
+		}
+	}
+	resp, err := http.Get(px.URL + "/v1/models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "tiny-llm") {
+		t.Errorf("/v1/models body %q", b)
+	}
+	time.Sleep(50 * time.Millisecond)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.results) != 2 || rec.started != 2 {
+		t.Errorf("recorded %d requests (%d started), want 2: /v1/models is not timed", len(rec.results), rec.started)
+	}
+}
+
+// Each chunk reaches the client before the upstream sends the next: the
+// upstream waits for the client's acknowledgement, so any buffering in the
+// proxy would deadlock and time out.
+func TestFlushesEveryChunk(t *testing.T) {
+	ack := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range 5 {
+			io.WriteString(w, sseChunk(i))
+			w.(http.Flusher).Flush()
+			select {
+			case <-ack:
+			case <-time.After(3 * time.Second):
+				t.Errorf("chunk %d never reached the client", i)
+				return
+			}
+		}
+		io.WriteString(w, "data: [DONE]\n\n")
+	}))
+	defer up.Close()
+	rec := newCapture()
+	px := start(t, up.URL, rec)
+	resp := post(t, px.URL, "/v1/chat/completions", chatBody)
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	for i := 0; i < 5; {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if strings.HasPrefix(line, "data: {") {
+			if !strings.Contains(line, fmt.Sprintf("tok%d", i)) {
+				t.Fatalf("chunk %d: %q", i, line)
+			}
+			ack <- struct{}{}
+			i++
+		}
+	}
+	io.Copy(io.Discard, resp.Body)
+	r := rec.wait(t, 1)[0]
+	if r.Outcome != contract.OutcomeSuccess || len(r.Chunks) != 5 {
+		t.Errorf("recorded %s with %d chunks", r.Outcome, len(r.Chunks))
+	}
+}
+
+func TestClientCancellationReachesUpstream(t *testing.T) {
+	upstreamGone := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, sseChunk(0))
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+			close(upstreamGone)
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	defer up.Close()
+	rec := newCapture()
+	px := start(t, up.URL, rec)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, px.URL+"/v1/chat/completions", strings.NewReader(chatBody))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	resp.Body.Close()
+	select {
+	case <-upstreamGone:
+	case <-time.After(3 * time.Second):
+		t.Fatal("upstream request not canceled after the client went away")
+	}
+	r := rec.wait(t, 1)[0]
+	if r.Outcome != contract.OutcomeError || r.ErrorKind != contract.ErrCanceled || r.OutputTokens != 1 {
+		t.Errorf("recorded %s/%s with %d tokens (%s), want error/canceled after 1 token", r.Outcome, r.ErrorKind, r.OutputTokens, r.Error)
+	}
+}
+
+func TestUpstreamFailures(t *testing.T) {
+	// A port nothing listens on.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + l.Addr().String()
+	l.Close()
+
+	fiveHundred := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":{"message":"overloaded","code":503}}`, http.StatusServiceUnavailable)
+	}))
+	defer fiveHundred.Close()
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, sseChunk(0))
+		w.(http.Flusher).Flush()
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close() // the stream dies without [DONE] nor a clean chunked end
+		}
+	}))
+	defer broken.Close()
+
+	for _, c := range []struct {
+		name, upstream string
+		kind           contract.ErrorKind
+		status         int
+	}{
+		{"connect refused", refused, contract.ErrConnect, http.StatusBadGateway},
+		{"5xx", fiveHundred.URL, contract.ErrHTTP5xx, http.StatusServiceUnavailable},
+		{"broken stream", broken.URL, contract.ErrStreamBroken, http.StatusOK},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := newCapture()
+			px := start(t, c.upstream, rec)
+			resp, err := http.Post(px.URL+"/v1/chat/completions", "application/json", strings.NewReader(chatBody))
+			if err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != c.status {
+					t.Errorf("client saw status %d, want %d", resp.StatusCode, c.status)
+				}
+			}
+			r := rec.wait(t, 1)[0]
+			if r.Outcome != contract.OutcomeError || r.ErrorKind != c.kind {
+				t.Errorf("recorded %s/%s (%s), want error/%s", r.Outcome, r.ErrorKind, r.Error, c.kind)
+			}
+		})
+	}
+}
+
+func TestModelLabelsAreBounded(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"choices":[{"index":0,"message":{"content":"x"}}]}`)
+	}))
+	defer up.Close()
+	rec := newCapture()
+	px := start(t, up.URL, rec)
+	for i := range MaxModels + 5 {
+		resp := post(t, px.URL, "/v1/chat/completions", fmt.Sprintf(`{"model":"m%d"}`, i))
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	rec.wait(t, MaxModels+5)
+	models := map[string]bool{}
+	for _, l := range rec.labels {
+		models[l.Model] = true
+	}
+	if len(models) != MaxModels+1 || !models[OtherModel] {
+		t.Errorf("%d distinct model labels, want %d including %q", len(models), MaxModels+1, OtherModel)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	if _, err := New(Config{Recorder: measure.Discard}); err == nil || !strings.Contains(err.Error(), "upstream") {
+		t.Errorf("missing upstream: %v", err)
+	}
+	u, _ := url.Parse("http://127.0.0.1:1")
+	if _, err := New(Config{Upstream: u}); err == nil || !strings.Contains(err.Error(), "recorder") {
+		t.Errorf("missing recorder: %v", err)
+	}
+}
+
+// Through the real recorder, proxied requests move the contract's series
+// under the proxy's loadgen label.
+func TestRecordsIntoContractSeries(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range 3 {
+			io.WriteString(w, sseChunk(i))
+		}
+		io.WriteString(w, "data: [DONE]\n\n")
+	}))
+	defer up.Close()
+	reg := prometheus.NewRegistry()
+	rec, err := recorder.New(reg, recorder.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := start(t, up.URL, rec)
+	for range 4 {
+		resp := post(t, px.URL, "/v1/chat/completions", chatBody)
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	want := `
+# HELP servebench_requests_total Requests finished, by outcome.
+# TYPE servebench_requests_total counter
+servebench_requests_total{cores="",level="l1",loadgen="guidellm",model="tiny-llm",outcome="error",suite="bench",workload=""} 0
+servebench_requests_total{cores="",level="l1",loadgen="guidellm",model="tiny-llm",outcome="incomplete",suite="bench",workload=""} 0
+servebench_requests_total{cores="",level="l1",loadgen="guidellm",model="tiny-llm",outcome="success",suite="bench",workload=""} 4
+# HELP servebench_output_tokens_total Output tokens received, incomplete requests included.
+# TYPE servebench_output_tokens_total counter
+servebench_output_tokens_total{cores="",level="l1",loadgen="guidellm",model="tiny-llm",suite="bench",workload=""} 12
+`
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		err := testutil.GatherAndCompare(reg, strings.NewReader(want), contract.Requests.Name, contract.OutputTokens.Name)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
