@@ -1,0 +1,60 @@
+package dashboards
+
+import (
+	"fmt"
+
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/units"
+
+	"github.com/servebench/servebench/exporter/contract"
+)
+
+// regressionAlerts matches the names of the regression alerts (see package
+// alerts); their firing periods are drawn on the History board.
+const regressionAlerts = "Servebench.*Regression"
+
+// historyBoard shows the trend of headline figures per configuration over
+// weeks, each against its 30-day median, with regression markers.
+func historyBoard() *dashboard.DashboardBuilder {
+	return board("servebench-history", "servebench / History",
+		"One point per finished benchmark over 30 or 90 days, per model / workload / cores / level, with the 30-day median and regression markers.",
+		[]string{"history"}, summaryVars(), []cog.Builder[dashboard.AnnotationQuery]{regressionAnnotation(), finishAnnotation()},
+		newRow("Throughput",
+			trendPanel("Output tokens/s", contract.BenchmarkOutputTokenRate, tokensUnit),
+			trendPanel("Requests/s", contract.BenchmarkRequestRate, units.RequestsPerSecond)),
+		newRow("Latency p95",
+			trendPanel("TTFT p95", contract.BenchmarkTTFT, units.Seconds, quantileMatch("0.95")),
+			trendPanel("ITL p95", contract.BenchmarkITL, units.Seconds, quantileMatch("0.95")),
+			trendPanel("TPOT p95", contract.BenchmarkTPOT, units.Seconds, quantileMatch("0.95")),
+			trendPanel("E2E p95", contract.BenchmarkE2E, units.Seconds, quantileMatch("0.95"))),
+		newRow("Quality",
+			trendPanel("Success ratio", contract.BenchmarkSuccessRatio, units.PercentUnit),
+			trendPanel("Valid (1) or flagged (0)", contract.BenchmarkValid, units.Short)),
+	).Time("now-30d", "now")
+}
+
+var trendGroup = []string{contract.LabelModel, contract.LabelWorkload, contract.LabelCores, contract.LabelLevel}
+
+// trendPanel draws one point per finished benchmark and, dashed, the median
+// of the configuration's runs in the preceding 30 days: the regression
+// alerts' baseline.
+func trendPanel(title string, m contract.Metric, unit string, extra ...string) cog.Builder[dashboard.Panel] {
+	s := sel(m, "", extra...)
+	return pointsPanel(title, "One point per finished benchmark; dashed: median of the preceding 30 days.", unit, half).
+		WithTarget(query(fmt.Sprintf("max by (%s) (%s)", by(trendGroup...), s), legend(trendGroup...))).
+		WithTarget(query(fmt.Sprintf("max by (%s) (quantile_over_time(0.5, %s[30d]))", by(trendGroup...), s), "median "+legend(trendGroup...))).
+		OverrideByRegexp("^median .*", []dashboard.DynamicConfigValue{
+			{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": []int{10, 10}}},
+			{Id: "custom.showPoints", Value: "never"},
+		})
+}
+
+// regressionAnnotation marks the periods in which a regression alert fired.
+func regressionAnnotation() cog.Builder[dashboard.AnnotationQuery] {
+	expr := fmt.Sprintf(`max by (alertname, model, workload, cores, level) (ALERTS{alertstate="firing",alertname=~"%s",%s,%s})`,
+		regressionAlerts, eq(contract.LabelSuite, varSuite), eq(contract.LabelModel, varModel))
+	return dashboard.NewAnnotationQueryBuilder().Name("Regressions").Datasource(ds).Enable(true).IconColor("red").
+		Expr(expr).Step("1m").TitleFormat("{{alertname}}").TextFormat("{{model}} {{workload}} {{cores}} cores {{level}}").
+		TagKeys("alertname,model,workload,cores").UseValueForTime(false)
+}
