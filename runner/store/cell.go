@@ -1,0 +1,178 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/runner/results"
+)
+
+// record is one line of requests.jsonl: the request's Result and the load
+// level it belongs to (a cell's levels share one file).
+type record struct {
+	*measure.Result
+	Level string `json:"level"`
+}
+
+// Record appends one finished request. It never fails the caller: the first
+// write error is kept and returned by Close, because a benchmark must not
+// stop mid-level over a full disk without the summary saying so.
+func (c *CellWriter) Record(level string, r *measure.Result) {
+	b, err := json.Marshal(record{Result: r, Level: level})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.err != nil {
+		return
+	}
+	if err != nil {
+		c.err = fmt.Errorf("store: encode request %d: %w", r.Seq, err)
+		return
+	}
+	// One write per record: the line is in the kernel's page cache as soon
+	// as the request is finished, whatever happens to this process next.
+	if _, err := c.f.Write(append(b, '\n')); err != nil {
+		c.err = fmt.Errorf("store: write requests.jsonl: %w", err)
+		return
+	}
+	c.count++
+}
+
+// Count is the number of records written.
+func (c *CellWriter) Count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.count
+}
+
+// Close syncs and closes requests.jsonl; it returns the first write error.
+// Idempotent.
+func (c *CellWriter) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return c.err
+	}
+	c.closed = true
+	if err := c.f.Sync(); err != nil && c.err == nil {
+		c.err = fmt.Errorf("store: sync requests.jsonl: %w", err)
+	}
+	if err := c.f.Close(); err != nil && c.err == nil {
+		c.err = fmt.Errorf("store: close requests.jsonl: %w", err)
+	}
+	return c.err
+}
+
+// WriteSummary writes summary.json.
+func (c *CellWriter) WriteSummary(s *results.Summary) error {
+	if s.SchemaVersion == 0 {
+		s.SchemaVersion = results.SchemaVersion
+	}
+	return writeJSON(filepath.Join(c.Dir, "summary.json"), s)
+}
+
+// WriteManifest writes manifest.json.
+func (c *CellWriter) WriteManifest(m *Manifest) error {
+	if m.SchemaVersion == 0 {
+		m.SchemaVersion = ManifestSchemaVersion
+	}
+	return writeJSON(filepath.Join(c.Dir, "manifest.json"), m)
+}
+
+// Recorder wraps next so that every finished request is also written to
+// requests.jsonl, under the level of the benchmark it belongs to.
+func (c *CellWriter) Recorder(next measure.Recorder) measure.Recorder {
+	if next == nil {
+		next = measure.Discard
+	}
+	return teeRecorder{c: c, next: next}
+}
+
+type teeRecorder struct {
+	c    *CellWriter
+	next measure.Recorder
+}
+
+func (t teeRecorder) Benchmark(l measure.BenchmarkLabels) measure.BenchmarkRecorder {
+	return teeBenchmark{BenchmarkRecorder: t.next.Benchmark(l), c: t.c, level: l.Level}
+}
+
+type teeBenchmark struct {
+	measure.BenchmarkRecorder
+	c     *CellWriter
+	level string
+}
+
+func (t teeBenchmark) Finished(r *measure.Result) {
+	t.c.Record(t.level, r)
+	t.BenchmarkRecorder.Finished(r)
+}
+
+// ManifestSchemaVersion is the version of manifest.json.
+const ManifestSchemaVersion = 1
+
+// Manifest is a cell's provenance: what ran, where, on what.
+type Manifest struct {
+	SchemaVersion int       `json:"schema_version"`
+	RunID         string    `json:"run_id"`
+	Suite         string    `json:"suite"`
+	Cell          string    `json:"cell"`
+	Started       time.Time `json:"started"`
+	Finished      time.Time `json:"finished,omitzero"`
+
+	Model         string `json:"model"`
+	Workload      string `json:"workload"`
+	Phase         string `json:"phase,omitempty"`
+	PrefixCaching bool   `json:"prefix_caching"`
+	Variant       string `json:"variant,omitempty"`
+	Cores         int    `json:"cores"`
+	MaxModelLen   int    `json:"max_model_len,omitempty"`
+
+	// Engine is the engine driver's provenance (image and digest, engine
+	// version, container, cpuset, non-secret env, log path).
+	Engine any `json:"engine"`
+
+	Host      Host      `json:"host"`
+	Placement Placement `json:"placement"`
+	Loadgen   Loadgen   `json:"loadgen"`
+
+	GitRevision string `json:"git_revision,omitempty"`
+	GoVersion   string `json:"go_version,omitempty"`
+	Command     string `json:"command,omitempty"`
+}
+
+// Host describes the machine the runner ran on.
+type Host struct {
+	Hostname  string `json:"hostname,omitempty"`
+	Kernel    string `json:"kernel,omitempty"`
+	Arch      string `json:"arch,omitempty"`
+	CPUModel  string `json:"cpu_model,omitempty"`
+	CPUs      int    `json:"cpus"`
+	Cores     int    `json:"physical_cores"`
+	NUMANodes int    `json:"numa_nodes"`
+}
+
+// Placement is where the engine and the load generator ran.
+type Placement struct {
+	EngineCPUs    string            `json:"engine_cpuset,omitempty"`
+	EngineMems    string            `json:"engine_mems,omitempty"`
+	TP            int               `json:"tensor_parallel,omitempty"`
+	Name          string            `json:"allocation,omitempty"` // e.g. 8cores-numa0-tp1
+	Env           map[string]string `json:"env,omitempty"`        // derived engine env (OMP bind, KV space)
+	KVCacheGiB    float64           `json:"kv_cache_gib,omitempty"`
+	LoadgenCPUs   string            `json:"loadgen_cpuset,omitempty"`
+	Overlap       bool              `json:"overlap,omitempty"`   // forced overlap of the two cpusets
+	Simulated     bool              `json:"simulated,omitempty"` // in-process simulator: cores are modelled, not pinned
+	PinnedRunner  bool              `json:"runner_pinned"`
+	PlacementNote string            `json:"note,omitempty"`
+}
+
+// Loadgen is the load generator's identity.
+type Loadgen struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+	Image   string `json:"image,omitempty"`
+	Command string `json:"command,omitempty"`
+}
