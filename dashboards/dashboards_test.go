@@ -286,21 +286,12 @@ var metricName = regexp.MustCompile(`servebench_[a-z0-9_]+|vllm:[a-z0-9_:]+`)
 // series listed in vllm.go): a typo fails here, not in Grafana.
 func TestQueriesUseKnownSeries(t *testing.T) {
 	known := map[string]bool{}
-	for _, m := range contract.All() {
+	for _, m := range append(contract.All(), contract.VLLM()...) {
 		known[m.Name] = true
 		if m.Type == contract.Histogram {
 			for _, s := range []string{"_bucket", "_sum", "_count"} {
 				known[m.Name+s] = true
 			}
-		}
-	}
-	for _, n := range []string{vllmRunning, vllmWaiting, vllmKVCacheUsage, vllmPreemptions, vllmPromptTokens, vllmGenTokens,
-		vllmRequestSuccess, vllmPrefixQueries, vllmPrefixHits} {
-		known[n] = true
-	}
-	for _, n := range []string{vllmTTFT, vllmITL, vllmE2E, vllmQueueTime, vllmPrefillTime, vllmDecodeTime} {
-		for _, s := range []string{"_bucket", "_sum", "_count"} {
-			known[n+s] = true
 		}
 	}
 	used := map[string]bool{}

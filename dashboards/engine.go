@@ -20,7 +20,7 @@ func engineBoard() *dashboard.DashboardBuilder {
 		newRow("Scheduler",
 			schedulerPanel(), kvCachePanel(), preemptionsPanel(), finishReasonPanel()),
 		newRow("Tokens",
-			engineTokensPanel(), prefixCachePanel()),
+			engineTokensPanel(), requestLengthPanel(), prefixCachePanel()),
 		newRow("Server-side latency",
 			ttftClientVsServerPanel(), serverITLPanel(), phaseTimePanel(), e2eClientVsServerPanel()),
 	).Refresh("10s")
@@ -28,72 +28,81 @@ func engineBoard() *dashboard.DashboardBuilder {
 
 func schedulerPanel() cog.Builder[dashboard.Panel] {
 	return timeseriesPanel("Running and waiting requests", "Requests in the running batch and in the queue.", units.Short, half).
-		WithTarget(query(fmt.Sprintf("sum(%s)", vllmSel(vllmRunning, "")), "running")).
-		WithTarget(query(fmt.Sprintf("sum(%s)", vllmSel(vllmWaiting, "")), "waiting"))
+		WithTarget(query(fmt.Sprintf("sum(%s)", vllmSel(contract.VLLMRequestsRunning, "")), "running")).
+		WithTarget(query(fmt.Sprintf("sum(%s)", vllmSel(contract.VLLMRequestsWaiting, "")), "waiting"))
 }
 
 func kvCachePanel() cog.Builder[dashboard.Panel] {
 	return timeseriesPanel("KV cache use", "Fraction of KV cache blocks in use.", units.PercentUnit, half).Min(0).Max(1).
-		WithTarget(query(fmt.Sprintf("max by (engine) (%s)", vllmSel(vllmKVCacheUsage, "")), "engine {{engine}}"))
+		WithTarget(query(fmt.Sprintf("max by (engine) (%s)", vllmSel(contract.VLLMKVCacheUsage, "")), "engine {{engine}}"))
 }
 
 func preemptionsPanel() cog.Builder[dashboard.Panel] {
 	return timeseriesPanel("Preemptions", "Requests preempted per second (KV cache exhausted).", units.Short, half).
-		WithTarget(query(fmt.Sprintf("sum(rate(%s[$__rate_interval]))", vllmSel(vllmPreemptions, "")), "preemptions/s"))
+		WithTarget(query(fmt.Sprintf("sum(rate(%s[$__rate_interval]))", vllmSel(contract.VLLMPreemptions, "")), "preemptions/s"))
 }
 
 func finishReasonPanel() cog.Builder[dashboard.Panel] {
 	return timeseriesPanel("Finished requests by reason", "Requests finished per second by finish reason (stop, length, abort...).", units.RequestsPerSecond, half).
 		Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
-		WithTarget(query(fmt.Sprintf("sum by (finished_reason) (rate(%s[$__rate_interval]))", vllmSel(vllmRequestSuccess, "")), "{{finished_reason}}"))
+		WithTarget(query(fmt.Sprintf("sum by (finished_reason) (rate(%s[$__rate_interval]))", vllmSel(contract.VLLMRequestSuccess, "")), "{{finished_reason}}"))
 }
 
 func engineTokensPanel() cog.Builder[dashboard.Panel] {
-	return timeseriesPanel("Engine token rates", "Prompt (prefill) and generation tokens processed per second by the engine, against output tokens the client received.", tokensUnit, half).
-		WithTarget(query(fmt.Sprintf("sum(rate(%s[$__rate_interval]))", vllmSel(vllmPromptTokens, "")), "prompt (engine)")).
-		WithTarget(query(fmt.Sprintf("sum(rate(%s[$__rate_interval]))", vllmSel(vllmGenTokens, "")), "generation (engine)")).
+	return timeseriesPanel("Engine token rates", "Prompt (prefill) and generation tokens processed per second by the engine, against output tokens the client received.", tokensUnit, third).
+		WithTarget(query(fmt.Sprintf("sum(rate(%s[$__rate_interval]))", vllmSel(contract.VLLMPromptTokens, "")), "prompt (engine)")).
+		WithTarget(query(fmt.Sprintf("sum(rate(%s[$__rate_interval]))", vllmSel(contract.VLLMGenerationTokens, "")), "generation (engine)")).
 		WithTarget(query(fmt.Sprintf("sum(rate(%s[$__rate_interval]))", sel(contract.OutputTokens, "")), "output (client)"))
 }
 
 func prefixCachePanel() cog.Builder[dashboard.Panel] {
-	return timeseriesPanel("Prefix cache hit rate", "Prompt tokens served from the prefix cache over prompt tokens looked up.", units.PercentUnit, half).Min(0).Max(1).
+	return timeseriesPanel("Prefix cache hit rate", "Prompt tokens served from the prefix cache over prompt tokens looked up (vLLM only; the simulator has no prefix cache).", units.PercentUnit, third).Min(0).Max(1).
 		WithTarget(query(fmt.Sprintf("sum(rate(%s[$__rate_interval])) / sum(rate(%s[$__rate_interval]))",
-			vllmSel(vllmPrefixHits, ""), vllmSel(vllmPrefixQueries, "")), "hit rate"))
+			vllmSel(contract.VLLMPrefixCacheHits, ""), vllmSel(contract.VLLMPrefixCacheQueries, "")), "hit rate"))
+}
+
+func requestLengthPanel() cog.Builder[dashboard.Panel] {
+	mean := func(m contract.Metric) string {
+		return fmt.Sprintf("sum(rate(%s[$__rate_interval])) / sum(rate(%s[$__rate_interval]))", vllmSel(m, "_sum"), vllmSel(m, "_count"))
+	}
+	return timeseriesPanel("Request lengths", "Mean prompt and output tokens of the requests the engine finished.", units.Short, third).
+		WithTarget(query(mean(contract.VLLMPromptLength), "prompt")).
+		WithTarget(query(mean(contract.VLLMGenerationLength), "output"))
 }
 
 // serverQuantile is a quantile of a vLLM histogram over the board's model.
-func serverQuantile(q, name string) string {
-	return fmt.Sprintf("histogram_quantile(%s, sum by (le) (rate(%s[$__rate_interval])))", q, vllmSel(name, "_bucket"))
+func serverQuantile(q string, m contract.Metric) string {
+	return fmt.Sprintf("histogram_quantile(%s, sum by (le) (rate(%s[$__rate_interval])))", q, vllmSel(m, "_bucket"))
 }
 
 func ttftClientVsServerPanel() cog.Builder[dashboard.Panel] {
 	return timeseriesPanel("TTFT: client vs server", "p50 and p95 TTFT as the client measured it (from the scheduled send) and as the engine did (from arrival); the gap is network, queueing in the HTTP server and client lateness.", units.Seconds, half).
 		WithTarget(query(quantile("0.5", contract.RequestTTFT), "client p50")).
 		WithTarget(query(quantile("0.95", contract.RequestTTFT), "client p95")).
-		WithTarget(query(serverQuantile("0.5", vllmTTFT), "server p50")).
-		WithTarget(query(serverQuantile("0.95", vllmTTFT), "server p95"))
+		WithTarget(query(serverQuantile("0.5", contract.VLLMTTFT), "server p50")).
+		WithTarget(query(serverQuantile("0.95", contract.VLLMTTFT), "server p95"))
 }
 
 func serverITLPanel() cog.Builder[dashboard.Panel] {
 	p := timeseriesPanel("Inter-token latency: client vs server", "Engine step gaps (server) against gaps between chunks the client received.", units.Seconds, half)
 	for _, q := range contract.SummaryQuantiles {
-		p.WithTarget(query(serverQuantile(q, vllmITL), "server "+quantileLabel(q)))
+		p.WithTarget(query(serverQuantile(q, contract.VLLMITL), "server "+quantileLabel(q)))
 	}
 	return p.WithTarget(query(quantile("0.95", contract.RequestITL), "client p95"))
 }
 
 func phaseTimePanel() cog.Builder[dashboard.Panel] {
-	mean := func(name string) string {
-		return fmt.Sprintf("sum(rate(%s[$__rate_interval])) / sum(rate(%s[$__rate_interval]))", vllmSel(name, "_sum"), vllmSel(name, "_count"))
+	mean := func(m contract.Metric) string {
+		return fmt.Sprintf("sum(rate(%s[$__rate_interval])) / sum(rate(%s[$__rate_interval]))", vllmSel(m, "_sum"), vllmSel(m, "_count"))
 	}
 	return timeseriesPanel("Queue, prefill and decode time", "Mean time a request spent waiting, in prefill and in decode.", units.Seconds, half).
-		WithTarget(query(mean(vllmQueueTime), "queue")).
-		WithTarget(query(mean(vllmPrefillTime), "prefill")).
-		WithTarget(query(mean(vllmDecodeTime), "decode"))
+		WithTarget(query(mean(contract.VLLMQueueTime), "queue")).
+		WithTarget(query(mean(contract.VLLMPrefillTime), "prefill")).
+		WithTarget(query(mean(contract.VLLMDecodeTime), "decode"))
 }
 
 func e2eClientVsServerPanel() cog.Builder[dashboard.Panel] {
 	return timeseriesPanel("End-to-end latency: client vs server", "p95 end-to-end latency from both sides.", units.Seconds, half).
 		WithTarget(query(quantile("0.95", contract.RequestE2E), "client p95")).
-		WithTarget(query(serverQuantile("0.95", vllmE2E), "server p95"))
+		WithTarget(query(serverQuantile("0.95", contract.VLLME2E), "server p95"))
 }
