@@ -11,17 +11,23 @@ const SchemaVersion = 1
 
 // Summary is the content of summary.json: one entry per benchmark (load level).
 type Summary struct {
-	SchemaVersion int         `json:"schema_version"`
-	RunID         string      `json:"run_id,omitempty"`
-	Suite         string      `json:"suite,omitempty"`
-	Cell          string      `json:"cell,omitempty"`
-	Model         string      `json:"model,omitempty"`
-	Workload      string      `json:"workload,omitempty"`
-	Cores         int         `json:"cores,omitempty"`
-	Loadgen       string      `json:"loadgen"` // native, guidellm, vllm-bench, proxy
-	Target        string      `json:"target,omitempty"`
-	Source        string      `json:"source,omitempty"` // for imports: the original file
-	Benchmarks    []Benchmark `json:"benchmarks"`
+	SchemaVersion int    `json:"schema_version"`
+	RunID         string `json:"run_id,omitempty"`
+	Suite         string `json:"suite,omitempty"`
+	Cell          string `json:"cell,omitempty"`
+	Model         string `json:"model,omitempty"`
+	Workload      string `json:"workload,omitempty"`
+	Cores         int    `json:"cores,omitempty"`
+	Loadgen       string `json:"loadgen"` // native, guidellm, vllm-bench, proxy
+	Target        string `json:"target,omitempty"`
+	Source        string `json:"source,omitempty"` // for imports: the original file
+	API           string `json:"api,omitempty"`    // chat, completions or embeddings
+	Seed          uint64 `json:"seed,omitempty"`
+	// PromptCalibration is how synthetic prompts were sized: "tokenize"
+	// (exact, through the server's /tokenize), "estimate" (no tokenizer
+	// endpoint: lengths are approximate) or "" for prompts from a file.
+	PromptCalibration string      `json:"prompt_calibration,omitempty"`
+	Benchmarks        []Benchmark `json:"benchmarks"`
 	// Saturation is set by sweeps that stopped early, with the reason.
 	Saturation *Saturation `json:"saturation,omitempty"`
 }
@@ -63,6 +69,22 @@ type Benchmark struct {
 	Errors          map[contract.ErrorKind]int `json:"errors,omitempty"`
 	TokenSource     string                     `json:"token_source,omitempty"` // usage, chunks or mixed
 	TokenMismatches int                        `json:"token_mismatches,omitempty"`
+
+	// ScheduledRate is what an open-loop profile asked for inside the
+	// window (req/s); the achieved-rate validity rule compares with it.
+	ScheduledRate float64 `json:"scheduled_rate,omitempty"`
+	// SuccessRatio is successful over all measured requests.
+	SuccessRatio float64 `json:"success_ratio"`
+	// TTFTTrend is the median TTFT of the window's last third of requests
+	// over its first third; well above 1 means a queue was building.
+	TTFTTrend float64 `json:"ttft_trend,omitempty"`
+	// The load generator's own CPU use over the benchmark (percent of one core).
+	LoadgenCPUSeconds float64 `json:"loadgen_cpu_seconds,omitempty"`
+	LoadgenCPUPercent float64 `json:"loadgen_cpu_percent,omitempty"`
+	// StopReason says why sending stopped before the profile's end.
+	StopReason string `json:"stop_reason,omitempty"`
+	// Notes are caveats that do not invalidate the benchmark.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Requests counts requests by outcome.
