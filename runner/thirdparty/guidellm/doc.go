@@ -1,0 +1,30 @@
+// Package guidellm drives GuideLLM (v0.7 `guidellm run`) as a servebench load
+// generator and reads its JSON reports.
+//
+// Commands: Args builds the exact `guidellm run` arguments for a Config;
+// Host and Container wrap them for a binary on PATH or the GuideLLM image
+// (see runner/thirdparty/launch, which streams the tool's output live).
+// The target is the metering proxy's URL, so every request also appears in
+// servebench's live metrics.
+//
+// Reports: Parse reads `--output kind=json` files of GuideLLM 0.4 to 0.7
+// (metadata.version 2 for 0.7; the benchmarks[].metrics paths are the same
+// since 0.4) into a results.Summary, one Benchmark per strategy run. Reports
+// older than 0.4 are rejected with ErrLegacySchema. Numbers are GuideLLM's
+// own, copied not recomputed, and map as follows:
+//
+//	ttft_ms            time_to_first_token_ms.successful (nearest-rank percentiles)
+//	tpot_ms            inter_token_latency_ms.successful: GuideLLM's per-request
+//	                   (last - first token)/(tokens - 1), which is the TPOT formula
+//	                   of servebench and vLLM; its distribution is token-weighted.
+//	                   GuideLLM's own time_per_output_token_ms includes TTFT and is
+//	                   not mapped.
+//	itl_request_mean_ms the same per-request figure, under its own convention
+//	itl_ms             empty (count 0): GuideLLM keeps no per-gap samples
+//	e2e_ms             request_latency.successful, seconds -> ms
+//	send_lateness_ms   mean only, from scheduler_metrics.request_targeted_start_delay_avg
+//	requests_per_second, output/total tokens per second: the successful means
+//	achieved_rate      requests_per_second.total.mean (all statuses)
+//
+// Parse is safe for concurrent use; it holds no state.
+package guidellm

@@ -1,0 +1,152 @@
+package guidellm
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/servebench/servebench/runner/results"
+)
+
+// path reads a nested value of a generic JSON document.
+func path(t *testing.T, v any, keys ...any) float64 {
+	t.Helper()
+	for _, k := range keys {
+		switch k := k.(type) {
+		case string:
+			v = v.(map[string]any)[k]
+		case int:
+			v = v.([]any)[k]
+		}
+	}
+	f, ok := v.(float64)
+	if !ok {
+		t.Fatalf("%v is %T, not a number", keys, v)
+	}
+	return f
+}
+
+func TestParseV07MatchesSource(t *testing.T) {
+	raw, err := os.ReadFile("testdata/v0.7.3-sweep.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var src map[string]any
+	if err := json.Unmarshal(raw, &src); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Parse(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Loadgen != "guidellm" || s.Model != "Qwen/Qwen3-0.6B" || s.Target != "http://127.0.0.1:9470" || s.SchemaVersion != results.SchemaVersion {
+		t.Errorf("summary header %+v", s)
+	}
+	wantLevels := []struct {
+		profile, level string
+		target         float64
+	}{{"synchronous", "synchronous", 1}, {"concurrent", "concurrent-4", 4}, {"constant", "constant-2.5", 2.5}}
+	if len(s.Benchmarks) != len(wantLevels) {
+		t.Fatalf("%d benchmarks", len(s.Benchmarks))
+	}
+	for i, b := range s.Benchmarks {
+		w := wantLevels[i]
+		if b.Profile != w.profile || b.Level != w.level || b.TargetRate != w.target {
+			t.Errorf("benchmark %d: %s %s %g, want %+v", i, b.Profile, b.Level, b.TargetRate, w)
+		}
+		m := []any{"benchmarks", i, "metrics"}
+		at := func(keys ...any) float64 { return path(t, src, append(append([]any{}, m...), keys...)...) }
+		checks := []struct {
+			name      string
+			got, want float64
+		}{
+			{"duration", b.DurationSeconds, path(t, src, "benchmarks", i, "duration")},
+			{"successful", float64(b.Requests.Successful), at("request_totals", "successful")},
+			{"incomplete", float64(b.Requests.Incomplete), at("request_totals", "incomplete")},
+			{"failed", float64(b.Requests.Failed), at("request_totals", "errored")},
+			{"req/s", b.RequestsPerSecond, at("requests_per_second", "successful", "mean")},
+			{"achieved", b.AchievedRate, at("requests_per_second", "total", "mean")},
+			{"out tok/s", b.OutputTokensPerSecond, at("output_tokens_per_second", "successful", "mean")},
+			{"tok/s", b.TotalTokensPerSecond, at("tokens_per_second", "successful", "mean")},
+			{"ttft mean", b.TTFT.Mean, at("time_to_first_token_ms", "successful", "mean")},
+			{"ttft p50", b.TTFT.P50, at("time_to_first_token_ms", "successful", "percentiles", "p50")},
+			{"ttft p90", b.TTFT.P90, at("time_to_first_token_ms", "successful", "percentiles", "p90")},
+			{"ttft p95", b.TTFT.P95, at("time_to_first_token_ms", "successful", "percentiles", "p95")},
+			{"ttft p99", b.TTFT.P99, at("time_to_first_token_ms", "successful", "percentiles", "p99")},
+			{"ttft p999", b.TTFT.P999, at("time_to_first_token_ms", "successful", "percentiles", "p999")},
+			{"ttft max", b.TTFT.Max, at("time_to_first_token_ms", "successful", "max")},
+			{"ttft count", float64(b.TTFT.Count), at("time_to_first_token_ms", "successful", "count")},
+			{"tpot mean", b.TPOT.Mean, at("inter_token_latency_ms", "successful", "mean")},
+			{"tpot p99", b.TPOT.P99, at("inter_token_latency_ms", "successful", "percentiles", "p99")},
+			{"itl req mean", b.ITLRequestMean.Mean, at("inter_token_latency_ms", "successful", "mean")},
+			{"e2e mean ms", b.E2E.Mean, 1000 * at("request_latency", "successful", "mean")},
+			{"e2e p50 ms", b.E2E.P50, 1000 * at("request_latency", "successful", "percentiles", "p50")},
+			{"e2e max ms", b.E2E.Max, 1000 * at("request_latency", "successful", "max")},
+		}
+		for _, c := range checks {
+			if c.got != c.want {
+				t.Errorf("benchmark %d %s: got %v, source %v", i, c.name, c.got, c.want)
+			}
+		}
+		if b.ITL.Count != 0 {
+			t.Errorf("benchmark %d: per-gap ITL filled (%+v) but GuideLLM keeps no per-gap samples", i, b.ITL)
+		}
+		if !b.Valid || b.InvalidReasons == nil {
+			t.Errorf("benchmark %d: valid %v reasons %v", i, b.Valid, b.InvalidReasons)
+		}
+	}
+	// Only the open-loop run reports a targeted-start delay (-1 = unknown).
+	if s.Benchmarks[2].SendLateness.Mean != 2.1 || s.Benchmarks[0].SendLateness.Mean != 0 {
+		t.Errorf("send lateness %v %v", s.Benchmarks[2].SendLateness, s.Benchmarks[0].SendLateness)
+	}
+}
+
+func TestParseRejectsLegacy(t *testing.T) {
+	f, err := os.Open("testdata/legacy-pre-v0.4-benchmarks_stripped.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = Parse(f)
+	want := "guidellm report: legacy pre-v0.4 schema is not supported: the top level holds only benchmarks, each with args/run_stats/worker; re-run with GuideLLM 0.4 or newer (0.7 recommended)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+	if !errors.Is(err, ErrLegacySchema) {
+		t.Error("not ErrLegacySchema")
+	}
+}
+
+func TestDetectSchema(t *testing.T) {
+	for doc, want := range map[string]Schema{
+		`{"metadata":{"version":2},"config":{},"benchmarks":[]}`: SchemaV2,
+		`{"metadata":{"version":1},"args":{},"benchmarks":[]}`:   SchemaV1,
+		`{"args":{},"benchmarks":[]}`:                            SchemaV04,
+		`{"benchmarks":[{"args":{},"run_stats":{}}]}`:            SchemaLegacy,
+	} {
+		got, err := DetectSchema([]byte(doc))
+		if err != nil || got != want {
+			t.Errorf("DetectSchema(%s) = %q, %v; want %q", doc, got, err, want)
+		}
+	}
+	for doc, want := range map[string]string{
+		`{"metadata":{"version":3},"benchmarks":[]}`: "guidellm report: metadata.version 3 is newer than this parser (knows 1 and 2)",
+		`{"date":"20260722-041843"}`:                 "guidellm report: no benchmarks key",
+		`[1,2]`:                                      "guidellm report: json: cannot unmarshal array into Go value of type struct",
+	} {
+		_, err := DetectSchema([]byte(doc))
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("DetectSchema(%s) err = %v, want %s", doc, err, want)
+		}
+	}
+}
+
+func TestParseBadStrategy(t *testing.T) {
+	doc := `{"metadata":{"version":2},"config":{},"benchmarks":[{"config":{"strategy":{"type_":"concurrent"}},"metrics":{}}]}`
+	_, err := Parse(strings.NewReader(doc))
+	if err == nil || err.Error() != "guidellm report: benchmarks[0]: config.strategy: concurrent without streams" {
+		t.Errorf("err = %v", err)
+	}
+}
