@@ -1,0 +1,88 @@
+// Package webserver serves servebench's metrics the way Prometheus exporters
+// do: /metrics from a Gatherer, /-/healthy, a small landing page, and TLS and
+// basic auth from an exporter-toolkit web configuration file. The runner, the
+// metering proxy and the standalone exporter all serve through it.
+package webserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/exporter-toolkit/web"
+)
+
+// DefaultListenAddress is where servebench serves metrics unless told
+// otherwise: loopback only, so nothing is exposed to the network by default.
+const DefaultListenAddress = "127.0.0.1:9465"
+
+// Handler returns the HTTP handler: /metrics from g, /-/healthy, and / with
+// links. A gather error from one collector still serves the rest.
+func Handler(g prometheus.Gatherer, log *slog.Logger, name string) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{
+		ErrorLog:            slog.NewLogLogger(log.Handler(), slog.LevelError),
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: 16,
+		Timeout:             30 * time.Second,
+	}))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "Healthy")
+	})
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, "<html><head><title>%[1]s</title></head><body><h1>%[1]s</h1>"+
+			`<p><a href="metrics">Metrics</a></p><p><a href="-/healthy">Health</a></p></body></html>`+"\n", name)
+	})
+	return mux
+}
+
+// Validate checks a web configuration file ("" is valid: plain HTTP).
+func Validate(webConfigFile string) error {
+	if webConfigFile == "" {
+		return nil
+	}
+	if err := web.Validate(webConfigFile); err != nil {
+		return fmt.Errorf("web config %s: %w", webConfigFile, err)
+	}
+	return nil
+}
+
+// Listen opens the TCP listener for addr.
+func Listen(addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return l, nil
+}
+
+// Serve serves h on l, with TLS and auth from webConfigFile, until ctx is
+// done; it then shuts down gracefully (5 s) and returns nil.
+func Serve(ctx context.Context, l net.Listener, h http.Handler, webConfigFile string, log *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	flags := &web.FlagConfig{WebListenAddresses: &[]string{l.Addr().String()}, WebSystemdSocket: new(bool), WebConfigFile: &webConfigFile}
+	errc := make(chan error, 1)
+	go func() { errc <- web.Serve(l, srv, flags, log) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve %s: %w", l.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shut down %s: %w", l.Addr(), err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve %s: %w", l.Addr(), err)
+	}
+	return nil
+}

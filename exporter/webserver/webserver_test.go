@@ -1,0 +1,108 @@
+package webserver
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
+)
+
+func serve(t *testing.T, webConfig string) string {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "servebench_test_total", Help: "t"})
+	c.Add(3)
+	reg.MustRegister(c)
+	l, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, l, Handler(reg, slog.New(slog.DiscardHandler), "test"), webConfig, slog.New(slog.DiscardHandler))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve returned %v after shutdown", err)
+		}
+	})
+	return "http://" + l.Addr().String()
+}
+
+func get(t *testing.T, url, user, pass string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestMetricsHealthAndLanding(t *testing.T) {
+	base := serve(t, "")
+	if code, body := get(t, base+"/metrics", "", ""); code != 200 || !strings.Contains(body, "servebench_test_total 3") {
+		t.Errorf("/metrics: %d %q", code, body)
+	}
+	if code, body := get(t, base+"/-/healthy", "", ""); code != 200 || body != "Healthy\n" {
+		t.Errorf("/-/healthy: %d %q", code, body)
+	}
+	if code, body := get(t, base+"/", "", ""); code != 200 || !strings.Contains(body, `href="metrics"`) {
+		t.Errorf("/: %d %q", code, body)
+	}
+	if code, _ := get(t, base+"/nothing", "", ""); code != 404 {
+		t.Errorf("/nothing: %d, want 404", code)
+	}
+}
+
+func TestBasicAuthFromWebConfig(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "web.yml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, "basic_auth_users:\n  prom: %s\n", hash), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(cfg); err != nil {
+		t.Fatal(err)
+	}
+	base := serve(t, cfg)
+	if code, _ := get(t, base+"/metrics", "", ""); code != http.StatusUnauthorized {
+		t.Errorf("no credentials: %d, want 401", code)
+	}
+	if code, _ := get(t, base+"/metrics", "prom", "wrong"); code != http.StatusUnauthorized {
+		t.Errorf("wrong password: %d, want 401", code)
+	}
+	if code, body := get(t, base+"/metrics", "prom", "s3cret"); code != 200 || !strings.Contains(body, "servebench_test_total") {
+		t.Errorf("right password: %d %q", code, body)
+	}
+}
+
+func TestValidateRejectsBadConfig(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "web.yml")
+	os.WriteFile(cfg, []byte("tls_server_config:\n  cert_file: /nonexistent.crt\n  key_file: /nonexistent.key\nbogus: 1\n"), 0o600)
+	if err := Validate(cfg); err == nil || !strings.Contains(err.Error(), cfg) {
+		t.Errorf("Validate(bad) = %v, want an error naming the file", err)
+	}
+	if err := Validate(""); err != nil {
+		t.Errorf("Validate(\"\") = %v", err)
+	}
+}
