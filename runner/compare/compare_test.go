@@ -3,9 +3,12 @@ package compare
 import (
 	"bytes"
 	"errors"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/servebench/servebench/runner/analysis"
 )
 
 func load(t *testing.T, paths ...string) Side {
@@ -40,10 +43,10 @@ var testOpts = Options{Iterations: 400, Seed: 1}
 func TestSameDistributionIsNotARegression(t *testing.T) {
 	dir := t.TempDir()
 	for i := uint64(0); i < 4; i++ {
-		a := writeCell(t, filepath.Join(dir, "a", "run", "cell"), gen{seed: 10 + i, ttftMs: 200, itlMs: 50},
-			gen{seed: 20 + i, level: "concurrent-8", conc: 8, ttftMs: 300, itlMs: 60})
-		b := writeCell(t, filepath.Join(dir, "b", "run", "cell"), gen{seed: 30 + i, ttftMs: 200, itlMs: 50},
-			gen{seed: 40 + i, level: "concurrent-8", conc: 8, ttftMs: 300, itlMs: 60})
+		a := writeCell(t, filepath.Join(dir, "a", "run", "cell"), bench{Seed: 10 + i, TTFTMs: 200, ITLMs: 50},
+			bench{Seed: 20 + i, Level: "concurrent-8", Conc: 8, TTFTMs: 300, ITLMs: 60})
+		b := writeCell(t, filepath.Join(dir, "b", "run", "cell"), bench{Seed: 30 + i, TTFTMs: 200, ITLMs: 50},
+			bench{Seed: 40 + i, Level: "concurrent-8", Conc: 8, TTFTMs: 300, ITLMs: 60})
 		rep, err := Compare([]Side{load(t, a), load(t, b)}, testOpts)
 		if err != nil {
 			t.Fatal(err)
@@ -62,8 +65,8 @@ func TestSameDistributionIsNotARegression(t *testing.T) {
 
 func TestDegradedIsARegression(t *testing.T) {
 	dir := t.TempDir()
-	a := writeCell(t, filepath.Join(dir, "a", "cell"), gen{seed: 1, n: 600, ttftMs: 200, itlMs: 50})
-	b := writeCell(t, filepath.Join(dir, "b", "cell"), gen{seed: 2, n: 600, ttftMs: 260, itlMs: 60})
+	a := writeCell(t, filepath.Join(dir, "a", "cell"), bench{Seed: 1, N: 600, TTFTMs: 200, ITLMs: 50})
+	b := writeCell(t, filepath.Join(dir, "b", "cell"), bench{Seed: 2, N: 600, TTFTMs: 260, ITLMs: 60})
 	rep, err := Compare([]Side{load(t, a), load(t, b)}, testOpts)
 	if err != nil {
 		t.Fatal(err)
@@ -104,8 +107,8 @@ func TestDegradedIsARegression(t *testing.T) {
 func TestSmallChangeBelowMinChange(t *testing.T) {
 	// 1% slower with many samples can be significant, but is under the 3% bar.
 	dir := t.TempDir()
-	a := writeCell(t, filepath.Join(dir, "a", "cell"), gen{seed: 1, n: 2000, ttftMs: 200, itlMs: 50})
-	b := writeCell(t, filepath.Join(dir, "b", "cell"), gen{seed: 2, n: 2000, ttftMs: 202, itlMs: 50.5})
+	a := writeCell(t, filepath.Join(dir, "a", "cell"), bench{Seed: 1, N: 2000, TTFTMs: 200, ITLMs: 50})
+	b := writeCell(t, filepath.Join(dir, "b", "cell"), bench{Seed: 2, N: 2000, TTFTMs: 202, ITLMs: 50.5})
 	rep, err := Compare([]Side{load(t, a), load(t, b)}, testOpts)
 	if err != nil {
 		t.Fatal(err)
@@ -117,8 +120,8 @@ func TestSmallChangeBelowMinChange(t *testing.T) {
 
 func TestFailuresAndValidity(t *testing.T) {
 	dir := t.TempDir()
-	a := writeCell(t, filepath.Join(dir, "a", "cell"), gen{seed: 1, ttftMs: 200, itlMs: 50})
-	b := writeCell(t, filepath.Join(dir, "b", "cell"), gen{seed: 2, ttftMs: 200, itlMs: 50, failEvery: 5, invalid: true})
+	a := writeCell(t, filepath.Join(dir, "a", "cell"), bench{Seed: 1, TTFTMs: 200, ITLMs: 50})
+	b := writeCell(t, filepath.Join(dir, "b", "cell"), bench{Seed: 2, TTFTMs: 200, ITLMs: 50, FailEvery: 5, Invalid: true})
 	rep, err := Compare([]Side{load(t, a), load(t, b)}, testOpts)
 	if err != nil {
 		t.Fatal(err)
@@ -131,8 +134,8 @@ func TestFailuresAndValidity(t *testing.T) {
 
 func TestSummariesOnlyAreNotTested(t *testing.T) {
 	dir := t.TempDir()
-	a := writeCell(t, filepath.Join(dir, "a", "cell"), gen{seed: 1, ttftMs: 200, itlMs: 50, noRequests: true})
-	b := writeCell(t, filepath.Join(dir, "b", "cell"), gen{seed: 2, ttftMs: 400, itlMs: 100, noRequests: true})
+	a := writeCell(t, filepath.Join(dir, "a", "cell"), bench{Seed: 1, TTFTMs: 200, ITLMs: 50, NoRequests: true})
+	b := writeCell(t, filepath.Join(dir, "b", "cell"), bench{Seed: 2, TTFTMs: 400, ITLMs: 100, NoRequests: true})
 	rep, err := Compare([]Side{load(t, filepath.Join(a, "summary.json")), load(t, b)}, testOpts)
 	if err != nil {
 		t.Fatal(err)
@@ -151,9 +154,9 @@ func TestRepeats(t *testing.T) {
 	dir := t.TempDir()
 	var as, bs, cs []string
 	for i := uint64(0); i < 3; i++ {
-		as = append(as, writeCell(t, filepath.Join(dir, "a", string(rune('0'+i)), "cell"), gen{seed: 100 + i, ttftMs: 200, itlMs: 50, noRequests: true}))
-		bs = append(bs, writeCell(t, filepath.Join(dir, "b", string(rune('0'+i)), "cell"), gen{seed: 200 + i, ttftMs: 200, itlMs: 50, noRequests: true}))
-		cs = append(cs, writeCell(t, filepath.Join(dir, "c", string(rune('0'+i)), "cell"), gen{seed: 300 + i, ttftMs: 280, itlMs: 65, noRequests: true}))
+		as = append(as, writeCell(t, filepath.Join(dir, "a", string(rune('0'+i)), "cell"), bench{Seed: 100 + i, TTFTMs: 200, ITLMs: 50, NoRequests: true}))
+		bs = append(bs, writeCell(t, filepath.Join(dir, "b", string(rune('0'+i)), "cell"), bench{Seed: 200 + i, TTFTMs: 200, ITLMs: 50, NoRequests: true}))
+		cs = append(cs, writeCell(t, filepath.Join(dir, "c", string(rune('0'+i)), "cell"), bench{Seed: 300 + i, TTFTMs: 280, ITLMs: 65, NoRequests: true}))
 	}
 	rep, err := Compare([]Side{load(t, as...), load(t, bs...), load(t, cs...)}, testOpts)
 	if err != nil {
@@ -185,13 +188,13 @@ func TestRepeats(t *testing.T) {
 
 func TestMismatchRefusedUnlessForced(t *testing.T) {
 	dir := t.TempDir()
-	a := writeCell(t, filepath.Join(dir, "a", "cell"), gen{seed: 1, ttftMs: 200, itlMs: 50, manifestCPU: "Xeon 8480"})
-	b := writeCell(t, filepath.Join(dir, "b", "cell"), gen{seed: 2, ttftMs: 200, itlMs: 50, manifestCPU: "EPYC 9654"})
+	a := writeCell(t, filepath.Join(dir, "a", "cell"), bench{Seed: 1, TTFTMs: 200, ITLMs: 50, ManifestCPU: "Xeon 8480"})
+	b := writeCell(t, filepath.Join(dir, "b", "cell"), bench{Seed: 2, TTFTMs: 200, ITLMs: 50, ManifestCPU: "EPYC 9654"})
 	_, err := Compare([]Side{load(t, a), load(t, b)}, testOpts)
 	if !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "host.cpu_model Xeon 8480 vs EPYC 9654") {
 		t.Fatalf("err = %v, want a cpu_model mismatch", err)
 	}
-	c := writeCell(t, filepath.Join(dir, "c", "cell"), gen{seed: 2, ttftMs: 200, itlMs: 50, model: "llama-3.2-1b", manifestCPU: "Xeon 8480"})
+	c := writeCell(t, filepath.Join(dir, "c", "cell"), bench{Seed: 2, TTFTMs: 200, ITLMs: 50, Model: "llama-3.2-1b", ManifestCPU: "Xeon 8480"})
 	if _, err := Compare([]Side{load(t, a), load(t, c)}, testOpts); !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), "model") {
 		t.Fatalf("err = %v, want a model mismatch", err)
 	}
@@ -208,10 +211,10 @@ func TestMismatchRefusedUnlessForced(t *testing.T) {
 
 func TestRunsPairCellsByName(t *testing.T) {
 	dir := t.TempDir()
-	writeCell(t, filepath.Join(dir, "a", "c4"), gen{seed: 1, ttftMs: 200, itlMs: 50, cores: 4})
-	writeCell(t, filepath.Join(dir, "a", "c8"), gen{seed: 2, ttftMs: 100, itlMs: 25})
-	writeCell(t, filepath.Join(dir, "b", "c4"), gen{seed: 3, ttftMs: 200, itlMs: 50, cores: 4})
-	writeCell(t, filepath.Join(dir, "b", "c16"), gen{seed: 4, ttftMs: 50, itlMs: 12, cores: 16})
+	writeCell(t, filepath.Join(dir, "a", "c4"), bench{Seed: 1, TTFTMs: 200, ITLMs: 50, Cores: 4})
+	writeCell(t, filepath.Join(dir, "a", "c8"), bench{Seed: 2, TTFTMs: 100, ITLMs: 25})
+	writeCell(t, filepath.Join(dir, "b", "c4"), bench{Seed: 3, TTFTMs: 200, ITLMs: 50, Cores: 4})
+	writeCell(t, filepath.Join(dir, "b", "c16"), bench{Seed: 4, TTFTMs: 50, ITLMs: 12, Cores: 16})
 	rep, err := Compare([]Side{load(t, filepath.Join(dir, "a")), load(t, filepath.Join(dir, "b"))}, testOpts)
 	if err != nil {
 		t.Fatal(err)
@@ -225,8 +228,8 @@ func TestRunsPairCellsByName(t *testing.T) {
 func TestByLevel(t *testing.T) {
 	dir := t.TempDir()
 	for _, labelled := range []bool{true, false} {
-		p := writeCell(t, filepath.Join(dir, "x"), gen{seed: 1, n: 40, levelInLines: labelled, ttftMs: 10, itlMs: 1},
-			gen{seed: 2, n: 60, level: "concurrent-8", levelInLines: labelled, ttftMs: 10, itlMs: 1})
+		p := writeCell(t, filepath.Join(dir, "x"), bench{Seed: 1, N: 40, LevelInLines: labelled, TTFTMs: 10, ITLMs: 1},
+			bench{Seed: 2, N: 60, Level: "concurrent-8", LevelInLines: labelled, TTFTMs: 10, ITLMs: 1})
 		cells, err := Loader{}.Load(p)
 		if err != nil {
 			t.Fatal(err)
@@ -259,5 +262,30 @@ func TestCost(t *testing.T) {
 	}
 	if CostOf(0, 100, 1) != nil {
 		t.Error("unknown cores should give no cost")
+	}
+}
+
+func TestSamplesMatchSummary(t *testing.T) {
+	p := writeCell(t, filepath.Join(t.TempDir(), "cell"), bench{Seed: 5, N: 100, FailEvery: 7})
+	cells, err := Loader{}.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := cells[0].Summary.Benchmarks[0]
+	s := SamplesOf(cells[0].ByLevel()[b.Level])
+	for name, c := range map[string]struct {
+		x    []float64
+		want float64
+		n    int
+	}{
+		"ttft": {s.TTFT, b.TTFT.P99, b.TTFT.Count}, "itl": {s.ITL, b.ITL.P99, b.ITL.Count},
+		"tpot": {s.TPOT, b.TPOT.P99, b.TPOT.Count}, "e2e": {s.E2E, b.E2E.P99, b.E2E.Count},
+	} {
+		if len(c.x) != c.n || math.Abs(analysis.Quantile(c.x, 0.99)-c.want) > 1e-9 {
+			t.Errorf("%s: %d samples p99 %v, summary %d p99 %v", name, len(c.x), analysis.Quantile(c.x, 0.99), c.n, c.want)
+		}
+	}
+	if len(s.Done) != b.Requests.Successful {
+		t.Errorf("%d completions, %d successful", len(s.Done), b.Requests.Successful)
 	}
 }

@@ -12,7 +12,7 @@ func TestCross(t *testing.T) {
 	dir := t.TempDir()
 	var cells []Cell
 	for i, lg := range []string{"native", "guidellm", "vllm-bench"} {
-		p := writeCell(t, filepath.Join(dir, lg), gen{seed: uint64(i), loadgen: lg, ttftMs: 200 + 10*float64(i), itlMs: 50, noRequests: true})
+		p := writeCell(t, filepath.Join(dir, lg), bench{Seed: uint64(i), Loadgen: lg, TTFTMs: 200 + 10*float64(i), ITLMs: 50, NoRequests: true})
 		c, err := Loader{}.Load(p)
 		if err != nil {
 			t.Fatal(err)
@@ -49,10 +49,10 @@ func TestCross(t *testing.T) {
 		}
 	}
 
-	other := writeCell(t, filepath.Join(dir, "other"), gen{seed: 9, model: "llama", loadgen: "guidellm", ttftMs: 200, itlMs: 50, noRequests: true})
+	other := writeCell(t, filepath.Join(dir, "other"), bench{Seed: 9, Model: "llama", Loadgen: "guidellm", TTFTMs: 200, ITLMs: 50, NoRequests: true})
 	oc, _ := Loader{}.Load(other)
 	if _, err := Cross([]Cell{cells[0], oc[0]}, false); !errors.Is(err, ErrMismatch) {
-		t.Errorf("different model: err %v, want ErrMismatch", err)
+		t.Errorf("different Model: err %v, want ErrMismatch", err)
 	}
 }
 

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/servebench/servebench/runner/compare"
+)
+
+func init() {
+	register(command{name: "compare", summary: "compare runs, cells or result files with statistics; exit 3 on a regression", run: runCompare})
+}
+
+// resultDecoders read third-party result files (GuideLLM, vllm bench serve);
+// import.go adds them.
+var resultDecoders []compare.Decoder
+
+func runCompare(_ context.Context, e env) error {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	var o compare.Options
+	asJSON := fs.Bool("json", false, "print the verdicts as JSON")
+	cross := fs.Bool("cross", false, "cross-validation: one table of the same metrics per load generator, no verdicts")
+	fs.BoolVar(&o.Force, "force", false, "compare even when hardware or configuration differ")
+	fs.Float64Var(&o.Alpha, "alpha", 0.01, "significance level of each test")
+	fs.Float64Var(&o.MinChange, "min-change", 0.03, "smallest relative change that counts (0.03 = 3%)")
+	fs.IntVar(&o.Iterations, "iterations", 1000, "bootstrap resamples")
+	fs.Uint64Var(&o.Seed, "seed", 1, "bootstrap seed (same seed, same intervals)")
+	fs.Float64Var(&o.CoreHourPrice, "core-hour-price", 0, "price of one core-hour, for the cost per million output tokens (0: omit)")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, `usage: runner compare [flags] BASELINE OTHER [OTHER...]
+
+Each input is a run directory, a cell directory, a summary.json, or a GuideLLM
+or vllm bench serve result file. Join repeats of one configuration with commas
+(a1,a2,a3) to use their spread as the noise floor. Every OTHER is judged
+against BASELINE. Exit 0: no regression; 3: a regression; 2: bad input.
+
+flags:`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(e.args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err}
+	}
+	if fs.NArg() < 2 {
+		return usagef("compare: give at least two inputs (see runner compare -h)")
+	}
+	if o.Alpha <= 0 || o.Alpha >= 0.5 {
+		return usagef("compare: --alpha %g: want 0 < alpha < 0.5", o.Alpha)
+	}
+	if o.MinChange < 0 || o.Iterations < 100 || o.CoreHourPrice < 0 {
+		return usagef("compare: --min-change must be >= 0, --iterations >= 100, --core-hour-price >= 0")
+	}
+	loader := compare.Loader{Decoders: resultDecoders}
+	var sides []compare.Side
+	for _, arg := range fs.Args() {
+		s := compare.Side{Label: arg}
+		for _, p := range strings.Split(arg, ",") {
+			cells, err := loader.Load(p)
+			if err != nil {
+				return usagef("compare: %w", err)
+			}
+			s.Repeats = append(s.Repeats, cells)
+		}
+		sides = append(sides, s)
+	}
+	if *cross {
+		var cells []compare.Cell
+		for _, s := range sides {
+			for _, r := range s.Repeats {
+				cells = append(cells, r...)
+			}
+		}
+		tables, err := compare.Cross(cells, o.Force)
+		if err != nil {
+			return usagef("compare: %w", err)
+		}
+		if *asJSON {
+			return compare.WriteJSON(e.stdout, tables)
+		}
+		return compare.WriteCrossText(e.stdout, tables)
+	}
+	rep, err := compare.Compare(sides, o)
+	if err != nil {
+		return usagef("compare: %w", err)
+	}
+	if *asJSON {
+		err = compare.WriteJSON(e.stdout, rep)
+	} else {
+		err = compare.WriteText(e.stdout, rep)
+	}
+	if err != nil {
+		return err
+	}
+	if rep.Regressions > 0 {
+		return exitError{code: exitRegression, err: fmt.Errorf("compare: %d metric(s) regressed", rep.Regressions)}
+	}
+	return nil
+}

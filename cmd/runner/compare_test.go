@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/servebench/servebench/runner/compare/comparetest"
+)
+
+// runAnalysis runs the runner's entry point with an empty environment.
+func runAnalysis(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb, func(string) string { return "" })
+	return code, out.String(), errb.String()
+}
+
+func writeSynthetic(t *testing.T, dir string, bs ...comparetest.Bench) string {
+	t.Helper()
+	if err := comparetest.WriteCell(dir, bs...); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestCompareExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	base := writeSynthetic(t, filepath.Join(dir, "base", "cell"), comparetest.Bench{Seed: 1, N: 600})
+	same := writeSynthetic(t, filepath.Join(dir, "same", "cell"), comparetest.Bench{Seed: 2, N: 600})
+	slow := writeSynthetic(t, filepath.Join(dir, "slow", "cell"), comparetest.Bench{Seed: 3, N: 600, TTFTMs: 300, ITLMs: 65})
+	other := writeSynthetic(t, filepath.Join(dir, "other", "cell"), comparetest.Bench{Seed: 4, Model: "llama"})
+
+	code, out, errs := runAnalysis(t, "compare", base, same)
+	if code != exitOK || !strings.Contains(out, "no regression") {
+		t.Errorf("same distribution: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = runAnalysis(t, "compare", "--core-hour-price", "0.04", base, slow)
+	if code != exitRegression || !strings.Contains(out, "regressed") || !strings.Contains(out, "per 1M output tokens") {
+		t.Errorf("degraded: exit %d, want 3\n%s%s", code, out, errs)
+	}
+	code, out, _ = runAnalysis(t, "compare", "--json", base, slow)
+	var rep struct {
+		Regressions int
+		Comparisons []struct {
+			Cells []struct {
+				Levels []struct {
+					Metrics []struct{ Metric, Verdict string }
+				}
+			}
+		}
+	}
+	if code != exitRegression || json.Unmarshal([]byte(out), &rep) != nil || rep.Regressions == 0 {
+		t.Errorf("--json: exit %d, %d regressions\n%s", code, rep.Regressions, out)
+	}
+	code, _, errs = runAnalysis(t, "compare", base, other)
+	if code != exitUsage || !strings.Contains(errs, "model qwen3-0.6b vs llama") || !strings.Contains(errs, "--force") {
+		t.Errorf("mismatch: exit %d, want 2: %s", code, errs)
+	}
+	if code, _, _ = runAnalysis(t, "compare", "--force", base, other); code == exitUsage {
+		t.Errorf("--force: exit %d", code)
+	}
+	if code, _, _ = runAnalysis(t, "compare", base); code != exitUsage {
+		t.Errorf("one input: exit %d, want 2", code)
+	}
+	if code, _, _ = runAnalysis(t, "compare", base, filepath.Join(dir, "nope")); code != exitUsage {
+		t.Errorf("missing input: exit %d, want 2", code)
+	}
+	code, out, errs = runAnalysis(t, "compare", "--cross", base, writeSynthetic(t, filepath.Join(dir, "gl", "cell"), comparetest.Bench{Seed: 5, Loadgen: "guidellm"}))
+	if code != exitOK || !strings.Contains(out, "guidellm: ITL: per-request average") {
+		t.Errorf("--cross: exit %d\n%s%s", code, out, errs)
+	}
+}

@@ -1,0 +1,164 @@
+package backfill
+
+import (
+	"bytes"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/servebench/servebench/runner/compare"
+	"github.com/servebench/servebench/runner/compare/comparetest"
+)
+
+// cellAt writes a synthetic cell of run runID starting at start and loads it.
+func cellAt(t testing.TB, dir, runID string, start time.Time, bs ...comparetest.Bench) compare.Cell {
+	t.Helper()
+	for i := range bs {
+		bs[i].Start = start
+	}
+	p := filepath.Join(dir, runID, "cell")
+	if err := comparetest.WriteCell(p, bs...); err != nil {
+		t.Fatal(err)
+	}
+	cells, err := compare.Loader{}.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cells[0]
+}
+
+func families(t testing.TB, cells ...compare.Cell) []byte {
+	t.Helper()
+	var all []recorderSummary
+	for _, c := range cells {
+		fin, err := FinishTimes(c, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := Summaries(c.Summary, fin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, s...)
+	}
+	fams, err := Families(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WritePrometheusText(&buf, fams); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestTextHasMillisecondTimestampsAndTheSummaryValues(t *testing.T) {
+	start := time.Date(2026, 10, 3, 4, 5, 6, 0, time.UTC)
+	c := cellAt(t, t.TempDir(), "r1", start, comparetest.Bench{Seed: 1, N: 50})
+	text := families(t, c)
+	fin, _ := FinishTimes(c, time.Time{})
+	b := c.Summary.Benchmarks[0]
+	ms := strconv.FormatInt(fin[b.Level].UnixMilli(), 10)
+
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(text))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	rps := fams["servebench_benchmark_requests_per_second"]
+	if rps == nil || len(rps.Metric) != 1 {
+		t.Fatalf("requests_per_second family: %v\n%s", rps, text)
+	}
+	m := rps.Metric[0]
+	if m.GetGauge().GetValue() != b.RequestsPerSecond || strconv.FormatInt(m.GetTimestampMs(), 10) != ms {
+		t.Errorf("sample %v @%d, want %v @%s", m.GetGauge().GetValue(), m.GetTimestampMs(), b.RequestsPerSecond, ms)
+	}
+	want := map[string]string{"suite": "test", "model": "qwen3-0.6b", "workload": "chat", "cores": "8", "loadgen": "native", "level": "concurrent-4"}
+	for _, l := range m.Label {
+		if want[l.GetName()] != l.GetValue() {
+			t.Errorf("label %s=%q, want %q", l.GetName(), l.GetValue(), want[l.GetName()])
+		}
+	}
+	ttft := fams["servebench_benchmark_ttft_seconds"]
+	if ttft == nil || len(ttft.Metric) != 3 {
+		t.Fatalf("ttft quantiles: %v", ttft)
+	}
+	if !strings.Contains(string(text), `servebench_benchmark_info{`) || !strings.Contains(string(text), `run_id="r1"`) {
+		t.Errorf("no info series:\n%s", text)
+	}
+	if !strings.Contains(string(text), `servebench_benchmark_output_tokens_per_second_per_core{`) {
+		t.Errorf("no per-core series")
+	}
+}
+
+func TestOpenMetricsSecondsAndEOF(t *testing.T) {
+	start := time.Date(2026, 10, 3, 4, 5, 6, 0, time.UTC)
+	dir := t.TempDir()
+	c1 := cellAt(t, dir, "r1", start, comparetest.Bench{Seed: 1, N: 50})
+	c2 := cellAt(t, dir, "r2", start.Add(24*time.Hour), comparetest.Bench{Seed: 2, N: 50})
+	var all []recorderSummary
+	for _, c := range []compare.Cell{c2, c1} { // out of order on purpose
+		fin, _ := FinishTimes(c, time.Time{})
+		s, err := Summaries(c.Summary, fin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, s...)
+	}
+	fams, err := Families(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteOpenMetrics(&buf, fams); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.HasSuffix(out, "# EOF\n") {
+		t.Errorf("no # EOF terminator")
+	}
+	// Two runs of one configuration: one series, two samples, older first.
+	var stamps []float64
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "servebench_benchmark_requests_per_second{") {
+			f := strings.Fields(line)
+			ts, err := strconv.ParseFloat(f[len(f)-1], 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stamps = append(stamps, ts)
+		}
+	}
+	if len(stamps) != 2 || stamps[0] >= stamps[1] || stamps[0] < 1.7e9 || stamps[0] > 2e9 {
+		t.Errorf("timestamps %v: want two ascending Unix seconds", stamps)
+	}
+	if strings.Count(out, "# TYPE servebench_benchmark_requests_per_second ") != 1 {
+		t.Error("family split in two")
+	}
+}
+
+func TestFinishTimeErrors(t *testing.T) {
+	dir := t.TempDir()
+	if err := comparetest.WriteCell(filepath.Join(dir, "r", "c"), comparetest.Bench{N: 10, NoRequests: true}); err != nil {
+		t.Fatal(err)
+	}
+	cells, _ := compare.Loader{}.Load(filepath.Join(dir, "r", "c"))
+	if _, err := FinishTimes(cells[0], time.Time{}); err == nil || !strings.Contains(err.Error(), "level concurrent-4 has no finish time") {
+		t.Errorf("err = %v", err)
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	fin, err := FinishTimes(cells[0], at)
+	if err != nil || !fin["concurrent-4"].Equal(at) {
+		t.Errorf("fallback: %v %v", fin, err)
+	}
+	// A millisecond count taken for seconds.
+	bad := map[string]time.Time{"concurrent-4": time.Unix(at.UnixMilli(), 0)}
+	if _, err := Summaries(cells[0].Summary, bad); err == nil || !strings.Contains(err.Error(), "implausible") {
+		t.Errorf("implausible time: %v", err)
+	}
+}

@@ -1,0 +1,17 @@
+package compare
+
+import (
+	"testing"
+
+	"github.com/servebench/servebench/runner/compare/comparetest"
+)
+
+type bench = comparetest.Bench
+
+func writeCell(t *testing.T, dir string, bs ...bench) string {
+	t.Helper()
+	if err := comparetest.WriteCell(dir, bs...); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
