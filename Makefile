@@ -3,6 +3,7 @@ GO        ?= go
 BIN       := bin
 TESTFLAGS ?=
 SIM_IMAGE ?= servebench/vllm-sim:dev
+IMAGE     ?= servebench/servebench:dev
 
 .DEFAULT_GOAL := help
 
@@ -42,6 +43,7 @@ bench: ## Run the speed benchmarks and print their figures
 .PHONY: generate
 generate: ## Regenerate boards, rules, Alertmanager config and docs/metrics.md
 	$(GO) run ./cmd/obsgen
+	$(MAKE) generate-deploy
 
 .PHONY: lint
 lint: ## gofmt and go vet
@@ -52,6 +54,19 @@ lint: ## gofmt and go vet
 sim-image: ## Build the engine simulator image ($(SIM_IMAGE)) FROM scratch, offline
 	CGO_ENABLED=0 $(GO) build -trimpath -o deploy/vllm-sim/vllm-sim ./cmd/vllm-sim
 	docker build -t $(SIM_IMAGE) deploy/vllm-sim
+
+.PHONY: image
+image: ## Build the runner + exporter image ($(IMAGE)) from source, multi-stage (pulls golang: needs the network)
+	docker build -f deploy/docker/Dockerfile -t $(IMAGE) .
+
+.PHONY: image-scratch
+image-scratch: ## Build the runner + exporter image ($(IMAGE)) FROM scratch from local static binaries, offline
+	./deploy/docker/scratch-context.sh deploy/docker/bin
+	docker build -f deploy/docker/Dockerfile.scratch -t $(IMAGE) deploy/docker/bin
+
+.PHONY: generate-deploy
+generate-deploy: ## Copy the generated rules and boards into the Kubernetes tree (deploy/kubernetes/base/monitoring)
+	$(GO) test -count=1 -run 'TestKubernetesMonitoringInSync' ./deploy/deploytest -update
 
 .PHONY: up
 up: ## Start the compose stack with the simulator profile
@@ -64,3 +79,4 @@ down: ## Stop the compose stack
 .PHONY: clean
 clean: ## Remove built binaries
 	rm -rf $(BIN) deploy/vllm-sim/vllm-sim
+	rm -rf deploy/docker/bin

@@ -1,0 +1,59 @@
+package deploytest
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// ComposeProfiles are the profiles docker-compose.yml defines.
+var ComposeProfiles = []string{"sim", "llm", "embedding", "single-node"}
+
+// LoadCompose parses root/docker-compose.yml the way docker compose does,
+// with the given profile active and env as the only environment (the
+// process environment is not read, so results do not depend on the shell).
+func LoadCompose(ctx context.Context, root, profile string, env map[string]string) (*types.Project, error) {
+	list := make([]string, 0, len(env))
+	for k, v := range env {
+		list = append(list, k+"="+v)
+	}
+	sort.Strings(list)
+	opts, err := cli.NewProjectOptions(
+		[]string{filepath.Join(root, "docker-compose.yml")},
+		cli.WithWorkingDirectory(root),
+		cli.WithEnv(list),
+		cli.WithProfiles([]string{profile}),
+		cli.WithResolvedPaths(true),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("compose options: %w", err)
+	}
+	p, err := opts.LoadProject(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("compose profile %s: %w", profile, err)
+	}
+	return p, nil
+}
+
+// HostPath maps a path seen inside a service's container to the host path
+// of the bind mount that provides it, or "" when no bind mount covers it.
+func HostPath(s types.ServiceConfig, containerPath string) string {
+	best, bestLen := "", -1
+	for _, v := range s.Volumes {
+		if v.Type != types.VolumeTypeBind {
+			continue
+		}
+		rel, err := filepath.Rel(v.Target, containerPath)
+		if err != nil || rel == ".." || (len(rel) > 2 && rel[:3] == "../") {
+			continue
+		}
+		if len(v.Target) > bestLen {
+			best, bestLen = filepath.Join(v.Source, rel), len(v.Target)
+		}
+	}
+	return best
+}
