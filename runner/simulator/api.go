@@ -89,7 +89,10 @@ type modelCard struct {
 }
 
 func (e *Engine) handleModels(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": []modelCard{{
+	writeJSON(w, http.StatusOK, struct {
+		Object string      `json:"object"`
+		Data   []modelCard `json:"data"`
+	}{"list", []modelCard{{
 		ID: e.cfg.ServedModelName, Object: "model", Created: e.cfg.Clock().Unix(), OwnedBy: "vllm",
 		Root: e.cfg.Model, MaxModelLen: e.maxModelLen,
 	}}})

@@ -1,0 +1,263 @@
+// Command vllm-sim is servebench's engine simulator: a server that speaks
+// vLLM's OpenAI-compatible API and /metrics with timing from a CPU
+// performance model. Flags follow vLLM's names where vLLM has the knob.
+//
+//	vllm-sim --host 127.0.0.1 --port 8000 --model TinyLlama/TinyLlama-1.1B-Chat-v1.0
+//
+// Exit codes: 0 after SIGINT/SIGTERM, 1 on a failure or the crash fault, 2 on
+// bad flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/servebench/servebench/runner/simulator"
+	"github.com/servebench/servebench/runner/simulator/perfmodel"
+)
+
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+// affinityCores counts the CPUs this process may run on, which is what a
+// container's --cpuset-cpus leaves it.
+func affinityCores() int {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil || set.Count() == 0 {
+		return 0
+	}
+	return set.Count()
+}
+
+type options struct {
+	host, dtype, logLevel string
+	port                  int
+	printVersion          bool
+	cfg                   simulator.Config
+	prof                  perfmodel.Profile
+	profileSet            map[string]bool
+	embedding             bool
+	coreGFLOPS, coreBW    float64
+	nodeBW                float64
+}
+
+func parse(args []string, stderr io.Writer, getenv func(string) string) (*options, error) {
+	o := &options{cfg: simulator.DefaultConfig(), profileSet: map[string]bool{}}
+	c := &o.cfg
+	// `vllm serve MODEL` puts the model first; accept that too.
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		c.Model = args[0]
+		args = args[1:]
+	}
+	fs := flag.NewFlagSet("vllm-sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.host, "host", "127.0.0.1", "address to listen on")
+	fs.IntVar(&o.port, "port", 8000, "port to listen on")
+	fs.StringVar(&c.Model, "model", c.Model, "Hugging Face model id; known ids select a preset profile")
+	fs.StringVar(&c.ServedModelName, "served-model-name", "", "model name in the API (default: --model)")
+	fs.IntVar(&c.MaxNumSeqs, "max-num-seqs", c.MaxNumSeqs, "sequences per step at most")
+	fs.IntVar(&c.MaxNumBatchedTokens, "max-num-batched-tokens", c.MaxNumBatchedTokens, "tokens per step at most (chunked prefill budget)")
+	fs.IntVar(&c.MaxModelLen, "max-model-len", 0, "context length (default: the model's, capped by the KV cache)")
+	fs.IntVar(&c.BlockSize, "block-size", c.BlockSize, "tokens per KV-cache block")
+	seed := fs.Uint64("seed", 0, "seed for output text, output lengths, jitter and fault draws")
+	fs.StringVar(&o.dtype, "dtype", "auto", "weight and KV dtype: auto, bfloat16, float16, float32")
+	fs.IntVar(&c.Cores, "cores", 0, "cores the engine computes with (default: CPUs in this process's affinity mask)")
+	fs.DurationVar(&c.LoadTime, "load-time", c.LoadTime, "simulated model load; /health is 503 until it passes")
+	fs.Float64Var(&c.Jitter, "jitter", 0, "relative std-dev of step time (0 = exactly reproducible)")
+	fs.Float64Var(&c.Slowdown, "slowdown", 1, "multiplier on step time (2 = an engine half as fast)")
+	fs.IntVar(&c.OutputLenMedian, "output-len-median", c.OutputLenMedian, "median natural output length without ignore_eos")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&o.printVersion, "version", false, "print the version and exit")
+	// Model profile (for unknown ids, or to resize a preset).
+	fs.Func("params", "model parameters, e.g. 7e9", o.profFloat("params", &o.prof.Params))
+	fs.Func("layers", "transformer layers", o.profInt("layers", &o.prof.Layers))
+	fs.Func("hidden", "hidden size", o.profInt("hidden", &o.prof.Hidden))
+	fs.Func("heads", "attention heads", o.profInt("heads", &o.prof.Heads))
+	fs.Func("kv-heads", "key/value heads", o.profInt("kv-heads", &o.prof.KVHeads))
+	fs.Func("head-dim", "dimension per head", o.profInt("head-dim", &o.prof.HeadDim))
+	fs.Func("model-context-len", "the model's own context length", o.profInt("model-context-len", &o.prof.MaxModelLen))
+	fs.BoolVar(&o.embedding, "embedding", false, "the model is an embedding model (with --hidden as its dimension)")
+	// Hardware profile.
+	fs.Float64Var(&o.coreGFLOPS, "core-gflops", 0, "effective bf16 GFLOP/s per core (default 250)")
+	fs.Float64Var(&o.coreBW, "core-mem-bw", 0, "GB/s one core pulls from memory (default 12)")
+	fs.Float64Var(&o.nodeBW, "node-mem-bw", 0, "GB/s at which one NUMA node saturates (default 120)")
+	fs.IntVar(&c.Hardware.CoresPerNode, "cores-per-numa-node", 0, "cores per NUMA node (default 32)")
+	fs.IntVar(&c.Hardware.NUMANodes, "numa-nodes", 0, "NUMA nodes (default 2)")
+	// Faults.
+	f := &c.Faults
+	fs.Float64Var(&f.ErrorRate, "fault-error-rate", 0, "fraction of requests answered 500")
+	fs.Float64Var(&f.StallRate, "fault-stall-rate", 0, "fraction of streams that stall mid-stream")
+	fs.IntVar(&f.StallAfter, "fault-stall-after", 1, "tokens before a stall")
+	fs.DurationVar(&f.StallFor, "fault-stall-for", 5*time.Second, "length of a stall")
+	fs.Float64Var(&f.DropRate, "fault-drop-rate", 0, "fraction of streams whose connection is cut")
+	fs.IntVar(&f.DropAfter, "fault-drop-after", 1, "tokens before a cut")
+	fs.Float64Var(&f.MalformedRate, "fault-malformed-rate", 0, "fraction of streams with one invalid JSON chunk")
+	fs.IntVar(&f.MalformedAfter, "fault-malformed-after", 1, "index of the malformed token chunk")
+	fs.IntVar(&f.CrashAfter, "fault-crash-after", 0, "exit 1 once this many requests finished (0 = never)")
+	fs.DurationVar(&f.SlowLoad, "fault-slow-load", 0, "extra model load time")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: vllm-sim [MODEL] [flags]\n\nEnvironment: VLLM_CPU_KVCACHE_SPACE (GiB, default 4).\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	c.Seed = *seed
+	if v := getenv("VLLM_CPU_KVCACHE_SPACE"); v != "" {
+		gib, err := strconv.ParseFloat(v, 64)
+		if err != nil || gib < 0 {
+			return nil, fmt.Errorf("VLLM_CPU_KVCACHE_SPACE=%q: want a number of GiB", v)
+		}
+		if gib > 0 { // vLLM treats 0 as "use the default"
+			c.KVCacheSpaceGiB = gib
+		}
+	}
+	if c.Cores == 0 {
+		c.Cores = affinityCores()
+	}
+	c.Hardware.CoreFLOPS = o.coreGFLOPS * 1e9
+	c.Hardware.CoreBandwidth = o.coreBW * 1e9
+	c.Hardware.NodeBandwidth = o.nodeBW * 1e9
+	if err := o.profile(); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func (o *options) profFloat(name string, dst *float64) func(string) error {
+	return func(s string) error {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || v <= 0 {
+			return fmt.Errorf("want a positive number")
+		}
+		*dst, o.profileSet[name] = v, true
+		return nil
+	}
+}
+
+func (o *options) profInt(name string, dst *int) func(string) error {
+	return func(s string) error {
+		v, err := strconv.Atoi(s)
+		if err != nil || v <= 0 {
+			return fmt.Errorf("want a positive integer")
+		}
+		*dst, o.profileSet[name] = v, true
+		return nil
+	}
+}
+
+// profile builds Config.Profile when a profile flag or --dtype changes the
+// preset (or the generic profile).
+func (o *options) profile() error {
+	var bytes float64
+	switch o.dtype {
+	case "auto":
+	case "bfloat16", "float16", "half":
+		bytes = 2
+	case "float32", "float":
+		bytes = 4
+	default:
+		return fmt.Errorf("--dtype %q: want auto, bfloat16, float16 or float32", o.dtype)
+	}
+	if len(o.profileSet) == 0 && bytes == 0 && !o.embedding {
+		return nil // the preset (or the generic profile, with its warning)
+	}
+	p, ok := perfmodel.Preset(o.cfg.Model)
+	if !ok {
+		p = perfmodel.Generic(o.cfg.Model)
+	}
+	set := func(name string, dst *int, v int) {
+		if o.profileSet[name] {
+			*dst = v
+		}
+	}
+	if o.profileSet["params"] {
+		p.Params = o.prof.Params
+	}
+	set("layers", &p.Layers, o.prof.Layers)
+	set("hidden", &p.Hidden, o.prof.Hidden)
+	set("heads", &p.Heads, o.prof.Heads)
+	set("kv-heads", &p.KVHeads, o.prof.KVHeads)
+	set("head-dim", &p.HeadDim, o.prof.HeadDim)
+	set("model-context-len", &p.MaxModelLen, o.prof.MaxModelLen)
+	if bytes > 0 {
+		p.DtypeBytes = bytes
+	}
+	if o.embedding {
+		p.Embedding, p.EmbedDim = true, p.Hidden
+	}
+	o.cfg.Profile = &p
+	return nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	o, err := parse(args, stderr, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "vllm-sim: %v\n", err)
+		return exitUsage
+	}
+	if o.printVersion {
+		fmt.Fprintln(stdout, o.cfg.Version)
+		return exitOK
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		fmt.Fprintf(stderr, "vllm-sim: --log-level: %v\n", err)
+		return exitUsage
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	eng, err := simulator.New(o.cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "vllm-sim: %v\n", err)
+		return exitUsage
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(o.host, strconv.Itoa(o.port)))
+	if err != nil {
+		fmt.Fprintf(stderr, "vllm-sim: %v\n", err)
+		return exitFailure
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	log.Info("listening", "addr", l.Addr().String())
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(ctx, l) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			log.Error("server stopped", "err", err)
+			return exitFailure
+		}
+		return exitOK
+	case <-eng.Crashed():
+		// A crash is a process exit with no goodbye.
+		return exitFailure
+	}
+}
