@@ -1,0 +1,269 @@
+package vllmbench
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+
+	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/thirdparty/pyjson"
+)
+
+// Result is one `vllm bench serve --save-result` object, with the keys whose
+// types need care spelled out: RequestRate is a number or "inf", several
+// fields may be null or absent (older versions, pooling runs).
+type Result struct {
+	Date               string      `json:"date"`
+	Backend            string      `json:"backend"`
+	EndpointType       string      `json:"endpoint_type"`
+	Label              *string     `json:"label"`
+	ModelID            string      `json:"model_id"`
+	NumPrompts         *int        `json:"num_prompts"`
+	RequestRate        Rate        `json:"request_rate"`
+	Burstiness         *float64    `json:"burstiness"`
+	MaxConcurrency     *int        `json:"max_concurrency"`
+	Duration           *float64    `json:"duration"`
+	Completed          *int        `json:"completed"`
+	Failed             *int        `json:"failed"` // absent for pooling runs and before late 2025
+	TotalInputTokens   *int        `json:"total_input_tokens"`
+	TotalOutputTokens  *int        `json:"total_output_tokens"`
+	RequestThroughput  *float64    `json:"request_throughput"`
+	RequestsPerSecond  *float64    `json:"requests_per_second"` // the very old script's name
+	RequestGoodput     *float64    `json:"request_goodput"`
+	OutputThroughput   *float64    `json:"output_throughput"`
+	TotalTokenThroughp *float64    `json:"total_token_throughput"`
+	Latencies          []float64   `json:"latencies"` // s, one per request incl. failed
+	TTFTs              []float64   `json:"ttfts"`     // s, --save-detailed
+	ITLs               [][]float64 `json:"itls"`      // s, --save-detailed
+	Errors             []string    `json:"errors"`    // "" = ok, --save-detailed and pooling
+
+	// Stats holds mean/median/std/pNN for each metric in --percentile-metrics,
+	// in milliseconds: Stats["ttft"]["p99"].
+	Stats map[string]map[string]float64 `json:"-"`
+}
+
+// Rate is request_rate: a number of requests per second, or +Inf for "inf".
+type Rate float64
+
+// UnmarshalJSON accepts a number or the strings "inf"/"Infinity".
+func (r *Rate) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		*r = Rate(math.Inf(1)) // Infinity cleaned to null: the only unbounded rate
+		return nil
+	}
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("request_rate %q: %w", s, err)
+		}
+		*r = Rate(f)
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("request_rate %s: want a number or \"inf\"", b)
+	}
+	*r = Rate(f)
+	return nil
+}
+
+var statKey = regexp.MustCompile(`^(mean|median|std|p[0-9]+(?:\.[0-9]+)?)_([a-z0-9_]+)_ms$`)
+
+// ReadResults reads every result object in r: one JSON object, or several
+// (JSON Lines from --append-result, or concatenated objects).
+func ReadResults(r io.Reader) ([]Result, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("vllm bench result: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(pyjson.Clean(b)))
+	var out []Result
+	for n := 1; ; n++ {
+		var raw map[string]json.RawMessage
+		if err := dec.Decode(&raw); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("vllm bench result: object %d: %w", n, err)
+		}
+		var res Result
+		body, _ := json.Marshal(raw)
+		if err := json.Unmarshal(body, &res); err != nil {
+			return nil, fmt.Errorf("vllm bench result: object %d: %w", n, err)
+		}
+		if raw["completed"] == nil || raw["duration"] == nil {
+			return nil, fmt.Errorf("vllm bench result: object %d: no completed or duration key; not a --save-result file", n)
+		}
+		res.Stats = map[string]map[string]float64{}
+		for k, v := range raw {
+			m := statKey.FindStringSubmatch(k)
+			if m == nil {
+				continue
+			}
+			var f *float64
+			if err := json.Unmarshal(v, &f); err != nil {
+				return nil, fmt.Errorf("vllm bench result: object %d: %s: %w", n, k, err)
+			}
+			if f == nil {
+				continue // NaN (no samples) or null: absent, not zero
+			}
+			if res.Stats[m[2]] == nil {
+				res.Stats[m[2]] = map[string]float64{}
+			}
+			res.Stats[m[2]][m[1]] = *f
+		}
+		out = append(out, res)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("vllm bench result: empty file")
+	}
+	return out, nil
+}
+
+// Parse reads a --save-result file (JSON or JSON Lines) into a servebench
+// summary, one Benchmark per result object.
+func Parse(r io.Reader) (*results.Summary, error) {
+	rs, err := ReadResults(r)
+	if err != nil {
+		return nil, err
+	}
+	s := &results.Summary{SchemaVersion: results.SchemaVersion, Loadgen: "vllm-bench", Model: rs[0].ModelID}
+	for _, res := range rs {
+		s.Benchmarks = append(s.Benchmarks, res.Benchmark())
+	}
+	return s, nil
+}
+
+// Benchmark converts one result. The rate and max concurrency decide the
+// profile: an unbounded rate with a concurrency cap is a closed loop of that
+// many streams ("concurrent-16"), without one it is "throughput"; a finite
+// rate is Poisson for burstiness 1, gamma otherwise.
+func (res Result) Benchmark() results.Benchmark {
+	rate := float64(res.RequestRate)
+	b := results.Benchmark{Valid: true, InvalidReasons: []string{}, TokenSource: "usage"}
+	switch {
+	case math.IsInf(rate, 1) && res.MaxConcurrency != nil:
+		b.Profile, b.TargetRate = "concurrent", float64(*res.MaxConcurrency)
+		b.Level = "concurrent-" + strconv.Itoa(*res.MaxConcurrency)
+	case math.IsInf(rate, 1):
+		b.Profile, b.Level = "throughput", "throughput"
+	default:
+		b.Profile = "poisson"
+		if res.Burstiness != nil && *res.Burstiness != 1 {
+			b.Profile = "gamma"
+		}
+		b.TargetRate = rate
+		b.Level = b.Profile + "-" + strconv.FormatFloat(rate, 'f', -1, 64)
+		if res.MaxConcurrency != nil {
+			b.Level += "-max" + strconv.Itoa(*res.MaxConcurrency)
+		}
+	}
+	b.DurationSeconds = deref(res.Duration)
+	b.Requests.Successful = derefInt(res.Completed)
+	switch {
+	case res.Failed != nil:
+		b.Requests.Failed = *res.Failed
+	case res.Errors != nil: // pooling runs do not save "failed"
+		for _, e := range res.Errors {
+			if e != "" {
+				b.Requests.Failed++
+			}
+		}
+	}
+	b.RequestsPerSecond = deref(res.RequestThroughput)
+	if res.RequestThroughput == nil {
+		b.RequestsPerSecond = deref(res.RequestsPerSecond)
+	}
+	b.AchievedRate = b.RequestsPerSecond
+	b.OutputTokensPerSecond = deref(res.OutputThroughput)
+	b.TotalTokensPerSecond = deref(res.TotalTokenThroughp)
+
+	n := b.Requests.Successful
+	b.TTFT = res.dist("ttft", n)
+	b.TPOT = res.dist("tpot", n)
+	b.ITL = res.dist("itl", 0)
+	b.E2E = res.dist("e2el", n)
+	if len(res.TTFTs) > 0 {
+		b.TTFT.Max = res.maxMS(singletons(res.TTFTs))
+	}
+	if len(res.ITLs) > 0 {
+		b.ITL.Count = 0
+		for i, gaps := range res.ITLs {
+			if res.ok(i) {
+				b.ITL.Count += len(gaps)
+			}
+		}
+		b.ITL.Max = res.maxMS(res.ITLs)
+	}
+	if len(res.Latencies) > 0 && res.Stats["e2el"] != nil {
+		b.E2E.Max = res.maxMS(singletons(res.Latencies))
+	}
+	if n == 0 {
+		b.Valid = false
+		b.InvalidReasons = append(b.InvalidReasons, "no successful requests")
+	}
+	return b
+}
+
+// dist maps the saved statistics of one metric; count is what the caller
+// knows of the sample size (0 = unknown). The p90/p95/p99.9 keys exist only
+// when --metric-percentiles asked for them; vLLM interpolates linearly, as
+// servebench does.
+func (res Result) dist(metric string, count int) results.Dist {
+	st := res.Stats[metric]
+	if st == nil {
+		return results.Dist{}
+	}
+	d := results.Dist{Mean: st["mean"], P50: st["median"], P90: st["p90"], P95: st["p95"], P99: st["p99"], P999: st["p99.9"], Count: count}
+	if v, ok := st["p50"]; ok {
+		d.P50 = v
+	}
+	return d
+}
+
+// ok says whether request i succeeded, from the detailed error list.
+func (res Result) ok(i int) bool {
+	return i >= len(res.Errors) || res.Errors[i] == ""
+}
+
+// maxMS is the largest value, in ms, over successful requests' samples
+// (lists[i] belongs to request i).
+func (res Result) maxMS(lists [][]float64) float64 {
+	m := 0.0
+	for i, l := range lists {
+		if !res.ok(i) {
+			continue
+		}
+		for _, v := range l {
+			m = max(m, v*1000)
+		}
+	}
+	return m
+}
+
+func singletons(xs []float64) [][]float64 {
+	out := make([][]float64, len(xs))
+	for i := range xs {
+		out[i] = xs[i : i+1]
+	}
+	return out
+}
+
+func deref(p *float64) float64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func derefInt(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}

@@ -1,0 +1,189 @@
+package vllmbench
+
+import (
+	"bufio"
+	"encoding/json"
+	"math"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/servebench/servebench/runner/results"
+)
+
+// source reads the fixture's objects generically, the way a reader who does
+// not trust our structs would.
+func source(t *testing.T, name string) []map[string]any {
+	t.Helper()
+	f, err := os.Open("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []map[string]any
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var m map[string]any
+		line := strings.NewReplacer("NaN", "null").Replace(sc.Text())
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func parseFile(t *testing.T, name string) *results.Summary {
+	t.Helper()
+	f, err := os.Open("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s, err := Parse(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func num(m map[string]any, k string) float64 {
+	v, ok := m[k].(float64)
+	if !ok {
+		panic(k + " is not a number")
+	}
+	return v
+}
+
+func check(t *testing.T, what string, got, want float64) {
+	t.Helper()
+	if got != want {
+		t.Errorf("%s: got %v, source %v", what, got, want)
+	}
+}
+
+func TestParseChatConcurrency(t *testing.T) {
+	name := "openai-chat-infqps-concurrency16-Qwen3-0.6B-20260722-041843.json"
+	src := source(t, name)[0]
+	s := parseFile(t, name)
+	if s.Loadgen != "vllm-bench" || s.Model != "Qwen/Qwen3-0.6B" || len(s.Benchmarks) != 1 {
+		t.Fatalf("summary %+v", s)
+	}
+	b := s.Benchmarks[0]
+	if b.Profile != "concurrent" || b.Level != "concurrent-16" || b.TargetRate != 16 {
+		t.Errorf("profile %s level %s target %v", b.Profile, b.Level, b.TargetRate)
+	}
+	check(t, "duration", b.DurationSeconds, num(src, "duration"))
+	check(t, "completed", float64(b.Requests.Successful), num(src, "completed"))
+	check(t, "failed", float64(b.Requests.Failed), num(src, "failed"))
+	check(t, "req/s", b.RequestsPerSecond, num(src, "request_throughput"))
+	check(t, "achieved", b.AchievedRate, num(src, "request_throughput"))
+	check(t, "out tok/s", b.OutputTokensPerSecond, num(src, "output_throughput"))
+	check(t, "tok/s", b.TotalTokensPerSecond, num(src, "total_token_throughput"))
+	check(t, "ttft mean", b.TTFT.Mean, num(src, "mean_ttft_ms"))
+	check(t, "ttft p50", b.TTFT.P50, num(src, "median_ttft_ms"))
+	check(t, "ttft p99", b.TTFT.P99, num(src, "p99_ttft_ms"))
+	check(t, "tpot mean", b.TPOT.Mean, num(src, "mean_tpot_ms"))
+	check(t, "tpot p99", b.TPOT.P99, num(src, "p99_tpot_ms"))
+	check(t, "itl mean", b.ITL.Mean, num(src, "mean_itl_ms"))
+	check(t, "itl p99", b.ITL.P99, num(src, "p99_itl_ms"))
+	// Without --save-detailed nothing tells p90 or the ITL sample count; they
+	// stay zero rather than invented. e2el is not a default metric.
+	if b.TTFT.P90 != 0 || b.ITL.Count != 0 || b.E2E != (results.Dist{}) {
+		t.Errorf("invented figures: ttft %+v itl %+v e2e %+v", b.TTFT, b.ITL, b.E2E)
+	}
+	if b.TTFT.Count != 200 || !b.Valid {
+		t.Errorf("ttft count %d valid %v", b.TTFT.Count, b.Valid)
+	}
+}
+
+func TestParseAppendedJSONL(t *testing.T) {
+	src := source(t, "appended.jsonl")
+	s := parseFile(t, "appended.jsonl")
+	if len(s.Benchmarks) != 2 {
+		t.Fatalf("%d benchmarks", len(s.Benchmarks))
+	}
+	want := []struct{ profile, level string }{{"poisson", "poisson-2"}, {"concurrent", "concurrent-32"}}
+	for i, b := range s.Benchmarks {
+		m := src[i]
+		if b.Profile != want[i].profile || b.Level != want[i].level {
+			t.Errorf("%d: %s %s", i, b.Profile, b.Level)
+		}
+		for _, metric := range []struct {
+			key string
+			d   results.Dist
+		}{{"ttft", b.TTFT}, {"tpot", b.TPOT}, {"itl", b.ITL}, {"e2el", b.E2E}} {
+			check(t, metric.key+" mean", metric.d.Mean, num(m, "mean_"+metric.key+"_ms"))
+			check(t, metric.key+" p50", metric.d.P50, num(m, "p50_"+metric.key+"_ms"))
+			check(t, metric.key+" p90", metric.d.P90, num(m, "p90_"+metric.key+"_ms"))
+			check(t, metric.key+" p95", metric.d.P95, num(m, "p95_"+metric.key+"_ms"))
+			check(t, metric.key+" p99", metric.d.P99, num(m, "p99_"+metric.key+"_ms"))
+			check(t, metric.key+" p99.9", metric.d.P999, num(m, "p99.9_"+metric.key+"_ms"))
+		}
+		check(t, "failed", float64(b.Requests.Failed), num(m, "failed"))
+		// e2e max from the latencies list: the successful requests' largest.
+		mx := 0.0
+		for _, v := range m["latencies"].([]any) {
+			mx = math.Max(mx, v.(float64)*1000)
+		}
+		check(t, "e2e max", b.E2E.Max, mx)
+	}
+	if s.Benchmarks[1].Requests.Failed != 2 || s.Benchmarks[0].TargetRate != 2 {
+		t.Errorf("second run failed %d, first target %v", s.Benchmarks[1].Requests.Failed, s.Benchmarks[0].TargetRate)
+	}
+}
+
+func TestParseAllFailedNaN(t *testing.T) {
+	s := parseFile(t, "all-failed-nan.json")
+	b := s.Benchmarks[0]
+	if b.Profile != "gamma" || b.Level != "gamma-4" || b.Requests.Failed != 5 || b.Requests.Successful != 0 {
+		t.Errorf("%+v", b)
+	}
+	if b.TTFT != (results.Dist{}) || b.Valid || len(b.InvalidReasons) != 1 || b.InvalidReasons[0] != "no successful requests" {
+		t.Errorf("ttft %+v valid %v reasons %v", b.TTFT, b.Valid, b.InvalidReasons)
+	}
+}
+
+func TestParseEmbeddings(t *testing.T) {
+	name := "openai-embeddings-infqps-concurrency8-all-MiniLM-L6-v2-20260722-050102.json"
+	src := source(t, name)[0]
+	if _, ok := src["failed"]; ok {
+		t.Fatal("fixture should lack failed, as pooling results do")
+	}
+	s := parseFile(t, name)
+	b := s.Benchmarks[0]
+	if b.Requests.Failed != 1 || b.Level != "concurrent-8" {
+		t.Errorf("failed %d (counted from errors) level %s", b.Requests.Failed, b.Level)
+	}
+	check(t, "e2e mean", b.E2E.Mean, num(src, "mean_e2el_ms"))
+	check(t, "e2e p99", b.E2E.P99, num(src, "p99_e2el_ms"))
+	check(t, "req/s", b.RequestsPerSecond, num(src, "request_throughput"))
+	if b.TTFT != (results.Dist{}) || b.OutputTokensPerSecond != 0 {
+		t.Errorf("embeddings have no TTFT or output tokens: %+v %v", b.TTFT, b.OutputTokensPerSecond)
+	}
+}
+
+func TestReadResultsErrors(t *testing.T) {
+	for doc, want := range map[string]string{
+		``:             "vllm bench result: empty file",
+		`{"date":"x"}`: "vllm bench result: object 1: no completed or duration key; not a --save-result file",
+		`{"completed":1,"duration":2,"request_rate":"fast"}`: `vllm bench result: object 1: request_rate "fast": strconv.ParseFloat: parsing "fast": invalid syntax`,
+		`{"completed":1,"duration":2} {"completed":`:         "vllm bench result: object 2: unexpected EOF",
+	} {
+		_, err := ReadResults(strings.NewReader(doc))
+		if err == nil || err.Error() != want {
+			t.Errorf("ReadResults(%q) err = %v\nwant %s", doc, err, want)
+		}
+	}
+}
+
+func TestRate(t *testing.T) {
+	rs, err := ReadResults(strings.NewReader(`{"completed":1,"duration":2,"request_rate":"inf"}{"completed":1,"duration":2,"request_rate":Infinity}{"completed":1,"duration":2,"request_rate":10.0}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !math.IsInf(float64(rs[0].RequestRate), 1) || !math.IsInf(float64(rs[1].RequestRate), 1) || rs[2].RequestRate != 10 {
+		t.Errorf("rates %v %v %v", rs[0].RequestRate, rs[1].RequestRate, rs[2].RequestRate)
+	}
+}
