@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/servebench/servebench/exporter/recorder"
+	"github.com/servebench/servebench/runner/backfill"
+	"github.com/servebench/servebench/runner/compare"
+)
+
+func init() {
+	register(command{name: "backfill", summary: "push finished results into VictoriaMetrics or Prometheus blocks with their original timestamps", run: runBackfill})
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func runBackfill(ctx context.Context, e env) error {
+	fs := flag.NewFlagSet("backfill", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	vmURL := fs.String("victoria-metrics", "", "VictoriaMetrics base URL to import into (/api/v1/import/prometheus, ms timestamps)")
+	omFile := fs.String("openmetrics", "", "write an OpenMetrics file (s timestamps) for promtool tsdb create-blocks-from openmetrics")
+	blocks := fs.String("blocks", "", "also run promtool to turn the OpenMetrics file into TSDB blocks in this directory")
+	at := fs.String("at", "", "finish time (RFC 3339) for levels that neither requests.jsonl nor manifest.json can date")
+	var extra stringList
+	fs.Var(&extra, "extra-label", "name=value added to every sample on import (VictoriaMetrics; repeatable)")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, `usage: runner backfill [flags] RESULT...
+
+RESULT is a run directory, a cell directory or a summary.json (ours or an
+imported GuideLLM / vllm bench serve file). Each benchmark becomes one sample
+per servebench_benchmark_* series at its finish time. Blocks written with
+--blocks go into Prometheus' --storage.tsdb.path (set a long retention).
+
+flags:`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(e.args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err}
+	}
+	if fs.NArg() == 0 {
+		return usagef("backfill: give at least one result")
+	}
+	if *vmURL == "" && *omFile == "" {
+		return usagef("backfill: give --victoria-metrics URL and/or --openmetrics FILE")
+	}
+	if *blocks != "" && *omFile == "" {
+		return usagef("backfill: --blocks needs --openmetrics FILE")
+	}
+	var fallback time.Time
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return usagef("backfill: --at: %w", err)
+		}
+		fallback = t
+	}
+	loader := compare.Loader{Decoders: resultDecoders}
+	var all []recorder.BenchmarkSummary
+	for _, p := range fs.Args() {
+		cells, err := loader.Load(p)
+		if err != nil {
+			return usagef("backfill: %w", err)
+		}
+		for _, c := range cells {
+			fin, err := backfill.FinishTimes(c, fallback)
+			if err != nil {
+				return usagef("backfill: %w (--at)", err)
+			}
+			s, err := backfill.Summaries(c.Summary, fin)
+			if err != nil {
+				return usagef("backfill: %s: %w", c.Path, err)
+			}
+			all = append(all, s...)
+		}
+	}
+	fams, err := backfill.Families(all)
+	if err != nil {
+		return err
+	}
+	if *omFile != "" {
+		var buf bytes.Buffer
+		if err := backfill.WriteOpenMetrics(&buf, fams); err != nil {
+			return err
+		}
+		if err := os.WriteFile(*omFile, buf.Bytes(), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "wrote %d benchmarks to %s\n", len(all), *omFile)
+		if *blocks != "" {
+			out, err := exec.CommandContext(ctx, "promtool", "tsdb", "create-blocks-from", "openmetrics", *omFile, *blocks).CombinedOutput()
+			if err != nil {
+				return fmt.Errorf("backfill: promtool: %w: %s", err, strings.TrimSpace(string(out)))
+			}
+			fmt.Fprintf(e.stdout, "blocks in %s: move them into Prometheus' --storage.tsdb.path\n", *blocks)
+		} else {
+			fmt.Fprintf(e.stdout, "next: promtool tsdb create-blocks-from openmetrics %s DIR\n", *omFile)
+		}
+	}
+	if *vmURL != "" {
+		if err := (backfill.VictoriaMetrics{URL: *vmURL, ExtraLabels: extra}).Import(ctx, fams); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "imported %d benchmarks into %s\n", len(all), *vmURL)
+	}
+	return nil
+}
