@@ -1,0 +1,502 @@
+// Package orchestrate runs a plan: for each cell it starts the engine (or
+// engines), waits until it serves, runs every load level through the load
+// generator, stops the engine, and writes the cell's files before the next
+// cell starts. It shows progress, publishes each finished benchmark's
+// summary, writes the suite summary (scaling efficiency, contention loss),
+// and on interrupt stops the load, keeps what was measured, removes the
+// engines and marks the run incomplete so that --resume can finish it.
+//
+// An Orchestrator is used once, by one goroutine; its dependencies (engine
+// driver, load generator, recorders) are injected, so tests run it on fakes.
+package orchestrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/exporter/recorder"
+	"github.com/servebench/servebench/runner/engine"
+	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/store"
+	"github.com/servebench/servebench/runner/suite"
+	"github.com/servebench/servebench/runner/topology"
+)
+
+// LoadRequest is one load level to run.
+type LoadRequest struct {
+	Cell    suite.Cell
+	Level   suite.Level
+	Target  float64  // streams or req/s, resolved (fractions applied)
+	URLs    []string // engine base URLs; several for the instances variant
+	Model   string   // served model id
+	APIKey  string
+	Labels  measure.BenchmarkLabels
+	Limits  suite.Limits
+	LogDir  string // where a third-party tool's own output goes
+	Seed    uint64
+	Balance string // how load spreads over several URLs: round-robin, least-outstanding
+}
+
+// LoadGenerator runs one load level. Run records every request through rec
+// (rec.Benchmark is called once, with req.Labels) and returns the level's
+// figures; on interrupt it returns what it measured along with ctx's error.
+type LoadGenerator interface {
+	Name() string
+	Version() string
+	Run(ctx context.Context, req LoadRequest, rec measure.Recorder) (results.Benchmark, error)
+}
+
+// Publisher receives each finished benchmark's summary (the exporter's
+// recorder.Summaries).
+type Publisher interface {
+	Publish(recorder.BenchmarkSummary) error
+}
+
+// RunInfo marks a run active on the live endpoint (the exporter's Recorder).
+type RunInfo interface {
+	StartRun(recorder.RunInfo)
+	EndRun(recorder.RunInfo)
+}
+
+// Stressor runs a noisy neighbour on cpus until ctx ends (contention suite).
+type Stressor func(ctx context.Context, kind string, cpus []int) error
+
+// Orchestrator executes one plan into one run directory.
+type Orchestrator struct {
+	Plan       *suite.Plan
+	Placements []Placement // from Place, one per plan cell
+	Run        *store.Run
+	Driver     engine.Driver
+	Load       LoadGenerator
+
+	Recorder  measure.Recorder // live per-request series; nil = none
+	Summaries Publisher        // nil = none
+	Live      RunInfo          // nil = none
+	Stress    Stressor         // required by the neighbour variants
+	Pin       func(cpus []int) error
+
+	Image       string // engine image (docker)
+	Target      string // external URL
+	APIKey      string
+	Secrets     map[string]string // passed to the engine, never logged
+	ModelCache  string
+	Host        store.Host
+	GitRevision string
+	Command     string
+	Seed        uint64
+
+	Progress io.Writer // progress lines; nil = none
+	TTY      bool      // rewrite one progress line in place
+	Log      *slog.Logger
+	Now      func() time.Time
+	// ProgressEvery is the progress refresh period; 2s when zero.
+	ProgressEvery time.Duration
+}
+
+// ErrCellsFailed is wrapped by Execute's error when some cells failed but
+// the run went on.
+var ErrCellsFailed = errors.New("cells failed")
+
+// Execute runs every cell not already done. It returns ctx's error when
+// interrupted (the run is then marked incomplete) and an error wrapping
+// ErrCellsFailed when cells failed.
+func (o *Orchestrator) Execute(ctx context.Context) error {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Recorder == nil {
+		o.Recorder = measure.Discard
+	}
+	if len(o.Placements) != len(o.Plan.Cells) {
+		return fmt.Errorf("orchestrate: %d placements for %d cells", len(o.Placements), len(o.Plan.Cells))
+	}
+	cfg := o.Plan.Config
+	info := recorder.RunInfo{RunID: o.Run.ID(), Suite: cfg.Suite.Name, Model: strings.Join(cfg.Models, ","),
+		Engine: cfg.Engine, Image: o.Image, Loadgen: o.Load.Name()}
+	if o.Live != nil {
+		o.Live.StartRun(info)
+		defer o.Live.EndRun(info)
+	}
+	prog := newProgress(o.Progress, o.TTY, o.Plan, o.Now, o.ProgressEvery)
+	defer prog.stop()
+
+	var failed []string
+	var summaries []*results.Summary
+	for i, cell := range o.Plan.Cells {
+		if o.Run.Done(cell.ID) {
+			o.Log.Info("cell already done, skipping", "cell", cell.ID)
+			prog.skipCell(cell)
+			if s, err := readSummary(o.Run.Dir, cell.ID); err == nil {
+				summaries = append(summaries, s)
+			}
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return o.finish(store.StatusIncomplete, summaries, err)
+		}
+		sum, err := o.runCell(ctx, cell, o.Placements[i], prog)
+		if sum != nil {
+			summaries = append(summaries, sum)
+		}
+		switch {
+		case ctx.Err() != nil:
+			// Interrupted: the cell's files hold what was measured; it stays pending.
+			_ = o.Run.SetCell(cell.ID, store.CellPending, errors.New("interrupted"))
+			return o.finish(store.StatusIncomplete, summaries, ctx.Err())
+		case err != nil:
+			o.Log.Error("cell failed", "cell", cell.ID, "err", err)
+			failed = append(failed, cell.ID)
+			if serr := o.Run.SetCell(cell.ID, store.CellFailed, err); serr != nil {
+				return serr
+			}
+		default:
+			if serr := o.Run.SetCell(cell.ID, store.CellDone, nil); serr != nil {
+				return serr
+			}
+		}
+	}
+	if len(failed) > 0 {
+		return o.finish(store.StatusFailed, summaries, fmt.Errorf("%w: %d of %d: %s", ErrCellsFailed, len(failed), len(o.Plan.Cells), strings.Join(failed, ", ")))
+	}
+	return o.finish(store.StatusComplete, summaries, nil)
+}
+
+func (o *Orchestrator) finish(status string, sums []*results.Summary, cause error) error {
+	rep := BuildReport(o.Plan, sums)
+	if err := o.Run.WriteJSON("suite-summary.json", rep); err != nil && cause == nil {
+		cause = err
+	}
+	if err := o.Run.Close(status); err != nil && cause == nil {
+		cause = err
+	}
+	return cause
+}
+
+// runCell runs one cell. The summary it returns holds every level that
+// finished, also when it returns an error.
+func (o *Orchestrator) runCell(ctx context.Context, cell suite.Cell, pl Placement, prog *progress) (*results.Summary, error) {
+	cfg := o.Plan.Config
+	started := o.Now()
+	cw, err := o.Run.Cell(cell.ID)
+	if err != nil {
+		return nil, err
+	}
+	sum := &results.Summary{
+		SchemaVersion: results.SchemaVersion, RunID: o.Run.ID(), Suite: cfg.Suite.Name, Cell: cell.ID,
+		Model: cell.Model, Workload: cell.Workload, Cores: cell.Cores, Loadgen: o.Load.Name(),
+		Benchmarks: []results.Benchmark{},
+	}
+	man := &store.Manifest{
+		RunID: o.Run.ID(), Suite: cfg.Suite.Name, Cell: cell.ID, Started: started,
+		Model: cell.Model, Workload: cell.Workload, Phase: cell.Phase, PrefixCaching: cell.PrefixCaching,
+		Variant: cell.Variant, Cores: cell.Cores, MaxModelLen: cell.MaxModelLen,
+		Host: o.Host, GitRevision: o.GitRevision, GoVersion: runtime.Version(), Command: o.Command,
+		Loadgen:   store.Loadgen{Name: o.Load.Name(), Version: o.Load.Version()},
+		Placement: placementRecord(pl),
+	}
+	// Files are written whatever happens below: on error and on interrupt too.
+	defer func() {
+		man.Finished = o.Now()
+		if err := cw.WriteManifest(man); err != nil {
+			o.Log.Error("write manifest", "cell", cell.ID, "err", err)
+		}
+		if err := cw.WriteSummary(sum); err != nil {
+			o.Log.Error("write summary", "cell", cell.ID, "err", err)
+		}
+		if err := cw.Close(); err != nil {
+			o.Log.Error("write requests", "cell", cell.ID, "err", err)
+		}
+	}()
+
+	if len(pl.Loadgen) > 0 && o.Pin != nil {
+		if err := o.Pin(pl.Loadgen); err != nil {
+			return sum, fmt.Errorf("pin the runner to %s: %w", topology.FormatList(pl.Loadgen), err)
+		}
+		man.Placement.PinnedRunner = true
+	}
+
+	prog.startCell(cell, "starting engine")
+	insts, err := o.startEngines(ctx, cell, pl, cw.Dir)
+	defer func() {
+		// Always removed: on error and on interrupt too.
+		for _, in := range insts {
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			if err := in.Stop(stopCtx); err != nil {
+				o.Log.Error("stop engine", "cell", cell.ID, "err", err)
+			}
+			cancel()
+		}
+	}()
+	var infos []engine.Info
+	for _, in := range insts {
+		infos = append(infos, in.Info())
+	}
+	man.Engine = engineRecord(infos)
+	if err != nil {
+		return sum, err
+	}
+	prog.startCell(cell, "waiting for the engine")
+	for _, in := range insts {
+		if err := in.Ready(ctx); err != nil {
+			return sum, err
+		}
+	}
+	infos = infos[:0]
+	for _, in := range insts {
+		infos = append(infos, in.Info())
+	}
+	man.Engine = engineRecord(infos)
+	if len(insts) > 0 {
+		sum.Target = insts[0].URL()
+	}
+
+	// A noisy neighbour runs for the whole cell.
+	if cell.Variant == suite.VariantCPUNeighbour || cell.Variant == suite.VariantMemBWNeighbour {
+		if o.Stress == nil {
+			return sum, errors.New("contention: no stressor configured")
+		}
+		nctx, stopNeighbour := context.WithCancel(ctx)
+		defer stopNeighbour()
+		kind := "cpu"
+		if cell.Variant == suite.VariantMemBWNeighbour {
+			kind = "membw"
+		}
+		go func() {
+			if err := o.Stress(nctx, kind, pl.Neighbour); err != nil && nctx.Err() == nil {
+				o.Log.Error("noisy neighbour", "err", err)
+			}
+		}()
+	}
+
+	urls := make([]string, len(insts))
+	for i, in := range insts {
+		urls[i] = in.URL()
+	}
+	model := insts[0].Model()
+	var maxRate float64
+	for li, lvl := range cell.Levels {
+		target, err := lvl.Resolve(maxRate)
+		if err != nil {
+			return sum, err
+		}
+		labels := measure.BenchmarkLabels{Suite: cfg.Suite.Name, Model: cell.Model, Workload: cell.Workload,
+			Cores: coresLabel(cell), Loadgen: o.Load.Name(), Level: lvl.Name}
+		if cell.Variant != "" {
+			labels.Workload = cell.Workload + "/" + cell.Variant
+		}
+		req := LoadRequest{Cell: cell, Level: lvl, Target: target, URLs: urls, Model: model, APIKey: o.APIKey,
+			Labels: labels, Limits: cfg.Limits, LogDir: cw.Dir, Seed: o.Seed, Balance: balance(cfg)}
+		prog.startLevel(cell, li, lvl, target)
+		bm, err := o.runLevel(ctx, insts, req, cw, prog)
+		finished := o.Now()
+		if bm.Level != "" || err == nil {
+			if bm.Level == "" {
+				bm.Level = lvl.Name
+			}
+			sum.Benchmarks = append(sum.Benchmarks, bm)
+			o.publish(labels, bm, finished)
+		}
+		prog.endLevel(bm)
+		if err != nil {
+			return sum, fmt.Errorf("level %s: %w", lvl.Name, err)
+		}
+		if lvl.FindsMax {
+			maxRate = bm.RequestsPerSecond
+			if maxRate <= 0 {
+				return sum, fmt.Errorf("level %s: found no maximum rate (no request succeeded)", lvl.Name)
+			}
+			sum.Saturation = &results.Saturation{Rate: maxRate, Reason: fmt.Sprintf("successful req/s at %s", lvl.Name)}
+		}
+	}
+	return sum, nil
+}
+
+// runLevel runs one level, cancelling it if an engine dies.
+func (o *Orchestrator) runLevel(ctx context.Context, insts []engine.Instance, req LoadRequest, cw *store.CellWriter, prog *progress) (results.Benchmark, error) {
+	lctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	for _, in := range insts {
+		go func(died <-chan error) {
+			select {
+			case err := <-died:
+				if err != nil {
+					cancel(err)
+				}
+			case <-lctx.Done():
+			}
+		}(in.Died())
+	}
+	rec := cw.Recorder(prog.recorder(o.Recorder))
+	bm, err := o.Load.Run(lctx, req, rec)
+	if cause := context.Cause(lctx); cause != nil && ctx.Err() == nil && !errors.Is(cause, context.Canceled) {
+		return bm, cause // the engine died: its ExitError says how
+	}
+	return bm, err
+}
+
+func (o *Orchestrator) startEngines(ctx context.Context, cell suite.Cell, pl Placement, dir string) ([]engine.Instance, error) {
+	n := max(len(pl.Engines), 1)
+	if cell.Variant == suite.VariantInstances && len(pl.Engines) == 0 {
+		n = o.Plan.Config.Suite.Contention.Instances
+	}
+	var insts []engine.Instance
+	for i := 0; i < n; i++ {
+		spec := o.spec(cell, pl, i, dir)
+		o.Log.Info("starting engine", "cell", cell.ID, "driver", o.Driver.Name(), "instance", i+1, "cpus", topology.FormatList(spec.CPUs))
+		in, err := o.Driver.Start(ctx, spec)
+		if err != nil {
+			return insts, fmt.Errorf("start engine %d of %d: %w", i+1, n, err)
+		}
+		insts = append(insts, in)
+	}
+	return insts, nil
+}
+
+// Spec builds the engine spec of instance i of a cell; exported through
+// CellSpecs for --dry-run.
+func (o *Orchestrator) spec(cell suite.Cell, pl Placement, i int, dir string) engine.Spec {
+	s := engine.Spec{
+		Name:       cell.ID,
+		Model:      cell.Model,
+		Image:      o.Image,
+		Env:        map[string]string{},
+		Secrets:    o.Secrets,
+		KVCacheGiB: pl.KVCacheGiB,
+		APIKey:     o.APIKey,
+		ModelCache: o.ModelCache,
+		URL:        o.Target,
+		LogDir:     dir,
+		Labels: map[string]string{
+			"servebench.run_id": o.Run.ID(), "servebench.suite": o.Plan.Config.Suite.Name,
+			"servebench.cell": cell.ID, "servebench.role": "engine",
+		},
+	}
+	if o.Plan.Config.Engine == "external" {
+		s.Model = "" // auto-detected unless the user named one
+		if len(o.Plan.Config.Models) == 1 && o.Plan.Config.Models[0] != suite.Defaults.Models[0] {
+			s.Model = o.Plan.Config.Models[0]
+		}
+	}
+	if i > 0 || cell.Variant == suite.VariantInstances {
+		s.Name = fmt.Sprintf("%s-%d", cell.ID, i+1)
+		s.Labels["servebench.instance"] = strconv.Itoa(i + 1)
+		if o.Plan.Config.Engine == "docker" {
+			s.Port = engine.DefaultPort + i // host networking: one port per instance
+		}
+	}
+	if cell.API == "embeddings" {
+		s.Task = engine.TaskEmbed
+	}
+	if i < len(pl.Engines) {
+		a := pl.Engines[i]
+		s.CPUs, s.Mems = a.CPUs, a.Mems
+		for k, v := range a.Env() {
+			s.Env[k] = v
+		}
+	} else if pl.Simulated && cell.Cores > 0 {
+		// The in-process simulator takes its core count from the spec's CPUs.
+		s.CPUs = make([]int, cell.Cores)
+		for c := range s.CPUs {
+			s.CPUs[c] = c
+		}
+	}
+	if o.Plan.Config.Engine != "external" {
+		if cell.MaxModelLen > 0 {
+			s.ExtraArgs = append(s.ExtraArgs, "--max-model-len", strconv.Itoa(cell.MaxModelLen))
+		}
+		if cell.API != "embeddings" {
+			if cell.PrefixCaching {
+				s.ExtraArgs = append(s.ExtraArgs, "--enable-prefix-caching")
+			} else {
+				s.ExtraArgs = append(s.ExtraArgs, "--no-enable-prefix-caching")
+			}
+		}
+	}
+	return s
+}
+
+// CellSpecs returns the engine specs a cell would start, for --dry-run.
+func (o *Orchestrator) CellSpecs(i int) []engine.Spec {
+	cell, pl := o.Plan.Cells[i], o.Placements[i]
+	n := max(len(pl.Engines), 1)
+	if cell.Variant == suite.VariantInstances && len(pl.Engines) == 0 {
+		n = o.Plan.Config.Suite.Contention.Instances
+	}
+	out := make([]engine.Spec, n)
+	for k := range out {
+		out[k] = o.spec(cell, pl, k, "<run>/"+cell.ID)
+	}
+	return out
+}
+
+func (o *Orchestrator) publish(l measure.BenchmarkLabels, b results.Benchmark, at time.Time) {
+	if o.Summaries == nil {
+		return
+	}
+	total := b.Requests.Successful + b.Requests.Failed + b.Requests.Incomplete
+	ratio := 0.0
+	if total > 0 {
+		ratio = float64(b.Requests.Successful) / float64(total)
+	}
+	q := func(d results.Dist) recorder.Quantiles {
+		return recorder.Quantiles{P50: d.P50 / 1000, P95: d.P95 / 1000, P99: d.P99 / 1000}
+	}
+	err := o.Summaries.Publish(recorder.BenchmarkSummary{
+		RunID: o.Run.ID(), Labels: l, Finished: at,
+		TargetRate: b.TargetRate, AchievedRate: b.AchievedRate, RequestsPerSecond: b.RequestsPerSecond,
+		OutputTokensPerSecond: b.OutputTokensPerSecond, TotalTokensPerSecond: b.TotalTokensPerSecond,
+		DurationSeconds: b.DurationSeconds, SuccessRatio: ratio, Valid: b.Valid,
+		TTFT: q(b.TTFT), ITL: q(b.ITL), TPOT: q(b.TPOT), E2E: q(b.E2E),
+	})
+	if err != nil {
+		o.Log.Warn("publish benchmark summary", "level", l.Level, "err", err)
+	}
+}
+
+func coresLabel(c suite.Cell) string {
+	if c.Cores == 0 {
+		return ""
+	}
+	return strconv.Itoa(c.Cores)
+}
+
+func balance(c suite.Config) string {
+	if c.Suite.Contention != nil && c.Suite.Contention.Balance != "" {
+		return c.Suite.Contention.Balance
+	}
+	return "round-robin"
+}
+
+func placementRecord(pl Placement) store.Placement {
+	r := store.Placement{KVCacheGiB: pl.KVCacheGiB, LoadgenCPUs: topology.FormatList(pl.Loadgen),
+		Overlap: pl.Overlap, Simulated: pl.Simulated, PlacementNote: pl.Note}
+	if len(pl.Engines) > 0 {
+		a := pl.Engines[0]
+		var cpus []int
+		for _, e := range pl.Engines {
+			cpus = append(cpus, e.CPUs...)
+		}
+		r.EngineCPUs, r.EngineMems, r.TP, r.Name, r.Env = topology.FormatList(cpus), a.MemList(), a.TP, a.Name, a.Env()
+	}
+	return r
+}
+
+// engineRecord is what manifest.json's engine field holds: one Info, or a
+// list for several instances.
+func engineRecord(infos []engine.Info) any {
+	if len(infos) == 1 {
+		return infos[0]
+	}
+	return infos
+}
