@@ -19,7 +19,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -64,11 +63,6 @@ type options struct {
 func parse(args []string, stderr io.Writer, getenv func(string) string) (*options, error) {
 	o := &options{cfg: simulator.DefaultConfig(), profileSet: map[string]bool{}}
 	c := &o.cfg
-	// `vllm serve MODEL` puts the model first; accept that too.
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		c.Model = args[0]
-		args = args[1:]
-	}
 	fs := flag.NewFlagSet("vllm-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.host, "host", "127.0.0.1", "address to listen on")
@@ -119,11 +113,21 @@ func parse(args []string, stderr io.Writer, getenv func(string) string) (*option
 		fmt.Fprintf(stderr, "usage: vllm-sim [MODEL] [flags]\n\nEnvironment: VLLM_CPU_KVCACHE_SPACE (GiB, default 4).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	// The model may also stand between flags (`--host 0.0.0.0 MODEL --port 1`),
+	// as it does after the image's entrypoint.
+	positional := false
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		if positional {
+			return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		}
+		c.Model, positional = fs.Arg(0), true
+		rest = fs.Args()[1:]
 	}
 	c.Seed = *seed
 	if v := getenv("VLLM_CPU_KVCACHE_SPACE"); v != "" {
