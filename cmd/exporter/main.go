@@ -1,0 +1,341 @@
+// Command exporter is servebench's standalone exporter for the server host of
+// a two-host set-up: host and container collectors on /metrics, and, with the
+// proxy subcommand, the metering proxy in front of an OpenAI-compatible
+// server, recording each request into the same series the runner publishes.
+//
+//	exporter [flags]                 serve host + container metrics
+//	exporter proxy --upstream URL    also meter the requests passing through
+//
+// Exit codes: 0 success (including an interrupt), 1 failure, 2 bad usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"reflect"
+	"regexp"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/docker/docker/client"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/procfs"
+
+	"github.com/servebench/servebench/exporter/collector"
+	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/exporter/proxy"
+	"github.com/servebench/servebench/exporter/recorder"
+	"github.com/servebench/servebench/exporter/webserver"
+)
+
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// usageError marks bad flags or arguments (exit 2).
+type usageError struct{ error }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+func run(ctx context.Context, args []string, stderr io.Writer) int {
+	err := dispatch(ctx, args, stderr)
+	var ue usageError
+	switch {
+	case err == nil || errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "exporter: %v\n", err)
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "exporter: %v\n", err)
+		return exitFailure
+	}
+}
+
+func dispatch(ctx context.Context, args []string, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "proxy" {
+		return runProxy(ctx, args[1:], stderr)
+	}
+	return runDaemon(ctx, args, stderr)
+}
+
+// common holds the flags of both modes.
+type common struct {
+	listen, webConfig       string
+	logLevel, logFormat     *promslog.Level
+	format                  *promslog.Format
+	procfs, sysfs           string
+	engineCPUs, loadgenCPUs string
+	netExclude              string
+	timeout                 time.Duration
+	enabled                 map[string]*bool
+	disabled                map[string]*bool
+}
+
+// collectorDefaults lists every collector and whether it runs by default.
+var collectorDefaults = []struct {
+	name, help string
+	on         bool
+}{
+	{"cpu", "per-CPU busy seconds with cpuset roles", true},
+	{"memory", "host and NUMA memory", true},
+	{"network", "bytes per network interface", true},
+	{"process", "this process's CPU, memory, threads and goroutines", true},
+	{"container", "CPU, throttling and memory of containers labelled " + "io.servebench.role (Docker Engine API, DOCKER_HOST)", true},
+}
+
+func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *common) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &common{logLevel: promslog.NewLevel(), format: promslog.NewFormat(),
+		enabled: map[string]*bool{}, disabled: map[string]*bool{}}
+	fs.StringVar(&c.listen, "web.listen-address", webserver.DefaultListenAddress, "address to serve /metrics and /-/healthy on")
+	fs.StringVar(&c.webConfig, "web.config.file", "", "exporter-toolkit web configuration file (TLS, basic auth)")
+	fs.Var(promFlag{c.logLevel}, "log.level", "log level: debug, info, warn, error")
+	fs.Var(promFlag{c.format}, "log.format", "log format: logfmt, json (default logfmt)")
+	fs.StringVar(&c.procfs, "path.procfs", "/proc", "procfs mount point")
+	fs.StringVar(&c.sysfs, "path.sysfs", "/sys", "sysfs mount point")
+	fs.StringVar(&c.engineCPUs, "cpuset.engine", "", "CPUs of the inference engine (Linux list, e.g. 0-15): role=engine")
+	fs.StringVar(&c.loadgenCPUs, "cpuset.loadgen", "", "CPUs of the load generator: role=loadgen")
+	fs.StringVar(&c.netExclude, "collector.network.device-exclude", "", "regexp of network interfaces to leave out")
+	fs.DurationVar(&c.timeout, "collector.timeout", 10*time.Second, "time limit of each collector per scrape")
+	for _, d := range collectorDefaults {
+		c.enabled[d.name] = fs.Bool("collector."+d.name, d.on, "enable the "+d.name+" collector: "+d.help)
+		c.disabled[d.name] = fs.Bool("no-collector."+d.name, false, "disable the "+d.name+" collector")
+	}
+	return fs, c
+}
+
+func parse(fs *flag.FlagSet, c *common, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for name := range c.enabled {
+		if set["collector."+name] && set["no-collector."+name] {
+			return usagef("--collector.%[1]s and --no-collector.%[1]s both given", name)
+		}
+		if *c.disabled[name] {
+			*c.enabled[name] = false
+		}
+	}
+	if err := webserver.Validate(c.webConfig); err != nil {
+		return usageError{err}
+	}
+	return nil
+}
+
+func (c *common) logger(stderr io.Writer) *slog.Logger {
+	return promslog.New(&promslog.Config{Level: c.logLevel, Format: c.format, Writer: stderr})
+}
+
+// collectors builds the enabled collectors.
+func (c *common) collectors() (map[string]collector.Collector, func(), error) {
+	out := map[string]collector.Collector{}
+	closeAll := func() {}
+	on := func(n string) bool { return *c.enabled[n] }
+	if on("cpu") || on("memory") || on("network") || on("process") {
+		fs, err := procfs.NewFS(c.procfs)
+		if err != nil {
+			return nil, closeAll, usagef("--path.procfs: %w", err)
+		}
+		if on("cpu") {
+			roles, err := collector.NewRoles(c.engineCPUs, c.loadgenCPUs)
+			if err != nil {
+				return nil, closeAll, usagef("--cpuset: %w", err)
+			}
+			out["cpu"] = collector.NewCPU(fs, roles)
+		}
+		if on("memory") {
+			out["memory"] = collector.NewMemory(fs, c.sysfs)
+		}
+		if on("network") {
+			var re *regexp.Regexp
+			if c.netExclude != "" {
+				if re, err = regexp.Compile(c.netExclude); err != nil {
+					return nil, closeAll, usagef("--collector.network.device-exclude: %w", err)
+				}
+			}
+			out["network"] = collector.NewNetwork(fs, re)
+		}
+		if on("process") {
+			out["process"] = collector.NewProcess(fs, os.Getpid(), runtime.NumGoroutine)
+		}
+	}
+	if on("container") {
+		cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		if err != nil {
+			return nil, closeAll, fmt.Errorf("docker client: %w", err)
+		}
+		out["container"] = collector.NewContainer(cli)
+		closeAll = func() { cli.Close() }
+	}
+	return out, closeAll, nil
+}
+
+func (c *common) registry(log *slog.Logger) (*prometheus.Registry, func(), error) {
+	cols, closeAll, err := c.collectors()
+	if err != nil {
+		return nil, closeAll, err
+	}
+	reg := prometheus.NewRegistry()
+	set := collector.NewSet(log, c.timeout, cols)
+	reg.MustRegister(set)
+	log.Info("collectors enabled", "collectors", strings.Join(set.Names(), ","))
+	return reg, closeAll, nil
+}
+
+func runDaemon(ctx context.Context, args []string, stderr io.Writer) error {
+	fs, c := newFlagSet("exporter", stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: exporter [flags]\n       exporter proxy --upstream URL [flags]\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := parse(fs, c, args); err != nil {
+		return err
+	}
+	log := c.logger(stderr)
+	reg, closeAll, err := c.registry(log)
+	defer closeAll()
+	if err != nil {
+		return err
+	}
+	l, err := webserver.Listen(c.listen)
+	if err != nil {
+		return err
+	}
+	return webserver.Serve(ctx, l, webserver.Handler(reg, log, "servebench exporter"), c.webConfig, log)
+}
+
+func runProxy(ctx context.Context, args []string, stderr io.Writer) error {
+	fs, c := newFlagSet("exporter proxy", stderr)
+	listen := fs.String("listen", "127.0.0.1:8001", "address the load generator sends its OpenAI requests to")
+	upstream := fs.String("upstream", "", "base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8000 (required)")
+	var l measure.BenchmarkLabels
+	fs.StringVar(&l.Loadgen, "loadgen", "proxy", "loadgen label: the client behind the proxy (guidellm, vllm-bench, ...)")
+	fs.StringVar(&l.Suite, "suite", "bench", "suite label")
+	fs.StringVar(&l.Workload, "workload", "custom", "workload label")
+	fs.StringVar(&l.Cores, "cores", "", "cores label: cores given to the engine")
+	fs.StringVar(&l.Level, "level", "proxy", "level label")
+	fs.StringVar(&l.Model, "model", "", "model label for requests whose body names none")
+	native := fs.Bool("histograms.native", true, "expose native (exponential) histogram buckets to protobuf scrapers, next to the classic ones")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: exporter proxy --upstream URL [flags]\n\nflags:")
+		fs.PrintDefaults()
+	}
+	// The proxy runs next to the load generator; containers are the daemon's job.
+	*c.enabled["container"] = false
+	if err := parse(fs, c, args); err != nil {
+		return err
+	}
+	if *upstream == "" {
+		return usagef("--upstream is required")
+	}
+	up, err := url.Parse(*upstream)
+	if err != nil || up.Scheme == "" || up.Host == "" {
+		return usagef("--upstream %q: want a URL such as http://127.0.0.1:8000", *upstream)
+	}
+	log := c.logger(stderr)
+	reg, closeAll, err := c.registry(log)
+	defer closeAll()
+	if err != nil {
+		return err
+	}
+	rec, err := recorder.New(reg, recorder.Options{NativeHistograms: *native})
+	if err != nil {
+		return err
+	}
+	px, err := proxy.New(proxy.Config{Upstream: up, Recorder: rec, Labels: l, Log: log})
+	if err != nil {
+		return usageError{err}
+	}
+	defer px.Close()
+	pl, err := webserver.Listen(*listen)
+	if err != nil {
+		return err
+	}
+	ml, err := webserver.Listen(c.listen)
+	if err != nil {
+		pl.Close()
+		return err
+	}
+	log.Info("metering proxy", "listen", pl.Addr().String(), "upstream", up.String(), "loadgen", l.Loadgen)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() {
+		errc <- webserver.Serve(ctx, ml, webserver.Handler(reg, log, "servebench metering proxy"), c.webConfig, log)
+	}()
+	go func() { errc <- serveProxy(ctx, pl, px) }()
+	err = <-errc
+	cancel()
+	return errors.Join(err, <-errc)
+}
+
+// serveProxy serves the proxy until ctx is done. No write timeout: a stream
+// lasts as long as the server generates. On shutdown, streams get 5 s to end.
+func serveProxy(ctx context.Context, l net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("proxy on %s: %w", l.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("proxy on %s: %w", l.Addr(), err)
+	}
+	return nil
+}
+
+// promFlag adapts promslog's Level and Format to the flag package, whose
+// help output calls String on a zero value.
+type promFlag struct {
+	v interface {
+		String() string
+		Set(string) error
+	}
+}
+
+func (f promFlag) String() string {
+	if f.v == nil || reflect.ValueOf(f.v).IsNil() {
+		return ""
+	}
+	return f.v.String()
+}
+
+func (f promFlag) Set(s string) error { return f.v.Set(s) }

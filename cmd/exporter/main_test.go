@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/servebench/servebench/internal/e2e"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/exposition.prom")
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--collector.cpu", "--no-collector.cpu"},
+		{"--cpuset.engine", "0-3", "--cpuset.loadgen", "3"},
+		{"--cpuset.engine", "x"},
+		{"--no-such-flag"},
+		{"stray"},
+		{"proxy"},
+		{"proxy", "--upstream", "not a url"},
+		{"--log.format", "xml"},
+	} {
+		var stderr bytes.Buffer
+		if code := run(context.Background(), args, &stderr); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d (stderr %q)", args, code, exitUsage, stderr.String())
+		}
+	}
+	var stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-h"}, &stderr); code != exitOK || !strings.Contains(stderr.String(), "--web.listen-address") && !strings.Contains(stderr.String(), "-web.listen-address") {
+		t.Errorf("-h: exit %d, output %q", code, stderr.String())
+	}
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds cmd/exporter once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "servebench-exporter-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "exporter")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build exporter: %v", buildErr)
+	}
+	return binPath
+}
+
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+func promtoolCheck(t *testing.T, exposition string) {
+	t.Helper()
+	promtool := e2e.Require(t, "promtool")
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(exposition)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+// The whole binary on fixture procfs/sysfs trees: its exposition, less the
+// collector durations, equals testdata/exposition.prom and passes promtool.
+func TestE2EExporterBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	bin := binary(t)
+	port := e2e.FreePort(t)
+	fixtures, _ := filepath.Abs("../../exporter/collector/testdata")
+	e2e.Start(t, ".", bin,
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port),
+		"--path.procfs="+filepath.Join(fixtures, "proc"), "--path.sysfs="+filepath.Join(fixtures, "sys"),
+		"--cpuset.engine=0-1", "--cpuset.loadgen=2",
+		"--no-collector.process", "--no-collector.container", "--log.format=json")
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	e2e.WaitHTTP(t, base+"/-/healthy", 10*time.Second)
+	text := scrape(t, base+"/metrics")
+	promtoolCheck(t, text)
+
+	var kept []string
+	for _, line := range strings.SplitAfter(text, "\n") {
+		if strings.HasPrefix(line, "servebench_scrape_collector_duration_seconds{") {
+			continue
+		}
+		kept = append(kept, line)
+	}
+	got := strings.Join(kept, "")
+	golden := filepath.Join("testdata", "exposition.prom")
+	if *update {
+		os.WriteFile(golden, []byte(got), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("exposition differs from %s (go test -run TestE2EExporterBinary -update):\n%s", golden, got)
+	}
+}
+
+// The proxy subcommand meters a streamed request end to end: the client gets
+// the upstream's bytes, /metrics shows the request under the loadgen label,
+// and the exposition passes promtool.
+func TestE2EProxySubcommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	const stream = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n" +
+		"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"b\"}}]}\n\ndata: [DONE]\n\n"
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, stream)
+	}))
+	defer up.Close()
+	bin := binary(t)
+	pport, mport := e2e.FreePort(t), e2e.FreePort(t)
+	e2e.Start(t, ".", bin, "proxy",
+		fmt.Sprintf("--listen=127.0.0.1:%d", pport), "--upstream="+up.URL, "--loadgen=guidellm", "--level=rate-2",
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", mport))
+	metrics := fmt.Sprintf("http://127.0.0.1:%d", mport)
+	e2e.WaitHTTP(t, metrics+"/-/healthy", 10*time.Second)
+
+	resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/v1/chat/completions", pport), "application/json",
+		strings.NewReader(`{"model":"tiny","stream":true,"messages":[]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != stream {
+		t.Errorf("client got %q, want the upstream's bytes", body)
+	}
+	text := scrape(t, metrics+"/metrics")
+	for _, want := range []string{
+		`servebench_requests_total{cores="",level="rate-2",loadgen="guidellm",model="tiny",outcome="success",suite="bench",workload="custom"} 1`,
+		`servebench_output_tokens_total{cores="",level="rate-2",loadgen="guidellm",model="tiny",suite="bench",workload="custom"} 2`,
+		`servebench_request_itl_seconds_count{cores="",level="rate-2",loadgen="guidellm",model="tiny",suite="bench",workload="custom"} 1`,
+		`servebench_scrape_collector_success{collector="process"} 1`,
+	} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	promtoolCheck(t, text)
+}
