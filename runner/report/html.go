@@ -1,0 +1,100 @@
+package report
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+var page = template.Must(template.New("report").Funcs(template.FuncMap{
+	"svg":  func(s string) template.HTML { return template.HTML(s) }, // drawn here, escaped at build
+	"time": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+}).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="servebench">
+<title>{{.Title}}</title>
+<style>
+body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }
+h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
+figure { margin: 1.5em 0; } figure svg { max-width: 100%; height: auto; border: 1px solid #eee; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
+th, td { border: 1px solid #ddd; padding: 0.3em 0.5em; text-align: right; } th { background: #f4f4f4; }
+td:first-child, th:first-child { text-align: left; }
+caption { text-align: left; font-weight: bold; padding: 0.3em 0; }
+.missing li, .warnings li { color: #7a4b00; }
+nav a { margin-right: 1em; }
+</style>
+</head>
+<body>
+<h1>{{.Title}}</h1>
+<p>Generated {{time .Generated}} by servebench. Every chart is inline SVG; this file needs no network.</p>
+<nav>{{range .Sections}}<a href="#{{.ID}}">{{.Name}}</a>{{end}}<a href="#tables">Figures</a></nav>
+{{range .Sections}}
+<section id="{{.ID}}">
+<h2>{{.Name}}</h2>
+{{range .Charts}}<figure id="fig-{{.ID}}">{{svg .SVG}}<figcaption>{{.Title}} (<code>{{.ID}}.svg</code>)</figcaption></figure>
+{{end}}
+</section>
+{{end}}
+{{if .Missing}}<section id="missing"><h2>Not drawn</h2><ul class="missing">
+{{range .Missing}}<li><b>{{.Title}}</b>: {{.Reason}}</li>
+{{end}}</ul></section>{{end}}
+<section id="tables"><h2>Figures per level</h2>
+{{range .Tables}}<table><caption>{{.Caption}}</caption>
+<tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table>
+{{end}}
+{{if .Warnings}}<h3>Warnings</h3><ul class="warnings">{{range .Warnings}}<li>{{.}}</li>{{end}}</ul>{{end}}
+</section>
+</body>
+</html>
+`))
+
+type section struct {
+	ID, Name string
+	Charts   []Chart
+}
+
+// WriteHTML writes the report as one self-contained HTML page.
+func (r *Report) WriteHTML(w io.Writer) error {
+	var secs []section
+	for _, name := range []string{SecScaling, SecSweep, SecLatency, SecTimeline} {
+		s := section{ID: slug(name), Name: name}
+		for _, c := range r.Charts {
+			if c.Section == name {
+				s.Charts = append(s.Charts, c)
+			}
+		}
+		if len(s.Charts) > 0 {
+			secs = append(secs, s)
+		}
+	}
+	return page.Execute(w, struct {
+		*Report
+		Sections []section
+	}{r, secs})
+}
+
+// WriteSVGs writes every chart to dir/<id>.svg and returns the paths.
+func (r *Report) WriteSVGs(dir string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range r.Charts {
+		p := filepath.Join(dir, c.ID+".svg")
+		doc := `<?xml version="1.0" encoding="UTF-8"?>` + "\n" + c.SVG + "\n"
+		if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+			return out, fmt.Errorf("chart %s: %w", c.ID, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

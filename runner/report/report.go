@@ -1,0 +1,438 @@
+// Package report renders a run's results as one self-contained HTML file:
+// tables of every level's figures with the cost view, and charts drawn here
+// as inline SVG — no script, font or stylesheet is fetched when the file is
+// viewed. Each chart can also be written as a standalone .svg for slides.
+//
+// Charts: throughput and tokens/s per core against cores with the linear
+// ideal; throughput-latency curves of sweeps; latency CDFs per level;
+// p50/p95/p99 per level and per model; achieved rate and TTFT over the run
+// (from requests.jsonl); engine queue, KV-cache use and host CPU by role over
+// the run (from a Prometheus that scraped it, when the caller supplies one).
+// A chart the data cannot support is listed as missing with the reason,
+// never drawn empty.
+//
+// Build is pure; Report values are immutable once built.
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/servebench/servebench/runner/analysis"
+	"github.com/servebench/servebench/runner/compare"
+	"github.com/servebench/servebench/runner/results"
+)
+
+// Input is what a report is drawn from.
+type Input struct {
+	Title         string
+	Cells         []compare.Cell
+	CoreHourPrice float64   // > 0 adds the price per million output tokens
+	Generated     time.Time // stamped in the page
+	// Timeline holds charts over the run's wall clock from an outside source
+	// (EngineCharts); Missing lists those that could not be drawn, with why.
+	Timeline []LineChart
+	Missing  []Missing
+}
+
+// Chart is one rendered chart.
+type Chart struct {
+	ID      string // element id and file name stem
+	Title   string
+	Section string
+	SVG     string
+}
+
+// Missing is a chart left out, and why.
+type Missing struct {
+	Title  string
+	Reason string
+}
+
+// Report is a built report.
+type Report struct {
+	Title     string
+	Generated time.Time
+	Charts    []Chart
+	Missing   []Missing
+	Tables    []Table
+	Warnings  []string
+}
+
+// Table is one cell's levels.
+type Table struct {
+	Cell    string
+	Caption string
+	Header  []string
+	Rows    [][]string
+}
+
+// Sections, in page order.
+const (
+	SecScaling  = "Scaling with cores"
+	SecSweep    = "Throughput and latency"
+	SecLatency  = "Latency distributions"
+	SecTimeline = "Over the run"
+)
+
+// Build draws the report.
+func Build(in Input) *Report {
+	r := &Report{Title: cmp.Or(in.Title, "servebench report"), Generated: in.Generated, Missing: slices.Clone(in.Missing)}
+	cells := slices.Clone(in.Cells)
+	// Cells in configuration order, cores numerically (4 before 16).
+	slices.SortStableFunc(cells, func(a, b compare.Cell) int {
+		return cmp.Or(strings.Compare(a.Summary.Model, b.Summary.Model), strings.Compare(a.Summary.Workload, b.Summary.Workload),
+			cmp.Compare(a.Summary.Cores, b.Summary.Cores), strings.Compare(a.Key, b.Key))
+	})
+	ids := map[string]int{}
+	add := func(sec, title string, svg func(id string) string) {
+		id := slug(title)
+		ids[id]++
+		if ids[id] > 1 {
+			id += "-" + strconv.Itoa(ids[id])
+		}
+		r.Charts = append(r.Charts, Chart{ID: id, Title: title, Section: sec, SVG: svg(id)})
+	}
+
+	scaling(cells, add, &r.Missing)
+	sweeps(cells, add, &r.Missing)
+	latencies(cells, add, &r.Missing)
+	timeline(cells, add, &r.Missing)
+	for _, c := range in.Timeline {
+		add(SecTimeline, c.Title, c.SVG)
+	}
+	for _, c := range cells {
+		t, warns := table(c, in.CoreHourPrice)
+		r.Tables = append(r.Tables, t)
+		r.Warnings = append(r.Warnings, warns...)
+	}
+	return r
+}
+
+func slug(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
+}
+
+func cellName(c compare.Cell) string { return cmp.Or(c.Key, c.Summary.Cell, c.Path) }
+
+// scaling draws peak throughput and tokens/s per core against cores, one
+// series per model/workload/load generator with at least two core counts.
+func scaling(cells []compare.Cell, add func(string, string, func(string) string), missing *[]Missing) {
+	type key struct{ model, workload, loadgen string }
+	peak := map[key]map[int]float64{}
+	for _, c := range cells {
+		s := c.Summary
+		if s.Cores <= 0 {
+			continue
+		}
+		k := key{s.Model, s.Workload, s.Loadgen}
+		if peak[k] == nil {
+			peak[k] = map[int]float64{}
+		}
+		for _, b := range s.Benchmarks {
+			peak[k][s.Cores] = math.Max(peak[k][s.Cores], b.OutputTokensPerSecond)
+		}
+	}
+	var keys []key
+	for k, m := range peak {
+		if len(m) >= 2 {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		*missing = append(*missing, Missing{"Throughput against cores", "needs cells of one model and workload at two or more core counts"})
+		return
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(strings.Compare(a.model, b.model), strings.Compare(a.workload, b.workload), strings.Compare(a.loadgen, b.loadgen))
+	})
+	tput := LineChart{Title: "Peak output tokens/s against cores", X: Axis{Label: "cores", Zero: true}, Y: Axis{Label: "output tokens/s", Zero: true}}
+	per := LineChart{Title: "Output tokens/s per core against cores", X: Axis{Label: "cores", Zero: true}, Y: Axis{Label: "output tokens/s per core", Zero: true}}
+	for _, k := range keys {
+		var cores []int
+		for c := range peak[k] {
+			cores = append(cores, c)
+		}
+		slices.Sort(cores)
+		name := k.model + " " + k.workload
+		if len(keys) > 1 && k.loadgen != "" {
+			name += " " + k.loadgen
+		}
+		var x, y, yp, ideal, idealPer []float64
+		base := peak[k][cores[0]] / float64(cores[0])
+		for _, c := range cores {
+			x = append(x, float64(c))
+			y = append(y, peak[k][c])
+			yp = append(yp, peak[k][c]/float64(c))
+			ideal = append(ideal, base*float64(c))
+			idealPer = append(idealPer, base)
+		}
+		tput.Series = append(tput.Series, Series{Name: name, X: x, Y: y, Marker: true}, Series{Name: name + " linear ideal", X: x, Y: ideal, Dashed: true})
+		per.Series = append(per.Series, Series{Name: name, X: x, Y: yp, Marker: true}, Series{Name: name + " linear ideal", X: x, Y: idealPer, Dashed: true})
+	}
+	add(SecScaling, tput.Title, tput.SVG)
+	add(SecScaling, per.Title, per.SVG)
+}
+
+// sweeps draws latency against achieved throughput for cells with two or
+// more levels: p50 solid, p99 dashed.
+func sweeps(cells []compare.Cell, add func(string, string, func(string) string), missing *[]Missing) {
+	for _, m := range []struct {
+		name string
+		dist func(results.Benchmark) results.Dist
+	}{{"TTFT", func(b results.Benchmark) results.Dist { return b.TTFT }}, {"ITL", func(b results.Benchmark) results.Dist { return b.ITL }}} {
+		ch := LineChart{Title: "Throughput against " + m.name, X: Axis{Label: "achieved requests/s", Zero: true}, Y: Axis{Label: m.name + " (ms)", Zero: true}}
+		for _, c := range cells {
+			bs := slices.Clone(c.Summary.Benchmarks)
+			if len(bs) < 2 {
+				continue
+			}
+			slices.SortFunc(bs, func(a, b results.Benchmark) int { return cmp.Compare(a.RequestsPerSecond, b.RequestsPerSecond) })
+			var x, p50, p99 []float64
+			for _, b := range bs {
+				x = append(x, b.RequestsPerSecond)
+				p50 = append(p50, m.dist(b).P50)
+				p99 = append(p99, m.dist(b).P99)
+			}
+			ch.Series = append(ch.Series, Series{Name: cellName(c) + " p50", X: x, Y: p50, Marker: true},
+				Series{Name: cellName(c) + " p99", X: x, Y: p99, Marker: true, Dashed: true})
+		}
+		if len(ch.Series) == 0 {
+			*missing = append(*missing, Missing{ch.Title, "needs a cell with two or more load levels (a sweep)"})
+			continue
+		}
+		add(SecSweep, ch.Title, ch.SVG)
+	}
+}
+
+// maxCDFCells bounds the per-cell CDF charts so a big suite stays readable.
+const maxCDFCells = 12
+
+// latencies draws TTFT and E2E CDFs per level for each cell, and p50/p95/p99
+// bars per level for each model.
+func latencies(cells []compare.Cell, add func(string, string, func(string) string), missing *[]Missing) {
+	for i, c := range cells {
+		if i == maxCDFCells {
+			*missing = append(*missing, Missing{"Latency CDFs of the remaining cells", fmt.Sprintf("only the first %d cells are drawn", maxCDFCells)})
+			break
+		}
+		by := c.ByLevel()
+		for _, m := range []struct {
+			name    string
+			samples func(compare.Samples) []float64
+			dist    func(results.Benchmark) results.Dist
+		}{
+			{"TTFT", func(s compare.Samples) []float64 { return s.TTFT }, func(b results.Benchmark) results.Dist { return b.TTFT }},
+			{"E2E", func(s compare.Samples) []float64 { return s.E2E }, func(b results.Benchmark) results.Dist { return b.E2E }},
+		} {
+			ch := LineChart{Title: m.name + " CDF per level, " + cellName(c), Y: Axis{Label: "fraction of requests"}, X: Axis{Label: m.name + " (ms)"}}
+			lo, hi := math.Inf(1), 0.0
+			fromPercentiles := false
+			for _, b := range c.Summary.Benchmarks {
+				var x, y []float64
+				if recs, ok := by[b.Level]; ok {
+					x = slices.Clone(m.samples(compare.SamplesOf(recs)))
+					slices.Sort(x)
+					x, y = cdf(x)
+				} else if d := m.dist(b); d.Count > 0 || d.P50 > 0 {
+					x = []float64{d.P50, d.P90, d.P95, d.P99, d.P999, d.Max}
+					y = []float64{0.5, 0.9, 0.95, 0.99, 0.999, 1}
+					fromPercentiles = true
+				}
+				if len(x) == 0 {
+					continue
+				}
+				lo, hi = math.Min(lo, x[0]), math.Max(hi, x[len(x)-1])
+				ch.Series = append(ch.Series, Series{Name: b.Level, X: x, Y: y, Marker: len(x) <= 6})
+			}
+			if len(ch.Series) == 0 {
+				*missing = append(*missing, Missing{ch.Title, "no " + m.name + " samples or percentiles"})
+				continue
+			}
+			ch.X.Log = lo > 0 && hi/lo > 50
+			if fromPercentiles {
+				ch.Title += " (from percentiles)"
+			}
+			add(SecLatency, ch.Title, ch.SVG)
+		}
+	}
+
+	models := map[string][]compare.Cell{}
+	var names []string
+	for _, c := range cells {
+		if _, ok := models[c.Summary.Model]; !ok {
+			names = append(names, c.Summary.Model)
+		}
+		models[c.Summary.Model] = append(models[c.Summary.Model], c)
+	}
+	slices.Sort(names)
+	for _, model := range names {
+		for _, m := range []struct {
+			name string
+			dist func(results.Benchmark) results.Dist
+		}{{"TTFT", func(b results.Benchmark) results.Dist { return b.TTFT }}, {"E2E", func(b results.Benchmark) results.Dist { return b.E2E }}} {
+			ch := BarChart{Title: m.name + " p50/p95/p99 per level, " + cmp.Or(model, "unknown model"), YLabel: m.name + " (ms)", Bars: []string{"p50", "p95", "p99"}}
+			for _, c := range models[model] {
+				for _, b := range c.Summary.Benchmarks {
+					g := b.Level
+					if len(models[model]) > 1 {
+						g = cellName(c) + " " + b.Level
+					}
+					d := m.dist(b)
+					ch.Groups = append(ch.Groups, g)
+					ch.Values = append(ch.Values, []float64{d.P50, d.P95, d.P99})
+				}
+			}
+			if len(ch.Groups) > 0 {
+				add(SecLatency, ch.Title, ch.SVG)
+			}
+		}
+	}
+}
+
+// cdf turns sorted samples into CDF points, thinned to at most 400.
+func cdf(sorted []float64) (x, y []float64) {
+	n := len(sorted)
+	step := max(1, n/400)
+	for i := 0; i < n; i += step {
+		x = append(x, sorted[i])
+		y = append(y, float64(i+1)/float64(n))
+	}
+	if x[len(x)-1] != sorted[n-1] || y[len(y)-1] != 1 {
+		x, y = append(x, sorted[n-1]), append(y, 1)
+	}
+	return x, y
+}
+
+// timeline draws the achieved send rate and TTFT over the run's wall clock,
+// from the per-request records of every cell on one time axis.
+func timeline(cells []compare.Cell, add func(string, string, func(string) string), missing *[]Missing) {
+	var start, end time.Time
+	for _, c := range cells {
+		for _, r := range c.Requests {
+			if !r.Scheduled.IsZero() && (start.IsZero() || r.Scheduled.Before(start)) {
+				start = r.Scheduled
+			}
+			if r.End.After(end) {
+				end = r.End
+			}
+		}
+	}
+	if start.IsZero() || !end.After(start) {
+		*missing = append(*missing, Missing{"Achieved rate and TTFT over the run", "no requests.jsonl in the run"})
+		return
+	}
+	bin := max(time.Second, end.Sub(start)/120)
+	rate := LineChart{Title: "Achieved send rate over the run", X: Axis{Label: "seconds since the run started", Zero: true}, Y: Axis{Label: "requests sent per second", Zero: true}}
+	ttft := LineChart{Title: "TTFT over the run (median per interval)", X: Axis{Label: "seconds since the run started", Zero: true}, Y: Axis{Label: "TTFT (ms)", Zero: true}}
+	for _, c := range cells {
+		if len(c.Requests) == 0 {
+			continue
+		}
+		sent := map[int]float64{}
+		firsts := map[int][]float64{}
+		for _, r := range c.Requests {
+			if !r.Sent.IsZero() {
+				sent[int(r.Sent.Sub(start)/bin)]++
+			}
+			if !r.FirstTok.IsZero() {
+				i := int(r.Scheduled.Sub(start) / bin)
+				firsts[i] = append(firsts[i], float64(r.FirstTok.Sub(r.Scheduled))/float64(time.Millisecond))
+			}
+		}
+		var x, y, tx, ty []float64
+		lo, hi := math.MaxInt, math.MinInt
+		for i := range sent {
+			lo, hi = min(lo, i), max(hi, i)
+		}
+		for i := lo; i <= hi; i++ {
+			x = append(x, (float64(i)+0.5)*bin.Seconds())
+			y = append(y, sent[i]/bin.Seconds())
+		}
+		keys := make([]int, 0, len(firsts))
+		for i := range firsts {
+			keys = append(keys, i)
+		}
+		slices.Sort(keys)
+		for _, i := range keys {
+			tx = append(tx, (float64(i)+0.5)*bin.Seconds())
+			ty = append(ty, analysis.Quantile(firsts[i], 0.5))
+		}
+		rate.Series = append(rate.Series, Series{Name: cellName(c), X: x, Y: y})
+		ttft.Series = append(ttft.Series, Series{Name: cellName(c), X: tx, Y: ty, Marker: len(tx) < 30})
+	}
+	add(SecTimeline, rate.Title, rate.SVG)
+	add(SecTimeline, ttft.Title, ttft.SVG)
+}
+
+// table lists one cell's levels with the headline figures and the cost view.
+func table(c compare.Cell, price float64) (Table, []string) {
+	s := c.Summary
+	t := Table{Cell: cellName(c), Caption: fmt.Sprintf("%s — model %s, workload %s, %s cores, load generator %s", cellName(c),
+		cmp.Or(s.Model, "?"), cmp.Or(s.Workload, "?"), coresText(s.Cores), cmp.Or(s.Loadgen, "?")),
+		Header: []string{"level", "target", "achieved req/s", "req/s", "output tok/s", "tok/s per core", "TTFT p50 ms", "TTFT p99 ms", "ITL p50 ms", "E2E p99 ms", "success", "valid"}}
+	if price > 0 {
+		t.Header = append(t.Header, fmt.Sprintf("price per 1M output tokens (at %g per core-hour)", price))
+	}
+	var warns []string
+	for _, b := range s.Benchmarks {
+		n := b.Requests.Successful + b.Requests.Failed + b.Requests.Incomplete
+		succ := "-"
+		if n > 0 {
+			succ = fmt.Sprintf("%.1f%% of %d", 100*float64(b.Requests.Successful)/float64(n), n)
+		}
+		valid := "yes"
+		if !b.Valid {
+			valid = "NO: " + strings.Join(b.InvalidReasons, "; ")
+		}
+		perCore, cost := "-", "-"
+		if cv := compare.CostOf(s.Cores, b.OutputTokensPerSecond, price); cv != nil {
+			perCore = num(cv.OutputTokensPerCore)
+			if cv.PricePerMillionOutputs > 0 {
+				cost = fmt.Sprintf("%.4g", cv.PricePerMillionOutputs)
+			}
+		}
+		row := []string{b.Level, num(b.TargetRate), num(b.AchievedRate), num(b.RequestsPerSecond), num(b.OutputTokensPerSecond), perCore,
+			num(b.TTFT.P50), num(b.TTFT.P99), num(b.ITL.P50), num(b.E2E.P99), succ, valid}
+		if price > 0 {
+			row = append(row, cost)
+		}
+		t.Rows = append(t.Rows, row)
+		for _, w := range []string{analysis.SampleWarning("TTFT p99", 0.99, b.TTFT.Count), analysis.SampleWarning("E2E p99", 0.99, b.E2E.Count)} {
+			if w != "" && b.TTFT.Count > 0 {
+				warns = append(warns, fmt.Sprintf("%s %s: %s", cellName(c), b.Level, w))
+			}
+		}
+	}
+	return t, warns
+}
+
+func coresText(n int) string {
+	if n <= 0 {
+		return "?"
+	}
+	return strconv.Itoa(n)
+}
+
+func num(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "-"
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
