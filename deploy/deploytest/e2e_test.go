@@ -1,0 +1,232 @@
+package deploytest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/servebench/servebench/internal/e2e"
+)
+
+// buildScratchImage builds deploy/docker/Dockerfile.scratch the way
+// make image-scratch does, under a tag unique to this test, and removes it
+// when the test ends.
+func buildScratchImage(t *testing.T) string {
+	t.Helper()
+	e2e.RequireDocker(t)
+	r := root(t)
+	ctxDir := t.TempDir()
+	run(t, 3*time.Minute, r, "bash", filepath.Join(r, "deploy/docker/scratch-context.sh"), ctxDir)
+	tag := fmt.Sprintf("servebench/servebench:e2e-%d", os.Getpid())
+	run(t, 3*time.Minute, r, "docker", "build", "-q", "-f", filepath.Join(r, "deploy/docker/Dockerfile.scratch"), "-t", tag, ctxDir)
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })
+	return tag
+}
+
+func run(t *testing.T, timeout time.Duration, dir string, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// dockerRun runs the image once on the host network and returns its exit
+// code and output.
+func dockerRun(t *testing.T, image string, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", append([]string{"run", "--rm", "--network", "host", image}, args...)...).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), string(out)
+	}
+	if err != nil {
+		t.Fatalf("docker run %v: %v\n%s", args, err, out)
+	}
+	return 0, string(out)
+}
+
+func TestE2EScratchImage(t *testing.T) {
+	image := buildScratchImage(t)
+	r := root(t)
+
+	// The image's default command lists the suites; every suite the
+	// deploy configs name must be among them.
+	code, out := dockerRun(t, image)
+	if code != 0 {
+		t.Fatalf("runner suites in the image: exit %d\n%s", code, out)
+	}
+	words := map[string]bool{}
+	for _, w := range strings.FieldsFunc(out, func(r rune) bool { return !(r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }) {
+		words[w] = true
+	}
+	named, err := JobSuites(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, profile := range []string{"sim", "single-node"} {
+		for _, s := range loadCompose(t, profile, nil).Services {
+			for _, a := range s.Command {
+				if v, ok := strings.CutPrefix(a, "--suite="); ok {
+					named = append(named, v)
+				}
+			}
+		}
+	}
+	for _, s := range named {
+		if !words[s] {
+			t.Errorf("suite %q (named by the deploy configs) is not in `runner suites`:\n%s", s, out)
+		}
+	}
+
+	// The health probe every servebench service uses, run in the image.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	if code, out := dockerRun(t, image, "healthcheck", srv.URL+"/metrics"); code != 0 {
+		t.Errorf("healthcheck against a live server: exit %d\n%s", code, out)
+	}
+	dead := fmt.Sprintf("http://127.0.0.1:%d/metrics", e2e.FreePort(t))
+	if code, out := dockerRun(t, image, "healthcheck", "--timeout", "2s", dead); code != 1 {
+		t.Errorf("healthcheck against a closed port: exit %d, want 1\n%s", code, out)
+	}
+}
+
+// TestE2EComposeExporterHealthy starts the compose file's exporter service
+// (its entrypoint, command, user, mounts and healthcheck, as compose-go reads
+// them) on the scratch image and waits for Docker to call it healthy.
+func TestE2EComposeExporterHealthy(t *testing.T) {
+	image := buildScratchImage(t)
+	port := e2e.FreePort(t)
+	p := loadCompose(t, "sim", map[string]string{"SERVEBENCH_IMAGE": image, "EXPORTER_PORT": strconv.Itoa(port)})
+	svc := p.Services["exporter"]
+
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	id := startService(ctx, t, cli, svc)
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st, err := cli.ContainerInspect(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.State.Health != nil && st.State.Health.Status == "healthy" {
+			break
+		}
+		if !st.State.Running || time.Now().After(deadline) {
+			var last string
+			if st.State.Health != nil && len(st.State.Health.Log) > 0 {
+				l := st.State.Health.Log[len(st.State.Health.Log)-1]
+				last = fmt.Sprintf("exit %d: %s", l.ExitCode, l.Output)
+			}
+			t.Fatalf("exporter not healthy (running=%v, health=%v, last probe %s)\nlogs:\n%s",
+				st.State.Running, st.State.Health, last, containerLogs(ctx, cli, id))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("exporter /metrics: status %d", resp.StatusCode)
+	}
+}
+
+// startService creates and starts a container as compose would for svc
+// (host network; named volumes are not supported here) and removes it when
+// the test ends.
+func startService(ctx context.Context, t *testing.T, cli *client.Client, svc types.ServiceConfig) string {
+	t.Helper()
+	cfg := &container.Config{
+		Image:      svc.Image,
+		Entrypoint: []string(svc.Entrypoint),
+		Cmd:        []string(svc.Command),
+		User:       svc.User,
+		Labels:     map[string]string{"servebench.test": t.Name()},
+	}
+	for k, v := range svc.Environment {
+		if v != nil {
+			cfg.Env = append(cfg.Env, k+"="+*v)
+		}
+	}
+	if h := svc.HealthCheck; h != nil {
+		hc := &container.HealthConfig{Test: []string(h.Test), Interval: time.Second, Timeout: 5 * time.Second, Retries: 3}
+		if h.Timeout != nil {
+			hc.Timeout = time.Duration(*h.Timeout)
+		}
+		cfg.Healthcheck = hc // a 1 s interval: the test waits for the first passing probe
+	}
+	host := &container.HostConfig{
+		NetworkMode:    container.NetworkMode(svc.NetworkMode),
+		ReadonlyRootfs: svc.ReadOnly,
+		SecurityOpt:    svc.SecurityOpt,
+		CapAdd:         svc.CapAdd,
+		Resources:      container.Resources{CpusetCpus: svc.CPUSet},
+	}
+	for _, tm := range svc.Tmpfs {
+		if host.Tmpfs == nil {
+			host.Tmpfs = map[string]string{}
+		}
+		host.Tmpfs[tm] = ""
+	}
+	for _, v := range svc.Volumes {
+		if v.Type != types.VolumeTypeBind {
+			t.Fatalf("%s: volume %s: only bind mounts are supported here", svc.Name, v.Source)
+		}
+		b := v.Source + ":" + v.Target
+		if v.ReadOnly {
+			b += ":ro"
+		}
+		host.Binds = append(host.Binds, b)
+	}
+	c, err := cli.ContainerCreate(ctx, cfg, host, nil, nil, "")
+	if err != nil {
+		t.Fatalf("%s: create: %v", svc.Name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
+	})
+	if err := cli.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
+		t.Fatalf("%s: start: %v", svc.Name, err)
+	}
+	return c.ID
+}
+
+func containerLogs(ctx context.Context, cli *client.Client, id string) string {
+	rc, err := cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: "40"})
+	if err != nil {
+		return err.Error()
+	}
+	defer rc.Close()
+	var b strings.Builder
+	_, _ = stdcopy.StdCopy(&b, &b, rc)
+	return b.String()
+}
