@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/servebench/servebench/runner/compare"
+	"github.com/servebench/servebench/runner/report"
+)
+
+func init() {
+	register(command{name: "report", summary: "write a self-contained HTML report (inline SVG charts) of a run", run: runReport})
+}
+
+func runReport(ctx context.Context, e env) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	output := fs.String("output", "", "HTML file to write (default RUN/report.html, or report.html for several inputs)")
+	svgDir := fs.String("svg-dir", "", "also write every chart as DIR/<chart>.svg, for slides")
+	prom := fs.String("prometheus", "", "Prometheus or VictoriaMetrics URL that scraped the run: adds engine queue, KV-cache and host CPU by role")
+	price := fs.Float64("core-hour-price", 0, "price of one core-hour, for the cost per million output tokens (0: omit)")
+	title := fs.String("title", "", "page title (default: the inputs)")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, `usage: runner report [flags] RUN [RUN|CELL|FILE...]
+
+Draws one HTML page that needs no network to view: scaling with cores,
+throughput-latency curves, latency CDFs and percentiles per level, rate and
+TTFT over the run, and, with --prometheus, engine queue, KV-cache use and host
+CPU by role over the run.
+
+flags:`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(e.args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err}
+	}
+	if fs.NArg() == 0 {
+		return usagef("report: give a run directory")
+	}
+	if *price < 0 {
+		return usagef("report: --core-hour-price must be >= 0")
+	}
+	loader := compare.Loader{Decoders: resultDecoders}
+	in := report.Input{Title: *title, CoreHourPrice: *price, Generated: time.Now()}
+	for _, p := range fs.Args() {
+		cells, err := loader.Load(p)
+		if err != nil {
+			return usagef("report: %w", err)
+		}
+		in.Cells = append(in.Cells, cells...)
+	}
+	if in.Title == "" {
+		in.Title = "servebench report: " + fs.Arg(0)
+	}
+	if *prom != "" {
+		if start, end, ok := report.RunSpan(in); ok {
+			qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			in.Timeline, in.Missing = report.Prometheus{URL: *prom}.EngineCharts(qctx, start.Add(-30*time.Second), end.Add(30*time.Second))
+			cancel()
+		} else {
+			in.Missing = append(in.Missing, report.Missing{Title: "Engine queue, KV-cache and host CPU over the run", Reason: "no requests.jsonl to date the run"})
+		}
+	} else {
+		in.Missing = append(in.Missing, report.Missing{Title: "Engine queue, KV-cache and host CPU over the run", Reason: "give --prometheus URL of the server that scraped the run"})
+	}
+	r := report.Build(in)
+	out := *output
+	if out == "" {
+		out = "report.html"
+		if st, err := os.Stat(fs.Arg(0)); err == nil && st.IsDir() && fs.NArg() == 1 {
+			out = filepath.Join(fs.Arg(0), "report.html")
+		}
+	}
+	var buf bytes.Buffer
+	if err := r.WriteHTML(&buf); err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "wrote %s: %d charts, %d not drawn\n", out, len(r.Charts), len(r.Missing))
+	if *svgDir != "" {
+		paths, err := r.WriteSVGs(*svgDir)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "wrote %d SVG files to %s\n", len(paths), *svgDir)
+	}
+	return nil
+}

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/servebench/servebench/runner/compare/comparetest"
+)
+
+func TestReportCommand(t *testing.T) {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "run-7")
+	for i, cores := range []int{4, 8} {
+		writeSynthetic(t, filepath.Join(run, "c"+string(rune('a'+i))), comparetest.Bench{Seed: uint64(i), N: 40, Cores: cores},
+			comparetest.Bench{Seed: uint64(i + 10), N: 40, Cores: cores, Level: "concurrent-8", Conc: 8})
+	}
+	svgs := filepath.Join(dir, "svg")
+	code, out, errs := runAnalysis(t, "report", "--svg-dir", svgs, "--core-hour-price", "0.1", run)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	b, err := os.ReadFile(filepath.Join(run, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(svgs, "*.svg"))
+	if !strings.Contains(string(b), `class="chart"`) || len(files) == 0 || !strings.Contains(out, "SVG files") ||
+		!strings.Contains(string(b), "give --prometheus URL") {
+		t.Errorf("out %q, %d svg files", out, len(files))
+	}
+	if code, _, _ := runAnalysis(t, "report", filepath.Join(dir, "nothing")); code != exitUsage {
+		t.Errorf("missing run: exit %d, want 2", code)
+	}
+}
