@@ -10,9 +10,9 @@ import (
 	"github.com/servebench/servebench/exporter/contract"
 )
 
-// regressionAlerts matches the names of the regression alerts (see package
+// RegressionAlerts matches the names of the regression alerts (see package
 // alerts); their firing periods are drawn on the History board.
-const regressionAlerts = "Servebench.*Regression"
+const RegressionAlerts = "Servebench.*Regression"
 
 // historyBoard shows the trend of headline figures per configuration over
 // weeks, each against its 30-day median, with regression markers.
@@ -53,7 +53,7 @@ func trendPanel(title string, m contract.Metric, unit string, extra ...string) c
 // regressionAnnotation marks the periods in which a regression alert fired.
 func regressionAnnotation() cog.Builder[dashboard.AnnotationQuery] {
 	expr := fmt.Sprintf(`max by (alertname, model, workload, cores, level) (ALERTS{alertstate="firing",alertname=~"%s",%s,%s})`,
-		regressionAlerts, eq(contract.LabelSuite, varSuite), eq(contract.LabelModel, varModel))
+		RegressionAlerts, eq(contract.LabelSuite, varSuite), eq(contract.LabelModel, varModel))
 	return dashboard.NewAnnotationQueryBuilder().Name("Regressions").Datasource(ds).Enable(true).IconColor("red").
 		Expr(expr).Step("1m").TitleFormat("{{alertname}}").TextFormat("{{model}} {{workload}} {{cores}} cores {{level}}").
 		TagKeys("alertname,model,workload,cores").UseValueForTime(false)
