@@ -5,11 +5,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/servebench/servebench/exporter/measure"
 )
 
 // observations made by Finished for one successful request with n chunks:
@@ -116,4 +121,69 @@ func countSeries(b *testing.B, g prometheus.Gatherer) int {
 		}
 	}
 	return n
+}
+
+// BenchmarkScrapeUnderLoad: /metrics scraped every 10 ms while 2,000
+// requests of 64 chunks per second (about 140,000 observations per second,
+// far beyond what a CPU inference server answers) are recorded into 20
+// benchmarks (about 7,000 series); the figure is the scrape latency p99
+// (budget: 100 ms).
+func BenchmarkScrapeUnderLoad(b *testing.B) {
+	reg := prometheus.NewRegistry()
+	r, err := New(reg, Options{NativeHistograms: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var brs []measure.BenchmarkRecorder
+	for i := range 20 {
+		l := labels
+		l.Level = fmt.Sprintf("concurrent-%d", i)
+		brs = append(brs, r.Benchmark(l))
+	}
+	res := result(time.Unix(0, 0), time.Millisecond, 80*time.Millisecond, 25*time.Millisecond, 64)
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var recorded atomic.Int64
+	wg.Go(func() {
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			for range 2 {
+				br := brs[i%len(brs)]
+				br.Started()
+				br.Finished(res)
+				recorded.Add(1)
+				i++
+			}
+		}
+	})
+	var lat []time.Duration
+	start := time.Now()
+	for b.Loop() {
+		for range 50 {
+			t0 := time.Now()
+			resp, err := http.Get(srv.URL)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			lat = append(lat, time.Since(t0))
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms/scrape")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms/scrape")
+	b.ReportMetric(float64(recorded.Load())/time.Since(start).Seconds(), "requests/s")
+	b.ReportMetric(float64(countSeries(b, reg)), "series")
 }
