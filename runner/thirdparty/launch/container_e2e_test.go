@@ -1,0 +1,85 @@
+package launch
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/client"
+
+	"github.com/servebench/servebench/internal/e2e"
+	"github.com/servebench/servebench/runner/engine"
+)
+
+// buildSimImage builds the simulator image in a private context: a small,
+// offline image whose binary can print a version, fail on a bad flag and
+// serve until stopped, which is all a load-generator container has to do.
+func buildSimImage(t *testing.T) {
+	t.Helper()
+	root, _ := filepath.Abs("../../..")
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(dir, "vllm-sim"), "./cmd/vllm-sim")
+	build.Dir, build.Env = root, append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	df, err := os.ReadFile(filepath.Join(root, "deploy/vllm-sim/Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), df, 0o644)
+	if out, err := exec.CommandContext(ctx, "docker", "build", "-q", "-t", engine.SimImage, dir).CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+}
+
+func TestE2ERunContainer(t *testing.T) {
+	e2e.RequireDocker(t)
+	buildSimImage(t)
+	cli, err := engine.NewDockerClient(client.FromEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	name := func(s string) string { return "servebench-launch-e2e-" + s + "-" + time.Now().Format("150405.000") }
+
+	v, err := ContainerVersion(ctx, cli, Container{Name: name("version"), Image: engine.SimImage, Entrypoint: []string{"/vllm-sim"}, Cmd: []string{"--version"}, CPUs: []int{0}})
+	if err != nil || v != "0.11.0+sim" {
+		t.Errorf("version %q, %v", v, err)
+	}
+
+	var log syncBuf
+	err = RunContainer(ctx, cli, Container{Name: name("bad"), Image: engine.SimImage, Cmd: []string{"--bogus"}}, Output{Log: &log, Prefix: "sim"}, nil)
+	var exit *ExitError
+	if !errors.As(err, &exit) || exit.ExitCode != 2 || !strings.Contains(log.String(), "sim | flag provided but not defined: -bogus") {
+		t.Errorf("bad flag: %v\nlog %q", err, log.String())
+	}
+
+	// A long-running tool is stopped and removed when the context ends.
+	port := e2e.FreePort(t)
+	runCtx, stop := context.WithCancel(ctx)
+	time.AfterFunc(1500*time.Millisecond, stop)
+	n := name("serve")
+	err = RunContainer(runCtx, cli, Container{Name: n, Image: engine.SimImage, Cmd: []string{"--port", itoa(port)}, Grace: time.Second}, Output{Log: &log, Prefix: "serve"}, nil)
+	if err == nil || !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled run: %v", err)
+	}
+	if !strings.Contains(log.String(), "serve | ") {
+		t.Errorf("no streamed output: %q", log.String())
+	}
+	if _, err := cli.ContainerInspect(ctx, n); !client.IsErrNotFound(err) {
+		t.Errorf("container %s not removed: %v", n, err)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
