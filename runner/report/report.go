@@ -164,7 +164,8 @@ func scaling(cells []compare.Cell, add func(string, string, func(string) string)
 	})
 	tput := LineChart{Title: "Peak output tokens/s against cores", X: Axis{Label: "cores", Zero: true}, Y: Axis{Label: "output tokens/s", Zero: true}}
 	per := LineChart{Title: "Output tokens/s per core against cores", X: Axis{Label: "cores", Zero: true}, Y: Axis{Label: "output tokens/s per core", Zero: true}}
-	for _, k := range keys {
+	for ki, k := range keys {
+		col := colour(ki)
 		var cores []int
 		for c := range peak[k] {
 			cores = append(cores, c)
@@ -183,8 +184,8 @@ func scaling(cells []compare.Cell, add func(string, string, func(string) string)
 			ideal = append(ideal, base*float64(c))
 			idealPer = append(idealPer, base)
 		}
-		tput.Series = append(tput.Series, Series{Name: name, X: x, Y: y, Marker: true}, Series{Name: name + " linear ideal", X: x, Y: ideal, Dashed: true})
-		per.Series = append(per.Series, Series{Name: name, X: x, Y: yp, Marker: true}, Series{Name: name + " linear ideal", X: x, Y: idealPer, Dashed: true})
+		tput.Series = append(tput.Series, Series{Name: name, X: x, Y: y, Marker: true, Colour: col}, Series{Name: name + " linear ideal", X: x, Y: ideal, Dashed: true, Colour: col})
+		per.Series = append(per.Series, Series{Name: name, X: x, Y: yp, Marker: true, Colour: col}, Series{Name: name + " linear ideal", X: x, Y: idealPer, Dashed: true, Colour: col})
 	}
 	add(SecScaling, tput.Title, tput.SVG)
 	add(SecScaling, per.Title, per.SVG)
@@ -203,6 +204,7 @@ func sweeps(cells []compare.Cell, add func(string, string, func(string) string),
 			if len(bs) < 2 {
 				continue
 			}
+			col := colour(len(ch.Series) / 2)
 			slices.SortFunc(bs, func(a, b results.Benchmark) int { return cmp.Compare(a.RequestsPerSecond, b.RequestsPerSecond) })
 			var x, p50, p99 []float64
 			for _, b := range bs {
@@ -210,8 +212,8 @@ func sweeps(cells []compare.Cell, add func(string, string, func(string) string),
 				p50 = append(p50, m.dist(b).P50)
 				p99 = append(p99, m.dist(b).P99)
 			}
-			ch.Series = append(ch.Series, Series{Name: cellName(c) + " p50", X: x, Y: p50, Marker: true},
-				Series{Name: cellName(c) + " p99", X: x, Y: p99, Marker: true, Dashed: true})
+			ch.Series = append(ch.Series, Series{Name: cellName(c) + " p50", X: x, Y: p50, Marker: true, Colour: col},
+				Series{Name: cellName(c) + " p99", X: x, Y: p99, Marker: true, Dashed: true, Colour: col})
 		}
 		if len(ch.Series) == 0 {
 			*missing = append(*missing, Missing{ch.Title, "needs a cell with two or more load levels (a sweep)"})

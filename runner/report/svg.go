@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"html"
 	"math"
@@ -28,8 +29,9 @@ func colour(i int) string { return palette[i%len(palette)] }
 type Series struct {
 	Name   string
 	X, Y   []float64
-	Dashed bool // reference lines (the linear ideal)
-	Marker bool // draw a dot at each point
+	Dashed bool   // reference lines (the linear ideal), tails (p99)
+	Marker bool   // draw a dot at each point
+	Colour string // "" picks by position; set it to pair a line with its ideal or tail
 }
 
 // Axis describes one axis of a line chart.
@@ -152,7 +154,9 @@ func fmtTick(v float64) string {
 	case av == 0:
 		return "0"
 	}
-	return strconv.FormatFloat(v, 'g', 3, 64)
+	// Three significant digits, printed without an exponent (1500, 0.25).
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 64), 64)
+	return strconv.FormatFloat(r, 'f', -1, 64)
 }
 
 type svgBuilder struct{ strings.Builder }
@@ -180,13 +184,13 @@ func (b *svgBuilder) axes(xs, ys scale, xLabel, yLabel string, xTicks []float64,
 	}
 	for i, t := range xTicks {
 		x := xs.at(t)
-		label := fmtTick(t)
 		if xNames != nil {
-			label = xNames[i]
-		} else {
-			b.f(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%.1f" stroke="%s"/>`, x, marginT, x, y0, gridColour)
+			// Category names slant so that long "cell level" names fit.
+			b.f(`<text transform="translate(%.1f %.1f) rotate(-20)" text-anchor="end" font-size="10" fill="%s">%s</text>`, x+4, y0+14, textColour, esc(xNames[i]))
+			continue
 		}
-		b.f(`<text x="%.1f" y="%.1f" text-anchor="middle" fill="%s">%s</text>`, x, y0+18, textColour, esc(label))
+		b.f(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%.1f" stroke="%s"/>`, x, marginT, x, y0, gridColour)
+		b.f(`<text x="%.1f" y="%.1f" text-anchor="middle" fill="%s">%s</text>`, x, y0+18, textColour, esc(fmtTick(t)))
 	}
 	b.f(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%.1f" stroke="%s"/>`, x0, marginT, x0, y0, axisColour)
 	b.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s"/>`, x0, y0, x0+plotW, y0, axisColour)
@@ -194,7 +198,7 @@ func (b *svgBuilder) axes(xs, ys scale, xLabel, yLabel string, xTicks []float64,
 	b.f(`<text transform="translate(18 %.1f) rotate(-90)" text-anchor="middle" fill="%s">%s</text>`, float64(marginT)+plotH/2, textColour, esc(yLabel))
 }
 
-func (b *svgBuilder) legend(names []string, dashed []bool) {
+func (b *svgBuilder) legend(names []string, dashed []bool, colours []string) {
 	x := float64(marginL + plotW + legendOffset)
 	for i, n := range names {
 		y := float64(marginT + 8 + i*legendLine)
@@ -202,7 +206,7 @@ func (b *svgBuilder) legend(names []string, dashed []bool) {
 		if dashed != nil && dashed[i] {
 			dash = ` stroke-dasharray="6 4"`
 		}
-		b.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="3"%s/>`, x, y, x+legendSwatch*2, y, colour(i), dash)
+		b.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="3"%s/>`, x, y, x+legendSwatch*2, y, colours[i], dash)
 		b.f(`<text x="%.1f" y="%.1f" fill="%s">%s</text>`, x+legendSwatch*2+6, y+4, textColour, esc(trim(n, 24)))
 	}
 }
@@ -231,8 +235,9 @@ func (c LineChart) SVG(id string) string {
 	b.f(`<g class="plot">`)
 	names := make([]string, len(c.Series))
 	dashed := make([]bool, len(c.Series))
+	colours := make([]string, len(c.Series))
 	for i, s := range c.Series {
-		names[i], dashed[i] = s.Name, s.Dashed
+		names[i], dashed[i], colours[i] = s.Name, s.Dashed, cmp.Or(s.Colour, colour(i))
 		var pts []string
 		for j := range s.X {
 			if j >= len(s.Y) || bad(s.X[j], c.X.Log) || bad(s.Y[j], c.Y.Log) {
@@ -245,17 +250,17 @@ func (c LineChart) SVG(id string) string {
 			dash = ` stroke-dasharray="6 4"`
 		}
 		if len(pts) > 1 {
-			b.f(`<polyline class="series" fill="none" stroke="%s" stroke-width="2"%s points="%s"><title>%s</title></polyline>`, colour(i), dash, strings.Join(pts, " "), esc(s.Name))
+			b.f(`<polyline class="series" fill="none" stroke="%s" stroke-width="2"%s points="%s"><title>%s</title></polyline>`, colours[i], dash, strings.Join(pts, " "), esc(s.Name))
 		}
 		if s.Marker || len(pts) == 1 {
 			for _, p := range pts {
 				xy := strings.Split(p, ",")
-				b.f(`<circle class="series" cx="%s" cy="%s" r="3.5" fill="%s"/>`, xy[0], xy[1], colour(i))
+				b.f(`<circle class="series" cx="%s" cy="%s" r="3.5" fill="%s"/>`, xy[0], xy[1], colours[i])
 			}
 		}
 	}
 	b.f(`</g>`)
-	b.legend(names, dashed)
+	b.legend(names, dashed, colours)
 	b.f(`</svg>`)
 	return b.String()
 }
@@ -281,7 +286,7 @@ func (c BarChart) SVG(id string) string {
 	}
 	names := make([]string, n)
 	for i, g := range c.Groups {
-		names[i] = trim(g, int(math.Max(4, groupW/7)))
+		names[i] = trim(g, 22)
 	}
 	b.axes(xs, ys, "", c.YLabel, centres, names)
 	b.f(`<g class="plot">`)
@@ -299,7 +304,11 @@ func (c BarChart) SVG(id string) string {
 		}
 	}
 	b.f(`</g>`)
-	b.legend(c.Bars, nil)
+	bc := make([]string, len(c.Bars))
+	for i := range bc {
+		bc[i] = colour(i)
+	}
+	b.legend(c.Bars, nil, bc)
 	b.f(`</svg>`)
 	return b.String()
 }

@@ -1,0 +1,20 @@
+package report
+
+import "testing"
+
+func TestTicks(t *testing.T) {
+	for v, want := range map[float64]string{0: "0", 1500: "1500", 0.25: "0.25", 2e4: "20k", 3.5e6: "3.5M", 1234.5: "1230", -50: "-50"} {
+		if got := fmtTick(v); got != want {
+			t.Errorf("fmtTick(%v) = %q, want %q", v, got, want)
+		}
+	}
+	for raw, want := range map[float64]float64{0.7: 1, 1.3: 2, 3: 5, 7: 10, 240: 500, 0: 1} {
+		if got := niceStep(raw); got != want {
+			t.Errorf("niceStep(%v) = %v, want %v", raw, got, want)
+		}
+	}
+	s := span([]float64{3, 870}, Axis{Log: true}, 0, 100)
+	if s.lo != 1 || s.hi != 1000 || len(s.ticks()) != 4 {
+		t.Errorf("log span %+v ticks %v", s, s.ticks())
+	}
+}
