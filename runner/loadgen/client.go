@@ -1,0 +1,146 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/runner/workload"
+)
+
+// NewClient returns an HTTP client tuned for load generation: keep-alive,
+// no limit on connections per host and enough idle ones kept that an open
+// loop never waits for a connection slot (no client-side queueing), no
+// compression (it would hide chunk timing), no proxy from the environment.
+// Timeouts are per request, through the request's context.
+func NewClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          0,
+		MaxIdleConnsPerHost:   65536,
+		MaxConnsPerHost:       0,
+		IdleConnTimeout:       90 * time.Second,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     false,
+		ExpectContinueTimeout: 0,
+		WriteBufferSize:       16 << 10,
+		ReadBufferSize:        16 << 10,
+	}}
+}
+
+// headers builds the headers every request carries.
+func (c *Config) headers() http.Header {
+	h := http.Header{}
+	for k, v := range c.Header {
+		h[http.CanonicalHeaderKey(k)] = append([]string(nil), v...)
+	}
+	if c.APIKey != "" {
+		h.Set("Authorization", "Bearer "+c.APIKey)
+	}
+	h.Set("Content-Type", "application/json")
+	return h
+}
+
+// resolveModel asks /v1/models for the first served model.
+func resolveModel(ctx context.Context, client *http.Client, base string, h http.Header) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/models", nil)
+	if err != nil {
+		return "", fmt.Errorf("list models: %w", err)
+	}
+	req.Header = h.Clone()
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("list models: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return "", fmt.Errorf("list models: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("list models: HTTP %d: %.200s", resp.StatusCode, b)
+	}
+	var out struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return "", fmt.Errorf("list models: %w", err)
+	}
+	if len(out.Data) == 0 || out.Data[0].ID == "" {
+		return "", fmt.Errorf("list models: the server lists no model")
+	}
+	return out.Data[0].ID, nil
+}
+
+// prepared is one prompt's request body, built once per run.
+type prepared struct {
+	body   []byte
+	prompt int // prompt tokens known to the client (0 = unknown)
+	expect int // output tokens demanded with ignore_eos (0 = none)
+	hint   int // chunk list pre-size
+}
+
+// buildBodies renders every item's JSON body. The extra body's top-level
+// keys override ours, so users can set sampling parameters or drop a field
+// with null.
+func buildBodies(c *Config, model string, items []workload.Item) ([]prepared, error) {
+	out := make([]prepared, len(items))
+	for i, it := range items {
+		m := map[string]any{"model": model}
+		switch c.API {
+		case measure.APIEmbeddings:
+			m["input"] = it.Prompt
+		case measure.APICompletions:
+			m["prompt"] = it.Prompt
+		default:
+			m["messages"] = []map[string]string{{"role": "user", "content": it.Prompt}}
+		}
+		if c.API != measure.APIEmbeddings {
+			if it.OutputTokens > 0 {
+				if c.API == measure.APIChat {
+					m["max_completion_tokens"] = it.OutputTokens
+				} else {
+					m["max_tokens"] = it.OutputTokens
+				}
+				if c.IgnoreEOS {
+					m["ignore_eos"] = true
+				}
+			}
+			m["stream"] = c.Stream
+			if c.Stream {
+				m["stream_options"] = map[string]bool{"include_usage": true, "continuous_usage_stats": true}
+			}
+		}
+		for k, v := range c.ExtraBody {
+			if v == nil {
+				delete(m, k)
+				continue
+			}
+			m[k] = v
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil, fmt.Errorf("request body %d: %w", i, err)
+		}
+		p := prepared{body: b, prompt: it.PromptTokens, hint: it.OutputTokens + 2}
+		if c.IgnoreEOS && c.API != measure.APIEmbeddings {
+			p.expect = it.OutputTokens
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
+func trimBase(u string) string {
+	u = strings.TrimRight(u, "/")
+	return strings.TrimSuffix(u, "/v1")
+}

@@ -1,0 +1,316 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/servebench/servebench/exporter/contract"
+	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/runner/pacer"
+	"github.com/servebench/servebench/runner/results"
+)
+
+// minErrorRateSample is how many requests must finish before the error-rate
+// limit may stop a benchmark.
+const minErrorRateSample = 20
+
+// level is one benchmark in progress.
+type level struct {
+	*runner
+	spec       pacer.Spec
+	br         measure.BenchmarkRecorder
+	url        string
+	header     http.Header
+	start      time.Time
+	warm, cool time.Duration
+	winEnd     time.Duration // end of the window by schedule (0 = until sending stops)
+
+	reqCtx  context.Context // in-flight requests; canceled to cut them
+	cutAll  context.CancelFunc
+	cutting atomic.Bool
+
+	stopOnce   sync.Once
+	stopCh     chan struct{}
+	stopReason string
+	stoppedAt  time.Duration // offset from start when sending stopped
+
+	inflight sync.WaitGroup // every request
+	measured sync.WaitGroup // requests inside the window
+	sent     atomic.Int64
+	results  chan *measure.Result
+	prog     *progress
+}
+
+func (l *level) stop(reason string) {
+	l.stopOnce.Do(func() {
+		l.stopReason = reason
+		close(l.stopCh)
+	})
+}
+
+func (l *level) stopped() bool {
+	select {
+	case <-l.stopCh:
+		return true
+	default:
+		return false
+	}
+}
+
+// phase places a scheduled offset in the window.
+func (l *level) phase(at time.Duration) measure.Phase {
+	switch {
+	case at < l.warm:
+		return measure.PhaseWarmup
+	case l.winEnd > 0 && at >= l.winEnd:
+		return measure.PhaseCooldown
+	}
+	return measure.PhaseMeasure
+}
+
+// level runs one benchmark and returns its figures.
+func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
+	c := r.cfg
+	labels := r.labels
+	labels.Level = spec.Level()
+	warm, _ := c.Warmup.duration(c.MaxSeconds)
+	cool, _ := c.Cooldown.duration(c.MaxSeconds)
+	l := &level{runner: r, spec: spec, br: r.rec.Benchmark(labels), header: c.headers(), url: c.Target + c.API.Path(),
+		warm: warm, cool: cool, stopCh: make(chan struct{}), results: make(chan *measure.Result, 4096)}
+	if c.MaxSeconds > 0 {
+		l.winEnd = c.MaxSeconds - cool
+	}
+	l.br.SetTargetRate(spec.Target())
+	l.reqCtx, l.cutAll = context.WithCancel(context.WithoutCancel(ctx))
+	defer l.cutAll()
+
+	collected := make(chan struct{})
+	cpu0 := c.CPUTime()
+	l.start = time.Now()
+	agg := results.NewAggregator(results.Level{Profile: string(spec.Kind), Level: labels.Level, Target: spec.Target(),
+		Open: !spec.Kind.Closed(), Start: l.start}, c.Validity)
+	l.prog = newProgress(c.Progress, c.ProgressTTY, labels.Level, l.start)
+	go l.collect(agg, collected)
+	progDone := make(chan struct{})
+	go l.prog.loop(c.ProgressEvery, &l.sent, progDone)
+	c.Log.Info("benchmark started", "level", labels.Level, "target", spec.Target())
+
+	// Interrupt: stop sending at once.
+	go func() {
+		select {
+		case <-ctx.Done():
+			l.stop("interrupted")
+		case <-l.stopCh:
+		}
+	}()
+	if spec.Kind.Closed() {
+		l.closedLoop()
+	} else {
+		l.openLoop()
+	}
+	l.stop("") // sending is over; a reason set earlier stays
+	if l.stoppedAt == 0 {
+		l.stoppedAt = time.Since(l.start)
+	}
+
+	// Drain: measured requests get DrainTimeout, the rest are cut once
+	// the measured ones are done.
+	drained := make(chan struct{})
+	go func() { l.measured.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(c.DrainTimeout):
+		c.Log.Warn("drain timeout: cutting in-flight requests", "level", labels.Level)
+	}
+	l.cutting.Store(true)
+	l.cutAll()
+	l.inflight.Wait()
+	close(l.results)
+	<-collected
+	close(progDone)
+	wall := time.Since(l.start)
+	cpu := c.CPUTime() - cpu0
+
+	winEnd := l.stoppedAt
+	if l.winEnd > 0 && l.winEnd < winEnd {
+		winEnd = l.winEnd
+	}
+	closing := results.Closing{WindowStart: l.warm, WindowEnd: winEnd, StopReason: l.stopReason, CPU: cpu, Wall: wall}
+	if !spec.Kind.Closed() {
+		if p, err := pacer.New(spec); err == nil {
+			for {
+				at, ok := p.Next()
+				if !ok || at >= winEnd {
+					break
+				}
+				if at >= l.warm {
+					closing.Scheduled++
+				}
+			}
+		}
+	}
+	b := agg.Close(closing)
+	l.br.Close()
+	l.prog.final(b)
+	c.Log.Info("benchmark finished", "level", labels.Level, "valid", b.Valid, "successful", b.Requests.Successful,
+		"failed", b.Requests.Failed, "incomplete", b.Requests.Incomplete)
+	return b
+}
+
+// openLoop sends at the pacer's schedule. It never waits for a response: a
+// send that is late goes out at once and its lateness is recorded.
+func (l *level) openLoop() {
+	c := l.cfg
+	p, err := pacer.New(l.spec)
+	if err != nil {
+		l.stop(err.Error())
+		return
+	}
+	sl := newSleeper()
+	defer sl.close()
+	for seq := 0; ; seq++ {
+		at, ok := p.Next()
+		if !ok {
+			return // a replay's trace is over
+		}
+		if c.MaxSeconds > 0 && at >= c.MaxSeconds {
+			l.stoppedAt = c.MaxSeconds
+			return
+		}
+		if c.MaxRequests > 0 && seq >= c.MaxRequests {
+			return
+		}
+		due := l.start.Add(at)
+		if !sl.until(due, l.stopCh) || l.stopped() {
+			l.stoppedAt = time.Since(l.start)
+			return
+		}
+		l.launch(int64(seq), due, at, true)
+	}
+}
+
+// closedLoop runs the profile's streams, each sending its next request
+// when its previous one ends.
+func (l *level) closedLoop() {
+	c := l.cfg
+	var seq atomic.Int64
+	var wg sync.WaitGroup
+	for s := 0; s < l.spec.Streams(); s++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !l.stopped() {
+				now := time.Now()
+				at := now.Sub(l.start)
+				if c.MaxSeconds > 0 && at >= c.MaxSeconds {
+					return
+				}
+				n := seq.Add(1) - 1
+				if c.MaxRequests > 0 && n >= int64(c.MaxRequests) {
+					return
+				}
+				l.launch(n, now, at, false)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// launch sends request seq, scheduled at due (offset at), in its own
+// goroutine (async) or in the caller's.
+func (l *level) launch(seq int64, due time.Time, at time.Duration, async bool) {
+	ph := l.phase(at)
+	l.inflight.Add(1)
+	if ph == measure.PhaseMeasure {
+		l.measured.Add(1)
+	}
+	l.sent.Add(1)
+	item := &l.bodies[int(seq)%len(l.bodies)]
+	if async {
+		go l.do(seq, due, ph, item)
+	} else {
+		l.do(seq, due, ph, item)
+	}
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// do sends one request and times its response.
+func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) {
+	defer l.inflight.Done()
+	if ph == measure.PhaseMeasure {
+		defer l.measured.Done()
+	}
+	c := l.cfg
+	ctx, cancel := context.WithTimeout(l.reqCtx, c.RequestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.url, bytes.NewReader(item.body))
+	if err == nil {
+		req.Header = l.header
+		req.ContentLength = int64(len(item.body))
+	}
+	stream := c.Stream && c.API != measure.APIEmbeddings
+	sent := time.Now()
+	l.br.Started()
+	tr := measure.NewTracker(seq, due, sent, measure.TrackOptions{Stream: stream, API: c.API,
+		ExpectTokens: item.expect, PromptTokens: item.prompt, ChunkHint: item.hint})
+	var resp *http.Response
+	if err == nil {
+		resp, err = c.Client.Do(req)
+	}
+	if err == nil {
+		tr.Header(resp.StatusCode, time.Now())
+		bp := bufPool.Get().(*[]byte)
+		buf := *bp
+		for {
+			n, rerr := resp.Body.Read(buf)
+			if n > 0 {
+				tr.Write(buf[:n], time.Now())
+			}
+			if rerr != nil {
+				if rerr != io.EOF {
+					err = rerr
+				}
+				break
+			}
+		}
+		bufPool.Put(bp)
+		resp.Body.Close()
+	}
+	if err != nil && l.cutting.Load() && ctx.Err() != nil && ctx.Err() != context.DeadlineExceeded {
+		tr.Cut()
+	}
+	res := tr.Finish(time.Now(), err)
+	res.Level, res.Phase = l.spec.Level(), ph
+	l.br.Finished(res)
+	l.results <- res
+}
+
+// collect aggregates results, hands them to the sink, feeds the progress
+// line and enforces the error limits.
+func (l *level) collect(agg *results.Aggregator, done chan<- struct{}) {
+	defer close(done)
+	c := l.cfg
+	finished, failed := 0, 0
+	for res := range l.results {
+		agg.Add(res)
+		l.sink(res)
+		l.prog.add(res)
+		finished++
+		if res.Outcome == contract.OutcomeError {
+			failed++
+		}
+		if c.MaxErrors > 0 && failed >= c.MaxErrors {
+			l.stop(fmt.Sprintf("max-errors %d reached", c.MaxErrors))
+		}
+		if c.MaxErrorRate > 0 && finished >= minErrorRateSample && float64(failed)/float64(finished) > c.MaxErrorRate {
+			l.stop(fmt.Sprintf("error rate %.3g passed max-error-rate %.3g", float64(failed)/float64(finished), c.MaxErrorRate))
+		}
+	}
+}

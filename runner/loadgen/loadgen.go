@@ -1,0 +1,386 @@
+// Package loadgen is servebench's native load generator: it runs one or more
+// benchmarks (load levels) against an OpenAI-compatible server and returns
+// their summary. runner bench and the suite runner both call Run in-process.
+//
+// Contract:
+//   - Open-loop profiles send at the pacer's schedule whatever the server
+//     does; a send that could not go out on time goes out late, and its
+//     lateness is recorded. Latency is measured from the scheduled send.
+//     Closed-loop profiles (synchronous, concurrent, throughput) schedule a
+//     request when its stream becomes free.
+//   - Every request becomes a measure.Result, failed ones too. Each is given
+//     to the recorder's BenchmarkRecorder (from the request's goroutine: the
+//     recorder must be safe for concurrent use) and then to sink, which is
+//     called from one goroutine at a time, in completion order.
+//   - Warmup and cooldown are cut by scheduled time; requests outside the
+//     window are still sent and recorded (Phase says where they fell) but do
+//     not enter the figures.
+//   - When ctx is canceled, sending stops, in-flight requests get up to
+//     DrainTimeout to finish and are then cut (outcome incomplete), and Run
+//     returns the summary of what was measured together with ctx's error.
+//
+// Run may be called concurrently with different Configs.
+package loadgen
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/runner/pacer"
+	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/workload"
+)
+
+// Span is a warmup or cooldown length: below 1 a fraction of MaxSeconds,
+// from 1 on a number of seconds.
+type Span float64
+
+func (s Span) duration(maxSeconds time.Duration) (time.Duration, error) {
+	switch {
+	case s < 0 || math.IsNaN(float64(s)):
+		return 0, fmt.Errorf("%v is negative", float64(s))
+	case s == 0:
+		return 0, nil
+	case s < 1:
+		if maxSeconds <= 0 {
+			return 0, fmt.Errorf("%v is a fraction of max-seconds, which is not set", float64(s))
+		}
+		return time.Duration(float64(s) * float64(maxSeconds)), nil
+	}
+	return time.Duration(float64(s) * float64(time.Second)), nil
+}
+
+// Config is one runner bench invocation: where, what, how hard, how long.
+type Config struct {
+	Target string      // base URL of the server, e.g. http://127.0.0.1:8000
+	Model  string      // "" = the first model /v1/models lists
+	API    measure.API // chat (default), completions or embeddings
+	Stream bool        // ask for SSE streams (embeddings are never streamed)
+
+	Profile    pacer.Kind
+	Rates      []float64 // one benchmark per value: req/s (open loop) or streams (closed loop)
+	Burstiness float64   // gamma profile
+	RampFrom   float64   // ramp profile: req/s at the start
+	RampTo     float64   // ramp profile: req/s at the end of the ramp, then held
+	RampOver   time.Duration
+	TimeScale  float64 // replay profile: 2 = half speed
+	SweepSize  int     // sweep: number of benchmarks, synchronous and throughput included (default 10)
+	// SweepStreams is the throughput benchmark's stream count in a sweep
+	// (default 512).
+	SweepStreams int
+
+	// Workload is the synthetic workload, used when Prompts is nil.
+	Workload workload.Spec
+	// Prompts, when set, are sent instead (from a file); for the replay
+	// profile their timestamps are the trace.
+	Prompts *workload.Set
+	// PromptPool is the number of synthetic prompts (default 1024, or
+	// MaxRequests when smaller). Requests cycle through the pool.
+	PromptPool int
+	IgnoreEOS  bool // ask for exactly the output length; fewer tokens is early_eos
+
+	MaxSeconds     time.Duration // per benchmark; 0 = no time limit
+	MaxRequests    int           // per benchmark; 0 = no count limit
+	MaxErrors      int           // stop a benchmark after this many failed requests (0 = no limit)
+	MaxErrorRate   float64       // stop when failed/finished passes this, after 20 requests (0 = no limit)
+	Warmup         Span
+	Cooldown       Span
+	RequestTimeout time.Duration // default 10 min
+	// DrainTimeout bounds the wait for in-flight requests once sending
+	// stopped (default RequestTimeout); those still running are cut.
+	DrainTimeout time.Duration
+	Seed         uint64
+
+	APIKey    string
+	Header    http.Header
+	ExtraBody map[string]any // merged into every request body; a nil value removes a key
+
+	// Labels of the live series; Level is set per benchmark, empty Suite
+	// becomes "bench", Loadgen "native", Model and Workload are filled in.
+	Labels   measure.BenchmarkLabels
+	Validity results.Validity
+
+	Client *http.Client // nil = NewClient()
+	Log    *slog.Logger // nil = discard
+	// Progress receives a progress line every ProgressEvery (default 5 s);
+	// nil = none. With ProgressTTY the line is redrawn in place.
+	Progress      io.Writer
+	ProgressEvery time.Duration
+	ProgressTTY   bool
+	// RunID makes the prompt prefix unique to the run; "" = random.
+	RunID string
+	// CPUTime returns the process's CPU time so far; nil = getrusage.
+	CPUTime func() time.Duration
+}
+
+// ErrConfig wraps every configuration error Run returns before sending.
+var ErrConfig = errors.New("invalid configuration")
+
+func configErr(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, a...))
+}
+
+// check validates cfg and applies defaults; it returns the level specs
+// (nil for a sweep, whose levels depend on measurements).
+func (c *Config) check() ([]pacer.Spec, error) {
+	if c.Target == "" {
+		return nil, configErr("target: empty")
+	}
+	c.Target = trimBase(c.Target)
+	if c.API == "" {
+		c.API = measure.APIChat
+	}
+	if _, err := measure.ParseAPI(string(c.API)); err != nil {
+		return nil, configErr("%v", err)
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 10 * time.Minute
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = c.RequestTimeout
+	}
+	if c.ProgressEvery <= 0 {
+		c.ProgressEvery = 5 * time.Second
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.MaxSeconds < 0 || c.MaxRequests < 0 || c.MaxErrors < 0 || c.MaxErrorRate < 0 || c.MaxErrorRate > 1 {
+		return nil, configErr("limits: max-seconds, max-requests, max-errors must be >= 0 and max-error-rate in [0,1]")
+	}
+	if c.MaxSeconds == 0 && c.MaxRequests == 0 && c.Profile != pacer.Replay {
+		return nil, configErr("limits: set max-seconds or max-requests, or the benchmark never ends")
+	}
+	warm, err := c.Warmup.duration(c.MaxSeconds)
+	if err != nil {
+		return nil, configErr("warmup: %v", err)
+	}
+	cool, err := c.Cooldown.duration(c.MaxSeconds)
+	if err != nil {
+		return nil, configErr("cooldown: %v", err)
+	}
+	if cool > 0 && c.MaxSeconds == 0 {
+		return nil, configErr("cooldown: needs max-seconds (the end must be known to cut it)")
+	}
+	if c.MaxSeconds > 0 && warm+cool >= c.MaxSeconds {
+		return nil, configErr("warmup %v + cooldown %v leave nothing of max-seconds %v", warm, cool, c.MaxSeconds)
+	}
+	if c.Prompts == nil && c.Workload.Prompt.Mean < 1 {
+		return nil, configErr("workload: no prompts and no synthetic workload")
+	}
+	if c.Prompts != nil && len(c.Prompts.Items) == 0 {
+		return nil, configErr("workload: empty prompt set")
+	}
+	base := pacer.Spec{Kind: c.Profile, Burstiness: c.Burstiness, RampFrom: c.RampFrom, RampTo: c.RampTo,
+		RampOver: c.RampOver, TimeScale: c.TimeScale, Seed: c.Seed}
+	var specs []pacer.Spec
+	switch c.Profile {
+	case pacer.Sweep:
+		if c.SweepSize == 0 {
+			c.SweepSize = 10
+		}
+		if c.SweepSize < 2 {
+			return nil, configErr("sweep-size: %d, need at least 2", c.SweepSize)
+		}
+		if c.SweepStreams == 0 {
+			c.SweepStreams = 512
+		}
+		return nil, nil
+	case pacer.Synchronous, pacer.Ramp:
+		specs = []pacer.Spec{base}
+	case pacer.Replay:
+		if c.Prompts == nil || c.Prompts.Trace() == nil {
+			return nil, configErr("replay: needs a --data file whose lines carry timestamps")
+		}
+		base.Trace = c.Prompts.Trace()
+		specs = []pacer.Spec{base}
+	default:
+		if len(c.Rates) == 0 {
+			return nil, configErr("rate: the %s profile needs at least one rate", c.Profile)
+		}
+		for _, r := range c.Rates {
+			s := base
+			s.Rate = r
+			specs = append(specs, s)
+		}
+	}
+	for _, s := range specs {
+		if err := s.Validate(); err != nil {
+			return nil, configErr("%v", err)
+		}
+	}
+	return specs, nil
+}
+
+// Run runs the configured benchmarks and returns their summary. Every
+// Result goes to rec (live) and to sink (nil = none). A configuration error
+// wraps ErrConfig; a server that cannot be reached before the first
+// benchmark is an error; failures during benchmarks are data.
+func Run(ctx context.Context, cfg Config, rec measure.Recorder, sink func(*measure.Result)) (*results.Summary, error) {
+	specs, err := cfg.check()
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		rec = measure.Discard
+	}
+	if sink == nil {
+		sink = func(*measure.Result) {}
+	}
+	if cfg.Client == nil {
+		cfg.Client = NewClient()
+	}
+	if cfg.CPUTime == nil {
+		cfg.CPUTime = processCPU
+	}
+	h := cfg.headers()
+	if cfg.Model == "" {
+		if cfg.Model, err = resolveModel(ctx, cfg.Client, cfg.Target, h); err != nil {
+			return nil, err
+		}
+	}
+	runID := cfg.RunID
+	if runID == "" {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		runID = hex.EncodeToString(b[:])
+	}
+
+	set, err := cfg.prompts(ctx, runID, h)
+	if err != nil {
+		return nil, err
+	}
+	bodies, err := buildBodies(&cfg, cfg.Model, set.Items)
+	if err != nil {
+		return nil, err
+	}
+	labels := cfg.Labels
+	if labels.Suite == "" {
+		labels.Suite = "bench"
+	}
+	if labels.Loadgen == "" {
+		labels.Loadgen = "native"
+	}
+	labels.Model = cfg.Model
+	if labels.Workload == "" {
+		labels.Workload = cfg.Workload.Name
+		if cfg.Prompts != nil || labels.Workload == "" {
+			labels.Workload = "custom"
+		}
+	}
+	sum := &results.Summary{SchemaVersion: results.SchemaVersion, Model: cfg.Model, Workload: labels.Workload, Loadgen: labels.Loadgen,
+		Target: cfg.Target, Suite: labels.Suite, API: string(cfg.API), Seed: cfg.Seed, PromptCalibration: set.Calibration}
+	if set.Inexact > 0 {
+		cfg.Log.Warn("some prompts could not be calibrated to their exact length", "prompts", set.Inexact)
+	}
+	if set.Calibration == "estimate" {
+		cfg.Log.Warn("the server has no /tokenize: prompt lengths are estimated (one token per word)")
+	}
+	r := &runner{cfg: &cfg, rec: rec, sink: sink, bodies: bodies, labels: labels}
+
+	if specs == nil {
+		return r.sweep(ctx, sum)
+	}
+	for _, s := range specs {
+		b := r.level(ctx, s)
+		sum.Benchmarks = append(sum.Benchmarks, b)
+		if ctx.Err() != nil {
+			return sum, ctx.Err()
+		}
+	}
+	return sum, nil
+}
+
+// prompts builds or takes the prompt set.
+func (c *Config) prompts(ctx context.Context, runID string, h http.Header) (workload.Set, error) {
+	if c.Prompts != nil {
+		return *c.Prompts, nil
+	}
+	n := c.PromptPool
+	if n <= 0 {
+		n = 1024
+		if c.MaxRequests > 0 && c.MaxRequests < n {
+			n = c.MaxRequests
+		}
+	}
+	tok := &workload.ServerTokenizer{Client: c.Client, BaseURL: c.Target, Model: c.Model, API: c.API, Header: h}
+	set, err := workload.Synthesize(ctx, c.Workload, workload.SynthOptions{N: n, Seed: c.Seed, Prefix: "run " + runID + ":", Tokenizer: tok})
+	if err != nil {
+		return workload.Set{}, fmt.Errorf("prompts: %w", err)
+	}
+	return set, nil
+}
+
+type runner struct {
+	cfg    *Config
+	rec    measure.Recorder
+	sink   func(*measure.Result)
+	bodies []prepared
+	labels measure.BenchmarkLabels
+}
+
+// Saturation thresholds of a sweep.
+const (
+	saturationCompletion = 0.9 // completions/s below this share of the target rate
+	saturationTrend      = 2.0 // median TTFT of the window's last third over its first
+)
+
+// sweep runs synchronous, then throughput, then rates evenly spaced between
+// their measured request rates, stopping at the first saturated level.
+func (r *runner) sweep(ctx context.Context, sum *results.Summary) (*results.Summary, error) {
+	run := func(s pacer.Spec) (results.Benchmark, bool) {
+		b := r.level(ctx, s)
+		sum.Benchmarks = append(sum.Benchmarks, b)
+		return b, ctx.Err() == nil
+	}
+	sync, ok := run(pacer.Spec{Kind: pacer.Synchronous})
+	if !ok {
+		return sum, ctx.Err()
+	}
+	thr, ok := run(pacer.Spec{Kind: pacer.Throughput, Rate: float64(r.cfg.SweepStreams)})
+	if !ok {
+		return sum, ctx.Err()
+	}
+	lo, hi := sync.RequestsPerSecond, thr.RequestsPerSecond
+	if lo <= 0 || hi <= lo {
+		sum.Saturation = &results.Saturation{Rate: lo, Reason: fmt.Sprintf("throughput (%.4g req/s) is not above synchronous (%.4g req/s): nothing to sweep", hi, lo)}
+		return sum, nil
+	}
+	n := r.cfg.SweepSize - 2
+	kind := pacer.Constant
+	prev := lo
+	for i := 1; i <= n; i++ {
+		rate := lo + (hi-lo)*float64(i)/float64(n)
+		b, ok := run(pacer.Spec{Kind: kind, Rate: rate, Seed: r.cfg.Seed})
+		if !ok {
+			return sum, ctx.Err()
+		}
+		if reason := saturated(b); reason != "" {
+			sum.Saturation = &results.Saturation{Rate: prev, Reason: fmt.Sprintf("at %.4g req/s: %s", rate, reason)}
+			r.cfg.Log.Info("sweep stopped: saturated", "rate", rate, "reason", reason)
+			return sum, nil
+		}
+		prev = rate
+	}
+	return sum, nil
+}
+
+// saturated says why an open-loop level shows the server saturated, or "".
+func saturated(b results.Benchmark) string {
+	if b.TargetRate > 0 && b.RequestsPerSecond < saturationCompletion*b.TargetRate {
+		return fmt.Sprintf("completed %.4g req/s of %.4g targeted", b.RequestsPerSecond, b.TargetRate)
+	}
+	if b.TTFTTrend > saturationTrend {
+		return fmt.Sprintf("TTFT rose %.2gx across the window (a queue is building)", b.TTFTTrend)
+	}
+	return ""
+}

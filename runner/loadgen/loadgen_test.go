@@ -1,0 +1,370 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/servebench/servebench/exporter/contract"
+	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/runner/pacer"
+	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/workload"
+)
+
+func (c *countingRecorder) Benchmark(l measure.BenchmarkLabels) measure.BenchmarkRecorder {
+	c.benchmarks.Add(1)
+	c.mu.Lock()
+	c.levels = append(c.levels, strings.Join(l.Values(), "|"))
+	c.mu.Unlock()
+	return countingBench{c}
+}
+
+type countingBench struct{ c *countingRecorder }
+
+func (b countingBench) SetTargetRate(v float64) {
+	b.c.mu.Lock()
+	b.c.target = append(b.c.target, v)
+	b.c.mu.Unlock()
+}
+func (b countingBench) Started()                 { b.c.started.Add(1) }
+func (b countingBench) Finished(*measure.Result) { b.c.finished.Add(1) }
+func (b countingBench) Close()                   { b.c.closed.Add(1) }
+
+// collector is a sink that keeps every Result.
+type collector struct {
+	mu  sync.Mutex
+	all []*measure.Result
+}
+
+func (c *collector) sink(r *measure.Result) { c.mu.Lock(); c.all = append(c.all, r); c.mu.Unlock() }
+
+func baseConfig(url string) Config {
+	return Config{
+		Target:   url,
+		API:      measure.APIChat,
+		Stream:   true,
+		Workload: workload.Spec{Name: "tiny", Prompt: workload.Length{Mean: 16}, Output: workload.Length{Mean: 5}},
+		Seed:     1,
+		// Unit tests are far below a p99's sample needs; judge the rest.
+		Validity:  results.Validity{MinSamplesP99: 1, MaxLatenessP99: 20 * time.Millisecond},
+		IgnoreEOS: true,
+	}
+}
+
+func TestOpenLoopTiming(t *testing.T) {
+	f := &fakeServer{TTFT: 30 * time.Millisecond, ITL: 5 * time.Millisecond, Tokenize: true}
+	srv := f.start(t)
+	cfg := baseConfig(srv.URL + "/v1/")
+	cfg.Profile, cfg.Rates, cfg.MaxSeconds = pacer.Constant, []float64{40}, time.Second
+	cfg.Warmup, cfg.Cooldown = 0.2, 0.2
+	rec := &countingRecorder{}
+	var col collector
+	sum, err := Run(context.Background(), cfg, rec, col.sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Model != "fake-model" || sum.PromptCalibration != "tokenize" || sum.Loadgen != "native" || len(sum.Benchmarks) != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+	b := sum.Benchmarks[0]
+	// 40 sends in 1 s; the window is 0.2-0.8 s by schedule: 24 measured.
+	if len(col.all) != 40 || b.Requests.Successful != 24 || b.Requests.Failed+b.Requests.Incomplete != 0 {
+		t.Fatalf("%d results, requests %+v", len(col.all), b.Requests)
+	}
+	phases := map[measure.Phase]int{}
+	for _, r := range col.all {
+		phases[r.Phase]++
+		if r.Phase == measure.PhaseCooldown {
+			// Cut once the measured requests are done: never an error.
+			if r.Outcome == contract.OutcomeError {
+				t.Fatalf("cooldown result %+v", r)
+			}
+			continue
+		}
+		if r.Outcome != contract.OutcomeSuccess || r.OutputTokens != 5 || r.TokenSource != measure.TokensFromUsage || r.Level != "constant-40" {
+			t.Fatalf("result %+v", r)
+		}
+		// 16 tokens exactly, chat template included, thanks to /tokenize.
+		if r.PromptTokens != 16 {
+			t.Fatalf("prompt tokens %d", r.PromptTokens)
+		}
+	}
+	if phases[measure.PhaseWarmup] != 8 || phases[measure.PhaseCooldown] != 8 {
+		t.Fatalf("phases %v", phases)
+	}
+	if b.TTFT.P50 < 30 || b.TTFT.P50 > 45 || b.ITL.P50 < 4 || b.ITL.P50 > 8 || b.ITL.Count != 24*4 {
+		t.Fatalf("ttft %+v itl %+v", b.TTFT, b.ITL)
+	}
+	if b.TTFTFromSend.P50 > b.TTFT.P50 || math.Abs(b.AchievedRate-40) > 4 || math.Abs(b.ScheduledRate-40) > 0.01 {
+		t.Fatalf("ttft from send %v, achieved %v scheduled %v", b.TTFTFromSend.P50, b.AchievedRate, b.ScheduledRate)
+	}
+	if b.DurationSeconds != 0.6 || b.LoadgenCPUSeconds <= 0 {
+		t.Fatalf("duration %v cpu %v", b.DurationSeconds, b.LoadgenCPUSeconds)
+	}
+	if rec.started.Load() != 40 || rec.finished.Load() != 40 || rec.closed.Load() != 1 || rec.target[0] != 40 ||
+		rec.levels[0] != "bench|fake-model|tiny||native|constant-40" {
+		t.Fatalf("recorder: %d started %d finished %v %v", rec.started.Load(), rec.finished.Load(), rec.levels, rec.target)
+	}
+}
+
+func TestClosedLoop(t *testing.T) {
+	f := &fakeServer{TTFT: 5 * time.Millisecond, ITL: time.Millisecond}
+	srv := f.start(t)
+	cfg := baseConfig(srv.URL)
+	cfg.Profile, cfg.Rates, cfg.MaxRequests = pacer.Concurrent, []float64{1, 4}, 24
+	var col collector
+	sum, err := Run(context.Background(), cfg, nil, col.sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Benchmarks) != 2 || len(col.all) != 48 || sum.PromptCalibration != "estimate" {
+		t.Fatalf("%d benchmarks, %d results, calibration %q", len(sum.Benchmarks), len(col.all), sum.PromptCalibration)
+	}
+	for _, b := range sum.Benchmarks {
+		if b.Requests.Successful != 24 || b.SendLateness.P99 > 5 || b.ScheduledRate != 0 {
+			t.Fatalf("%s: %+v lateness %+v", b.Level, b.Requests, b.SendLateness)
+		}
+	}
+	// Four streams finish the same work faster than one.
+	if one, four := sum.Benchmarks[0].RequestsPerSecond, sum.Benchmarks[1].RequestsPerSecond; four < 1.5*one {
+		t.Fatalf("concurrent-4 %v req/s vs concurrent-1 %v", four, one)
+	}
+}
+
+func TestFailuresAreData(t *testing.T) {
+	f := &fakeServer{TTFT: time.Millisecond, ITL: time.Millisecond,
+		Fail: func(n int64) int {
+			switch n % 5 {
+			case 1:
+				return 503
+			case 2:
+				return 429
+			}
+			return 0
+		},
+		Break: func(n int64) int {
+			if n%5 == 3 {
+				return 2
+			}
+			return -1
+		},
+	}
+	srv := f.start(t)
+	cfg := baseConfig(srv.URL)
+	cfg.Profile, cfg.Rates, cfg.MaxRequests = pacer.Synchronous, nil, 20
+	sum, err := Run(context.Background(), cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := sum.Benchmarks[0]
+	want := map[contract.ErrorKind]int{contract.ErrHTTP5xx: 4, contract.ErrHTTP4xx: 4, contract.ErrStreamBroken: 4}
+	if b.Requests != (results.Requests{Successful: 8, Failed: 12}) || len(b.Errors) != 3 {
+		t.Fatalf("requests %+v errors %v", b.Requests, b.Errors)
+	}
+	for k, n := range want {
+		if b.Errors[k] != n {
+			t.Fatalf("errors %v, want %v", b.Errors, want)
+		}
+	}
+	// Broken streams delivered two tokens each: their TTFT counts.
+	if b.TTFT.Count != 12 || b.E2E.Count != 8 || b.Valid || !strings.Contains(strings.Join(b.InvalidReasons, ";"), "error rate 60.00%") {
+		t.Fatalf("ttft %d e2e %d valid %v %v", b.TTFT.Count, b.E2E.Count, b.Valid, b.InvalidReasons)
+	}
+	if b.SuccessRatio != 0.4 {
+		t.Fatalf("success ratio %v", b.SuccessRatio)
+	}
+
+	// max-errors stops the benchmark and says so.
+	cfg.MaxErrors, cfg.MaxRequests = 3, 1000
+	sum, err = Run(context.Background(), cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := sum.Benchmarks[0]; b.StopReason != "max-errors 3 reached" || b.Requests.Failed != 3 {
+		t.Fatalf("stop %q requests %+v", b.StopReason, b.Requests)
+	}
+}
+
+func TestTimeoutAndEarlyEOS(t *testing.T) {
+	f := &fakeServer{TTFT: 300 * time.Millisecond, ITL: time.Millisecond}
+	srv := f.start(t)
+	cfg := baseConfig(srv.URL)
+	cfg.Profile, cfg.MaxRequests, cfg.RequestTimeout = pacer.Synchronous, 2, 50*time.Millisecond
+	sum, err := Run(context.Background(), cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := sum.Benchmarks[0]; b.Errors[contract.ErrTimeout] != 2 {
+		t.Fatalf("errors %v", b.Errors)
+	}
+
+	// The server stops short of max_tokens: early_eos with ignore_eos.
+	f2 := &fakeServer{ITL: time.Millisecond, Tokens: 3}
+	srv2 := f2.start(t)
+	cfg = baseConfig(srv2.URL)
+	cfg.Profile, cfg.MaxRequests = pacer.Synchronous, 2
+	cfg.ExtraBody = map[string]any{"max_completion_tokens": nil, "temperature": 0} // drop the demand from the body
+	sum, err = Run(context.Background(), cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := sum.Benchmarks[0]; b.Errors[contract.ErrEarlyEOS] != 2 {
+		t.Fatalf("errors %v", b.Errors)
+	}
+}
+
+func TestInterruptDrainsThenCuts(t *testing.T) {
+	f := &fakeServer{TTFT: 20 * time.Millisecond, ITL: 100 * time.Millisecond, Tokens: 100}
+	srv := f.start(t)
+	cfg := baseConfig(srv.URL)
+	cfg.Profile, cfg.Rates, cfg.MaxSeconds = pacer.Constant, []float64{20, 40}, 30*time.Second
+	cfg.DrainTimeout = 200 * time.Millisecond
+	cfg.IgnoreEOS = false
+	cfg.ExtraBody = map[string]any{"max_completion_tokens": nil}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(500*time.Millisecond, cancel)
+	var col collector
+	begin := time.Now()
+	sum, err := Run(ctx, cfg, nil, col.sink)
+	if !errors.Is(err, context.Canceled) || sum == nil {
+		t.Fatalf("err %v summary %v", err, sum)
+	}
+	if d := time.Since(begin); d > 2*time.Second {
+		t.Fatalf("interrupt took %v", d)
+	}
+	if len(sum.Benchmarks) != 1 {
+		t.Fatalf("%d benchmarks: the second level must not start", len(sum.Benchmarks))
+	}
+	b := sum.Benchmarks[0]
+	if b.StopReason != "interrupted" || b.Requests.Incomplete < 8 || b.Requests.Successful != 0 || b.Valid {
+		t.Fatalf("stop %q requests %+v valid %v", b.StopReason, b.Requests, b.Valid)
+	}
+	for _, r := range col.all {
+		if r.Outcome != contract.OutcomeIncomplete || r.OutputTokens < 1 {
+			t.Fatalf("cut request %+v: tokens must be credited", r)
+		}
+	}
+	if b.DurationSeconds > 0.7 {
+		t.Fatalf("window %v s: it ends when sending stopped", b.DurationSeconds)
+	}
+}
+
+func TestSweep(t *testing.T) {
+	f := &fakeServer{TTFT: 10 * time.Millisecond, ITL: time.Millisecond, Tokens: 3}
+	srv := f.start(t)
+	cfg := baseConfig(srv.URL)
+	cfg.Profile, cfg.SweepSize, cfg.SweepStreams, cfg.MaxSeconds = pacer.Sweep, 4, 8, 400*time.Millisecond
+	sum, err := Run(context.Background(), cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, b := range sum.Benchmarks {
+		kinds = append(kinds, b.Profile)
+	}
+	// synchronous, throughput, then up to two constant rates (or an early stop).
+	if len(kinds) < 3 || kinds[0] != "synchronous" || kinds[1] != "throughput" || kinds[2] != "constant" {
+		t.Fatalf("sweep ran %v", kinds)
+	}
+	sync, thr := sum.Benchmarks[0].RequestsPerSecond, sum.Benchmarks[1].RequestsPerSecond
+	if r := sum.Benchmarks[2].TargetRate; math.Abs(r-(sync+(thr-sync)/2)) > 1e-9 {
+		t.Fatalf("first swept rate %v between %v and %v", r, sync, thr)
+	}
+	if len(kinds) < 4 && sum.Saturation == nil {
+		t.Fatal("a sweep that stopped early must say why")
+	}
+}
+
+func TestSaturated(t *testing.T) {
+	for _, tc := range []struct {
+		b    results.Benchmark
+		want string
+	}{
+		{results.Benchmark{TargetRate: 10, RequestsPerSecond: 9.5, TTFTTrend: 1.1}, ""},
+		{results.Benchmark{TargetRate: 10, RequestsPerSecond: 7}, "completed 7 req/s of 10"},
+		{results.Benchmark{TargetRate: 10, RequestsPerSecond: 10, TTFTTrend: 3}, "TTFT rose 3x"},
+	} {
+		if got := saturated(tc.b); tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+			t.Errorf("%+v: %q, want %q", tc.b, got, tc.want)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		mod  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Target = "" }, "target: empty"},
+		{func(c *Config) { c.MaxSeconds, c.MaxRequests = 0, 0 }, "set max-seconds or max-requests"},
+		{func(c *Config) { c.Rates = nil }, "needs at least one rate"},
+		{func(c *Config) { c.Rates = []float64{-1} }, "rate (req/s > 0)"},
+		{func(c *Config) { c.Warmup, c.MaxSeconds, c.MaxRequests = 0.5, 0, 10 }, "warmup: 0.5 is a fraction of max-seconds"},
+		{func(c *Config) { c.Warmup, c.Cooldown = 6, 5 }, "leave nothing"},
+		{func(c *Config) { c.Profile = pacer.Replay }, "replay: needs a --data file"},
+		{func(c *Config) { c.API = "rerank" }, `api "rerank"`},
+		{func(c *Config) { c.Profile, c.SweepSize = pacer.Sweep, 1 }, "sweep-size"},
+	} {
+		cfg := baseConfig("http://127.0.0.1:1")
+		cfg.Profile, cfg.Rates, cfg.MaxSeconds = pacer.Constant, []float64{1}, 10*time.Second
+		tc.mod(&cfg)
+		_, err := Run(context.Background(), cfg, nil, nil)
+		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want %q", err, tc.want)
+		}
+	}
+	// An unreachable server fails before any benchmark.
+	cfg := baseConfig("http://127.0.0.1:1")
+	cfg.Profile, cfg.MaxRequests = pacer.Synchronous, 1
+	if _, err := Run(context.Background(), cfg, nil, nil); err == nil || errors.Is(err, ErrConfig) {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestHeadersAndReplay(t *testing.T) {
+	var mu sync.Mutex
+	var auth, custom []string
+	f := &fakeServer{ITL: time.Millisecond, Tokens: 2}
+	var inner http.Handler = f
+	srv := f.start(t)
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		auth = append(auth, r.Header.Get("Authorization"))
+		custom = append(custom, r.Header.Get("X-Tenant"))
+		mu.Unlock()
+		inner.ServeHTTP(w, r)
+	})
+	cfg := baseConfig(srv.URL)
+	cfg.Model = "fake-model"
+	cfg.APIKey, cfg.Header = "secret", http.Header{"x-tenant": {"a"}}
+	cfg.Profile, cfg.TimeScale = pacer.Replay, 0.5
+	cfg.Prompts = &workload.Set{Items: []workload.Item{{Prompt: "a", At: 0}, {Prompt: "b", At: 200 * time.Millisecond}, {Prompt: "c", At: 400 * time.Millisecond}}}
+	var col collector
+	sum, err := Run(context.Background(), cfg, nil, col.sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := sum.Benchmarks[0]; b.Level != "replay-x0.5" || b.Requests.Successful != 3 || sum.Workload != "custom" {
+		t.Fatalf("%+v", b)
+	}
+	sort.Slice(col.all, func(i, j int) bool { return col.all[i].Seq < col.all[j].Seq })
+	var offs []time.Duration
+	for _, r := range col.all {
+		offs = append(offs, r.Scheduled.Sub(col.all[0].Scheduled))
+	}
+	if len(offs) != 3 || offs[2] < 190*time.Millisecond || offs[2] > 210*time.Millisecond {
+		t.Fatalf("replayed offsets %v, want 0, 100ms, 200ms", offs)
+	}
+	for i := range auth {
+		if auth[i] != "Bearer secret" || custom[i] != "a" {
+			t.Fatalf("headers %q %q", auth, custom)
+		}
+	}
+}

@@ -1,0 +1,40 @@
+package loadgen
+
+import (
+	"syscall"
+	"time"
+)
+
+// sleeper waits until a due time with sub-millisecond precision. Go's timers
+// round waits on an idle process up to a millisecond on Linux, which alone
+// would break a 1 ms lateness budget, so the last stretch is a nanosleep
+// (about 60 µs late, no spinning): the blocked thread holds no P, so other
+// goroutines keep running.
+type sleeper struct{ t *time.Timer }
+
+func newSleeper() *sleeper { return &sleeper{t: time.NewTimer(time.Hour)} }
+
+func (s *sleeper) close() { s.t.Stop() }
+
+// coarse is how long before the due time the timer hands over to nanosleep.
+const coarse = 1500 * time.Microsecond
+
+// until returns at due, or false early when stop closes.
+func (s *sleeper) until(due time.Time, stop <-chan struct{}) bool {
+	d := time.Until(due)
+	if d > 2*coarse {
+		s.t.Reset(d - coarse)
+		select {
+		case <-s.t.C:
+		case <-stop:
+			return false
+		}
+		d = time.Until(due)
+	}
+	if d > 0 {
+		ts := syscall.NsecToTimespec(int64(d))
+		for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
+		}
+	}
+	return true
+}
