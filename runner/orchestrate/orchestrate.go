@@ -366,6 +366,10 @@ func (o *Orchestrator) startEngines(ctx context.Context, cell suite.Cell, pl Pla
 // Spec builds the engine spec of instance i of a cell; exported through
 // CellSpecs for --dry-run.
 func (o *Orchestrator) spec(cell suite.Cell, pl Placement, i int, dir string) engine.Spec {
+	runID := "<run_id>" // a dry run has no run yet
+	if o.Run != nil {
+		runID = o.Run.ID()
+	}
 	s := engine.Spec{
 		Name:       cell.ID,
 		Model:      cell.Model,
@@ -378,8 +382,8 @@ func (o *Orchestrator) spec(cell suite.Cell, pl Placement, i int, dir string) en
 		URL:        o.Target,
 		LogDir:     dir,
 		Labels: map[string]string{
-			"servebench.run_id": o.Run.ID(), "servebench.suite": o.Plan.Config.Suite.Name,
-			"servebench.cell": cell.ID, "servebench.role": "engine",
+			"io.servebench.run_id": runID, "io.servebench.suite": o.Plan.Config.Suite.Name,
+			"io.servebench.cell": cell.ID,
 		},
 	}
 	if o.Plan.Config.Engine == "external" {
@@ -390,7 +394,7 @@ func (o *Orchestrator) spec(cell suite.Cell, pl Placement, i int, dir string) en
 	}
 	if i > 0 || cell.Variant == suite.VariantInstances {
 		s.Name = fmt.Sprintf("%s-%d", cell.ID, i+1)
-		s.Labels["servebench.instance"] = strconv.Itoa(i + 1)
+		s.Labels["io.servebench.instance_index"] = strconv.Itoa(i + 1)
 		if o.Plan.Config.Engine == "docker" {
 			s.Port = engine.DefaultPort + i // host networking: one port per instance
 		}

@@ -101,7 +101,7 @@ func TestPlanScalingLevels(t *testing.T) {
 
 func TestPlanExternalAndContention(t *testing.T) {
 	p := plan(t, "smoke", Overrides{Engine: ptr("external"), Target: ptr("http://127.0.0.1:8000"), Cores: []int{4, 8}})
-	if len(p.Cells) != 1 || p.Cells[0].Cores != 0 || p.Cells[0].ID != "TinyLlama__TinyLlama-1.1B-Chat-v1.0_chat_lite" {
+	if len(p.Cells) != 1 || p.Cells[0].Cores != 0 || p.Cells[0].ID != "Qwen__Qwen3-0.6B_chat_lite" {
 		t.Errorf("external engine must collapse core counts: %+v", p.Cells)
 	}
 	p = plan(t, "contention", Overrides{})

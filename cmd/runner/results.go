@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/servebench/servebench/runner/orchestrate"
+	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/store"
+)
+
+func init() {
+	register(command{name: "results", summary: "show a run's results as a table (--last, a run or cell directory, or summary.json)", run: runResults})
+}
+
+func runResults(_ context.Context, e env) error {
+	fs := flag.NewFlagSet("results", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	last := fs.Bool("last", false, "the last run started (default when no PATH is given)")
+	list := fs.Bool("list", false, "list the runs under the results directory")
+	root := fs.String("results", "", "results `DIR` (default results, or SERVEBENCH_RESULTS)")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: runner results [--last | --list | PATH]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(e.args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err}
+	}
+	if *root == "" {
+		*root = e.getenv("SERVEBENCH_RESULTS")
+	}
+	if *root == "" {
+		*root = "results"
+	}
+	st := store.New(*root, nil)
+	if *list {
+		runs, err := st.Runs()
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "RUN\tSUITE\tSTATUS\tCELLS DONE\tDIR")
+		for _, dir := range runs {
+			rs, err := store.ReadState(dir)
+			if err != nil {
+				continue
+			}
+			done := 0
+			for _, c := range rs.Cells {
+				if c.Status == store.CellDone {
+					done++
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", rs.RunID, rs.Suite, rs.Status, done, len(rs.Cells), dir)
+		}
+		return tw.Flush()
+	}
+	path := fs.Arg(0)
+	if fs.NArg() > 1 {
+		return usagef("results: give at most one PATH")
+	}
+	if path == "" || *last {
+		p, err := st.Last()
+		if err != nil {
+			return usagef("results: %v (run a suite first, or give a PATH)", err)
+		}
+		path = p
+	}
+	return printRunTable(e.stdout, path)
+}
+
+// printRunTable prints one table row per benchmark of a run directory, a
+// cell directory or a summary.json, then the suite report if there is one.
+func printRunTable(w io.Writer, path string) error {
+	sums, err := loadSummaries(path)
+	if err != nil {
+		return err
+	}
+	if rs, err := store.ReadState(path); err == nil {
+		fmt.Fprintf(w, "run %s, suite %s: %s\n", rs.RunID, rs.Suite, rs.Status)
+		for _, c := range rs.Cells {
+			if c.Status == store.CellFailed || c.Status == store.CellPending {
+				fmt.Fprintf(w, "  %s %s %s\n", c.ID, c.Status, c.Error)
+			}
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "CELL\tLEVEL\tREQ/S\tOUT TOK/S\tTTFT P50 MS\tTTFT P99 MS\tTPOT P50 MS\tOK/TOTAL\tVALID\t")
+	for _, s := range sums {
+		for _, b := range s.Benchmarks {
+			total := b.Requests.Successful + b.Requests.Failed + b.Requests.Incomplete
+			valid := "yes"
+			if !b.Valid {
+				valid = "no: " + strings.Join(b.InvalidReasons, "; ")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.1f\t%.1f\t%.1f\t%.2f\t%d/%d\t%s\t\n", s.Cell, b.Level, b.RequestsPerSecond, b.OutputTokensPerSecond,
+				b.TTFT.P50, b.TTFT.P99, b.TPOT.P50, b.Requests.Successful, total, valid)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var rep orchestrate.Report
+	if b, err := os.ReadFile(filepath.Join(path, "suite-summary.json")); err == nil && json.Unmarshal(b, &rep) == nil {
+		if len(rep.Scaling) > 0 {
+			fmt.Fprintln(w, "\nscaling (peak output tokens/s; efficiency 1.00 = linear from the smallest core count):")
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "MODEL\tWORKLOAD\tCORES\tREQ/S\tOUT TOK/S\tTOK/S/CORE\tSPEEDUP\tEFFICIENCY\t")
+			for _, r := range rep.Scaling {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%.1f\t%.1f\t%.2f\t%.2f\t\n", r.Model, r.Workload, r.Cores, r.MaxRequestsPerSecond,
+					r.MaxOutputTokensPerSecond, r.OutputTokensPerSecondCore, r.Speedup, r.Efficiency)
+			}
+			tw.Flush()
+		}
+		if len(rep.Contention) > 0 {
+			fmt.Fprintln(w, "\ncontention (against the isolated cell):")
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "VARIANT\tLEVEL\tOUT TOK/S\tBASELINE\tLOSS\tTTFT P50 MS\tBASELINE\t")
+			for _, r := range rep.Contention {
+				fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.1f%%\t%.1f\t%.1f\t\n", r.Variant, r.Level, r.OutputTokensPerSecond, r.BaselineTokensPerSec,
+					r.ThroughputLoss*100, r.TTFTP50Ms, r.BaselineTTFTP50Ms)
+			}
+			tw.Flush()
+		}
+	}
+	return nil
+}
+
+// loadSummaries reads a summary.json, a cell directory or every cell of a
+// run directory (sorted by cell name).
+func loadSummaries(path string) ([]*results.Summary, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	var files []string
+	switch {
+	case !fi.IsDir():
+		files = []string{path}
+	default:
+		if _, err := os.Stat(filepath.Join(path, "summary.json")); err == nil {
+			files = []string{filepath.Join(path, "summary.json")}
+		} else {
+			files, _ = filepath.Glob(filepath.Join(path, "*", "summary.json"))
+			sort.Strings(files)
+		}
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("results: no summary.json under %s", path)
+	}
+	var out []*results.Summary
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("results: %w", err)
+		}
+		var s results.Summary
+		if err := json.Unmarshal(b, &s); err != nil {
+			return nil, fmt.Errorf("results: %s: %w", f, err)
+		}
+		if s.Cell == "" {
+			s.Cell = filepath.Base(filepath.Dir(f))
+		}
+		out = append(out, &s)
+	}
+	return out, nil
+}
