@@ -31,11 +31,11 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/promslog"
-	"github.com/prometheus/procfs"
 
 	"github.com/servebench/servebench/exporter/collector"
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/exporter/proxy"
+	"github.com/servebench/servebench/exporter/push"
 	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/exporter/webserver"
 )
@@ -83,8 +83,11 @@ func dispatch(ctx context.Context, args []string, stderr io.Writer) error {
 // common holds the flags of both modes.
 type common struct {
 	listen, webConfig       string
-	logLevel, logFormat     *promslog.Level
+	logLevel                *promslog.Level
 	format                  *promslog.Format
+	pushURL, pushMethod     string
+	pushInterval            time.Duration
+	pushDropTimestamps      bool
 	procfs, sysfs           string
 	engineCPUs, loadgenCPUs string
 	netExclude              string
@@ -120,6 +123,10 @@ func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *common) {
 	fs.StringVar(&c.loadgenCPUs, "cpuset.loadgen", "", "CPUs of the load generator: role=loadgen")
 	fs.StringVar(&c.netExclude, "collector.network.device-exclude", "", "regexp of network interfaces to leave out")
 	fs.DurationVar(&c.timeout, "collector.timeout", 10*time.Second, "time limit of each collector per scrape")
+	fs.StringVar(&c.pushURL, "push.url", "", "also push every series as Prometheus text to this URL, e.g. http://vm:8428/api/v1/import/prometheus or http://pushgateway:9091/metrics/job/servebench")
+	fs.DurationVar(&c.pushInterval, "push.interval", 15*time.Second, "interval between pushes (a last push happens at exit)")
+	fs.StringVar(&c.pushMethod, "push.method", "POST", "HTTP method of pushes (PUT replaces a Pushgateway group)")
+	fs.BoolVar(&c.pushDropTimestamps, "push.drop-timestamps", false, "push without sample timestamps (Pushgateway refuses them)")
 	for _, d := range collectorDefaults {
 		c.enabled[d.name] = fs.Bool("collector."+d.name, d.on, "enable the "+d.name+" collector: "+d.help)
 		c.disabled[d.name] = fs.Bool("no-collector."+d.name, false, "disable the "+d.name+" collector")
@@ -150,7 +157,34 @@ func parse(fs *flag.FlagSet, c *common, args []string) error {
 	if err := webserver.Validate(c.webConfig); err != nil {
 		return usageError{err}
 	}
+	if c.pushURL != "" {
+		if _, err := push.New(push.Config{URL: c.pushURL, Gatherer: prometheus.NewRegistry(), Interval: c.pushInterval}); err != nil {
+			return usagef("--push.url: %w", err)
+		}
+	}
 	return nil
+}
+
+// serve serves reg on the metrics address and, with --push.url, pushes it
+// until ctx is done.
+func (c *common) serve(ctx context.Context, reg *prometheus.Registry, name string, log *slog.Logger) error {
+	l, err := webserver.Listen(c.listen)
+	if err != nil {
+		return err
+	}
+	if c.pushURL == "" {
+		return webserver.Serve(ctx, l, webserver.Handler(reg, log, name), c.webConfig, log)
+	}
+	p, err := push.New(push.Config{URL: c.pushURL, Gatherer: reg, Interval: c.pushInterval, Method: c.pushMethod,
+		DropTimestamps: c.pushDropTimestamps, Log: log})
+	if err != nil {
+		l.Close()
+		return usageError{err}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- p.Run(ctx) }()
+	serr := webserver.Serve(ctx, l, webserver.Handler(reg, log, name), c.webConfig, log)
+	return errors.Join(serr, <-errc)
 }
 
 func (c *common) logger(stderr io.Writer) *slog.Logger {
@@ -159,46 +193,35 @@ func (c *common) logger(stderr io.Writer) *slog.Logger {
 
 // collectors builds the enabled collectors.
 func (c *common) collectors() (map[string]collector.Collector, func(), error) {
-	out := map[string]collector.Collector{}
 	closeAll := func() {}
-	on := func(n string) bool { return *c.enabled[n] }
-	if on("cpu") || on("memory") || on("network") || on("process") {
-		fs, err := procfs.NewFS(c.procfs)
-		if err != nil {
-			return nil, closeAll, usagef("--path.procfs: %w", err)
-		}
-		if on("cpu") {
-			roles, err := collector.NewRoles(c.engineCPUs, c.loadgenCPUs)
-			if err != nil {
-				return nil, closeAll, usagef("--cpuset: %w", err)
-			}
-			out["cpu"] = collector.NewCPU(fs, roles)
-		}
-		if on("memory") {
-			out["memory"] = collector.NewMemory(fs, c.sysfs)
-		}
-		if on("network") {
-			var re *regexp.Regexp
-			if c.netExclude != "" {
-				if re, err = regexp.Compile(c.netExclude); err != nil {
-					return nil, closeAll, usagef("--collector.network.device-exclude: %w", err)
-				}
-			}
-			out["network"] = collector.NewNetwork(fs, re)
-		}
-		if on("process") {
-			out["process"] = collector.NewProcess(fs, os.Getpid(), runtime.NumGoroutine)
+	var names []string
+	for _, n := range collector.Names {
+		if *c.enabled[n] {
+			names = append(names, n)
 		}
 	}
-	if on("container") {
+	o := collector.Options{ProcFS: c.procfs, SysFS: c.sysfs, EngineCPUs: c.engineCPUs, LoadgenCPUs: c.loadgenCPUs,
+		PID: os.Getpid(), Goroutines: runtime.NumGoroutine}
+	if c.netExclude != "" {
+		re, err := regexp.Compile(c.netExclude)
+		if err != nil {
+			return nil, closeAll, usagef("--collector.network.device-exclude: %w", err)
+		}
+		o.NetworkExclude = re
+	}
+	if *c.enabled["container"] {
 		cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 		if err != nil {
 			return nil, closeAll, fmt.Errorf("docker client: %w", err)
 		}
-		out["container"] = collector.NewContainer(cli)
+		o.Docker = cli
 		closeAll = func() { cli.Close() }
 	}
-	return out, closeAll, nil
+	cols, err := collector.Build(names, o)
+	if err != nil {
+		return nil, closeAll, usageError{err}
+	}
+	return cols, closeAll, nil
 }
 
 func (c *common) registry(log *slog.Logger) (*prometheus.Registry, func(), error) {
@@ -228,11 +251,7 @@ func runDaemon(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	l, err := webserver.Listen(c.listen)
-	if err != nil {
-		return err
-	}
-	return webserver.Serve(ctx, l, webserver.Handler(reg, log, "servebench exporter"), c.webConfig, log)
+	return c.serve(ctx, reg, "servebench exporter", log)
 }
 
 func runProxy(ctx context.Context, args []string, stderr io.Writer) error {
@@ -282,18 +301,11 @@ func runProxy(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ml, err := webserver.Listen(c.listen)
-	if err != nil {
-		pl.Close()
-		return err
-	}
 	log.Info("metering proxy", "listen", pl.Addr().String(), "upstream", up.String(), "loadgen", l.Loadgen)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 2)
-	go func() {
-		errc <- webserver.Serve(ctx, ml, webserver.Handler(reg, log, "servebench metering proxy"), c.webConfig, log)
-	}()
+	go func() { errc <- c.serve(ctx, reg, "servebench metering proxy", log) }()
 	go func() { errc <- serveProxy(ctx, pl, px) }()
 	err = <-errc
 	cancel()

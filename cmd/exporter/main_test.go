@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"flag"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,6 +33,8 @@ func TestUsageErrors(t *testing.T) {
 		{"proxy"},
 		{"proxy", "--upstream", "not a url"},
 		{"--log.format", "xml"},
+		{"--push.url", "vm:8428"},
+		{"--no-collector.container", "--path.procfs", "/nonexistent"},
 	} {
 		var stderr bytes.Buffer
 		if code := run(context.Background(), args, &stderr); code != exitUsage {
@@ -178,4 +182,55 @@ func TestE2EProxySubcommand(t *testing.T) {
 		}
 	}
 	promtoolCheck(t, text)
+}
+
+// With --push.url the daemon pushes its series on the interval and once more
+// when stopped by SIGTERM, then exits 0.
+func TestE2EExporterPushes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	var mu sync.Mutex
+	var bodies []string
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		b, _ := io.ReadAll(zr)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+	}))
+	defer sink.Close()
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(bodies) }
+
+	fixtures, _ := filepath.Abs("../../exporter/collector/testdata")
+	p := e2e.Start(t, ".", binary(t), fmt.Sprintf("--web.listen-address=127.0.0.1:%d", e2e.FreePort(t)),
+		"--path.procfs="+filepath.Join(fixtures, "proc"), "--path.sysfs="+filepath.Join(fixtures, "sys"),
+		"--no-collector.process", "--no-collector.container",
+		"--push.url="+sink.URL+"/api/v1/import/prometheus", "--push.interval=100ms")
+	deadline := time.Now().Add(10 * time.Second)
+	for count() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pushes within 10 s, want at least 2", count())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	before := count()
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Cmd.Wait(); err != nil {
+		t.Errorf("exit after SIGTERM: %v, want 0", err)
+	}
+	if count() <= before {
+		t.Errorf("no final push at exit")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if last := bodies[len(bodies)-1]; !strings.Contains(last, `servebench_host_cpus{role="other"} 4`) {
+		t.Errorf("pushed body lacks host series:\n%s", last)
+	}
 }

@@ -233,3 +233,26 @@ func value(mfs []*dtoFamily, name, lv string) float64 {
 	}
 	return -1
 }
+
+func TestBuild(t *testing.T) {
+	got, err := Build([]string{"cpu", "memory", "network", "process"}, Options{ProcFS: "testdata/proc", SysFS: "testdata/sys",
+		EngineCPUs: "0", PID: 4242})
+	if err != nil || len(got) != 4 {
+		t.Fatalf("Build = %v, %v", got, err)
+	}
+	for _, c := range []struct {
+		names []string
+		o     Options
+		want  string
+	}{
+		{[]string{"gpu"}, Options{}, "unknown collector"},
+		{[]string{"container"}, Options{}, "Docker"},
+		{[]string{"process"}, Options{ProcFS: "testdata/proc"}, "pid"},
+		{[]string{"cpu"}, Options{ProcFS: "testdata/proc", EngineCPUs: "0-1", LoadgenCPUs: "1"}, "cpu 1"},
+		{[]string{"memory"}, Options{ProcFS: "/nonexistent"}, "procfs /nonexistent"},
+	} {
+		if _, err := Build(c.names, c.o); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Build(%v) error %v, want one mentioning %q", c.names, err, c.want)
+		}
+	}
+}
