@@ -47,7 +47,10 @@ type Engine struct {
 	maxModelLen int
 	reg         *prometheus.Registry
 	m           *metrics
-	lat         *lateness
+	disp        *dispatcher
+	frontFree   time.Time // loop-owned: when the simulated frontend is next idle
+	lat         *lateness // token writes against their schedule
+	stepLat     *lateness // the step loop's wake-ups against step ends
 	handler     http.Handler
 
 	mu      sync.Mutex // guards sched, active, closed
@@ -57,6 +60,7 @@ type Engine struct {
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
+	dispEnd chan struct{}
 	started atomic.Int64 // unix nanos of Start; 0 before
 
 	arrivals  atomic.Uint64
@@ -103,11 +107,14 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	e := &Engine{
 		cfg: cfg, log: log, sc: sc, maxModelLen: mml, sched: sched,
 		reg:     prometheus.NewRegistry(),
+		disp:    newDispatcher(),
 		lat:     newLateness(),
+		stepLat: newLateness(),
 		active:  map[*request]struct{}{},
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
+		dispEnd: make(chan struct{}),
 		crashed: make(chan struct{}),
 	}
 	e.m = newMetrics(e.reg, cfg, mml, sched.TotalBlocks())
@@ -139,6 +146,10 @@ func (e *Engine) Start() {
 	e.startOnce.Do(func() {
 		e.started.Store(time.Now().UnixNano())
 		go e.loop()
+		go func() {
+			defer close(e.dispEnd)
+			e.disp.run(e.stop)
+		}()
 	})
 }
 
@@ -159,6 +170,7 @@ func (e *Engine) Close() {
 		close(e.stop)
 		if e.started.Load() != 0 {
 			<-e.done
+			<-e.dispEnd
 		}
 	})
 }
@@ -283,6 +295,7 @@ func (e *Engine) loop() {
 		case <-e.stop:
 			return
 		}
+		e.stepLat.observe(time.Since(st.End))
 		e.mu.Lock()
 		e.publish(st)
 		e.mu.Unlock()
@@ -295,7 +308,15 @@ func (e *Engine) loop() {
 func (e *Engine) publish(st perfmodel.Step) {
 	fp := e.sc.Hardware.FrontendPerSeq
 	m := e.m
-	for i, s := range st.Emitted {
+	// The frontend is one serial process (as vLLM's API server): it handles
+	// the step's outputs one after another, FrontendPerSeq each, starting when
+	// the step ends or when it has finished the previous step's, whichever is
+	// later. It runs beside the engine core, so it never delays a step.
+	front := st.End
+	if e.frontFree.After(front) {
+		front = e.frontFree
+	}
+	for _, s := range st.Emitted {
 		q := s.Tag.(*request)
 		if s.Generated == 1 {
 			m.ttft.Observe(st.End.Sub(s.Arrival).Seconds())
@@ -304,10 +325,12 @@ func (e *Engine) publish(st perfmodel.Step) {
 			m.itl.Observe(st.End.Sub(q.prevTok).Seconds())
 		}
 		q.prevTok = st.End
-		// The frontend serialises outputs in batch order while the engine
-		// core already runs the next step.
-		q.push(st.End.Add(time.Duration(i)*fp), s.Done)
+		front = front.Add(fp)
+		q.push(front, s.Done)
+		e.disp.add(front, q)
 	}
+	e.frontFree = front
+	e.disp.kick()
 	m.generationTokens.Add(float64(len(st.Emitted)))
 	for _, s := range st.Finished {
 		q := s.Tag.(*request)
@@ -315,6 +338,7 @@ func (e *Engine) publish(st perfmodel.Step) {
 			m.promptTokens.Add(float64(s.Prompt))
 			m.ttft.Observe(st.End.Sub(s.Arrival).Seconds())
 			q.push(time.Time{}, true)
+			q.poke()
 		}
 		m.e2e.Observe(s.LastToken.Sub(s.Arrival).Seconds())
 		m.queue.Observe(s.Scheduled.Sub(s.Arrival).Seconds())
@@ -344,3 +368,7 @@ func (e *Engine) publish(st perfmodel.Step) {
 // WriteLateness summarises how late the engine's token writes were against
 // their schedule, over every write since the engine was created.
 func (e *Engine) WriteLateness() LatenessSummary { return e.lat.summary() }
+
+// StepLateness summarises how late the step loop woke for each step's end:
+// the part of write lateness that comes before any stream is involved.
+func (e *Engine) StepLateness() LatenessSummary { return e.stepLat.summary() }

@@ -230,11 +230,10 @@ func TestLiveTimingFollowsModel(t *testing.T) {
 	if len(times) != 6 {
 		t.Fatalf("%d chunks, want 6", len(times))
 	}
-	for i := 1; i < len(times); i++ {
-		gap := times[i].Sub(times[i-1])
-		if gap < want*8/10 || gap > want*13/10+20*time.Millisecond {
-			t.Errorf("gap %d = %s, model step %s", i, gap, want)
-		}
+	// The mean gap, so that one late write (a busy machine) does not decide.
+	gap := times[len(times)-1].Sub(times[0]) / time.Duration(len(times)-1)
+	if gap < want*8/10 || gap > want*13/10+10*time.Millisecond {
+		t.Errorf("mean token gap %s, model step %s", gap, want)
 	}
 }
 

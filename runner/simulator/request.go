@@ -20,8 +20,9 @@ const (
 )
 
 // request is one request's state shared between its handler and the step
-// loop. The loop appends due times under mu and pokes notify; the handler
-// copies the slice header under mu and writes outside it.
+// loop. The loop appends due times under mu, the dispatcher pokes notify when
+// they come due, and the handler copies the slice header under mu and writes
+// outside it.
 type request struct {
 	seq        perfmodel.Seq
 	kind       kind
@@ -46,7 +47,8 @@ type request struct {
 func (q *request) faulted() bool { return q.stall || q.drop || q.malformed }
 
 // push publishes one token due at t (zero t: none) and whether it was the
-// last. It never blocks.
+// last. It never blocks and does not wake the stream: the dispatcher (or
+// the caller) pokes it when the token is due.
 func (q *request) push(t time.Time, last bool) {
 	q.mu.Lock()
 	if !t.IsZero() {
@@ -54,6 +56,10 @@ func (q *request) push(t time.Time, last bool) {
 	}
 	q.final = q.final || last
 	q.mu.Unlock()
+}
+
+// poke wakes the request's goroutine; it never blocks.
+func (q *request) poke() {
 	select {
 	case q.notify <- struct{}{}:
 	default:
@@ -66,10 +72,7 @@ func (q *request) cutWith(err error) {
 		q.cut = err
 	}
 	q.mu.Unlock()
-	select {
-	case q.notify <- struct{}{}:
-	default:
-	}
+	q.poke()
 }
 
 func (q *request) state() (due []time.Time, final bool, cut error) {
@@ -100,7 +103,7 @@ func (q *request) wait(ctx context.Context) ([]time.Time, error) {
 // sleepUntil waits for t on a reused timer; false when ctx ended first.
 func sleepUntil(ctx context.Context, timer *time.Timer, t time.Time) bool {
 	d := time.Until(t)
-	if d <= 0 {
+	if d <= dispatchSlack { // the dispatcher releases within its slack; writing that early is fine
 		return ctx.Err() == nil
 	}
 	timer.Reset(d)

@@ -23,10 +23,10 @@ type Hardware struct {
 	HalfUtilTokens float64
 	StepOverhead   time.Duration // fixed per step (scheduling, sampling set-up)
 	SeqOverhead    time.Duration // per scheduled sequence (sampling, bookkeeping)
-	// FrontendPerSeq is the API server's output cost per sequence per step
-	// (detokenise, serialise). The frontend runs beside the engine core, so
-	// it delays each stream's write by its place in the batch but does not
-	// lengthen the step.
+	// FrontendPerSeq is the API server's cost per streamed output (detokenise,
+	// build and serialise the chunk). The frontend is one serial process
+	// beside the engine core (as vLLM's API server): it delays each stream's
+	// write by its place in the queue but never lengthens a step.
 	FrontendPerSeq time.Duration
 }
 
@@ -45,7 +45,7 @@ func DefaultHardware() Hardware {
 		HalfUtilTokens: 4,
 		StepOverhead:   3 * time.Millisecond,
 		SeqOverhead:    40 * time.Microsecond,
-		FrontendPerSeq: 15 * time.Microsecond,
+		FrontendPerSeq: 50 * time.Microsecond,
 	}
 }
 
