@@ -218,6 +218,9 @@ func (o *options) profile() error {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) > 0 && args[0] == "healthcheck" { // container probe, see healthcheck.go
+		return healthcheck(ctx, args[1:], stderr)
+	}
 	o, err := parse(args, stderr, getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
