@@ -6,13 +6,15 @@ import (
 	"strings"
 )
 
-// hardwareKeys are the manifest fields (at any depth) that say which machine
-// and placement a result was measured on. Engine image and version are not
-// among them: a release comparison differs there on purpose.
+// hardwareKeys are the manifest fields (at any depth; runner/store's
+// Manifest puts them under host and placement) that say which machine and
+// placement a result was measured on. Engine image and version are not among
+// them: a release comparison differs there on purpose. Nor is the hostname:
+// identical CI machines have different names.
 var hardwareKeys = map[string]bool{
-	"cpu_model": true, "cpu_vendor": true, "sockets": true, "numa_nodes": true, "numa": true,
-	"cpuset": true, "cpuset_mems": true, "memory_bytes": true, "smt": true, "architecture": true,
-	"threads_per_core": true, "cores_per_socket": true,
+	"cpu_model": true, "arch": true, "cpus": true, "physical_cores": true, "numa_nodes": true,
+	"allocation": true, "tensor_parallel": true, "simulated": true, "engine_mems": true,
+	"sockets": true, "smt": true, "memory_bytes": true,
 }
 
 // Mismatches lists the configuration and hardware differences between two
