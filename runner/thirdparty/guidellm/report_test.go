@@ -11,7 +11,7 @@ import (
 )
 
 // path reads a nested value of a generic JSON document.
-func path(t *testing.T, v any, keys ...any) float64 {
+func jsonAt(t *testing.T, v any, keys ...any) float64 {
 	t.Helper()
 	for _, k := range keys {
 		switch k := k.(type) {
@@ -57,12 +57,12 @@ func TestParseV07MatchesSource(t *testing.T) {
 			t.Errorf("benchmark %d: %s %s %g, want %+v", i, b.Profile, b.Level, b.TargetRate, w)
 		}
 		m := []any{"benchmarks", i, "metrics"}
-		at := func(keys ...any) float64 { return path(t, src, append(append([]any{}, m...), keys...)...) }
+		at := func(keys ...any) float64 { return jsonAt(t, src, append(append([]any{}, m...), keys...)...) }
 		checks := []struct {
 			name      string
 			got, want float64
 		}{
-			{"duration", b.DurationSeconds, path(t, src, "benchmarks", i, "duration")},
+			{"duration", b.DurationSeconds, jsonAt(t, src, "benchmarks", i, "duration")},
 			{"successful", float64(b.Requests.Successful), at("request_totals", "successful")},
 			{"incomplete", float64(b.Requests.Incomplete), at("request_totals", "incomplete")},
 			{"failed", float64(b.Requests.Failed), at("request_totals", "errored")},

@@ -39,6 +39,7 @@ type Container struct {
 	User       string            // e.g. "1000:1000" so that result files belong to the caller
 	Labels     map[string]string // io.servebench.role=loadgen is always set
 	Grace      time.Duration     // SIGTERM-to-SIGKILL on cancel; 10s when zero
+	Redact     []string          // secret values inside Cmd; String shows <redacted>
 }
 
 // Spec is exactly what RunContainer asks Docker to create.
@@ -114,7 +115,7 @@ func (c Container) String() string {
 		argv = append(argv, "--entrypoint", strings.Join(c.Entrypoint, " "))
 	}
 	argv = append(argv, c.Image)
-	return shellQuote(append(argv, c.Cmd...))
+	return shellQuote(append(argv, redact(c.Cmd, c.Redact)...))
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -16,6 +16,9 @@ type Host struct {
 	Env     map[string]string // added to the inherited environment; may be printed
 	Secrets map[string]string // added likewise; never printed
 	Dir     string            // working directory; "" = the runner's
+	// Redact lists argument values that are secret (an API key a tool only
+	// takes on its command line); String shows them as <redacted>.
+	Redact []string
 	// Grace is how long an interrupted tool may take to write its files
 	// before it is killed; 10s when zero.
 	Grace time.Duration
@@ -32,7 +35,7 @@ func (h Host) String() string {
 		k, _, _ := strings.Cut(kv, "=")
 		parts = append(parts, k+"=<redacted>")
 	}
-	return strings.TrimSpace(strings.Join(append(parts, shellQuote(h.Argv)), " "))
+	return strings.TrimSpace(strings.Join(append(parts, shellQuote(redact(h.Argv, h.Redact))), " "))
 }
 
 // RunHost runs the tool, streaming its output, and waits for it. A non-zero

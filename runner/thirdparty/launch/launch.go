@@ -192,3 +192,16 @@ func envList(env map[string]string) []string {
 }
 
 var errNoArgs = errors.New("launch: empty command")
+
+// redact replaces every occurrence of a secret inside argv's words.
+func redact(argv, secrets []string) []string {
+	out := slices.Clone(argv)
+	for i := range out {
+		for _, s := range secrets {
+			if s != "" {
+				out[i] = strings.ReplaceAll(out[i], s, "<redacted>")
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,138 @@
+package guidellm
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestArgsExact(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want []string
+	}{
+		{
+			name: "constant sweep of rates through the proxy, completions",
+			cfg: Config{
+				Target: "http://127.0.0.1:9470", Model: "Qwen/Qwen3-0.6B", RequestFormat: FormatCompletions,
+				Profile: "constant", Rates: []float64{1, 2.5, 4}, Warmup: 10, Cooldown: 5,
+				PromptTokens: 512, OutputTokens: 128, Tokenizer: "/models/Qwen3-0.6B",
+				MaxSeconds: 120, OutputPath: "out/benchmarks.json", Labels: map[string]string{"suite": "scaling", "cell": "c1"}, Seed: 7,
+			},
+			want: []string{"run",
+				"--backend", "kind=openai_http,target=http://127.0.0.1:9470,model=Qwen/Qwen3-0.6B,request_format=/v1/completions",
+				"--data", "kind=synthetic_text,prompt_tokens=512,output_tokens=128",
+				"--tokenizer", "kind=huggingface_auto,model=/models/Qwen3-0.6B",
+				"--profile", "kind=constant,rate=1,warmup=10,cooldown=5",
+				"--override", "profile.rate", "1,2.5,4",
+				"--constraint", "kind=max_duration,seconds=120",
+				"--seed", "kind=static,value=7",
+				"--metrics", "kind=generative,sample_size=0",
+				"--output", "kind=json,path=out/benchmarks.json",
+				"--label", "cell=c1", "--label", "suite=scaling",
+				"--disable-console-interactive"},
+		},
+		{
+			name: "concurrent chat with variable lengths, limits and an API key",
+			cfg: Config{
+				Target: "http://127.0.0.1:9470", APIKey: "sk-1", Profile: "concurrent", Rates: []float64{16},
+				PromptTokens: 256, PromptStdev: 32, OutputTokens: 64, OutputStdev: 8, MaxRequests: 500, MaxErrors: 10,
+				OutputPath: "/r/b.json", Extra: []string{"--data-loader", "kind=pytorch,samples=1000"},
+			},
+			want: []string{"run",
+				"--backend", "kind=openai_http,target=http://127.0.0.1:9470,api_key=sk-1",
+				"--data", "kind=synthetic_text,prompt_tokens=256,prompt_tokens_stdev=32,output_tokens=64,output_tokens_stdev=8",
+				"--profile", "kind=concurrent,streams=16",
+				"--constraint", "kind=max_requests,count=500",
+				"--constraint", "kind=max_errors,count=10",
+				"--metrics", "kind=generative,sample_size=0",
+				"--output", "kind=json,path=/r/b.json",
+				"--disable-console-interactive", "--data-loader", "kind=pytorch,samples=1000"},
+		},
+		{
+			name: "embeddings at unlimited rate, a path with a comma takes the JSON form",
+			cfg: Config{
+				Target: "http://127.0.0.1:9470", RequestFormat: FormatEmbeddings, Profile: "throughput", MaxConcurrency: 64,
+				PromptTokens: 512, OutputPath: "/r/a,b.json",
+			},
+			want: []string{"run",
+				"--backend", "kind=openai_http,target=http://127.0.0.1:9470,request_format=/v1/embeddings",
+				"--data", "kind=synthetic_text,prompt_tokens=512",
+				"--profile", "kind=throughput,max_concurrency=64",
+				"--metrics", "kind=generative,sample_size=0",
+				"--output", `{"kind":"json","path":"/r/a,b.json"}`,
+				"--disable-console-interactive"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Args(tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("args\n got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestArgsErrors(t *testing.T) {
+	ok := Config{Target: "http://p", Profile: "constant", Rates: []float64{1}, PromptTokens: 1, OutputTokens: 1, OutputPath: "o.json"}
+	for _, tc := range []struct {
+		mut  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Target = "" }, "guidellm: target: empty; give the metering proxy's URL"},
+		{func(c *Config) { c.Profile = "burst" }, `guidellm: profile "burst": want one of synchronous, concurrent, throughput, constant, poisson, sweep`},
+		{func(c *Config) { c.Rates = nil }, "guidellm: rates: profile constant needs at least one value"},
+		{func(c *Config) { c.Rates = []float64{0} }, "guidellm: rates: 0 is not positive"},
+		{func(c *Config) { c.Profile, c.Rates = "concurrent", []float64{1.5} }, "guidellm: rates: 1.5 streams is not a whole number"},
+		{func(c *Config) { c.Profile = "synchronous" }, "guidellm: rates: profile synchronous takes none"},
+		{func(c *Config) { c.OutputTokens = 0 }, "guidellm: output tokens: must be positive for generation"},
+		{func(c *Config) { c.RequestFormat = "/v1/responses" }, `guidellm: request format "/v1/responses": want /v1/chat/completions, /v1/completions or /v1/embeddings`},
+		{func(c *Config) { c.OutputPath = "" }, "guidellm: output path: empty"},
+	} {
+		c := ok
+		tc.mut(&c)
+		if _, err := Args(c); err == nil || err.Error() != tc.want {
+			t.Errorf("err = %v\nwant %s", err, tc.want)
+		}
+	}
+}
+
+func TestHostAndContainer(t *testing.T) {
+	cfg := Config{Target: "http://127.0.0.1:9470", APIKey: "sk-secret", Profile: "poisson", Rates: []float64{2}, PromptTokens: 8, OutputTokens: 4,
+		Tokenizer: "/models/tok", OutputPath: "/runs/r1/cell/guidellm.json"}
+	h, err := Host("", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Argv[0] != "guidellm" || h.Argv[1] != "run" || strings.Contains(h.String(), "sk-secret") || !strings.Contains(h.String(), "api_key=<redacted>") {
+		t.Errorf("host %q / %s", h.Argv, h.String())
+	}
+	c, err := Container(ContainerOptions{Name: "servebench-guidellm-1", CPUs: []int{3}, User: "1000:1000"}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "docker run --rm --name servebench-guidellm-1 --network host --cpuset-cpus 3 -v /runs/r1/cell:/results -v /models/tok:/tokenizer:ro -w /results --user 1000:1000 " +
+		"--entrypoint guidellm ghcr.io/vllm-project/guidellm:v0.7.3 run --backend 'kind=openai_http,target=http://127.0.0.1:9470,api_key=<redacted>' " +
+		"--data kind=synthetic_text,prompt_tokens=8,output_tokens=4 --tokenizer kind=huggingface_auto,model=/tokenizer --profile kind=poisson,rate=2 " +
+		"--metrics kind=generative,sample_size=0 --output kind=json,path=/results/guidellm.json --disable-console-interactive"
+	if c.String() != want {
+		t.Errorf("container\n got %s\nwant %s", c.String(), want)
+	}
+	if _, err := Container(ContainerOptions{}, Config{OutputPath: "rel.json"}); err == nil || err.Error() != `guidellm: output path "rel.json": must be absolute to mount it` {
+		t.Errorf("relative output: %v", err)
+	}
+}
+
+func TestCheckVersion(t *testing.T) {
+	if err := CheckVersion("0.7.3"); err != nil {
+		t.Error(err)
+	}
+	err := CheckVersion("0.6.1")
+	if err == nil || !strings.HasPrefix(err.Error(), "guidellm 0.6.1: servebench drives the `guidellm run` interface of 0.7 and newer") {
+		t.Errorf("0.6.1: %v", err)
+	}
+}
