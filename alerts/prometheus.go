@@ -11,8 +11,8 @@ type Scrape struct {
 	Interval           model.Duration
 	EvaluationInterval model.Duration
 	Runner             string   // host:port of the runner's /metrics
-	Exporter           string   // host:port of the standalone exporter's /metrics
-	Engine             string   // host:port of the engine's /metrics (vLLM or the simulator)
+	Exporter           string   // host:port of the standalone exporter's /metrics; "" for none
+	Engine             string   // host:port of the engine's /metrics (vLLM or the simulator); "" for none
 	EngineJob          string   // job name of the engine, as the rules expect it
 	Alertmanager       string   // host:port of Alertmanager
 	RuleFiles          []string // globs, relative to prometheus.yml
@@ -54,12 +54,12 @@ type promJob struct {
 	StaticConfigs []promTargets `yaml:"static_configs"`
 }
 
-// Prometheus renders prometheus.yml: three jobs (runner, exporter, engine),
+// Prometheus renders prometheus.yml: up to three jobs (runner, exporter, engine),
 // the rule files and Alertmanager. Summary series carry their finish time as
 // the sample timestamp; scrapes keep it (honor_timestamps defaults to true).
 func Prometheus(s Scrape) ([]byte, error) {
-	if s.Runner == "" || s.Exporter == "" || s.Engine == "" || s.Alertmanager == "" || s.EngineJob == "" {
-		return nil, fmt.Errorf("prometheus config: runner, exporter, engine, engine job and alertmanager are required")
+	if s.Runner == "" || s.Alertmanager == "" || s.EngineJob == "" {
+		return nil, fmt.Errorf("prometheus config: runner, engine job and alertmanager are required")
 	}
 	var c promConfig
 	c.Global.ScrapeInterval = s.Interval
@@ -67,6 +67,9 @@ func Prometheus(s Scrape) ([]byte, error) {
 	c.RuleFiles = s.RuleFiles
 	c.Alerting.Alertmanagers = []promStatic{{StaticConfigs: []promTargets{{Targets: []string{s.Alertmanager}}}}}
 	for _, j := range []struct{ name, target string }{{"runner", s.Runner}, {"exporter", s.Exporter}, {s.EngineJob, s.Engine}} {
+		if j.target == "" {
+			continue
+		}
 		c.ScrapeConfigs = append(c.ScrapeConfigs, promJob{JobName: j.name, StaticConfigs: []promTargets{{Targets: []string{j.target}}}})
 	}
 	return marshal(c)

@@ -131,6 +131,13 @@ type Prometheus struct {
 // waits until it is ready. Extra flags are appended.
 func StartPrometheus(t testing.TB, dir, config string, flags ...string) *Prometheus {
 	t.Helper()
+	return StartPrometheusTSDB(t, dir, filepath.Join(t.TempDir(), "tsdb"), config, flags...)
+}
+
+// StartPrometheusTSDB is StartPrometheus on a given TSDB directory, e.g. one
+// holding blocks backfilled with promtool tsdb create-blocks-from.
+func StartPrometheusTSDB(t testing.TB, dir, tsdb, config string, flags ...string) *Prometheus {
+	t.Helper()
 	bin := Require(t, "prometheus")
 	cfg := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
@@ -139,7 +146,7 @@ func StartPrometheus(t testing.TB, dir, config string, flags ...string) *Prometh
 	port := FreePort(t)
 	args := append([]string{
 		"--config.file=" + cfg,
-		"--storage.tsdb.path=" + filepath.Join(t.TempDir(), "tsdb"),
+		"--storage.tsdb.path=" + tsdb,
 		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port),
 		"--web.enable-lifecycle",
 	}, flags...)
@@ -147,4 +154,45 @@ func StartPrometheus(t testing.TB, dir, config string, flags ...string) *Prometh
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	WaitHTTP(t, url+"/-/ready", 30*time.Second)
 	return &Prometheus{Process: p, URL: url}
+}
+
+// Alertmanager is a running Alertmanager.
+type Alertmanager struct {
+	*Process
+	URL  string // http://127.0.0.1:PORT
+	Addr string // 127.0.0.1:PORT, for prometheus.yml
+}
+
+// StartAlertmanager runs Alertmanager (Debian's prometheus-alertmanager or
+// alertmanager) with the given configuration (alertmanager.yml text), gossip
+// off, and waits until it is ready. Extra flags are appended.
+func StartAlertmanager(t testing.TB, config string, flags ...string) *Alertmanager {
+	t.Helper()
+	bin := ""
+	for _, name := range []string{"prometheus-alertmanager", "alertmanager"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		missing(t, "neither prometheus-alertmanager nor alertmanager found on PATH (make deps installs it)")
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := FreePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	args := append([]string{
+		"--config.file=" + cfg,
+		"--storage.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=" + addr,
+		"--cluster.listen-address=", // no gossip: a single instance on loopback
+	}, flags...)
+	p := Start(t, dir, bin, args...)
+	url := "http://" + addr
+	WaitHTTP(t, url+"/-/ready", 30*time.Second)
+	return &Alertmanager{Process: p, URL: url, Addr: addr}
 }

@@ -1,0 +1,213 @@
+package alerts
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/servebench/servebench/exporter/contract"
+	"github.com/servebench/servebench/internal/e2e"
+)
+
+// webhookMessage is the part of Alertmanager's webhook payload the test reads.
+type webhookMessage struct {
+	Status string `json:"status"`
+	Alerts []struct {
+		Status      string            `json:"status"`
+		Labels      map[string]string `json:"labels"`
+		Annotations map[string]string `json:"annotations"`
+	} `json:"alerts"`
+}
+
+// summarySample is one finished benchmark's output tokens/s.
+type summarySample struct {
+	labels labelSet
+	value  float64
+	at     time.Time
+}
+
+func (s summarySample) line(name string, ts string) string {
+	keys := make([]string, 0, len(s.labels))
+	for k := range s.labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%q", k, s.labels[k])
+	}
+	return fmt.Sprintf("%s{%s} %g %s\n", name, strings.Join(parts, ","), s.value, ts)
+}
+
+// TestE2ERegressionAlertDelivered: four hourly baseline runs of two
+// configurations are backfilled into a real Prometheus's TSDB with promtool
+// (as `runner backfill` does for history); then a fresh run is scraped with
+// its finish timestamp, degraded for configuration A (-30% tokens/s) and
+// normal for B. The generated rules (with one-second intervals) must fire
+// ServebenchThroughputRegression for A only, and a real Alertmanager must
+// deliver it to the test's webhook within a bounded time.
+func TestE2ERegressionAlertDelivered(t *testing.T) {
+	promtoolBin := e2e.Require(t, "promtool")
+	e2e.Require(t, "prometheus")
+
+	hook := make(chan webhookMessage, 64)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m webhookMessage
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			t.Errorf("webhook payload: %v", err)
+		}
+		hook <- m
+	}))
+	defer receiver.Close()
+
+	instant := model.Duration(0)
+	am := e2e.StartAlertmanager(t, mustString(t, func() ([]byte, error) {
+		return Alertmanager(Receivers{WebhookURL: receiver.URL + "/alerts"}, Timing{GroupWait: instant, CriticalGroupWait: instant,
+			GroupInterval: d("1s"), RepeatInterval: map[string]model.Duration{SeverityCritical: d("1h"), SeverityWarning: d("1h"), SeverityInfo: d("1h")}})
+	}))
+
+	name := contract.BenchmarkOutputTokenRate.Name
+	a, b := config("nightly", "chat", "8", "constant-4"), config("nightly", "chat", "16", "constant-4")
+	now := time.Now()
+	var baseline []summarySample
+	for _, cfg := range []struct {
+		l      labelSet
+		values []float64
+	}{{a, []float64{100, 102, 98, 100}}, {b, []float64{200, 204, 196, 200}}} {
+		for i, v := range cfg.values {
+			baseline = append(baseline, summarySample{cfg.l, v, now.Add(time.Duration(i-5) * time.Hour)})
+		}
+	}
+	tsdb := filepath.Join(t.TempDir(), "tsdb")
+	backfill(t, promtoolBin, tsdb, name, baseline)
+
+	// The fresh run, exposed the way the runner exposes summary series: one
+	// sample per configuration with the finish time as its timestamp.
+	finished := now.Add(-5 * time.Second)
+	latest := []summarySample{{a, 70, finished}, {b, 199, finished}}
+	runner := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n", name, contract.BenchmarkOutputTokenRate.Help, name)
+		for _, s := range latest {
+			fmt.Fprint(w, s.line(name, fmt.Sprint(s.at.UnixMilli())))
+		}
+	}))
+	defer runner.Close()
+
+	dir := t.TempDir()
+	o := DefaultOptions()
+	o.RegressionInterval, o.LiveInterval, o.RegressionFor = d("1s"), d("1s"), d("1s")
+	writeRules(t, dir, o)
+	cfg := mustString(t, func() ([]byte, error) {
+		return Prometheus(Scrape{Interval: d("1s"), EvaluationInterval: d("1s"), Runner: strings.TrimPrefix(runner.URL, "http://"),
+			EngineJob: o.EngineJob, Alertmanager: am.Addr, RuleFiles: []string{"rules/*.yml"}})
+	})
+	prom := e2e.StartPrometheusTSDB(t, dir, tsdb, cfg)
+
+	// The baseline is in the TSDB: four runs per configuration.
+	if got := queryValues(t, prom.URL, fmt.Sprintf("count_over_time(%s[1d])", name)); len(got) != 2 || got[0] < 4 {
+		t.Fatalf("backfilled runs per configuration: %v, want 2 series with 4+ samples", got)
+	}
+
+	deadline := time.After(60 * time.Second)
+	for delivered := false; !delivered; {
+		select {
+		case m := <-hook:
+			for _, al := range m.Alerts {
+				if al.Labels["alertname"] != AlertThroughputRegression {
+					continue
+				}
+				if al.Labels[contract.LabelCores] != "8" {
+					t.Fatalf("regression alert for the healthy configuration: %v", al.Labels)
+				}
+				if al.Status == "firing" {
+					if !strings.Contains(al.Annotations["description"], "is 70% of the median") {
+						t.Errorf("description %q", al.Annotations["description"])
+					}
+					if al.Annotations["runbook_url"] == "" || al.Labels["severity"] != SeverityWarning {
+						t.Errorf("alert %v %v", al.Labels, al.Annotations)
+					}
+					delivered = true
+				}
+			}
+		case <-deadline:
+			t.Fatalf("no %s delivered to the webhook within 60s; firing in Prometheus: %v",
+				AlertThroughputRegression, queryValues(t, prom.URL, "ALERTS"))
+		}
+	}
+	// Only A regressed.
+	if firing := queryValues(t, prom.URL, fmt.Sprintf(`ALERTS{alertname=%q,alertstate="firing"}`, AlertThroughputRegression)); len(firing) != 1 {
+		t.Errorf("firing %s series: %d, want 1", AlertThroughputRegression, len(firing))
+	}
+}
+
+func mustString(t *testing.T, f func() ([]byte, error)) string {
+	t.Helper()
+	b, err := f()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// backfill writes samples as OpenMetrics (timestamps in seconds) and turns
+// them into TSDB blocks under tsdb with promtool.
+func backfill(t *testing.T, promtoolBin, tsdb, name string, samples []summarySample) {
+	t.Helper()
+	sort.SliceStable(samples, func(i, j int) bool {
+		return samples[i].labels[contract.LabelCores] < samples[j].labels[contract.LabelCores]
+	})
+	var om strings.Builder
+	fmt.Fprintf(&om, "# TYPE %s gauge\n", name)
+	for _, s := range samples {
+		om.WriteString(s.line(name, fmt.Sprint(s.at.Unix())))
+	}
+	om.WriteString("# EOF\n")
+	src := filepath.Join(t.TempDir(), "history.om")
+	if err := os.WriteFile(src, []byte(om.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtoolBin, "tsdb", "create-blocks-from", "openmetrics", src, tsdb).CombinedOutput(); err != nil {
+		t.Fatalf("promtool backfill: %v\n%s", err, out)
+	}
+}
+
+// queryValues runs an instant query and returns the sample values.
+func queryValues(t *testing.T, base, q string) []float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			Result []struct {
+				Value [2]any `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || r.Status != "success" {
+		t.Fatalf("query %q: %v %s", q, err, r.Error)
+	}
+	var out []float64
+	for _, s := range r.Data.Result {
+		var v float64
+		fmt.Sscan(s.Value[1].(string), &v)
+		out = append(out, v)
+	}
+	return out
+}
