@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/servebench/servebench/runner/backfill"
+	"github.com/servebench/servebench/runner/compare"
+	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/store"
+	"github.com/servebench/servebench/runner/thirdparty"
+)
+
+func init() {
+	register(command{name: "import", summary: "import GuideLLM and vllm bench serve result files into the results store", run: runImport})
+	// compare, report and backfill read third-party files directly too.
+	resultDecoders = append(resultDecoders, decodeThirdParty)
+}
+
+// decodeThirdParty is a compare.Decoder for GuideLLM and vllm bench serve files.
+func decodeThirdParty(path string, data []byte) (*results.Summary, bool, error) {
+	f, err := thirdparty.Sniff(data)
+	if err != nil || f == thirdparty.FormatServebench {
+		return nil, false, nil
+	}
+	s, _, err := thirdparty.Parse(bytes.NewReader(data))
+	if err != nil {
+		return nil, true, err
+	}
+	if s.Source == "" {
+		s.Source = path
+	}
+	if s.RunID == "" {
+		s.RunID = importRunID(f, data)
+	}
+	return s, true, nil
+}
+
+var _ compare.Decoder = decodeThirdParty
+
+// importRunID names an imported file's run after its finish time, or its
+// content when it has none, so importing the same file twice collides.
+func importRunID(f thirdparty.Format, data []byte) string {
+	sum := sha256.Sum256(data)
+	id := "import-" + string(f) + "-"
+	if _, end, ok := backfill.SourceTimes(data); ok {
+		id += end.UTC().Format("20060102-150405") + "-"
+	}
+	return id + hex.EncodeToString(sum[:3])
+}
+
+func runImport(_ context.Context, e env) error {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	root := fs.String("results", "", "results `DIR` to import into, as <DIR>/import/<run>/<cell>/ (default results, or SERVEBENCH_RESULTS)")
+	output := fs.String("output", "", "write the normalised summary.json here instead of into the store (one FILE only)")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, `usage: runner import [--results DIR | --output summary.json] FILE...
+
+FILE is a GuideLLM JSON report (v0.4 to v0.7) or a vllm bench serve
+--save-result file (JSON or JSON Lines). The numbers are the source's,
+normalised to servebench's summary shape; the source file is kept beside it.
+
+flags:`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(e.args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err}
+	}
+	if fs.NArg() == 0 {
+		return usagef("import: give at least one result file")
+	}
+	if *output != "" && (fs.NArg() != 1 || *root != "") {
+		return usagef("import: --output takes exactly one FILE and no --results")
+	}
+	if *root == "" {
+		*root = e.getenv("SERVEBENCH_RESULTS")
+	}
+	if *root == "" {
+		*root = "results"
+	}
+	for _, path := range fs.Args() {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return usagef("import: %w", err)
+		}
+		f, err := thirdparty.Sniff(data)
+		if err != nil {
+			return usagef("import: %s: %w", path, err)
+		}
+		if f == thirdparty.FormatServebench {
+			return usagef("import: %s is already a servebench summary.json", path)
+		}
+		s, ok, err := decodeThirdParty(path, data)
+		if err != nil || !ok {
+			return usagef("import: %s: %w", path, err)
+		}
+		if abs, err := filepath.Abs(path); err == nil {
+			s.Source = abs
+		}
+		s.Suite = "import"
+		s.Cell = cellID(path)
+		if *output != "" {
+			var buf bytes.Buffer
+			if err := results.WriteSummary(&buf, s); err != nil {
+				return err
+			}
+			if err := os.WriteFile(*output, buf.Bytes(), 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s (%s): %d benchmarks -> %s\n", path, f, len(s.Benchmarks), *output)
+			continue
+		}
+		dir, err := storeImport(*root, s, f, path, data)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s (%s): %d benchmarks -> %s\n", path, f, len(s.Benchmarks), dir)
+	}
+	return nil
+}
+
+// cellID names the imported cell after the file, without its extension.
+func cellID(path string) string {
+	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == ' ' {
+			return '_'
+		}
+		return r
+	}, base)
+}
+
+// storeImport writes <root>/import/<run>/<cell>/ with summary.json,
+// manifest.json (dated from the source) and the source file itself.
+func storeImport(root string, s *results.Summary, f thirdparty.Format, path string, data []byte) (string, error) {
+	st := store.New(root, nil)
+	run, err := st.Create("import", s.RunID, []store.CellState{{ID: s.Cell, Status: store.CellPending}}, map[string]string{"source": s.Source, "format": string(f)})
+	if err != nil {
+		return "", fmt.Errorf("import: %w (already imported?)", err)
+	}
+	cw, err := run.Cell(s.Cell)
+	if err != nil {
+		return "", err
+	}
+	// The store opens requests.jsonl for every cell; an import has no
+	// per-request records, and an empty file would claim it had.
+	if err := cw.Close(); err != nil {
+		return "", err
+	}
+	if err := os.Remove(filepath.Join(cw.Dir, "requests.jsonl")); err != nil {
+		return "", err
+	}
+	if err := cw.WriteSummary(s); err != nil {
+		return "", err
+	}
+	m := &store.Manifest{RunID: s.RunID, Suite: "import", Cell: s.Cell, Model: s.Model, Loadgen: store.Loadgen{Name: s.Loadgen},
+		Command: "runner import " + filepath.Base(path)}
+	if start, end, ok := backfill.SourceTimes(data); ok {
+		m.Started, m.Finished = start, end
+	} else {
+		m.Started = time.Now().UTC()
+	}
+	if err := cw.WriteManifest(m); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(cw.Dir, "source-"+filepath.Base(path)), data, 0o644); err != nil {
+		return "", err
+	}
+	if err := run.SetCell(s.Cell, store.CellDone, nil); err != nil {
+		return "", err
+	}
+	if err := run.Close(store.StatusComplete); err != nil {
+		return "", err
+	}
+	return cw.Dir, nil
+}
