@@ -1,0 +1,102 @@
+package perfmodel
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the figures table in docs/simulator.md")
+
+const (
+	figuresBegin = "<!-- BEGIN FIGURES (go test ./runner/simulator/perfmodel -run TestFiguresTable -update) -->\n"
+	figuresEnd   = "<!-- END FIGURES -->\n"
+)
+
+// figures renders the simulated figures per preset and core count with
+// vLLM's CPU serving defaults (max_num_seqs 128, max_num_batched_tokens 2048,
+// block 128, 4 GiB KV cache). All numbers are engine-side, in virtual time.
+func figures(t testing.TB) string {
+	var b strings.Builder
+	b.WriteString("| model | cores | prefill 512 tok (s) | decode, 1 stream (tok/s) | 16 streams: total / per stream (tok/s) | 128 streams: total / per stream (tok/s) | 128 streams: mean TTFT (s) |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, id := range PresetIDs() {
+		p, _ := Preset(id)
+		for _, cores := range []int{1, 2, 4, 8, 16, 32} {
+			h := DefaultHardware()
+			h.Cores = cores
+			cfg := SchedulerConfig{Profile: p, Hardware: h, MaxNumSeqs: 128, MaxNumBatchedTokens: 2048,
+				BlockSize: 128, KVCacheBytes: 4 << 30, Slowdown: 1}
+			prefill := StepCost(p, h, []Work{{NewTokens: 512}}).Total
+			if p.Embedding {
+				one, err := Simulate(cfg, []Arrival{{Prompt: 128}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				arr := make([]Arrival, 512)
+				for i := range arr {
+					arr[i] = Arrival{Prompt: 128}
+				}
+				out, err := Simulate(cfg, arr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var last time.Duration
+				for _, o := range out {
+					last = max(last, o.E2E)
+				}
+				fmt.Fprintf(&b, "| %s (embedding) | %d | %.3f | %.0f ms per 128-token input | %.0f inputs/s at saturation | | |\n",
+					id, cores, prefill.Seconds(), float64(one[0].E2E.Microseconds())/1000, 512/last.Seconds())
+				continue
+			}
+			one, err := Closed(cfg, 1, 2, 128, 128)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mid, err := Closed(cfg, 16, 32, 128, 128)
+			if err != nil {
+				t.Fatal(err)
+			}
+			peak, err := Closed(cfg, 128, 256, 128, 128)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "| %s | %d | %.2f | %.1f | %.0f / %.1f | %.0f / %.2f | %.1f |\n", id, cores, prefill.Seconds(),
+				one.PerSeqTokensPerS, mid.OutputTokensPerS, mid.PerSeqTokensPerS, peak.OutputTokensPerS, peak.PerSeqTokensPerS,
+				peak.MeanTTFT.Seconds())
+		}
+	}
+	return b.String()
+}
+
+// TestFiguresTable keeps the table in docs/simulator.md equal to what the
+// model computes; -update rewrites it.
+func TestFiguresTable(t *testing.T) {
+	path := filepath.Join("..", "..", "..", "docs", "simulator.md")
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(doc, []byte(figuresBegin))
+	j := bytes.Index(doc, []byte(figuresEnd))
+	if i < 0 || j < i {
+		t.Fatalf("%s lacks the figures markers", path)
+	}
+	table := figures(t)
+	current := string(doc[i+len(figuresBegin) : j])
+	if current == table {
+		return
+	}
+	if !*update {
+		t.Fatalf("the figures table in %s is stale; run go test ./runner/simulator/perfmodel -run TestFiguresTable -update", path)
+	}
+	out := append(append(append([]byte{}, doc[:i+len(figuresBegin)]...), table...), doc[j:]...)
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
