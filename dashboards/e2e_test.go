@@ -78,4 +78,3 @@ func TestE2EPanelQueriesParse(t *testing.T) {
 	}
 	t.Logf("%d queries from %d boards parse", len(queries), len(All()))
 }
-
