@@ -185,6 +185,44 @@ func appendEscaped(b []byte, s string) []byte {
 
 var doneChunk = []byte("data: [DONE]\n\n")
 
+// appendToken appends everything written for token i: the role chunk first
+// for chat, the token's chunk (broken JSON when malformed), and after the
+// last token the usage chunk when asked for and [DONE].
+func (t *templates) appendToken(buf []byte, q *request, i int, last, includeUsage, malformed bool) []byte {
+	if i == 0 && q.kind == kindChat {
+		buf = append(buf, t.role...)
+		if t.continuous {
+			buf = appendUsage(buf, q.prompt, 0)
+		}
+		buf = append(buf, "}\n\n"...)
+	}
+	if malformed {
+		buf = append(buf, t.pre[:len(t.pre)/2]...)
+		buf = append(buf, "\n\n"...)
+	} else {
+		buf = append(buf, t.pre...)
+		buf = appendEscaped(buf, q.plan.pieces[i])
+		if last {
+			buf = append(buf, t.fin...)
+		} else {
+			buf = append(buf, t.mid...)
+		}
+		if t.continuous {
+			buf = appendUsage(buf, q.prompt, i+1)
+		}
+		buf = append(buf, "}\n\n"...)
+	}
+	if last {
+		if includeUsage {
+			buf = append(buf, t.usageHead...)
+			buf = appendUsage(buf, q.prompt, q.plan.n)
+			buf = append(buf, "}\n\n"...)
+		}
+		buf = append(buf, doneChunk...)
+	}
+	return buf
+}
+
 // stream writes an SSE response: each token chunk at its scheduled time,
 // one write and one flush per chunk. The last token's chunk carries the
 // finish reason (as vLLM's does), followed in the same write by the usage
@@ -223,38 +261,7 @@ func (e *Engine) stream(ctx context.Context, w http.ResponseWriter, q *request, 
 				panic(http.ErrAbortHandler)
 			}
 			last := final && sent == len(due)-1
-			buf = buf[:0]
-			if sent == 0 && q.kind == kindChat {
-				buf = append(buf, t.role...)
-				if continuous {
-					buf = appendUsage(buf, q.prompt, 0)
-				}
-				buf = append(buf, "}\n\n"...)
-			}
-			if q.malformed && sent == f.MalformedAfter {
-				buf = append(buf, t.pre[:len(t.pre)/2]...)
-				buf = append(buf, "\n\n"...)
-			} else {
-				buf = append(buf, t.pre...)
-				buf = appendEscaped(buf, q.plan.pieces[sent])
-				if last {
-					buf = append(buf, t.fin...)
-				} else {
-					buf = append(buf, t.mid...)
-				}
-				if continuous {
-					buf = appendUsage(buf, q.prompt, sent+1)
-				}
-				buf = append(buf, "}\n\n"...)
-			}
-			if last {
-				if includeUsage {
-					buf = append(buf, t.usageHead...)
-					buf = appendUsage(buf, q.prompt, q.plan.n)
-					buf = append(buf, "}\n\n"...)
-				}
-				buf = append(buf, doneChunk...)
-			}
+			buf = t.appendToken(buf[:0], q, sent, last, includeUsage, q.malformed && sent == f.MalformedAfter)
 			if _, err := w.Write(buf); err != nil {
 				return
 			}
