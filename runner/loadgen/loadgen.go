@@ -307,9 +307,14 @@ func (c *Config) prompts(ctx context.Context, runID string, h http.Header) (work
 	}
 	n := c.PromptPool
 	if n <= 0 {
-		n = 1024
+		n = defaultPool
 		if c.MaxRequests > 0 && c.MaxRequests < n {
 			n = c.MaxRequests
+		}
+		// An open loop's sends per level are known: do not calibrate
+		// prompts that will never be sent.
+		if top := c.maxRate(); top > 0 && c.MaxSeconds > 0 {
+			n = min(n, int(top*c.MaxSeconds.Seconds()*1.05)+10)
 		}
 	}
 	tok := &workload.ServerTokenizer{Client: c.Client, BaseURL: c.Target, Model: c.Model, API: c.API, Header: h}
@@ -318,6 +323,25 @@ func (c *Config) prompts(ctx context.Context, runID string, h http.Header) (work
 		return workload.Set{}, fmt.Errorf("prompts: %w", err)
 	}
 	return set, nil
+}
+
+// defaultPool is the default number of synthetic prompts.
+const defaultPool = 1024
+
+// maxRate is the highest open-loop rate of the levels, 0 when unknown
+// (closed loop, sweep, replay).
+func (c *Config) maxRate() float64 {
+	switch c.Profile {
+	case pacer.Constant, pacer.Poisson, pacer.Gamma:
+		top := 0.0
+		for _, r := range c.Rates {
+			top = max(top, r)
+		}
+		return top
+	case pacer.Ramp:
+		return max(c.RampFrom, c.RampTo)
+	}
+	return 0
 }
 
 type runner struct {

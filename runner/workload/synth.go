@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -117,7 +118,7 @@ type SynthOptions struct {
 }
 
 // calibrationRounds bounds the /tokenize round trips per prompt.
-const calibrationRounds = 8
+const calibrationRounds = 10
 
 // Synthesize makes opt.N prompts of spec's lengths.
 func Synthesize(ctx context.Context, spec Spec, opt SynthOptions) (Set, error) {
@@ -236,7 +237,14 @@ func calibrate(ctx context.Context, tok Tokenizer, target, n int, render func(n,
 			break
 		}
 		seen[n] = true
-		n = max(n+target-c, 1)
+		// Step by the words the gap needs at this prompt's tokens per
+		// word, so long words do not make the search overshoot.
+		perWord := max(float64(c)/float64(n), 0.25)
+		step := int(math.Round(float64(target-c) / perWord))
+		if step == 0 {
+			step = target - c
+		}
+		n = max(n+step, 1)
 		if seen[n] {
 			shift++
 			clear(seen)

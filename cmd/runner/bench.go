@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/exporter/recorder"
+	"github.com/servebench/servebench/exporter/webserver"
+	"github.com/servebench/servebench/runner/loadgen"
+	"github.com/servebench/servebench/runner/pacer"
+	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/workload"
+)
+
+func init() {
+	register(command{name: "bench", summary: "run one benchmark (one or more load levels) against an OpenAI-compatible URL", run: runBench})
+}
+
+// benchFlags are runner bench's flags after parsing.
+type benchFlags struct {
+	cfg          loadgen.Config
+	output       string
+	requests     string
+	format       string
+	listen       string
+	webConfig    string
+	failInvalid  bool
+	progressTick time.Duration
+}
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string) (*benchFlags, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := &benchFlags{}
+	c := &f.cfg
+	fs.StringVar(&c.Target, "target", "", "base `URL` of the server, e.g. http://127.0.0.1:8000 (required)")
+	fs.StringVar(&c.Model, "model", "", "model `NAME` (default: the first one /v1/models lists)")
+	api := fs.String("api", "", "API: chat, completions or embeddings (default: the workload's, else chat)")
+	profile := fs.String("profile", "", "load profile: "+kindList()+" (required)")
+	rate := fs.String("rate", "", "comma-separated levels: streams for concurrent/throughput, req/s for constant/poisson/gamma")
+	fs.Float64Var(&c.Burstiness, "burstiness", 1, "gamma profile: shape of the inter-arrival gaps (1 = Poisson, <1 burstier, inf = constant)")
+	fs.Float64Var(&c.RampFrom, "ramp-from", 0, "ramp profile: req/s at the start")
+	fs.Float64Var(&c.RampTo, "ramp-to", 0, "ramp profile: req/s at the end of the ramp, then held")
+	rampSeconds := fs.Float64("ramp-seconds", 0, "ramp profile: ramp length, seconds")
+	fs.Float64Var(&c.TimeScale, "time-scale", 1, "replay profile: factor on the trace's timestamps (2 = half speed)")
+	fs.IntVar(&c.SweepSize, "sweep-size", 10, "sweep profile: benchmarks in all, synchronous and throughput included")
+	fs.IntVar(&c.SweepStreams, "sweep-streams", 512, "sweep profile: streams of the throughput benchmark")
+	data := fs.String("data", "", "synthetic spec prompt_tokens=N,output_tokens=M[,prompt_tokens_stdev=..,_min=..,_max=..] or a JSONL `file`")
+	wl := fs.String("workload", "", "catalogue workload: "+strings.Join(workload.Names(), ", "))
+	fs.IntVar(&c.PromptPool, "prompts", 0, "number of synthetic prompts requests cycle through (default 1024, or max-requests when fewer)")
+	fs.BoolVar(&c.IgnoreEOS, "ignore-eos", true, "ask for exactly the output length (vLLM ignore_eos); a shorter answer is an early_eos error")
+	maxSeconds := fs.Float64("max-seconds", 0, "longest duration of each level, seconds")
+	fs.IntVar(&c.MaxRequests, "max-requests", 0, "most requests of each level")
+	fs.IntVar(&c.MaxErrors, "max-errors", 0, "stop a level after this many failed requests (0 = no limit)")
+	fs.Float64Var(&c.MaxErrorRate, "max-error-rate", 0, "stop a level when the failed share passes this fraction (0 = no limit)")
+	warmup := fs.Float64("warmup", 0, "warmup cut by scheduled time: seconds, or below 1 a fraction of max-seconds")
+	cooldown := fs.Float64("cooldown", 0, "cooldown cut by scheduled time: seconds, or below 1 a fraction of max-seconds")
+	timeout := fs.Float64("request-timeout", 600, "per-request timeout, seconds")
+	drain := fs.Float64("drain-timeout", 0, "how long in-flight requests may finish after sending stops, seconds (default: request-timeout)")
+	fs.BoolVar(&c.Stream, "stream", true, "stream responses (SSE); embeddings are never streamed")
+	fs.Uint64Var(&c.Seed, "seed", 42, "seed of the prompts, output lengths and random schedules")
+	apiKeyFile := fs.String("api-key-file", "", "`file` holding the API key (default: $SERVEBENCH_API_KEY)")
+	var headers listFlag
+	fs.Var(&headers, "header", "extra request header `K=V` (repeatable)")
+	extraBody := fs.String("extra-body", "", "JSON object merged into every request body (null removes a key)")
+	fs.StringVar(&f.output, "output", "", "summary `file` (default: standard output)")
+	fs.StringVar(&f.requests, "requests", "", "per-request records, JSON lines `file` (no prompt text)")
+	fs.StringVar(&f.format, "format", "json", "summary format: json or csv")
+	fs.StringVar(&f.listen, "web.listen-address", "127.0.0.1:9464", "address of the live /metrics endpoint (\"off\" disables)")
+	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web configuration (TLS, basic auth)")
+	maxLate := fs.Float64("valid.max-lateness", 1, "validity: highest p99 send lateness, ms")
+	minSamples := fs.Int("valid.min-samples", 1000, "validity: TTFT samples a p99 needs")
+	errRate := fs.Float64("valid.max-error-rate", 0.01, "validity: highest failed share (negative disables)")
+	fs.BoolVar(&f.failInvalid, "fail-invalid", false, "exit 3 when a benchmark is flagged invalid")
+	fs.DurationVar(&f.progressTick, "progress-interval", 5*time.Second, "how often the progress line is printed")
+	if err := fs.Parse(args); err != nil {
+		return nil, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("bench: unexpected argument %q", fs.Arg(0))
+	}
+	if c.Target == "" {
+		return nil, usagef("--target is required")
+	}
+	if *profile == "" {
+		return nil, usagef("--profile is required (%s)", kindList())
+	}
+	k, err := pacer.ParseKind(*profile)
+	if err != nil {
+		return nil, usagef("--profile: %v", err)
+	}
+	c.Profile = k
+	if *rate != "" {
+		for _, s := range strings.Split(*rate, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if err != nil {
+				return nil, usagef("--rate: %q is not a number", s)
+			}
+			c.Rates = append(c.Rates, v)
+		}
+	}
+	if !(c.Burstiness > 0) {
+		return nil, usagef("--burstiness: %v must be above 0", c.Burstiness)
+	}
+	c.RampOver = secondsFlag(*rampSeconds)
+	c.MaxSeconds = secondsFlag(*maxSeconds)
+	c.RequestTimeout = secondsFlag(*timeout)
+	c.DrainTimeout = secondsFlag(*drain)
+	c.Warmup, c.Cooldown = loadgen.Span(*warmup), loadgen.Span(*cooldown)
+
+	switch {
+	case *data != "" && *wl != "":
+		return nil, usagef("--data and --workload: give one")
+	case *wl != "":
+		if c.Workload, err = workload.Lookup(*wl); err != nil {
+			return nil, usagef("--workload: %v", err)
+		}
+	case strings.Contains(*data, "="):
+		if c.Workload, err = workload.ParseData(*data); err != nil {
+			return nil, usagef("--data: %v", err)
+		}
+	case *data != "":
+		fh, err := os.Open(*data)
+		if err != nil {
+			return nil, usagef("--data: %v", err)
+		}
+		set, err := workload.ReadFile(fh)
+		fh.Close()
+		if err != nil {
+			return nil, usagef("--data %s: %v", *data, err)
+		}
+		c.Prompts = &set
+		c.Labels.Workload = strings.TrimSuffix(filepath.Base(*data), filepath.Ext(*data))
+	default:
+		return nil, usagef("--data or --workload is required")
+	}
+	switch {
+	case *api != "":
+		a, err := measure.ParseAPI(*api)
+		if err != nil {
+			return nil, usagef("--api: %v", err)
+		}
+		c.API = a
+	case c.Workload.API != "":
+		c.API = c.Workload.API
+	default:
+		c.API = measure.APIChat
+	}
+
+	key := getenv("SERVEBENCH_API_KEY")
+	if *apiKeyFile != "" {
+		b, err := os.ReadFile(*apiKeyFile)
+		if err != nil {
+			return nil, usagef("--api-key-file: %v", err)
+		}
+		key = strings.TrimSpace(string(b))
+	}
+	c.APIKey = key
+	if len(headers) > 0 {
+		c.Header = http.Header{}
+		for _, h := range headers {
+			k, v, ok := strings.Cut(h, "=")
+			if !ok || strings.TrimSpace(k) == "" {
+				return nil, usagef("--header %q: want K=V", h)
+			}
+			c.Header.Add(strings.TrimSpace(k), v)
+		}
+	}
+	if *extraBody != "" {
+		if err := json.Unmarshal([]byte(*extraBody), &c.ExtraBody); err != nil || c.ExtraBody == nil {
+			return nil, usagef("--extra-body: want a JSON object: %v", err)
+		}
+	}
+	if f.format != "json" && f.format != "csv" {
+		return nil, usagef("--format %q: want json or csv", f.format)
+	}
+	if *maxLate <= 0 || *minSamples < 1 {
+		return nil, usagef("--valid.max-lateness and --valid.min-samples must be positive")
+	}
+	maxErr := *errRate
+	if maxErr == 0 {
+		maxErr = 1e-12 // 0 would select the default; zero tolerance is "any failure"
+	}
+	c.Validity = results.Validity{MaxLatenessP99: time.Duration(*maxLate * float64(time.Millisecond)), MinSamplesP99: *minSamples, MaxErrorRate: maxErr}
+	if err := webserver.Validate(f.webConfig); err != nil {
+		return nil, usagef("--web.config.file: %v", err)
+	}
+	return f, nil
+}
+
+func kindList() string {
+	s := make([]string, len(pacer.Kinds))
+	for i, k := range pacer.Kinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, "|")
+}
+
+func secondsFlag(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// isTerminal reports whether w is a character device (a TTY).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func runBench(ctx context.Context, e env) error {
+	f, err := parseBenchFlags(e.args, e.stderr, e.getenv)
+	if err != nil {
+		return err
+	}
+	c := &f.cfg
+	c.Log = e.log
+	c.Progress, c.ProgressTTY, c.ProgressEvery = e.stderr, isTerminal(e.stderr), f.progressTick
+
+	// Open the output files first: a typo in a path should not cost a run.
+	out := e.stdout
+	if f.output != "" {
+		fh, err := os.Create(f.output)
+		if err != nil {
+			return usagef("--output: %v", err)
+		}
+		defer fh.Close()
+		out = fh
+	}
+	var reqW *results.RequestWriter
+	if f.requests != "" {
+		fh, err := os.Create(f.requests)
+		if err != nil {
+			return usagef("--requests: %v", err)
+		}
+		defer fh.Close()
+		reqW = results.NewRequestWriter(fh)
+	}
+
+	var rec measure.Recorder = measure.Discard
+	if f.listen != "off" && f.listen != "" {
+		stopServer, r, err := serveBenchMetrics(ctx, f, e.log)
+		if err != nil {
+			return err
+		}
+		defer stopServer()
+		rec = r
+	}
+
+	var sinkErr error
+	sink := func(r *measure.Result) {
+		if reqW != nil && sinkErr == nil {
+			sinkErr = reqW.Write(r)
+		}
+	}
+	sum, runErr := loadgen.Run(ctx, *c, rec, sink)
+	if errors.Is(runErr, loadgen.ErrConfig) {
+		return usageError{runErr}
+	}
+	if sum == nil {
+		return runErr
+	}
+	// Whatever happened, write what was measured.
+	var werr error
+	if f.format == "csv" {
+		werr = results.WriteCSV(out, sum)
+	} else {
+		werr = results.WriteSummary(out, sum)
+	}
+	if reqW != nil {
+		werr = errors.Join(werr, sinkErr, reqW.Flush())
+	}
+	if werr != nil {
+		return werr
+	}
+	if runErr != nil && ctx.Err() == nil {
+		return runErr
+	}
+	if f.failInvalid {
+		for _, b := range sum.Benchmarks {
+			if !b.Valid {
+				return exitError{exitRegression, fmt.Errorf("benchmark %s is invalid: %s", b.Level, strings.Join(b.InvalidReasons, "; "))}
+			}
+		}
+	}
+	return nil
+}
+
+// serveBenchMetrics serves the live recorder's series until the returned
+// stop function is called.
+func serveBenchMetrics(ctx context.Context, f *benchFlags, log *slog.Logger) (func(), measure.Recorder, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	rec, err := recorder.New(reg, recorder.Options{NativeHistograms: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := webserver.Listen(f.listen)
+	if err != nil {
+		return nil, nil, usagef("--web.listen-address: %v (pass another address or \"off\")", err)
+	}
+	info := recorder.RunInfo{RunID: "bench-" + time.Now().UTC().Format("20060102-150405"), Suite: "bench", Model: f.cfg.Model, Engine: "external", Loadgen: "native"}
+	rec.StartRun(info)
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		if err := webserver.Serve(sctx, l, webserver.Handler(reg, log, "servebench runner bench"), f.webConfig, log); err != nil {
+			log.Error("metrics server", "err", err)
+		}
+	}()
+	log.Info("serving live metrics", "url", "http://"+l.Addr().String()+"/metrics")
+	return func() { rec.EndRun(info); cancel(); <-served }, rec, nil
+}
