@@ -1,0 +1,94 @@
+package guidellm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/servebench/servebench/runner/engine"
+	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/thirdparty/launch"
+)
+
+// Runner runs GuideLLM benchmarks, on the host or in a container, and reads
+// their reports. A Runner may be reused; runs must not overlap when they
+// share a container name.
+type Runner struct {
+	// Docker, when set, runs GuideLLM in a container (Container options);
+	// otherwise Binary ("" = guidellm on PATH) runs on the host.
+	Docker    engine.DockerAPI
+	Container ContainerOptions
+	Binary    string
+	Output    launch.Output // live output: console and run log
+	Log       *slog.Logger
+}
+
+// Version detects the GuideLLM version (guidellm --version) and checks that
+// Args speaks its CLI.
+func (r *Runner) Version(ctx context.Context) (string, error) {
+	var v string
+	var err error
+	if r.Docker != nil {
+		img := r.Container.Image
+		if img == "" {
+			img = DefaultImage
+		}
+		v, err = launch.ContainerVersion(ctx, r.Docker, launch.Container{
+			Name: r.Container.Name + "-version", Image: img, Entrypoint: []string{"guidellm"}, Cmd: []string{"--version"}})
+	} else {
+		bin := r.Binary
+		if bin == "" {
+			bin = "guidellm"
+		}
+		v, err = launch.HostVersion(ctx, bin, "--version")
+	}
+	if err != nil {
+		return "", fmt.Errorf("guidellm version: %w", err)
+	}
+	return v, CheckVersion(v)
+}
+
+// Run runs one `guidellm run` to completion, streaming its output, then
+// parses the report it wrote to c.OutputPath. GuideLLM writes its report
+// only at the end, so an interrupted run has none: the error says so.
+func (r *Runner) Run(ctx context.Context, c Config) (*results.Summary, error) {
+	log := r.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var err error
+	if r.Docker != nil {
+		var ct launch.Container
+		if ct, err = Container(r.Container, c); err != nil {
+			return nil, err
+		}
+		log.Info("running guidellm", "container", ct.String())
+		err = launch.RunContainer(ctx, r.Docker, ct, r.Output, log)
+	} else {
+		var h launch.Host
+		if h, err = Host(r.Binary, c); err != nil {
+			return nil, err
+		}
+		log.Info("running guidellm", "command", h.String())
+		err = launch.RunHost(ctx, h, r.Output)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("guidellm: %w", err)
+	}
+	f, err := os.Open(c.OutputPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("guidellm exited 0 but wrote no report at %s", c.OutputPath)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	s, err := Parse(f)
+	if err != nil {
+		return nil, err
+	}
+	s.Source = c.OutputPath
+	return s, nil
+}
