@@ -51,6 +51,13 @@ nav a { margin-right: 1em; }
 {{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</table>
 {{end}}
+{{if .Repeatability}}<h3 id="repeatability">Repeatability</h3>
+<p>Grades: CV below 1% excellent, 1–3% good, 3–5% acceptable, above 5% poor.</p>
+{{range .Repeatability}}<table><caption>{{.Caption}}</caption>
+<tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table>
+{{end}}{{end}}
 {{if .Warnings}}<h3>Warnings</h3><ul class="warnings">{{range .Warnings}}<li>{{.}}</li>{{end}}</ul>{{end}}
 </section>
 </body>

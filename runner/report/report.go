@@ -61,7 +61,10 @@ type Report struct {
 	Charts    []Chart
 	Missing   []Missing
 	Tables    []Table
-	Warnings  []string
+	// Repeatability has one table per cell measured more than once (the
+	// same cell of several runs), grading each metric's CV per level.
+	Repeatability []Table
+	Warnings      []string
 }
 
 // Table is one cell's levels.
@@ -84,6 +87,19 @@ const (
 func Build(in Input) *Report {
 	r := &Report{Title: cmp.Or(in.Title, "servebench report"), Generated: in.Generated, Missing: slices.Clone(in.Missing)}
 	cells := slices.Clone(in.Cells)
+	r.Repeatability = repeatability(cells)
+	runs := map[string]bool{}
+	for _, c := range cells {
+		runs[c.Summary.RunID] = true
+	}
+	if len(runs) > 1 {
+		// Several runs: the same cell name recurs, so name cells by run too.
+		for i := range cells {
+			if cells[i].Summary.RunID != "" {
+				cells[i].Key = cells[i].Summary.RunID + "/" + cellName(cells[i])
+			}
+		}
+	}
 	// Cells in configuration order, cores numerically (4 before 16).
 	slices.SortStableFunc(cells, func(a, b compare.Cell) int {
 		return cmp.Or(strings.Compare(a.Summary.Model, b.Summary.Model), strings.Compare(a.Summary.Workload, b.Summary.Workload),
@@ -437,4 +453,72 @@ func num(v float64) string {
 		return "-"
 	}
 	return strconv.FormatFloat(v, 'g', 4, 64)
+}
+
+// repeatMetrics are the figures whose run-to-run spread is graded.
+var repeatMetrics = []struct {
+	name string
+	get  func(results.Benchmark) float64
+}{
+	{"requests/s", func(b results.Benchmark) float64 { return b.RequestsPerSecond }},
+	{"output tok/s", func(b results.Benchmark) float64 { return b.OutputTokensPerSecond }},
+	{"TTFT p50", func(b results.Benchmark) float64 { return b.TTFT.P50 }},
+	{"TTFT p99", func(b results.Benchmark) float64 { return b.TTFT.P99 }},
+	{"ITL p50", func(b results.Benchmark) float64 { return b.ITL.P50 }},
+	{"E2E p50", func(b results.Benchmark) float64 { return b.E2E.P50 }},
+}
+
+// repeatability grades the spread of cells measured more than once: cells of
+// one name and configuration across runs, or a level repeated in one summary.
+func repeatability(cells []compare.Cell) []Table {
+	type key struct {
+		cell, model, workload, loadgen string
+		cores                          int
+	}
+	groups := map[key][]compare.Cell{}
+	var order []key
+	for _, c := range cells {
+		k := key{cellName(c), c.Summary.Model, c.Summary.Workload, c.Summary.Loadgen, c.Summary.Cores}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], c)
+	}
+	var out []Table
+	for _, k := range order {
+		byLevel := map[string][]results.Benchmark{}
+		var levels []string
+		for _, c := range groups[k] {
+			for _, b := range c.Summary.Benchmarks {
+				if _, ok := byLevel[b.Level]; !ok {
+					levels = append(levels, b.Level)
+				}
+				byLevel[b.Level] = append(byLevel[b.Level], b)
+			}
+		}
+		t := Table{Cell: k.cell, Caption: "Repeatability of " + k.cell + ": coefficient of variation over repeated runs",
+			Header: []string{"level", "metric", "runs", "mean", "CV", "grade"}}
+		for _, lv := range levels {
+			bs := byLevel[lv]
+			if len(bs) < 2 {
+				continue
+			}
+			for _, m := range repeatMetrics {
+				v := make([]float64, len(bs))
+				for i, b := range bs {
+					v[i] = m.get(b)
+				}
+				sp := analysis.Repeatability(v)
+				cv := "-"
+				if !math.IsNaN(sp.CV) {
+					cv = fmt.Sprintf("%.2f%%", 100*sp.CV)
+				}
+				t.Rows = append(t.Rows, []string{lv, m.name, strconv.Itoa(sp.N), num(sp.Mean), cv, string(sp.Grade)})
+			}
+		}
+		if len(t.Rows) > 0 {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/servebench/servebench/runner/analysis"
 	"github.com/servebench/servebench/runner/compare"
 	"github.com/servebench/servebench/runner/compare/comparetest"
 )
@@ -193,4 +195,40 @@ func keys(m map[string]Chart) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+func TestRepeatabilityAcrossRuns(t *testing.T) {
+	dir := t.TempDir()
+	var cells []compare.Cell
+	for i := 0; i < 3; i++ {
+		run := filepath.Join(dir, "run-"+strconv.Itoa(i))
+		if err := comparetest.WriteCell(filepath.Join(run, "cell"), comparetest.Bench{Seed: uint64(i), N: 200, NoRequests: true}); err != nil {
+			t.Fatal(err)
+		}
+		c, err := compare.Loader{}.Load(run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cells = append(cells, c...)
+	}
+	r := Build(Input{Cells: cells})
+	if len(r.Repeatability) != 1 || len(r.Repeatability[0].Rows) != len(repeatMetrics) {
+		t.Fatalf("repeatability %+v", r.Repeatability)
+	}
+	var rps []float64
+	for _, c := range cells {
+		rps = append(rps, c.Summary.Benchmarks[0].RequestsPerSecond)
+	}
+	row := r.Repeatability[0].Rows[0]
+	sp := analysis.Repeatability(rps)
+	if row[1] != "requests/s" || row[2] != "3" || row[4] != fmt.Sprintf("%.2f%%", 100*sp.CV) || row[5] != string(sp.Grade) {
+		t.Errorf("row %v, want CV %.2f%% %s", row, 100*sp.CV, sp.Grade)
+	}
+	// Cells of several runs are told apart by run.
+	if !strings.Contains(r.Tables[0].Caption, "run-0/cell") {
+		t.Errorf("caption %q", r.Tables[0].Caption)
+	}
+	if len(r.Tables) != 3 {
+		t.Errorf("%d tables", len(r.Tables))
+	}
 }
