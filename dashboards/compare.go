@@ -13,7 +13,7 @@ import (
 // compareBoard puts two runs side by side, per workload, core count and
 // level, with the relative change from run A to run B.
 func compareBoard() *dashboard.DashboardBuilder {
-	vars := append(configVars(contract.BenchmarkInfo), summaryRunVar(varRunA, "run A"), summaryRunVar(varRunB, "run B"))
+	vars := append(configVars(contract.BenchmarkInfo), summaryRunVar(varRunA, "run A", false), summaryRunVar(varRunB, "run B", false))
 	return board("servebench-compare", "servebench / Compare runs",
 		"Two runs side by side with the change from A to B, per workload, core count and level. Pick the runs in the run A / run B variables; widen the time range to include both.",
 		[]string{"compare", "history"}, vars, []cog.Builder[dashboard.AnnotationQuery]{finishAnnotation()},

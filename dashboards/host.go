@@ -32,6 +32,12 @@ func hostBoard() *dashboard.DashboardBuilder {
 
 func plain(m contract.Metric) string { return m.Name }
 
+// ofRunContainers selects a container series of the chosen runs; with All,
+// containers without a run label too.
+func ofRunContainers(m contract.Metric) string {
+	return m.Name + "{" + eq(contract.LabelRunID, varRun) + "}"
+}
+
 func cpuByRolePanel() cog.Builder[dashboard.Panel] {
 	expr := fmt.Sprintf("sum by (instance, role) (rate(%s[$__rate_interval])) / on (instance, role) sum by (instance, role) (%s)",
 		plain(contract.HostCPUBusy), plain(contract.HostCPUs))
@@ -72,18 +78,18 @@ func collectorHealthPanel() cog.Builder[dashboard.Panel] {
 
 func containerCPUPanel() cog.Builder[dashboard.Panel] {
 	return timeseriesPanel("Container CPU", "Cores used by each container the runner started.", coresUnit, half).
-		WithTarget(query(fmt.Sprintf("sum by (container, role, run_id) (rate(%s[$__rate_interval]))", plain(contract.ContainerCPU)), "{{container}} ({{role}})"))
+		WithTarget(query(fmt.Sprintf("sum by (container, role, run_id) (rate(%s[$__rate_interval]))", ofRunContainers(contract.ContainerCPU)), "{{container}} ({{role}})"))
 }
 
 func containerMemoryPanel() cog.Builder[dashboard.Panel] {
 	return timeseriesPanel("Container memory", "Working set of each container against its limit.", units.BytesIEC, half).
-		WithTarget(query(fmt.Sprintf("max by (container, role) (%s)", plain(contract.ContainerMemoryWorkingSet)), "{{container}} ({{role}})")).
-		WithTarget(query(fmt.Sprintf("max by (container, role) (%s)", plain(contract.ContainerMemoryLimit)), "limit {{container}}"))
+		WithTarget(query(fmt.Sprintf("max by (container, role) (%s)", ofRunContainers(contract.ContainerMemoryWorkingSet)), "{{container}} ({{role}})")).
+		WithTarget(query(fmt.Sprintf("max by (container, role) (%s)", ofRunContainers(contract.ContainerMemoryLimit)), "limit {{container}}"))
 }
 
 func containerThrottlingPanel() cog.Builder[dashboard.Panel] {
 	expr := fmt.Sprintf("sum by (container, role) (rate(%s[$__rate_interval])) / sum by (container, role) (rate(%s[$__rate_interval]))",
-		plain(contract.ContainerCPUThrottledPeriods), plain(contract.ContainerCPUPeriods))
+		ofRunContainers(contract.ContainerCPUThrottledPeriods), ofRunContainers(contract.ContainerCPUPeriods))
 	return timeseriesPanel("Throttled periods", "Share of CFS periods in which the container hit its CPU quota; above a few percent the quota, not the cores, limits the engine.", units.PercentUnit, half).
 		Min(0).Max(1).
 		WithTarget(query(expr, "{{container}} ({{role}})"))
@@ -91,7 +97,7 @@ func containerThrottlingPanel() cog.Builder[dashboard.Panel] {
 
 func containerThrottledTimePanel() cog.Builder[dashboard.Panel] {
 	return timeseriesPanel("Throttled time", "Seconds per second each container spent throttled.", units.Seconds, half).
-		WithTarget(query(fmt.Sprintf("sum by (container, role) (rate(%s[$__rate_interval]))", plain(contract.ContainerCPUThrottled)), "{{container}} ({{role}})"))
+		WithTarget(query(fmt.Sprintf("sum by (container, role) (rate(%s[$__rate_interval]))", ofRunContainers(contract.ContainerCPUThrottled)), "{{container}} ({{role}})"))
 }
 
 func processCPUPanel() cog.Builder[dashboard.Panel] {

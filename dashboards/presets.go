@@ -174,12 +174,19 @@ func labelVar(name, label string, source contract.Metric, filters ...string) cog
 		Current(dashboard.VariableOption{Text: dashboard.StringOrArrayOfString{String: cog.ToPtr("All")}, Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("$__all")}})
 }
 
-// runVar is a single-value variable listing run ids.
-func runVar(name, label string, source contract.Metric, filters ...string) cog.Builder[dashboard.VariableModel] {
+// runVar is a variable listing run ids. With all set it is multi-value and
+// defaults to every run (panels then show the latest data of any run);
+// without, it picks exactly one run (the Compare board's A and B).
+func runVar(name, label string, all bool, source contract.Metric, filters ...string) cog.Builder[dashboard.VariableModel] {
 	q := fmt.Sprintf("label_values(%s{%s}, run_id)", source.Name, strings.Join(filters, ","))
-	return dashboard.NewQueryVariableBuilder(name).Label(label).Datasource(ds).
+	v := dashboard.NewQueryVariableBuilder(name).Label(label).Datasource(ds).
 		Query(dashboard.StringOrMap{String: cog.ToPtr(q)}).Definition(q).
 		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).Sort(dashboard.VariableSortAlphabeticalDesc)
+	if all {
+		v.Multi(true).IncludeAll(true).AllValue(".*").
+			Current(dashboard.VariableOption{Text: dashboard.StringOrArrayOfString{String: cog.ToPtr("All")}, Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("$__all")}})
+	}
+	return v
 }
 
 func eq(label, variable string) string { return label + `=~"$` + variable + `"` }
@@ -201,17 +208,17 @@ func configVars(source contract.Metric) []cog.Builder[dashboard.VariableModel] {
 // the run from servebench_run_info.
 func liveVars() []cog.Builder[dashboard.VariableModel] {
 	return append(configVars(contract.TargetRate),
-		runVar(varRun, "run", contract.RunInfo, eq(contract.LabelSuite, varSuite), eq(contract.LabelModel, varModel)))
+		runVar(varRun, "run", true, contract.RunInfo, eq(contract.LabelSuite, varSuite), eq(contract.LabelModel, varModel)))
 }
 
 // summaryVars is the variable set of boards that read the benchmark summary
 // series: configuration and run from servebench_benchmark_info.
 func summaryVars() []cog.Builder[dashboard.VariableModel] {
-	return append(configVars(contract.BenchmarkInfo), summaryRunVar(varRun, "run"))
+	return append(configVars(contract.BenchmarkInfo), summaryRunVar(varRun, "run", true))
 }
 
-func summaryRunVar(name, label string) cog.Builder[dashboard.VariableModel] {
-	return runVar(name, label, contract.BenchmarkInfo, eq(contract.LabelSuite, varSuite), eq(contract.LabelModel, varModel),
+func summaryRunVar(name, label string, all bool) cog.Builder[dashboard.VariableModel] {
+	return runVar(name, label, all, contract.BenchmarkInfo, eq(contract.LabelSuite, varSuite), eq(contract.LabelModel, varModel),
 		eq(contract.LabelWorkload, varWorkload), eq(contract.LabelCores, varCores))
 }
 
@@ -221,8 +228,8 @@ func summaryRunVar(name, label string) cog.Builder[dashboard.VariableModel] {
 // from its start to its end: Grafana merges consecutive samples of
 // servebench_run_info (1 while the run is active) into one region.
 func runAnnotation() cog.Builder[dashboard.AnnotationQuery] {
-	expr := fmt.Sprintf(`max by (run_id, suite, model, engine) (%s{%s,%s})`, contract.RunInfo.Name,
-		eq(contract.LabelSuite, varSuite), eq(contract.LabelModel, varModel))
+	expr := fmt.Sprintf(`max by (run_id, suite, model, engine) (%s{%s,%s,%s})`, contract.RunInfo.Name,
+		eq(contract.LabelSuite, varSuite), eq(contract.LabelModel, varModel), eq(contract.LabelRunID, varRun))
 	return dashboard.NewAnnotationQueryBuilder().Name("Runs").Datasource(ds).Enable(true).IconColor("rgba(0, 211, 255, 0.6)").
 		Expr(expr).Step("15s").TitleFormat("run {{run_id}}").TextFormat("{{suite}} / {{model}} on {{engine}}").
 		TagKeys("suite,model,engine").UseValueForTime(false)
@@ -231,7 +238,7 @@ func runAnnotation() cog.Builder[dashboard.AnnotationQuery] {
 // finishAnnotation marks each finished benchmark at its finish time.
 func finishAnnotation() cog.Builder[dashboard.AnnotationQuery] {
 	return dashboard.NewAnnotationQueryBuilder().Name("Benchmarks finished").Datasource(ds).Enable(true).IconColor("green").
-		Expr(sel(contract.BenchmarkInfo, "")).Step("1m").TitleFormat("run {{run_id}}").
+		Expr(sel(contract.BenchmarkInfo, "", eq(contract.LabelRunID, varRun))).Step("1m").TitleFormat("run {{run_id}}").
 		TextFormat("{{workload}} / {{cores}} cores / {{level}}").TagKeys("run_id,model,workload,cores").UseValueForTime(false)
 }
 

@@ -15,7 +15,9 @@ import (
 // scalingBoard plots throughput and latency against the number of engine
 // cores from the benchmark summary series: the core-scaling suite's result.
 // Throughput per core count is the best level's (the saturation point);
-// latencies are per level.
+// latencies are the worst level's. With the run variable at All, each core
+// count shows its latest benchmark in the time range; pick a run to see
+// that run's scaling suite alone.
 func scalingBoard() *dashboard.DashboardBuilder {
 	return board("servebench-scaling", "servebench / Core scaling",
 		"Throughput, efficiency and latency against engine cores, from the latest finished benchmarks in the time range.",
@@ -35,6 +37,9 @@ func scalingBoard() *dashboard.DashboardBuilder {
 	)
 }
 
+// coresGroup breaks a scaling figure down by core count.
+var coresGroup = []string{contract.LabelCores}
+
 func barPanel(title, desc, unit string, w uint32) *barchart.PanelBuilder {
 	return barchart.NewPanelBuilder().Title(title).Description(desc).Datasource(ds).Unit(unit).Span(w).Height(panelH).
 		XField(contract.LabelCores).ShowValue(common.VisibilityModeAuto).
@@ -43,7 +48,7 @@ func barPanel(title, desc, unit string, w uint32) *barchart.PanelBuilder {
 
 func coresBarPanel(title, desc string, m contract.Metric, unit string) cog.Builder[dashboard.Panel] {
 	return barPanel(title, desc, unit, half).
-		WithTarget(tableQuery(fmt.Sprintf("max by (cores) (last_over_time(%s[$__range]))", sel(m, "")), "A")).
+		WithTarget(tableQuery(ofRun(m, varRun, coresGroup), "A")).
 		Transformations(coresOrder(contract.LabelCores))
 }
 
@@ -51,7 +56,7 @@ func coresBarPanel(title, desc string, m contract.Metric, unit string) cog.Build
 // per-core throughput: 1.0 is linear scaling from the most efficient count
 // (usually the smallest), 0.5 means each extra core gives half as much.
 func efficiencyPanel() cog.Builder[dashboard.Panel] {
-	perCore := fmt.Sprintf("max by (cores) (last_over_time(%s[$__range]))", sel(contract.BenchmarkOutputTokenRatePerCore, ""))
+	perCore := ofRun(contract.BenchmarkOutputTokenRatePerCore, varRun, coresGroup)
 	return barPanel("Scaling efficiency", "Per-core output token rate over the best per-core rate; 100% is linear scaling.", units.PercentUnit, half).
 		Min(0).Max(1).
 		WithTarget(tableQuery(fmt.Sprintf("%s / scalar(max(%s))", perCore, perCore), "A")).
@@ -61,7 +66,7 @@ func efficiencyPanel() cog.Builder[dashboard.Panel] {
 // coresQuantilePanel shows p50/p95/p99 of a latency at each core count (the
 // worst level's), one bar per quantile.
 func coresQuantilePanel(title string, m contract.Metric) cog.Builder[dashboard.Panel] {
-	expr := fmt.Sprintf("max by (cores, quantile) (last_over_time(%s[$__range]))", sel(m, ""))
+	expr := ofRun(m, varRun, []string{contract.LabelCores, "quantile"})
 	tr := []dashboard.DataTransformerConfig{
 		{Id: "groupingToMatrix", Options: map[string]any{"columnField": "quantile", "rowField": contract.LabelCores, "valueField": "Value"}},
 		{Id: "organize", Options: map[string]any{"renameByName": map[string]any{contract.LabelCores + `\quantile`: contract.LabelCores}}},
