@@ -48,6 +48,8 @@ type Config struct {
 	// such as kind=json_file,path=prompts.jsonl).
 	PromptTokens, OutputTokens int
 	PromptStdev, OutputStdev   int
+	PromptMin, PromptMax       int // clip bounds with a stdev; 0 = none
+	OutputMin, OutputMax       int
 	Data                       string
 	Tokenizer                  string // HF id or local directory; "" = the served model id
 
@@ -103,17 +105,13 @@ func Args(c Config) ([]string, error) {
 			return nil, errors.New("guidellm: prompt tokens: must be positive for synthetic data")
 		}
 		data := []kv{{"prompt_tokens", itoa(c.PromptTokens)}}
-		if c.PromptStdev > 0 {
-			data = append(data, kv{"prompt_tokens_stdev", itoa(c.PromptStdev)})
-		}
+		data = appendLength(data, "prompt_tokens", c.PromptStdev, c.PromptMin, c.PromptMax)
 		if c.RequestFormat != FormatEmbeddings {
 			if c.OutputTokens <= 0 {
 				return nil, errors.New("guidellm: output tokens: must be positive for generation")
 			}
 			data = append(data, kv{"output_tokens", itoa(c.OutputTokens)})
-			if c.OutputStdev > 0 {
-				data = append(data, kv{"output_tokens_stdev", itoa(c.OutputStdev)})
-			}
+			data = appendLength(data, "output_tokens", c.OutputStdev, c.OutputMin, c.OutputMax)
 		}
 		args = append(args, "--data", spec("synthetic_text", data))
 	}
@@ -153,6 +151,21 @@ func Args(c Config) ([]string, error) {
 	}
 	args = append(args, "--disable-console-interactive")
 	return append(args, c.Extra...), nil
+}
+
+// appendLength adds a synthetic length's spread: stdev, then its bounds.
+func appendLength(data []kv, field string, stdev, lo, hi int) []kv {
+	if stdev <= 0 {
+		return data
+	}
+	data = append(data, kv{field + "_stdev", itoa(stdev)})
+	if lo > 0 {
+		data = append(data, kv{field + "_min", itoa(lo)})
+	}
+	if hi > 0 {
+		data = append(data, kv{field + "_max", itoa(hi)})
+	}
+	return data
 }
 
 func profileSpec(c Config) ([]kv, error) {

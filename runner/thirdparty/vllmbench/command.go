@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -39,7 +40,8 @@ type Config struct {
 	NumPrompts          int
 
 	// RequestRate in req/s; 0 = "inf" (everything at once, held back only
-	// by MaxConcurrency). Burstiness 0 = vLLM's default 1 (Poisson).
+	// by MaxConcurrency). Burstiness 0 = vLLM's default 1 (Poisson), +Inf
+	// = constant gaps.
 	RequestRate    float64
 	Burstiness     float64
 	MaxConcurrency int
@@ -102,7 +104,10 @@ func Args(c Config) ([]string, error) {
 		rate = ftoa(c.RequestRate)
 	}
 	args = append(args, "--request-rate", rate)
-	if c.Burstiness > 0 {
+	switch {
+	case math.IsInf(c.Burstiness, 1): // a constant 1/rate gap
+		args = append(args, "--burstiness", "inf")
+	case c.Burstiness > 0:
 		args = append(args, "--burstiness", ftoa(c.Burstiness))
 	}
 	if c.MaxConcurrency > 0 {

@@ -1,6 +1,7 @@
 package vllmbench
 
 import (
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -52,6 +53,13 @@ func TestArgsExact(t *testing.T) {
 				t.Errorf("args\n got %q\nwant %q", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestArgsConstantGaps(t *testing.T) {
+	args, err := Args(Config{BaseURL: "http://p", API: APIChat, InputLen: 1, OutputLen: 1, NumPrompts: 1, RequestRate: 4, Burstiness: math.Inf(1), ResultDir: "d", ResultFile: "f"})
+	if err != nil || !strings.Contains(strings.Join(args, " "), "--request-rate 4 --burstiness inf --seed 0") {
+		t.Errorf("%q %v", args, err)
 	}
 }
 
