@@ -29,8 +29,7 @@ func Handler(g prometheus.Gatherer, log *slog.Logger, name string) http.Handler 
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(log.Handler(), slog.LevelError),
 		ErrorHandling:       promhttp.ContinueOnError,
-		MaxRequestsInFlight: 16,
-		Timeout:             30 * time.Second,
+		MaxRequestsInFlight: 16, // collectors bound their own time; no handler timeout buffering the body
 	}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
