@@ -266,6 +266,11 @@ func TestComposeEngineSettings(t *testing.T) {
 			t.Errorf("%s: healthcheck start_period must allow a long CPU model load (>= 10m)", tc.service)
 		}
 
+		exp := loadCompose(t, tc.profile, env).Services["exporter"]
+		if !slices.Contains([]string(exp.Command), "--cpuset.engine=4-11") {
+			t.Errorf("exporter %v: CPU roles do not follow VLLM_CPUS", exp.Command)
+		}
+
 		def := loadCompose(t, tc.profile, nil).Services[tc.service]
 		if _, err := ParseCPUSet(def.CPUSet); err != nil {
 			t.Errorf("%s: default cpuset: %v", tc.service, err)

@@ -2,6 +2,7 @@ package deploytest
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,18 +23,50 @@ import (
 	"github.com/servebench/servebench/internal/e2e"
 )
 
-// buildScratchImage builds deploy/docker/Dockerfile.scratch the way
-// make image-scratch does, under a tag unique to this test, and removes it
-// when the test ends.
-func buildScratchImage(t *testing.T) string {
+// Images built for the end-to-end tests: once per test binary, removed by
+// TestMain.
+var (
+	imageMu    sync.Mutex
+	imageBuilt = map[string]string{} // what -> tag
+	imageTags  []string
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	for _, tag := range imageTags {
+		_ = exec.Command("docker", "rmi", "-f", tag).Run()
+	}
+	os.Exit(code)
+}
+
+// buildImage builds one of the local images once: "servebench" is
+// deploy/docker/Dockerfile.scratch prepared as make image-scratch does,
+// "vllm-sim" is deploy/vllm-sim/Dockerfile as make sim-image does.
+func buildImage(t *testing.T, what string) string {
 	t.Helper()
 	e2e.RequireDocker(t)
+	imageMu.Lock()
+	defer imageMu.Unlock()
+	if tag, ok := imageBuilt[what]; ok {
+		return tag
+	}
 	r := root(t)
 	ctxDir := t.TempDir()
-	run(t, 3*time.Minute, r, "bash", filepath.Join(r, "deploy/docker/scratch-context.sh"), ctxDir)
-	tag := fmt.Sprintf("servebench/servebench:e2e-%d", os.Getpid())
-	run(t, 3*time.Minute, r, "docker", "build", "-q", "-f", filepath.Join(r, "deploy/docker/Dockerfile.scratch"), "-t", tag, ctxDir)
-	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })
+	var dockerfile string
+	switch what {
+	case "servebench":
+		run(t, 5*time.Minute, r, "bash", filepath.Join(r, "deploy/docker/scratch-context.sh"), ctxDir)
+		dockerfile = filepath.Join(r, "deploy/docker/Dockerfile.scratch")
+	case "vllm-sim":
+		run(t, 5*time.Minute, r, "env", "CGO_ENABLED=0", "go", "build", "-trimpath", "-o", filepath.Join(ctxDir, "vllm-sim"), "./cmd/vllm-sim")
+		dockerfile = filepath.Join(r, "deploy/vllm-sim/Dockerfile")
+	default:
+		t.Fatalf("unknown image %q", what)
+	}
+	tag := fmt.Sprintf("servebench/%s:e2e-%d", what, os.Getpid())
+	run(t, 3*time.Minute, r, "docker", "build", "-q", "-f", dockerfile, "-t", tag, ctxDir)
+	imageBuilt[what], imageTags = tag, append(imageTags, tag)
 	return tag
 }
 
@@ -66,7 +100,7 @@ func dockerRun(t *testing.T, image string, args ...string) (int, string) {
 }
 
 func TestE2EScratchImage(t *testing.T) {
-	image := buildScratchImage(t)
+	image := buildImage(t, "servebench")
 	r := root(t)
 
 	// The image's default command lists the suites; every suite the
@@ -114,7 +148,7 @@ func TestE2EScratchImage(t *testing.T) {
 // (its entrypoint, command, user, mounts and healthcheck, as compose-go reads
 // them) on the scratch image and waits for Docker to call it healthy.
 func TestE2EComposeExporterHealthy(t *testing.T) {
-	image := buildScratchImage(t)
+	image := buildImage(t, "servebench")
 	port := e2e.FreePort(t)
 	p := loadCompose(t, "sim", map[string]string{"SERVEBENCH_IMAGE": image, "EXPORTER_PORT": strconv.Itoa(port)})
 	svc := p.Services["exporter"]
@@ -128,26 +162,7 @@ func TestE2EComposeExporterHealthy(t *testing.T) {
 	defer cancel()
 	id := startService(ctx, t, cli, svc)
 
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		st, err := cli.ContainerInspect(ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.State.Health != nil && st.State.Health.Status == "healthy" {
-			break
-		}
-		if !st.State.Running || time.Now().After(deadline) {
-			var last string
-			if st.State.Health != nil && len(st.State.Health.Log) > 0 {
-				l := st.State.Health.Log[len(st.State.Health.Log)-1]
-				last = fmt.Sprintf("exit %d: %s", l.ExitCode, l.Output)
-			}
-			t.Fatalf("exporter not healthy (running=%v, health=%v, last probe %s)\nlogs:\n%s",
-				st.State.Running, st.State.Health, last, containerLogs(ctx, cli, id))
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	waitHealthy(ctx, t, cli, id, "exporter", 60*time.Second)
 	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
 	if err != nil {
 		t.Fatal(err)
@@ -157,6 +172,10 @@ func TestE2EComposeExporterHealthy(t *testing.T) {
 		t.Errorf("exporter /metrics: status %d", resp.StatusCode)
 	}
 }
+
+// volumeDirs maps "service:/target" to the host directory standing in for
+// a named volume.
+var volumeDirs = map[string]string{}
 
 // startService creates and starts a container as compose would for svc
 // (host network; named volumes are not supported here) and removes it when
@@ -196,10 +215,23 @@ func startService(ctx context.Context, t *testing.T, cli *client.Client, svc typ
 		host.Tmpfs[tm] = ""
 	}
 	for _, v := range svc.Volumes {
-		if v.Type != types.VolumeTypeBind {
-			t.Fatalf("%s: volume %s: only bind mounts are supported here", svc.Name, v.Source)
+		src := v.Source
+		switch v.Type {
+		case types.VolumeTypeBind:
+		case types.VolumeTypeVolume:
+			// A named volume becomes a fresh directory the image's user can write.
+			src = filepath.Join(t.TempDir(), v.Source)
+			if err := os.Mkdir(src, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(src, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			volumeDirs[svc.Name+":"+v.Target] = src
+		default:
+			t.Fatalf("%s: volume type %s not supported here", svc.Name, v.Type)
 		}
-		b := v.Source + ":" + v.Target
+		b := src + ":" + v.Target
 		if v.ReadOnly {
 			b += ":ro"
 		}
@@ -229,4 +261,85 @@ func containerLogs(ctx context.Context, cli *client.Client, id string) string {
 	var b strings.Builder
 	_, _ = stdcopy.StdCopy(&b, &b, rc)
 	return b.String()
+}
+
+// waitHealthy polls the container until Docker calls it healthy.
+func waitHealthy(ctx context.Context, t *testing.T, cli *client.Client, id, name string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		st, err := cli.ContainerInspect(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.State.Health != nil && st.State.Health.Status == "healthy" {
+			return
+		}
+		if !st.State.Running || time.Now().After(deadline) {
+			t.Fatalf("%s not healthy (running=%v exit=%d, %s)\nlogs:\n%s", name, st.State.Running, st.State.ExitCode,
+				lastProbe(st), containerLogs(ctx, cli, id))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+func lastProbe(st container.InspectResponse) string {
+	if st.State.Health == nil || len(st.State.Health.Log) == 0 {
+		return "no probe yet"
+	}
+	l := st.State.Health.Log[len(st.State.Health.Log)-1]
+	return fmt.Sprintf("last probe exit %d: %s", l.ExitCode, strings.TrimSpace(l.Output))
+}
+
+// TestE2EComposeSimProfile runs the sim profile's engine and runner as the
+// compose file defines them (images, commands, users, read-only root,
+// healthchecks): the simulator becomes healthy, the runner's smoke suite
+// reports healthy while it runs, exits 0 and leaves its results.
+// Prometheus, Alertmanager and Grafana are left out: their images cannot be
+// pulled here.
+func TestE2EComposeSimProfile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	sbImage := buildImage(t, "servebench")
+	simImage := buildImage(t, "vllm-sim")
+	env := map[string]string{
+		"SERVEBENCH_IMAGE": sbImage,
+		"SIM_IMAGE":        simImage,
+		"ENGINE_PORT":      strconv.Itoa(e2e.FreePort(t)),
+		"RUNNER_PORT":      strconv.Itoa(e2e.FreePort(t)),
+	}
+	p := loadCompose(t, "sim", env)
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	sim := startService(ctx, t, cli, p.Services["vllm-sim"])
+	waitHealthy(ctx, t, cli, sim, "vllm-sim", 60*time.Second)
+
+	runner := startService(ctx, t, cli, p.Services["runner"])
+	waitHealthy(ctx, t, cli, runner, "runner", 60*time.Second)
+	waitC, errC := cli.ContainerWait(ctx, runner, container.WaitConditionNotRunning)
+	select {
+	case w := <-waitC:
+		if w.StatusCode != 0 {
+			t.Fatalf("runner exited %d\nlogs:\n%s", w.StatusCode, containerLogs(ctx, cli, runner))
+		}
+	case err := <-errC:
+		t.Fatalf("waiting for the runner: %v\nlogs:\n%s", err, containerLogs(ctx, cli, runner))
+	}
+	results := volumeDirs["runner:/results"]
+	summaries, _ := filepath.Glob(filepath.Join(results, "smoke", "*", "*", "summary.json"))
+	if len(summaries) == 0 {
+		var files []string
+		_ = filepath.WalkDir(results, func(p string, d os.DirEntry, err error) error {
+			files = append(files, p)
+			return nil
+		})
+		t.Fatalf("no smoke/<run>/<cell>/summary.json under the results volume; found %v\nlogs:\n%s", files, containerLogs(ctx, cli, runner))
+	}
 }

@@ -107,7 +107,7 @@ func PrometheusRule(name string, ruleFile []byte) (obj []byte, ok bool, err erro
 		"apiVersion": "monitoring.coreos.com/v1",
 		"kind":       "PrometheusRule",
 		"metadata": map[string]any{
-			"name":   "servebench-" + k8sName(name),
+			"name":   "servebench-" + strings.TrimPrefix(k8sName(name), "servebench-"),
 			"labels": map[string]any{"app.kubernetes.io/part-of": "servebench", "app.kubernetes.io/component": "rules"},
 		},
 		"spec": map[string]any{"groups": groups},
