@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/runner/results"
+)
+
+// benchServer streams three tokens per request and remembers the
+// Authorization and X-Team headers it saw.
+func benchServer(t *testing.T) (*httptest.Server, func() []string) {
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/models":
+			fmt.Fprint(w, `{"data":[{"id":"m"}]}`)
+		case "/v1/chat/completions", "/v1/completions":
+			mu.Lock()
+			seen = append(seen, r.Header.Get("Authorization")+"|"+r.Header.Get("X-Team"))
+			mu.Unlock()
+			for i := 0; i < 3; i++ {
+				fmt.Fprint(w, `data: {"choices":[{"delta":{"content":"x"},"text":"x"}]}`+"\n\n")
+				w.(http.Flusher).Flush()
+			}
+			fmt.Fprint(w, "data: [DONE]\n\n")
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), seen...) }
+}
+
+func runCmd(args []string, env map[string]string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := run(args, &stdout, &stderr, func(k string) string { return env[k] })
+	return code, stdout.String(), stderr.String()
+}
+
+func TestBenchWritesFiles(t *testing.T) {
+	srv, seen := benchServer(t)
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	os.WriteFile(keyFile, []byte("from-file\n"), 0o600)
+	sumPath, reqPath := filepath.Join(dir, "summary.json"), filepath.Join(dir, "requests.jsonl")
+	code, _, stderr := runCmd([]string{"bench", "--target", srv.URL, "--profile", "concurrent", "--rate", "1,2",
+		"--data", "prompt_tokens=8,output_tokens=3", "--max-requests", "6", "--api-key-file", keyFile, "--header", "X-Team=perf",
+		"--extra-body", `{"temperature":0}`, "--output", sumPath, "--requests", reqPath, "--web.listen-address", "127.0.0.1:0"},
+		map[string]string{"SERVEBENCH_API_KEY": "from-env"})
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	f, _ := os.Open(sumPath)
+	defer f.Close()
+	sum, err := results.ReadSummary(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Benchmarks) != 2 || sum.Benchmarks[1].Level != "concurrent-2" || sum.Benchmarks[1].Requests.Successful != 6 {
+		t.Fatalf("summary %+v", sum)
+	}
+	rf, _ := os.Open(reqPath)
+	defer rf.Close()
+	n := 0
+	if err := results.ReadRequests(rf, func(r *measure.Result) error { n++; return nil }); err != nil || n != 12 {
+		t.Fatalf("%d requests, %v", n, err)
+	}
+	for _, s := range seen() {
+		if s != "Bearer from-file|perf" {
+			t.Fatalf("headers seen %q", s)
+		}
+	}
+	if !strings.Contains(stderr, "concurrent-2  done: 6 ok") {
+		t.Fatalf("no progress headline on stderr:\n%s", stderr)
+	}
+}
+
+func TestBenchStdoutCSVAndEnvKey(t *testing.T) {
+	srv, seen := benchServer(t)
+	code, stdout, stderr := runCmd([]string{"bench", "--target", srv.URL, "--profile", "synchronous", "--workload", "chat_lite",
+		"--max-requests", "2", "--format", "csv", "--web.listen-address", "off"}, map[string]string{"SERVEBENCH_API_KEY": "k"})
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if lines := strings.Split(strings.TrimSpace(stdout), "\n"); len(lines) != 2 || !strings.Contains(lines[1], ",synchronous,synchronous,") {
+		t.Fatalf("csv:\n%s", stdout)
+	}
+	if s := seen(); len(s) != 2 || s[0] != "Bearer k|" {
+		t.Fatalf("headers %q", s)
+	}
+}
+
+func TestBenchExitCodes(t *testing.T) {
+	srv, _ := benchServer(t)
+	base := []string{"bench", "--target", srv.URL, "--web.listen-address", "off"}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"bench", "--profile", "constant"}, exitUsage, "--target is required"},
+		{append(base, "--profile", "burst"), exitUsage, `profile "burst"`},
+		{append(base, "--profile", "constant", "--rate", "x"), exitUsage, `--rate: "x" is not a number`},
+		{append(base, "--profile", "constant", "--rate", "1"), exitUsage, "--data or --workload is required"},
+		{append(base, "--profile", "constant", "--rate", "1", "--data", "prompt_tokens=1,bogus=2"), exitUsage, `unknown key "bogus"`},
+		{append(base, "--profile", "constant", "--rate", "1", "--data", "prompt_tokens=1", "--workload", "chat"), exitUsage, "give one"},
+		{append(base, "--profile", "constant", "--rate", "1", "--workload", "chat", "--extra-body", "[1]"), exitUsage, "--extra-body"},
+		{append(base, "--profile", "constant", "--rate", "1", "--workload", "chat", "--header", "novalue"), exitUsage, "want K=V"},
+		{append(base, "--profile", "constant", "--rate", "1", "--workload", "chat", "--format", "xml"), exitUsage, "--format"},
+		{append(base, "--profile", "constant", "--rate", "1", "--workload", "chat", "--max-requests", "2", "--warmup", "0.5"), exitUsage, "fraction of max-seconds"},
+		{append(base, "--profile", "synchronous", "--workload", "chat", "--max-requests", "2", "--fail-invalid"), exitRegression, "too few samples"},
+		{append(base, "--profile", "synchronous", "--workload", "chat", "--max-requests", "2", "--output", "/nonexistent/dir/s.json"), exitUsage, "--output"},
+	} {
+		code, _, stderr := runCmd(tc.args, nil)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args[1:], code, stderr, tc.code, tc.want)
+		}
+	}
+}
