@@ -1,6 +1,7 @@
 package webserver
 
 import (
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -104,5 +105,33 @@ func TestValidateRejectsBadConfig(t *testing.T) {
 	}
 	if err := Validate(""); err != nil {
 		t.Errorf("Validate(\"\") = %v", err)
+	}
+}
+
+func TestGzipWhenAccepted(t *testing.T) {
+	base := serve(t, "")
+	for _, c := range []struct {
+		accept string
+		gz     bool
+	}{{"gzip", true}, {"deflate, gzip;q=0.5", true}, {"identity", false}, {"gzip;q=0", false}, {"", false}} {
+		req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+		req.Header.Set("Accept-Encoding", c.accept)
+		resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body io.Reader = resp.Body
+		if got := resp.Header.Get("Content-Encoding") == "gzip"; got != c.gz {
+			t.Errorf("Accept-Encoding %q: gzip %v, want %v", c.accept, got, c.gz)
+		} else if got {
+			if body, err = gzip.NewReader(resp.Body); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, _ := io.ReadAll(body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), "servebench_test_total 3") {
+			t.Errorf("Accept-Encoding %q: body %q", c.accept, b)
+		}
 	}
 }
