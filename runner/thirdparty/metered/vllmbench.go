@@ -1,0 +1,108 @@
+package metered
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+
+	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/runner/orchestrate"
+	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/thirdparty/vllmbench"
+)
+
+// VLLMBench runs load levels with `vllm bench serve`.
+type VLLMBench struct {
+	runner    *vllmbench.Runner
+	version   string
+	tokenizer string
+	log       *slog.Logger
+}
+
+// NewVLLMBench detects the vLLM version. tokenizer is passed as --tokenizer
+// ("" = the model's root from /v1/models).
+func NewVLLMBench(ctx context.Context, r *vllmbench.Runner, tokenizer string, log *slog.Logger) (*VLLMBench, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	v, err := r.Version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &VLLMBench{runner: r, version: v, tokenizer: tokenizer, log: log}, nil
+}
+
+// Name implements orchestrate.LoadGenerator.
+func (*VLLMBench) Name() string { return "vllm-bench" }
+
+// Version implements orchestrate.LoadGenerator.
+func (v *VLLMBench) Version() string { return v.version }
+
+// Config is the vllmbench.Config of one level. vllm bench serve has no
+// duration limit: it sends a fixed number of requests (see requestCount).
+// A variable-length workload becomes a uniform range of the same spread.
+func (v *VLLMBench) Config(req orchestrate.LoadRequest, proxyURL, dir string) (vllmbench.Config, error) {
+	w, err := workloadOf(req)
+	if err != nil {
+		return vllmbench.Config{}, err
+	}
+	c := vllmbench.Config{
+		BaseURL: proxyURL, Model: req.Model, APIKey: req.APIKey, Tokenizer: v.tokenizer,
+		API: vllmbench.API(req.Cell.API), InputLen: w.Prompt.Mean, OutputLen: w.Output.Mean,
+		NumPrompts: requestCount(req), Seed: int(req.Seed % (1 << 31)), IgnoreEOS: true,
+		ResultDir: dir, ResultFile: "vllm-bench-" + safe(req.Level.Name) + ".json",
+		Metadata: map[string]string{"suite": req.Labels.Suite, "cell": req.Cell.ID, "level": req.Level.Name},
+	}
+	if w.Prompt.Stdev > 0 && w.Prompt.Mean > 0 {
+		// A uniform on [L(1-r), L(1+r)] has the stdev L·r/√3.
+		c.RangeRatio = math.Min(1, math.Round(float64(w.Prompt.Stdev)*math.Sqrt(3)/float64(w.Prompt.Mean)*100)/100)
+	}
+	switch req.Level.Profile {
+	case "synchronous":
+		c.MaxConcurrency = 1
+	case "concurrent":
+		c.MaxConcurrency = int(req.Target)
+	case "throughput":
+		c.MaxConcurrency = int(req.Target) // 0 = unbounded
+	case "constant":
+		c.RequestRate, c.Burstiness = req.Target, math.Inf(1)
+	case "poisson":
+		c.RequestRate = req.Target
+	default:
+		return c, fmt.Errorf("vllm bench: profile %q has no vllm bench serve equivalent", req.Level.Profile)
+	}
+	return c, nil
+}
+
+// Run implements orchestrate.LoadGenerator.
+func (v *VLLMBench) Run(ctx context.Context, req orchestrate.LoadRequest, rec measure.Recorder) (results.Benchmark, error) {
+	if len(req.URLs) != 1 {
+		return results.Benchmark{}, errOneURL
+	}
+	dir, err := absDir(req.LogDir)
+	if err != nil {
+		return results.Benchmark{}, err
+	}
+	f, err := levelLog(dir, "vllm-bench", req.Level.Name)
+	if err != nil {
+		return results.Benchmark{}, err
+	}
+	defer f.Close()
+	labels := req.Labels
+	labels.Loadgen = "vllm-bench"
+	s, err := withProxy(ctx, req.URLs[0], rec, labels, v.log, func(proxyURL string) (*results.Summary, error) {
+		c, err := v.Config(req, proxyURL, dir)
+		if err != nil {
+			return nil, err
+		}
+		r := *v.runner
+		r.Output = outputs(r.Output, f)
+		r.Container.Name = fmt.Sprintf("servebench-vllm-bench-%s-%s", safe(req.Cell.ID), safe(req.Level.Name))
+		return r.Run(ctx, c)
+	})
+	if err != nil {
+		return results.Benchmark{}, err
+	}
+	return pick(s, req, "vllm-bench")
+}
