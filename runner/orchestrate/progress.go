@@ -110,6 +110,9 @@ func (p *progress) startLevel(c suite.Cell, pos int, l suite.Level, target float
 }
 
 func (p *progress) endLevel(b results.Benchmark) {
+	if b.Level == "" {
+		return // nothing was measured (interrupted before the first request)
+	}
 	total := b.Requests.Successful + b.Requests.Failed + b.Requests.Incomplete
 	valid := "valid"
 	if !b.Valid {

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/servebench/servebench/runner/engine"
+	"github.com/servebench/servebench/runner/orchestrate"
+	"github.com/servebench/servebench/runner/topology"
+)
+
+// printDryRun prints the plan, each cell's placement, the exact engine
+// container spec or in-process configuration, and the load generator's
+// levels or command: everything start would do, without doing it.
+func printDryRun(w io.Writer, st *startSetup, getenv func(string) string) error {
+	cfg, plan := st.cfg, st.plan
+	fmt.Fprintf(w, "suite %s (%s): %d cells, %d load levels, %d skipped; at most %s of measurement\n",
+		cfg.Suite.Name, cfg.Suite.Source, len(plan.Cells), plan.Benchmarks(), len(plan.Skipped), plan.MaxDuration())
+	fmt.Fprintf(w, "engine %s, load generator %s, results %s, live metrics %s\n", cfg.Engine, cfg.Loadgen, cfg.Results, cfg.ListenAddress)
+	if t := st.topo; t != nil {
+		fmt.Fprintf(w, "host: %s, %d CPUs, %d physical cores, %d NUMA nodes\n", orDefault(t.Model, "unknown CPU"), len(t.CPUs), t.PhysicalCores(), len(t.Nodes))
+	}
+	o := &orchestrate.Orchestrator{Plan: plan, Placements: st.placements, Image: cfg.Image, Target: cfg.Target,
+		Secrets: secretsFromEnv(getenv)}
+	image := cfg.Image
+	if image == "" && cfg.Engine == "docker" {
+		// The driver asks the daemon for its architecture; a dry run
+		// assumes the daemon runs on this machine.
+		image, _ = engine.DefaultImage(runtime.GOARCH)
+	}
+	for i, c := range plan.Cells {
+		pl := st.placements[i]
+		fmt.Fprintf(w, "\ncell %d/%d %s\n", c.Index, len(plan.Cells), c.ID)
+		fmt.Fprintf(w, "  model %s, workload %s (%s API), cores %d", c.Model, c.Workload, c.API, c.Cores)
+		if c.Phase != "" {
+			fmt.Fprintf(w, ", phase %s", c.Phase)
+		}
+		if c.Variant != "" {
+			fmt.Fprintf(w, ", variant %s", c.Variant)
+		}
+		fmt.Fprintf(w, ", max_model_len %d\n", c.MaxModelLen)
+		var lv []string
+		for _, l := range c.Levels {
+			lv = append(lv, l.Name)
+		}
+		fmt.Fprintf(w, "  levels: %s (each at most %gs / %d requests)\n", strings.Join(lv, ", "), cfg.Limits.MaxSeconds, cfg.Limits.MaxRequests)
+		for k, a := range pl.Engines {
+			fmt.Fprintf(w, "  engine %d placement: %s, cpus %s, mems %s, TP %d\n", k+1, a.Name, a.CPUList(), a.MemList(), a.TP)
+		}
+		if pl.KVCacheGiB > 0 {
+			fmt.Fprintf(w, "  kv cache: %g GiB per instance\n", pl.KVCacheGiB)
+		}
+		if len(pl.Neighbour) > 0 {
+			fmt.Fprintf(w, "  noisy neighbour on cpus %s\n", topology.FormatList(pl.Neighbour))
+		}
+		if len(pl.Loadgen) > 0 {
+			fmt.Fprintf(w, "  runner and load generator pinned to cpus %s\n", topology.FormatList(pl.Loadgen))
+		}
+		if pl.Note != "" {
+			fmt.Fprintf(w, "  note: %s\n", pl.Note)
+		}
+		for k, spec := range o.CellSpecs(i) {
+			switch cfg.Engine {
+			case "docker":
+				cs, err := engine.BuildContainer(spec, image, "", publicHost(getenv("DOCKER_HOST")), "XXXXXX")
+				if err != nil {
+					return fmt.Errorf("cell %s: %w", c.ID, err)
+				}
+				fmt.Fprintf(w, "  engine %d container:\n    %s\n", k+1, dockerRunLine(cs.Redacted()))
+			case "sim":
+				fmt.Fprintf(w, "  engine %d: in-process simulator, model %s, %d cores, %s\n", k+1, spec.Model, len(spec.CPUs), strings.Join(spec.ExtraArgs, " "))
+			case "external":
+				fmt.Fprintf(w, "  engine %d: external %s, model %s\n", k+1, spec.URL, orDefault(spec.Model, "auto-detected from /v1/models"))
+			}
+		}
+		fmt.Fprintf(w, "  load: %s\n", describeLoad(cfg.Loadgen, c.API))
+	}
+	if len(plan.Skipped) > 0 {
+		fmt.Fprintln(w, "\nskipped:")
+		for _, c := range plan.Skipped {
+			fmt.Fprintf(w, "  %s: %s\n", c.ID, c.Skip)
+		}
+	}
+	return nil
+}
+
+// dockerRunLine renders a container spec as the equivalent docker run
+// command, for people to read and reproduce.
+func dockerRunLine(cs engine.ContainerSpec) string {
+	h := cs.HostConfig
+	args := []string{"docker run -d --name " + cs.Name, "--network " + string(h.NetworkMode)}
+	if h.CpusetCpus != "" {
+		args = append(args, "--cpuset-cpus "+h.CpusetCpus)
+	}
+	if h.CpusetMems != "" {
+		args = append(args, "--cpuset-mems "+h.CpusetMems)
+	}
+	args = append(args, "--shm-size "+strconv.FormatInt(h.ShmSize, 10))
+	for _, c := range h.CapAdd {
+		args = append(args, "--cap-add "+c)
+	}
+	for _, s := range h.SecurityOpt {
+		args = append(args, "--security-opt "+s)
+	}
+	for _, b := range h.Binds {
+		args = append(args, "-v "+b)
+	}
+	for _, e := range cs.Config.Env {
+		args = append(args, "-e "+shellQuote(e))
+	}
+	for _, k := range slices.Sorted(maps.Keys(cs.Config.Labels)) {
+		args = append(args, "--label "+shellQuote(k+"="+cs.Config.Labels[k]))
+	}
+	last := []string{cs.Config.Image}
+	for _, a := range cs.Config.Cmd {
+		last = append(last, shellQuote(a))
+	}
+	args = append(args, strings.Join(last, " "))
+	return strings.Join(args, " \\\n      ")
+}
+
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$|&;<>()*?[]{}~`!#") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,475 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sys/unix"
+
+	"github.com/servebench/servebench/exporter/recorder"
+	"github.com/servebench/servebench/exporter/webserver"
+	"github.com/servebench/servebench/runner/engine"
+	"github.com/servebench/servebench/runner/orchestrate"
+	"github.com/servebench/servebench/runner/store"
+	"github.com/servebench/servebench/runner/suite"
+	"github.com/servebench/servebench/runner/topology"
+)
+
+func init() {
+	register(command{name: "start", summary: "run a suite: plan, start engines, run load, write results", run: runStart})
+}
+
+// startFlags are runner start's flags; pointers stay nil unless given, so
+// that only given flags override the layers below them.
+type startFlags struct {
+	suite, resume, apiKeyFile, webConfig, modelCache string
+	dryRun, forceOverlap                             bool
+	set                                              map[string]bool
+	o                                                suite.Overrides
+}
+
+func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
+	fs := flag.NewFlagSet("start", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := &startFlags{set: map[string]bool{}}
+	fs.StringVar(&f.suite, "suite", "", "suite `NAME` (runner suites) or YAML file")
+	models := fs.String("models", "", "comma-separated model ids")
+	workloads := fs.String("workloads", "", "comma-separated workloads")
+	cores := fs.String("cores", "", "comma-separated engine core counts, e.g. 8,16,32")
+	eng := fs.String("engine", "", "engine: sim (in-process simulator), docker, external")
+	image := fs.String("image", "", "engine image (docker); default: the vLLM CPU image for the daemon's architecture")
+	target := fs.String("target", "", "base URL of an external engine")
+	loadgen := fs.String("loadgen", "", "load generator: native, guidellm, vllm-bench")
+	api := fs.String("api", "", "API: chat, completions, embeddings (default: each workload's)")
+	maxSeconds := fs.Float64("max-seconds", 0, "longest duration of one load level, seconds")
+	maxRequests := fs.Int("max-requests", 0, "most requests of one load level")
+	resultsDir := fs.String("results", "", "results `DIR` (default results)")
+	listen := fs.String("web.listen-address", "", "address of the live /metrics endpoint (default 127.0.0.1:9464; \"off\" disables)")
+	engineCPUs := fs.String("engine-cpus", "", "explicit engine cpuset, e.g. 0-7 (docker)")
+	loadgenCPUs := fs.String("loadgen-cpus", "", "explicit cpuset for the runner and its load generator")
+	numa := fs.Int("numa-node", -1, "pin the engine to this NUMA node (TP 1)")
+	tp := fs.Int("tp", 0, "tensor-parallel degree (default: chosen from the topology)")
+	fs.BoolVar(&f.forceOverlap, "force-overlap", false, "run even when the load generator must share the engine's CPUs")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan, placements, container specs and commands, and exit")
+	fs.StringVar(&f.resume, "resume", "", "finish run `RUN_ID`, skipping its finished cells")
+	fs.StringVar(&f.apiKeyFile, "api-key-file", "", "file holding the external engine's API key (else SERVEBENCH_API_KEY)")
+	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web config (TLS, basic auth) for /metrics")
+	fs.StringVar(&f.modelCache, "model-cache", "", "host directory mounted as the engine container's Hugging Face cache")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: runner start --suite SUITE [flags]\n\nPrecedence: suite defaults < suite file < SERVEBENCH_* environment < flags.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("start: unexpected argument %q", fs.Arg(0))
+	}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	o := &f.o
+	if f.set["models"] {
+		o.Models = suite.SplitList(*models)
+	}
+	if f.set["workloads"] {
+		o.Workloads = suite.SplitList(*workloads)
+	}
+	if f.set["cores"] {
+		c, err := suite.ParseCores(*cores)
+		if err != nil {
+			return nil, usagef("--cores: %v", err)
+		}
+		o.Cores = c
+	}
+	str := func(name string, v *string) *string {
+		if f.set[name] {
+			return v
+		}
+		return nil
+	}
+	o.Engine, o.Image, o.Target, o.Loadgen, o.API = str("engine", eng), str("image", image), str("target", target), str("loadgen", loadgen), str("api", api)
+	o.Results, o.ListenAddress = str("results", resultsDir), str("web.listen-address", listen)
+	o.EngineCPUs, o.LoadgenCPUs = str("engine-cpus", engineCPUs), str("loadgen-cpus", loadgenCPUs)
+	if f.set["max-seconds"] {
+		if *maxSeconds <= 0 {
+			return nil, usagef("--max-seconds: %g is not a positive number of seconds", *maxSeconds)
+		}
+		o.MaxSeconds = maxSeconds
+	}
+	if f.set["max-requests"] {
+		if *maxRequests < 0 {
+			return nil, usagef("--max-requests: %d is negative", *maxRequests)
+		}
+		o.MaxRequests = maxRequests
+	}
+	if f.set["numa-node"] {
+		o.NUMANode = numa
+	}
+	if f.set["tp"] {
+		o.TP = tp
+	}
+	if f.set["force-overlap"] {
+		o.ForceOverlap = &f.forceOverlap
+	}
+	return f, nil
+}
+
+// startSetup is everything resolved before a run begins.
+type startSetup struct {
+	cfg        suite.Config
+	plan       *suite.Plan
+	topo       *topology.Topology
+	placements []orchestrate.Placement
+	opts       orchestrate.PlaceOptions
+}
+
+func setupStart(f *startFlags, getenv func(string) string, topoRoot string) (*startSetup, error) {
+	if f.suite == "" {
+		return nil, usagef("start: --suite is required (see runner suites)")
+	}
+	s, err := suite.Lookup(f.suite)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	env, err := suite.FromEnv(getenv)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	cfg, err := suite.Resolve(s, env, f.o)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	plan, err := suite.NewPlan(cfg)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	if len(plan.Cells) == 0 {
+		return nil, usagef("start: every cell of the plan is skipped (runner show %s lists why)", s.Name)
+	}
+	opts := orchestrate.PlaceOptions{Engine: cfg.Engine, NUMANode: cfg.NUMANode, TP: cfg.TP, ForceOverlap: cfg.ForceOverlap}
+	if opts.EngineCPUs, err = topology.ParseList(cfg.EngineCPUs); err != nil {
+		return nil, usagef("engine cpus: %v", err)
+	}
+	if opts.LoadgenCPUs, err = topology.ParseList(cfg.LoadgenCPUs); err != nil {
+		return nil, usagef("loadgen cpus: %v", err)
+	}
+	topo, terr := topology.Read(topoRoot)
+	if terr != nil && cfg.Engine == "docker" {
+		return nil, fmt.Errorf("start: the docker engine needs the CPU topology: %w", terr)
+	}
+	// With DOCKER_HOST on another machine, this machine's topology says
+	// nothing about the engine's: the user must pin by hand.
+	if cfg.Engine == "docker" && remoteDocker(getenv("DOCKER_HOST")) {
+		topo = nil
+		opts.Engine = "external-docker"
+	}
+	pls, err := placeFor(plan, topo, opts)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return &startSetup{cfg: cfg, plan: plan, topo: topo, placements: pls, opts: opts}, nil
+}
+
+func placeFor(plan *suite.Plan, topo *topology.Topology, o orchestrate.PlaceOptions) ([]orchestrate.Placement, error) {
+	if o.Engine == "external-docker" {
+		pls := make([]orchestrate.Placement, len(plan.Cells))
+		for i := range pls {
+			pls[i].Note = "remote Docker daemon: cores are not pinned from here"
+		}
+		return pls, nil
+	}
+	return orchestrate.Place(plan, topo, o)
+}
+
+func remoteDocker(host string) bool {
+	return host != "" && !strings.HasPrefix(host, "unix://") && !strings.HasPrefix(host, "npipe://")
+}
+
+func runStart(ctx context.Context, e env) error {
+	f, err := parseStartFlags(e.args, e.stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		var ue usageError
+		if errors.As(err, &ue) {
+			return err
+		}
+		return usageError{err}
+	}
+	var resumed *store.Run
+	if f.resume != "" {
+		root := "results"
+		if f.o.Results != nil {
+			root = *f.o.Results
+		} else if v := e.getenv("SERVEBENCH_RESULTS"); v != "" {
+			root = v
+		}
+		r, err := store.New(root, nil).Resume(f.resume)
+		if err != nil {
+			return usageError{err}
+		}
+		// The run's own arguments decide its plan, so resuming needs no
+		// flags; flags given now come after them and win (a plan that no
+		// longer matches the run's cells is refused below).
+		cfgMap, _ := r.State().Config.(map[string]any)
+		args, _ := cfgMap["args"].([]any)
+		var sargs []string
+		for _, a := range args {
+			sargs = append(sargs, fmt.Sprint(a))
+		}
+		sargs = append(sargs, withoutResume(e.args)...)
+		if f, err = parseStartFlags(sargs, e.stderr); err != nil {
+			_ = r.Close(store.StatusIncomplete)
+			return fmt.Errorf("resume %s: stored arguments: %w", r.ID(), err)
+		}
+		resumed = r
+	}
+	st, err := setupStart(f, e.getenv, "/")
+	if err != nil {
+		if resumed != nil {
+			_ = resumed.Close(store.StatusIncomplete)
+		}
+		return err
+	}
+	if f.dryRun {
+		return printDryRun(e.stdout, st, e.getenv)
+	}
+	return execute(ctx, e, f, st, resumed)
+}
+
+func execute(ctx context.Context, e env, f *startFlags, st *startSetup, run *store.Run) error {
+	cfg, log := st.cfg, e.log
+	apiKey, err := readAPIKey(f.apiKeyFile, e.getenv)
+	if err != nil {
+		return usageError{err}
+	}
+	driver, cleanup, err := newDriver(cfg, log, e.getenv)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	load, err := newLoadGenerator(cfg, log, e.stderr)
+	if err != nil {
+		return err
+	}
+
+	// Live metrics for as long as the run lasts.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	rec, err := recorder.New(reg, recorder.Options{})
+	if err != nil {
+		return err
+	}
+	sums := recorder.NewSummaries()
+	reg.MustRegister(sums)
+	if cfg.ListenAddress != "off" && cfg.ListenAddress != "" {
+		l, err := webserver.Listen(cfg.ListenAddress)
+		if err != nil {
+			return usagef("--web.listen-address: %v (another runner running? pass another address or \"off\")", err)
+		}
+		sctx, stopServer := context.WithCancel(context.WithoutCancel(ctx))
+		served := make(chan struct{})
+		go func() {
+			defer close(served)
+			if err := webserver.Serve(sctx, l, webserver.Handler(reg, log, "servebench runner"), f.webConfig, log); err != nil {
+				log.Error("metrics server", "err", err)
+			}
+		}()
+		defer func() { stopServer(); <-served }()
+		log.Info("serving live metrics", "url", "http://"+l.Addr().String()+"/metrics")
+	}
+
+	stor := store.New(cfg.Results, nil)
+	if run == nil {
+		var cells []store.CellState
+		for _, c := range st.plan.Cells {
+			cells = append(cells, store.CellState{ID: c.ID})
+		}
+		for _, c := range st.plan.Skipped {
+			cells = append(cells, store.CellState{ID: c.ID, Status: store.CellSkipped, Error: c.Skip})
+		}
+		run, err = stor.Create(cfg.Suite.Name, store.NewRunID(time.Now()), cells, map[string]any{"args": e.args, "engine": cfg.Engine, "loadgen": cfg.Loadgen})
+		if err != nil {
+			return err
+		}
+	} else {
+		for _, c := range st.plan.Cells {
+			if !hasCell(run, c.ID) {
+				_ = run.Close(store.StatusIncomplete)
+				return fmt.Errorf("resume %s: the plan has cell %s that the run does not", run.ID(), c.ID)
+			}
+		}
+	}
+	fmt.Fprintf(e.stderr, "run %s: suite %s, %d cells, %d load levels, results in %s\n",
+		run.ID(), cfg.Suite.Name, len(st.plan.Cells), st.plan.Benchmarks(), run.Dir)
+
+	o := &orchestrate.Orchestrator{
+		Plan: st.plan, Placements: st.placements, Run: run, Driver: driver, Load: load,
+		Recorder: rec, Summaries: sums, Live: rec, Stress: orchestrate.Stress, Pin: topology.PinSelf,
+		Image: cfg.Image, Target: cfg.Target, APIKey: apiKey, ModelCache: f.modelCache,
+		Secrets: secretsFromEnv(e.getenv), Host: hostInfo(st.topo), GitRevision: gitRevision(ctx),
+		Command:  "runner start " + strings.Join(e.args, " "),
+		Progress: e.stderr, TTY: isTTY(e.stderr), Log: log,
+	}
+	if !o.TTY {
+		o.ProgressEvery = 5 * time.Second // plain lines in a log: fewer of them
+	}
+	err = o.Execute(ctx)
+	fmt.Fprintf(e.stderr, "run %s %s: %s\n", run.ID(), run.State().Status, run.Dir)
+	if err == nil && ctx.Err() == nil {
+		if rerr := printRunTable(e.stdout, run.Dir); rerr != nil {
+			log.Warn("results table", "err", rerr)
+		}
+	}
+	return err
+}
+
+// withoutResume drops --resume and its value from args.
+func withoutResume(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--resume" || a == "-resume":
+			i++
+		case strings.HasPrefix(a, "--resume=") || strings.HasPrefix(a, "-resume="):
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func hasCell(r *store.Run, id string) bool {
+	for _, c := range r.State().Cells {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// readAPIKey reads the external engine's key from a file or SERVEBENCH_API_KEY.
+func readAPIKey(file string, getenv func(string) string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("--api-key-file: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return getenv("SERVEBENCH_API_KEY"), nil
+}
+
+// secretsFromEnv passes HF_TOKEN through to engine containers; it is never
+// logged or recorded.
+func secretsFromEnv(getenv func(string) string) map[string]string {
+	s := map[string]string{}
+	if v := getenv("HF_TOKEN"); v != "" {
+		s["HF_TOKEN"] = v
+	}
+	return s
+}
+
+func newDriver(cfg suite.Config, log *slog.Logger, getenv func(string) string) (engine.Driver, func(), error) {
+	switch cfg.Engine {
+	case "external":
+		return engine.NewExternal(&http.Client{}, log), func() {}, nil
+	case "docker":
+		c, err := engine.NewDockerClient()
+		if err != nil {
+			return nil, nil, fmt.Errorf("docker: %w", err)
+		}
+		d, err := engine.NewDocker(engine.DockerConfig{Client: c, Log: log, PublicHost: publicHost(getenv("DOCKER_HOST"))})
+		if err != nil {
+			c.Close()
+			return nil, nil, err
+		}
+		return d, func() { c.Close() }, nil
+	case "sim":
+		return newSimDriver(log)
+	}
+	return nil, nil, usagef("engine: unknown engine %q", cfg.Engine)
+}
+
+// publicHost is the host part of a remote DOCKER_HOST, where its engines
+// are reachable.
+func publicHost(dockerHost string) string {
+	if !remoteDocker(dockerHost) {
+		return ""
+	}
+	h := dockerHost
+	if i := strings.Index(h, "://"); i >= 0 {
+		h = h[i+3:]
+	}
+	if i := strings.LastIndex(h, "@"); i >= 0 {
+		h = h[i+1:]
+	}
+	if i := strings.IndexAny(h, ":/"); i >= 0 {
+		h = h[:i]
+	}
+	return h
+}
+
+func hostInfo(t *topology.Topology) store.Host {
+	h := store.Host{Arch: runtime.GOARCH, CPUs: runtime.NumCPU()}
+	h.Hostname, _ = os.Hostname()
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		h.Kernel = unix.ByteSliceToString(u.Release[:])
+	}
+	if t != nil {
+		h.CPUModel, h.CPUs, h.Cores, h.NUMANodes = t.Model, len(t.CPUs), t.PhysicalCores(), len(t.Nodes)
+	}
+	return h
+}
+
+// gitRevision is the build's VCS revision, else the working tree's HEAD
+// (go run does not stamp one), else "".
+func gitRevision(ctx context.Context) string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			if dirty {
+				rev += "-dirty"
+			}
+			return rev
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(cctx, "git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func isTTY(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

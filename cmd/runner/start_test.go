@@ -1,0 +1,214 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/servebench/servebench/internal/e2e"
+	"github.com/servebench/servebench/runner/store"
+)
+
+func TestStartDryRun(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "start", "--suite", "concurrent-load", "--models", "TinyLlama/TinyLlama-1.1B-Chat-v1.0", "--cores", "8", "--dry-run")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"suite concurrent-load (built-in): 4 cells, 24 load levels, 8 skipped",
+		"cell 1/4 TinyLlama__TinyLlama-1.1B-Chat-v1.0_chat_baseline_8c",
+		"engine 1: in-process simulator, model TinyLlama/TinyLlama-1.1B-Chat-v1.0, 8 cores, --max-model-len 2048 --no-enable-prefix-caching",
+		"--enable-prefix-caching",
+		"TinyLlama__TinyLlama-1.1B-Chat-v1.0_rag_baseline_8c: workload rag needs 8192 tokens of context",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, out)
+		}
+	}
+	// Environment beats the suite, flags beat the environment.
+	env := map[string]string{"SERVEBENCH_CORES": "4", "SERVEBENCH_MAX_SECONDS": "3"}
+	_, out, _ = runCLI(t, env, "start", "--suite", "smoke", "--dry-run")
+	if !strings.Contains(out, "Qwen__Qwen3-0.6B_chat_lite_4c") || !strings.Contains(out, "each at most 3s") {
+		t.Errorf("env layer ignored:\n%s", out)
+	}
+	_, out, _ = runCLI(t, env, "start", "--suite", "smoke", "--cores", "2", "--dry-run")
+	if !strings.Contains(out, "Qwen__Qwen3-0.6B_chat_lite_2c") {
+		t.Errorf("flag layer ignored:\n%s", out)
+	}
+}
+
+func TestStartDryRunDocker(t *testing.T) {
+	root := "../../runner/topology/testdata/two-node"
+	f, err := parseStartFlags([]string{"--suite", "scaling", "--engine", "docker", "--cores", "8,24", "--image", "servebench/vllm-sim:dev", "--dry-run"}, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := setupStart(f, func(string) string { return "" }, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := printDryRun(&b, st, func(k string) string { return map[string]string{"HF_TOKEN": "hf_secret"}[k] }); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"engine 1 placement: 8cores-numa0-tp1, cpus 0-7, mems 0, TP 1",
+		"--cpuset-cpus 0-7",
+		"-e VLLM_CPU_OMP_THREADS_BIND=0-7",
+		"-e OMP_NUM_THREADS=8",
+		"-e 'HF_TOKEN=<redacted>'",
+		"runner and load generator pinned to cpus 16-17",
+		"engine 1 placement: 24cores-numa0-1-tp2, cpus 0-11,16-27, mems 0-1, TP 2",
+		"-e 'VLLM_CPU_OMP_THREADS_BIND=0-11|16-27'",
+		"servebench/vllm-sim:dev --model TinyLlama/TinyLlama-1.1B-Chat-v1.0 --host 127.0.0.1 --port 8000",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "hf_secret") {
+		t.Error("a secret was printed")
+	}
+}
+
+func TestStartUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"start"}, "start: --suite is required"},
+		{[]string{"start", "--suite", "nightly"}, `unknown suite "nightly"`},
+		{[]string{"start", "--suite", "smoke", "--cores", "x"}, `--cores: "x" is not a positive core count`},
+		{[]string{"start", "--suite", "smoke", "--engine", "external"}, "target: the external engine needs a URL"},
+		{[]string{"start", "--suite", "smoke", "--loadgen", "locust"}, `loadgen: unknown load generator "locust"`},
+		{[]string{"start", "--suite", "smoke", "--max-seconds", "-1"}, "--max-seconds: -1 is not a positive number of seconds"},
+		{[]string{"start", "--suite", "smoke", "--resume", "nope", "--results", "/nonexistent"}, "resume nope: run not found"},
+	} {
+		code, _, errOut := runCLI(t, nil, tc.args...)
+		if code != exitUsage || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}
+
+// TestStartSmoke runs the smoke suite for real on the in-process simulator,
+// scraping the live endpoint while it runs.
+func TestStartSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the smoke suite")
+	}
+	dir := t.TempDir()
+	port := e2e.FreePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	scraped := make(chan string, 1)
+	go func() {
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			resp, err := http.Get("http://" + addr + "/metrics")
+			if err == nil {
+				var b strings.Builder
+				buf := make([]byte, 1<<16)
+				for {
+					n, err := resp.Body.Read(buf)
+					b.Write(buf[:n])
+					if err != nil {
+						break
+					}
+				}
+				resp.Body.Close()
+				if strings.Contains(b.String(), "servebench_requests_total{") {
+					scraped <- b.String()
+					return
+				}
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		scraped <- ""
+	}()
+	start := time.Now()
+	code, out, errOut := runCLI(t, nil, "start", "--suite", "smoke", "--max-seconds", "2", "--results", dir, "--web.listen-address", addr)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	t.Logf("smoke with 2 s levels took %s", time.Since(start))
+	if !strings.Contains(out, "concurrent-8") || !strings.Contains(errOut, "complete") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", out, errOut)
+	}
+	if m := <-scraped; !strings.Contains(m, `servebench_run_info{`) || !strings.Contains(m, `level="concurrent-1"`) {
+		t.Errorf("live metrics during the run lacked the run and its series:\n%.2000s", m)
+	}
+	runs, _ := filepath.Glob(filepath.Join(dir, "smoke", "*", "run.json"))
+	if len(runs) != 1 {
+		t.Fatalf("runs: %v", runs)
+	}
+	runDir := filepath.Dir(runs[0])
+	cell := filepath.Join(runDir, "Qwen__Qwen3-0.6B_chat_lite_16c")
+	for _, f := range []string{"requests.jsonl", "summary.json", "manifest.json"} {
+		if fi, err := os.Stat(filepath.Join(cell, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	var man map[string]any
+	b, _ := os.ReadFile(filepath.Join(cell, "manifest.json"))
+	json.Unmarshal(b, &man)
+	host, _ := man["host"].(map[string]any)
+	eng, _ := man["engine"].(map[string]any)
+	if host["kernel"] == "" || eng["driver"] != "sim" || eng["engine_version"] == nil || man["loadgen"].(map[string]any)["name"] != "native" {
+		t.Errorf("manifest: %s", b)
+	}
+	logs, _ := filepath.Glob(filepath.Join(cell, "*.log"))
+	if len(logs) == 0 {
+		t.Error("no engine log in the cell directory")
+	}
+}
+
+// TestStartInterrupt sends SIGINT to the test process mid-run: the run
+// stops, keeps what it measured, is marked incomplete, exits 130, and
+// --resume finishes it.
+func TestStartInterrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the smoke suite")
+	}
+	dir := t.TempDir()
+	go func() {
+		// Wait until the first level is running (its requests are being written).
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			m, _ := filepath.Glob(filepath.Join(dir, "smoke", "*", "*", "requests.jsonl"))
+			if len(m) > 0 {
+				if fi, err := os.Stat(m[0]); err == nil && fi.Size() > 0 {
+					syscall.Kill(os.Getpid(), syscall.SIGINT)
+					return
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	code, _, errOut := runCLI(t, nil, "start", "--suite", "smoke", "--max-seconds", "3", "--results", dir, "--web.listen-address", "off")
+	if code != exitInterrupted {
+		t.Fatalf("exit %d, want 130\n%s", code, errOut)
+	}
+	runs, _ := filepath.Glob(filepath.Join(dir, "smoke", "*", "run.json"))
+	if len(runs) != 1 {
+		t.Fatalf("runs: %v", runs)
+	}
+	st, err := store.ReadState(filepath.Dir(runs[0]))
+	if err != nil || st.Status != store.StatusIncomplete {
+		t.Fatalf("state %+v %v", st, err)
+	}
+	code, _, errOut = runCLI(t, nil, "start", "--resume", st.RunID, "--results", dir, "--max-seconds", "1", "--web.listen-address", "off")
+	if code != 0 {
+		t.Fatalf("resume: exit %d\n%s", code, errOut)
+	}
+	st, _ = store.ReadState(filepath.Dir(runs[0]))
+	if st.Status != store.StatusComplete || len(st.Resumed) != 1 {
+		t.Errorf("after resume: %+v", st)
+	}
+}

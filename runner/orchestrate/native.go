@@ -1,0 +1,183 @@
+package orchestrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/runner/loadgen"
+	"github.com/servebench/servebench/runner/pacer"
+	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/workload"
+)
+
+// Native runs load levels with the in-process native load generator.
+type Native struct {
+	log *slog.Logger
+	// Configure, when set, adjusts every loadgen.Config before it runs
+	// (tests shorten drain timeouts with it).
+	Configure func(*loadgen.Config)
+}
+
+// NewNative returns the native load generator driver.
+func NewNative(log *slog.Logger) *Native {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Native{log: log}
+}
+
+// Name implements LoadGenerator.
+func (*Native) Name() string { return "native" }
+
+// Version implements LoadGenerator: the native load generator is this build.
+func (*Native) Version() string { return "builtin" }
+
+// Config is the loadgen configuration of one level against one URL; target
+// is the level's target for that URL.
+func (n *Native) Config(req LoadRequest, url string, target float64) (loadgen.Config, error) {
+	w, err := workload.Lookup(req.Cell.Workload)
+	if err != nil {
+		return loadgen.Config{}, fmt.Errorf("workload %s: %w", req.Cell.Workload, err)
+	}
+	api, err := measure.ParseAPI(req.Cell.API)
+	if err != nil {
+		return loadgen.Config{}, err
+	}
+	cfg := loadgen.Config{
+		Target: url, Model: req.Model, API: api, Stream: api != measure.APIEmbeddings,
+		Profile: pacer.Kind(req.Level.Profile), Rates: []float64{target},
+		Workload: w, IgnoreEOS: true,
+		MaxSeconds:     seconds(req.Limits.MaxSeconds),
+		MaxRequests:    req.Limits.MaxRequests,
+		Warmup:         loadgen.Span(req.Limits.WarmupSeconds),
+		Cooldown:       loadgen.Span(req.Limits.CooldownSeconds),
+		RequestTimeout: seconds(req.Limits.RequestTimeoutSeconds),
+		Seed:           req.Seed,
+		APIKey:         req.APIKey,
+		Labels:         req.Labels,
+		Log:            n.log,
+		// One prompt prefix per run and cell: no prefix-cache carry-over
+		// from other runs, the same prompts at every level of the cell.
+		RunID: req.Labels.Suite + "-" + req.Cell.ID,
+	}
+	if req.Level.Profile == "synchronous" {
+		cfg.Rates = nil
+	}
+	// A level stops at its request budget; time stays the bound when both are set.
+	if n.Configure != nil {
+		n.Configure(&cfg)
+	}
+	return cfg, nil
+}
+
+// Run implements LoadGenerator. With several URLs (engine instances) the
+// target is split evenly and each URL gets its own loop; the figures are
+// then aggregated over every request.
+func (n *Native) Run(ctx context.Context, req LoadRequest, rec measure.Recorder) (results.Benchmark, error) {
+	rec = levelRecorder{next: rec, level: req.Level.Name}
+	if len(req.URLs) == 1 {
+		cfg, err := n.Config(req, req.URLs[0], req.Target)
+		if err != nil {
+			return results.Benchmark{}, err
+		}
+		sum, err := loadgen.Run(ctx, cfg, rec, nil)
+		return n.one(req, sum, err)
+	}
+	return n.split(ctx, req, rec)
+}
+
+func (n *Native) one(req LoadRequest, sum *results.Summary, err error) (results.Benchmark, error) {
+	if sum == nil || len(sum.Benchmarks) == 0 {
+		if err == nil {
+			err = errors.New("load generator returned no benchmark")
+		}
+		return results.Benchmark{}, err
+	}
+	b := sum.Benchmarks[0]
+	b.Level = req.Level.Name // the suite's name (e.g. poisson-50pct) is the stable one
+	return b, err
+}
+
+// split runs one loop per engine instance, each with 1/N of the target
+// (streams are rounded up), and aggregates every request of all loops.
+func (n *Native) split(ctx context.Context, req LoadRequest, rec measure.Recorder) (results.Benchmark, error) {
+	if req.Balance == "least-outstanding" {
+		return results.Benchmark{}, errors.New("balance least-outstanding: the native load generator spreads load over instances evenly (round-robin) only")
+	}
+	k := float64(len(req.URLs))
+	per := req.Target / k
+	if req.Level.Profile == "concurrent" || req.Level.Profile == "throughput" {
+		per = float64(int((req.Target + k - 1) / k))
+	}
+	start := time.Now()
+	var (
+		mu   sync.Mutex
+		all  []*measure.Result
+		wg   sync.WaitGroup
+		errs = make([]error, len(req.URLs))
+		sums = make([]*results.Summary, len(req.URLs))
+	)
+	sink := func(r *measure.Result) {
+		mu.Lock()
+		all = append(all, r)
+		mu.Unlock()
+	}
+	for i, u := range req.URLs {
+		cfg, err := n.Config(req, u, per)
+		if err != nil {
+			return results.Benchmark{}, err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sums[i], errs[i] = loadgen.Run(ctx, cfg, rec, sink)
+		}()
+	}
+	wg.Wait()
+	agg := results.NewAggregator(results.Level{Profile: req.Level.Profile, Level: req.Level.Name, Target: req.Target, Start: start},
+		results.Validity{})
+	for _, r := range all {
+		agg.Add(r)
+	}
+	end := time.Since(start)
+	b := agg.Close(results.Closing{WindowStart: seconds(req.Limits.WarmupSeconds), WindowEnd: end - seconds(req.Limits.CooldownSeconds), Wall: end})
+	b.Level = req.Level.Name
+	var reasons []string
+	for i, s := range sums {
+		if s == nil || len(s.Benchmarks) == 0 {
+			continue
+		}
+		if !s.Benchmarks[0].Valid {
+			b.Valid = false
+			for _, r := range s.Benchmarks[0].InvalidReasons {
+				reasons = append(reasons, fmt.Sprintf("instance %d: %s", i+1, r))
+			}
+		}
+	}
+	b.InvalidReasons = append(b.InvalidReasons, reasons...)
+	return b, errors.Join(errs...)
+}
+
+// levelRecorder labels the live series with the suite's level name.
+type levelRecorder struct {
+	next  measure.Recorder
+	level string
+}
+
+func (r levelRecorder) Benchmark(l measure.BenchmarkLabels) measure.BenchmarkRecorder {
+	l.Level = r.level
+	return r.next.Benchmark(l)
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// String describes the native load of a level, for --dry-run.
+func (n *Native) String(req LoadRequest) string {
+	return fmt.Sprintf("native %s at %g against %s", req.Level.Profile, req.Target, strings.Join(req.URLs, ", "))
+}
