@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/servebench/servebench/runner/simulator"
+)
+
+// simulate serves the engine simulator on a loopback port until the test ends.
+func simulate(t *testing.T, seed uint64, slowdown float64) string {
+	t.Helper()
+	cfg := simulator.DefaultConfig()
+	cfg.Cores, cfg.Seed, cfg.Jitter, cfg.Slowdown, cfg.LoadTime = 16, seed, 0.05, slowdown, 50*time.Millisecond
+	eng, err := simulator.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(ctx, l) }()
+	t.Cleanup(func() { cancel(); <-done })
+	url := "http://" + l.Addr().String()
+	deadline := time.Now().Add(10 * time.Second)
+	for !eng.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("simulator not ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return url
+}
+
+// benchCell runs `runner bench` against url into dir/summary.json and
+// dir/requests.jsonl: 60 requests at 8 streams, 8 output tokens each.
+func benchCell(t *testing.T, url, dir string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runAnalysis(t, "bench", "--target", url, "--profile", "concurrent", "--rate", "8", "--max-requests", "60",
+		"--data", "prompt_tokens=64,output_tokens=8", "--web.listen-address", "off", "--progress-interval", "1m",
+		"--output", filepath.Join(dir, "summary.json"), "--requests", filepath.Join(dir, "requests.jsonl"))
+	if code != exitOK {
+		t.Fatalf("bench exit %d: %s", code, errs)
+	}
+	return dir
+}
+
+// TestE2ECompareSimulatorRuns measures the simulator three times: twice as
+// it is and once slowed by half. The two like runs must not be called a
+// regression; the slowed one must.
+func TestE2ECompareSimulatorRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the simulator for seconds")
+	}
+	dir := t.TempDir()
+	a := benchCell(t, simulate(t, 1, 1), filepath.Join(dir, "a", "cell"))
+	b := benchCell(t, simulate(t, 2, 1), filepath.Join(dir, "b", "cell"))
+	c := benchCell(t, simulate(t, 3, 1.5), filepath.Join(dir, "c", "cell"))
+
+	// A 10% bar: the machine is shared, and run-to-run noise of a few percent
+	// is not what this test is about; the slowed engine is 50% slower.
+	code, out, errs := runAnalysis(t, "compare", "--min-change", "0.1", a, b)
+	if code != exitOK {
+		t.Errorf("like runs: exit %d, want 0\n%s%s", code, out, errs)
+	}
+	code, out, errs = runAnalysis(t, "compare", "--min-change", "0.1", a, c)
+	if code != exitRegression {
+		t.Fatalf("slowed engine: exit %d, want 3\n%s%s", code, out, errs)
+	}
+	for _, m := range []string{"ttft_p50", "itl_p50", "e2e_p50", "requests_per_second"} {
+		found := false
+		for _, line := range strings.Split(out, "\n") {
+			f := strings.Fields(line)
+			if len(f) > 0 && f[0] == m {
+				found = true
+				if !strings.HasSuffix(strings.TrimSpace(line), "regressed") {
+					t.Errorf("%s not called regressed: %s", m, line)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no %s row:\n%s", m, out)
+		}
+	}
+
+	code, out, errs = runAnalysis(t, "report", "--output", filepath.Join(dir, "report.html"), a, c)
+	if code != exitOK || !strings.Contains(out, "charts") {
+		t.Errorf("report: exit %d: %s%s", code, out, errs)
+	}
+}
