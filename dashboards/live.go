@@ -54,7 +54,8 @@ func inFlightStat() cog.Builder[dashboard.Panel] {
 }
 
 func errorRatioStat() cog.Builder[dashboard.Panel] {
-	expr := fmt.Sprintf("sum(rate(%s[$__rate_interval])) / sum(rate(%s[$__rate_interval]))",
+	// No error series exists until a request fails: 0, not "No data".
+	expr := fmt.Sprintf("(sum(rate(%s[$__rate_interval])) or vector(0)) / sum(rate(%s[$__rate_interval]))",
 		sel(contract.Requests, "", contract.LabelOutcome+`="`+string(contract.OutcomeError)+`"`), sel(contract.Requests, ""))
 	return statPanel("Error ratio", "Failed over finished requests.", units.PercentUnit, quarter).
 		Thresholds(thresholds(0.01, 0.05)).ColorMode(common.BigValueColorModeBackground).

@@ -50,7 +50,7 @@ func firingAlertsStat() cog.Builder[dashboard.Panel] {
 
 // latestRunsTable lists runs by finish time, newest first.
 func latestRunsTable() cog.Builder[dashboard.Panel] {
-	finished := fmt.Sprintf("max by (run_id, suite, model) (max_over_time(timestamp(%s)[$__range:1m])) * 1000", sel(contract.BenchmarkInfo, ""))
+	finished := fmt.Sprintf("max by (run_id, suite, model) (max_over_time(timestamp(%s)[$__range:%s])) * 1000", sel(contract.BenchmarkInfo, ""), subqueryStep)
 	benchmarks := fmt.Sprintf("count by (run_id, suite, model) (last_over_time(%s[$__range]))", sel(contract.BenchmarkInfo, ""))
 	return tablePanel("Latest runs", "Runs with finished benchmarks in the time range, newest first.", full, panelH).
 		WithTarget(tableQuery(finished, "A")).WithTarget(tableQuery(benchmarks, "B")).

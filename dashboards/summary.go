@@ -29,9 +29,15 @@ func quantileMatch(q string) string { return `quantile="` + q + `"` }
 // any time range that includes the run. Runs of the same configuration that
 // finish within the lookback (5 min) of each other cannot be told apart.
 func ofRun(m contract.Metric, runVar string, group []string, extra ...string) string {
-	return fmt.Sprintf("max by (%s) (last_over_time((%s and on (%s) %s{run_id=~\"$%s\"})[$__range:1m]))",
-		by(group...), sel(m, "", extra...), by(contract.BenchmarkLabels...), contract.BenchmarkInfo.Name, runVar)
+	return fmt.Sprintf("max by (%s) (last_over_time((%s and on (%s) %s{run_id=~\"$%s\"})[$__range:%s]))",
+		by(group...), sel(m, "", extra...), by(contract.BenchmarkLabels...), contract.BenchmarkInfo.Name, runVar, subqueryStep)
 }
+
+// subqueryStep is the resolution of subqueries over summary series: a
+// finished benchmark shows up at the next multiple of it (subquery steps are
+// aligned to absolute time), and it must stay below the 5 min lookback so no
+// sample falls between two steps. 15 s costs 5760 steps a day of range.
+const subqueryStep = "15s"
 
 // coresOrder sorts a table by the numeric value of its cores column so bar
 // charts read left to right in core counts, and turns cores back into a
