@@ -16,8 +16,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -306,32 +304,10 @@ func runProxy(ctx context.Context, args []string, stderr io.Writer) error {
 	defer cancel()
 	errc := make(chan error, 2)
 	go func() { errc <- c.serve(ctx, reg, "servebench metering proxy", log) }()
-	go func() { errc <- serveProxy(ctx, pl, px) }()
+	go func() { errc <- px.Serve(ctx, pl) }()
 	err = <-errc
 	cancel()
 	return errors.Join(err, <-errc)
-}
-
-// serveProxy serves the proxy until ctx is done. No write timeout: a stream
-// lasts as long as the server generates. On shutdown, streams get 5 s to end.
-func serveProxy(ctx context.Context, l net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("proxy on %s: %w", l.Addr(), err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		srv.Close()
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("proxy on %s: %w", l.Addr(), err)
-	}
-	return nil
 }
 
 // promFlag adapts promslog's Level and Format to the flag package, whose

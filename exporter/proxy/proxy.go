@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -99,6 +100,10 @@ func New(cfg Config) (*Proxy, error) {
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(upstream)
+			if pr.In.Context().Value(timingKey{}) != nil {
+				// The Tracker reads the body as it arrives: it must be plain.
+				pr.Out.Header.Del("Accept-Encoding")
+			}
 		},
 		Transport:     roundTripper{p},
 		FlushInterval: -1, // flush after every write: SSE chunks must not wait
@@ -283,4 +288,27 @@ func (b *trackedBody) Close() error {
 func (b *trackedBody) finish(now time.Time, err error) {
 	b.done = true
 	b.bench.Finished(b.tr.Finish(now, err))
+}
+
+// Serve serves the proxy on l until ctx is done, then gives open streams 5 s
+// to end before closing them. There is no write timeout: a stream lasts as
+// long as the server generates.
+func (p *Proxy) Serve(ctx context.Context, l net.Listener) error {
+	srv := &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("proxy on %s: %w", l.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("proxy on %s: %w", l.Addr(), err)
+	}
+	return nil
 }

@@ -115,10 +115,10 @@ func TestPassThroughIsByteExact(t *testing.T) {
 	}
 	chunks = append(chunks, "data: [DONE]\n\n")
 	want := strings.Join(chunks, "")
-	var gotBody, gotPath, gotCT string
+	var gotBody, gotPath, gotCT, gotAE string
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		gotBody, gotPath, gotCT = string(b), r.URL.Path, r.Header.Get("Content-Type")
+		gotBody, gotPath, gotCT, gotAE = string(b), r.URL.Path, r.Header.Get("Content-Type"), r.Header.Get("Accept-Encoding")
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("X-Upstream", "yes")
 		// Split writes mid-line to check the proxy neither adds nor drops bytes.
@@ -131,9 +131,18 @@ func TestPassThroughIsByteExact(t *testing.T) {
 	rec := newCapture()
 	px := start(t, up.URL, rec)
 
-	resp := post(t, px.URL, "/v1/chat/completions", chatBody)
+	req, _ := http.NewRequest(http.MethodPost, px.URL+"/v1/chat/completions", strings.NewReader(chatBody))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
 	got, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if gotAE != "" {
+		t.Errorf("upstream was offered Accept-Encoding %q; timed bodies must come plain", gotAE)
+	}
 	if string(got) != want {
 		t.Fatalf("body through the proxy differs:\n got %q\nwant %q", got, want)
 	}
@@ -411,5 +420,37 @@ servebench_output_tokens_total{cores="",level="l1",loadgen="guidellm",model="tin
 			t.Fatal(err)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestServeStopsWithContext(t *testing.T) {
+	u, _ := url.Parse("http://127.0.0.1:1")
+	p, err := New(Config{Upstream: u, Recorder: measure.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ctx, l) }()
+	resp, err := http.Get("http://" + l.Addr().String() + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("unreachable upstream: status %d, want 502", resp.StatusCode)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve returned %v", err)
+		}
+	case <-time.After(6 * time.Second):
+		t.Fatal("Serve did not return after cancel")
 	}
 }
