@@ -155,7 +155,10 @@ type ContainerSpec struct {
 	Config     *container.Config
 	HostConfig *container.HostConfig
 	URL        string
-	secrets    []string // env names whose values are secret
+	// Dropped are extra arguments the image's dialect does not take (vLLM
+	// flags given to the simulator image), left off the command.
+	Dropped []string
+	secrets []string // env names whose values are secret
 }
 
 // Redacted returns a copy whose secret env values read "<redacted>", for
@@ -253,7 +256,12 @@ func BuildContainer(spec Spec, ref string, flavor Flavor, publicHost, suffix str
 	default:
 		return ContainerSpec{}, fmt.Errorf("flavor %q: want vllm or sim", flavor)
 	}
-	cmd = append(cmd, spec.ExtraArgs...)
+	extra := spec.ExtraArgs
+	var dropped []string
+	if flavor == FlavorSim {
+		extra, dropped = SimArgs(extra)
+	}
+	cmd = append(cmd, extra...)
 
 	env := map[string]string{}
 	cpuset := FormatCPUSet(spec.CPUs)
@@ -320,6 +328,7 @@ func BuildContainer(spec Spec, ref string, flavor Flavor, publicHost, suffix str
 		},
 		HostConfig: host,
 		URL:        "http://" + urlHost + ":" + strconv.Itoa(port),
+		Dropped:    dropped,
 		secrets:    secretNames,
 	}, nil
 }
@@ -342,6 +351,9 @@ func (d *Docker) Start(ctx context.Context, spec Spec) (Instance, error) {
 		return nil, err
 	}
 	red := cs.Redacted()
+	if len(cs.Dropped) > 0 {
+		d.cfg.Log.Info("flags the simulator does not take, left off", "args", strings.Join(cs.Dropped, " "))
+	}
 	d.cfg.Log.Info("creating engine container", "name", cs.Name, "image", cs.Config.Image, "cpuset", cs.HostConfig.CpusetCpus,
 		"mems", cs.HostConfig.CpusetMems, "cmd", strings.Join(cs.Config.Cmd, " "), "env", strings.Join(red.Config.Env, " "))
 	created, err := d.cfg.Client.ContainerCreate(ctx, cs.Config, cs.HostConfig, nil, nil, cs.Name)

@@ -1,0 +1,47 @@
+package engine
+
+import "strings"
+
+// simFlags are the flags cmd/vllm-sim accepts (true = boolean). vLLM flags
+// outside this set have no simulated meaning; the simulator image would
+// refuse them, so the docker driver drops them for FlavorSim.
+var simFlags = map[string]bool{
+	"host": false, "port": false, "model": false, "served-model-name": false, "max-num-seqs": false,
+	"max-num-batched-tokens": false, "max-model-len": false, "block-size": false, "seed": false, "dtype": false,
+	"cores": false, "load-time": false, "jitter": false, "slowdown": false, "output-len-median": false,
+	"log-level": false, "version": true, "embedding": true, "params": false, "layers": false, "hidden": false,
+	"heads": false, "kv-heads": false, "head-dim": false, "model-context-len": false, "core-gflops": false,
+	"core-mem-bw": false, "node-mem-bw": false, "cores-per-numa-node": false, "numa-nodes": false,
+	"fault-error-rate": false, "fault-stall-rate": false, "fault-stall-after": false, "fault-stall-for": false,
+	"fault-drop-rate": false, "fault-drop-after": false, "fault-malformed-rate": false,
+	"fault-malformed-after": false, "fault-crash-after": false, "fault-slow-load": false,
+}
+
+// SimArgs splits vLLM-style arguments into those the simulator understands
+// and those it does not. An unknown flag written "--flag value" takes its
+// value with it when the next word is not a flag.
+func SimArgs(args []string) (kept, dropped []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") {
+			kept = append(kept, a) // a positional (the model)
+			continue
+		}
+		name, _, inline := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		isBool, known := simFlags[name]
+		takesNext := !inline && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-")
+		switch {
+		case known && (isBool || !takesNext):
+			kept = append(kept, a)
+		case known:
+			kept = append(kept, a, args[i+1])
+			i++
+		case takesNext:
+			dropped = append(dropped, a, args[i+1])
+			i++
+		default:
+			dropped = append(dropped, a)
+		}
+	}
+	return kept, dropped
+}
