@@ -17,7 +17,7 @@ import (
 // printDryRun prints the plan, each cell's placement, the exact engine
 // container spec or in-process configuration, and the load generator's
 // levels or command: everything start would do, without doing it.
-func printDryRun(w io.Writer, st *startSetup, getenv func(string) string) error {
+func printDryRun(w io.Writer, st *startSetup, lo loadgenOptions, getenv func(string) string) error {
 	cfg, plan := st.cfg, st.plan
 	fmt.Fprintf(w, "suite %s (%s): %d cells, %d load levels, %d skipped; at most %s of measurement\n",
 		cfg.Suite.Name, cfg.Suite.Source, len(plan.Cells), plan.Benchmarks(), len(plan.Skipped), plan.MaxDuration())
@@ -31,7 +31,7 @@ func printDryRun(w io.Writer, st *startSetup, getenv func(string) string) error 
 	if image == "" && cfg.Engine == "docker" {
 		// The driver asks the daemon for its architecture; a dry run
 		// assumes the daemon runs on this machine.
-		image, _ = engine.DefaultImage(runtime.GOARCH)
+		image, _ = engine.DefaultImage(hostArch())
 	}
 	for i, c := range plan.Cells {
 		pl := st.placements[i]
@@ -78,7 +78,7 @@ func printDryRun(w io.Writer, st *startSetup, getenv func(string) string) error 
 				fmt.Fprintf(w, "  engine %d: external %s, model %s\n", k+1, spec.URL, orDefault(spec.Model, "auto-detected from /v1/models"))
 			}
 		}
-		fmt.Fprintf(w, "  load: %s\n", describeLoad(cfg.Loadgen, c.API))
+		fmt.Fprintf(w, "  load: %s\n", describeLoad(cfg.Loadgen, c.API, lo))
 	}
 	if len(plan.Skipped) > 0 {
 		fmt.Fprintln(w, "\nskipped:")
@@ -88,6 +88,8 @@ func printDryRun(w io.Writer, st *startSetup, getenv func(string) string) error 
 	}
 	return nil
 }
+
+func hostArch() string { return runtime.GOARCH }
 
 // dockerRunLine renders a container spec as the equivalent docker run
 // command, for people to read and reproduce.

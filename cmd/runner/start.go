@@ -36,6 +36,7 @@ func init() {
 // that only given flags override the layers below them.
 type startFlags struct {
 	suite, resume, apiKeyFile, webConfig, modelCache string
+	loadgenBinary, loadgenImage, tokenizer           string
 	dryRun, forceOverlap                             bool
 	set                                              map[string]bool
 	o                                                suite.Overrides
@@ -68,6 +69,9 @@ func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
 	fs.StringVar(&f.apiKeyFile, "api-key-file", "", "file holding the external engine's API key (else SERVEBENCH_API_KEY)")
 	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web config (TLS, basic auth) for /metrics")
 	fs.StringVar(&f.modelCache, "model-cache", "", "host directory mounted as the engine container's Hugging Face cache")
+	fs.StringVar(&f.loadgenBinary, "loadgen-binary", "", "guidellm or vllm binary to run (default: on PATH, else the tool's container image)")
+	fs.StringVar(&f.loadgenImage, "loadgen-image", "", "container image of the third-party load generator")
+	fs.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer for a third-party tool's synthetic prompts (default: the served model id)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: runner start --suite SUITE [flags]\n\nPrecedence: suite defaults < suite file < SERVEBENCH_* environment < flags.\n\nflags:")
 		fs.PrintDefaults()
@@ -124,6 +128,11 @@ func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
 		o.ForceOverlap = &f.forceOverlap
 	}
 	return f, nil
+}
+
+func (f *startFlags) loadgenOptions(cfg suite.Config, runID string) loadgenOptions {
+	cpus, _ := topology.ParseList(cfg.LoadgenCPUs) // checked by setupStart
+	return loadgenOptions{binary: f.loadgenBinary, image: f.loadgenImage, tokenizer: f.tokenizer, cpus: cpus, runID: runID}
 }
 
 // startSetup is everything resolved before a run begins.
@@ -245,7 +254,7 @@ func runStart(ctx context.Context, e env) error {
 		return err
 	}
 	if f.dryRun {
-		return printDryRun(e.stdout, st, e.getenv)
+		return printDryRun(e.stdout, st, f.loadgenOptions(st.cfg, ""), e.getenv)
 	}
 	return execute(ctx, e, f, st, resumed)
 }
@@ -261,10 +270,11 @@ func execute(ctx context.Context, e env, f *startFlags, st *startSetup, run *sto
 		return err
 	}
 	defer cleanup()
-	load, err := newLoadGenerator(cfg, log, e.stderr)
+	load, closeLoad, err := newLoadGenerator(ctx, cfg, f.loadgenOptions(cfg, ""), log, e.stderr)
 	if err != nil {
 		return err
 	}
+	defer closeLoad()
 
 	// Live metrics for as long as the run lasts.
 	reg := prometheus.NewRegistry()

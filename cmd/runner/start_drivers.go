@@ -1,15 +1,23 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"os/exec"
+	"strings"
 
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/loadgen"
 	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/simulator"
 	"github.com/servebench/servebench/runner/suite"
+	"github.com/servebench/servebench/runner/thirdparty/guidellm"
+	"github.com/servebench/servebench/runner/thirdparty/launch"
+	"github.com/servebench/servebench/runner/thirdparty/metered"
+	"github.com/servebench/servebench/runner/thirdparty/vllmbench"
+	"github.com/servebench/servebench/runner/topology"
 )
 
 // newSimDriver is the in-process engine simulator with its defaults.
@@ -17,20 +25,91 @@ func newSimDriver(log *slog.Logger) (engine.Driver, func(), error) {
 	return engine.NewSim(simulator.DefaultConfig(), loadgen.NewClient(), log), func() {}, nil
 }
 
-// newLoadGenerator returns the configured load generator.
-func newLoadGenerator(cfg suite.Config, log *slog.Logger, progress io.Writer) (orchestrate.LoadGenerator, error) {
+// loadgenOptions say how a third-party load generator runs.
+type loadgenOptions struct {
+	binary    string // host binary; "" = on PATH, else its container image
+	image     string // container image; "" = the tool's default
+	tokenizer string // tokenizer for the tool's synthetic data; "" = the served model id
+	cpus      []int  // container cpuset (the explicit --loadgen-cpus)
+	runID     string
+}
+
+// newLoadGenerator returns the configured load generator. A third-party
+// tool runs from its host binary when one is on PATH (or given), else in
+// its container image through Docker.
+func newLoadGenerator(ctx context.Context, cfg suite.Config, o loadgenOptions, log *slog.Logger, console io.Writer) (orchestrate.LoadGenerator, func(), error) {
+	none := func() {}
 	switch cfg.Loadgen {
 	case "native":
-		return orchestrate.NewNative(log), nil
+		return orchestrate.NewNative(log), none, nil
+	case "guidellm", "vllm-bench":
+	default:
+		return nil, none, usagef("loadgen: unknown load generator %q", cfg.Loadgen)
 	}
-	return nil, usagef("loadgen: %s is not available to runner start in this build; use --loadgen native", cfg.Loadgen)
+	tool := map[string]string{"guidellm": "guidellm", "vllm-bench": "vllm"}[cfg.Loadgen]
+	bin := o.binary
+	if bin == "" {
+		if p, err := exec.LookPath(tool); err == nil {
+			bin = p
+		}
+	}
+	out := launch.Output{Console: console, Prefix: cfg.Loadgen}
+	var docker engine.DockerAPI
+	cleanup := none
+	if bin == "" {
+		c, err := engine.NewDockerClient()
+		if err != nil {
+			return nil, none, fmt.Errorf("loadgen %s: no %s on PATH and no Docker: %w", cfg.Loadgen, tool, err)
+		}
+		docker, cleanup = c, func() { c.Close() }
+	}
+	labels := map[string]string{"io.servebench.role": "loadgen", "io.servebench.run_id": o.runID}
+	name := "servebench-" + cfg.Loadgen + "-" + strings.ToLower(o.runID)
+	var (
+		lg  orchestrate.LoadGenerator
+		err error
+	)
+	if cfg.Loadgen == "guidellm" {
+		r := &guidellm.Runner{Docker: docker, Binary: bin, Output: out, Log: log,
+			Container: guidellm.ContainerOptions{Name: name, Image: o.image, CPUs: o.cpus, Labels: labels}}
+		lg, err = metered.NewGuideLLM(ctx, r, o.tokenizer, log)
+	} else {
+		image := o.image
+		if image == "" {
+			image = cfg.Image // the engine's vLLM image carries vllm bench
+		}
+		if image == "" && docker != nil {
+			image, _ = engine.DefaultImage(hostArch())
+		}
+		r := &vllmbench.Runner{Docker: docker, Binary: bin, Output: out, Log: log,
+			Container: vllmbench.ContainerOptions{Name: name, Image: image, CPUs: o.cpus, Labels: labels}}
+		lg, err = metered.NewVLLMBench(ctx, r, o.tokenizer, log)
+	}
+	if err != nil {
+		cleanup()
+		return nil, none, fmt.Errorf("loadgen %s: %w", cfg.Loadgen, err)
+	}
+	return lg, cleanup, nil
 }
 
 // describeLoad says, for --dry-run, what runs the load.
-func describeLoad(name, api string) string {
+func describeLoad(name, api string, o loadgenOptions) string {
 	switch name {
 	case "native":
 		return fmt.Sprintf("native load generator in-process (%s API, streaming, latency from the scheduled send)", api)
+	case "guidellm", "vllm-bench":
+		tool := map[string]string{"guidellm": "guidellm", "vllm-bench": "vllm"}[name]
+		where := "its container image"
+		if o.binary != "" {
+			where = o.binary
+		} else if p, err := exec.LookPath(tool); err == nil {
+			where = p
+		}
+		pin := ""
+		if len(o.cpus) > 0 {
+			pin = ", pinned to cpus " + topology.FormatList(o.cpus)
+		}
+		return fmt.Sprintf("%s from %s through the metering proxy (%s API)%s", name, where, api, pin)
 	}
-	return name + ": not available to runner start in this build"
+	return name
 }

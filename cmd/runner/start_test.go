@@ -54,7 +54,7 @@ func TestStartDryRunDocker(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	if err := printDryRun(&b, st, func(k string) string { return map[string]string{"HF_TOKEN": "hf_secret"}[k] }); err != nil {
+	if err := printDryRun(&b, st, loadgenOptions{}, func(k string) string { return map[string]string{"HF_TOKEN": "hf_secret"}[k] }); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
