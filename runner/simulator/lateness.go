@@ -40,16 +40,39 @@ type LatenessSummary struct {
 	P50, P99, Max time.Duration
 }
 
-func (l *lateness) summary() LatenessSummary {
-	var counts [latenessBuckets + 1]uint64
+// latenessCounts is a copy of the buckets, for summaries over a window.
+type latenessCounts [latenessBuckets + 1]uint64
+
+func (l *lateness) snapshot() *latenessCounts {
+	var c latenessCounts
+	for i := range c {
+		c[i] = l.buckets[i].Load()
+	}
+	return &c
+}
+
+func (l *lateness) summary() LatenessSummary { return l.summarySince(&latenessCounts{}) }
+
+// summarySince summarises the writes observed after base was taken. Its Max
+// is the upper bound of the highest bucket hit (the exact maximum when that
+// is the overflow bucket and no earlier write was larger).
+func (l *lateness) summarySince(base *latenessCounts) LatenessSummary {
+	counts := l.snapshot()
 	var n uint64
+	top := -1
 	for i := range counts {
-		counts[i] = l.buckets[i].Load()
+		counts[i] -= base[i]
 		n += counts[i]
+		if counts[i] > 0 {
+			top = i
+		}
 	}
 	s := LatenessSummary{Count: n, Max: time.Duration(l.max.Load())}
 	if n == 0 {
 		return s
+	}
+	if top < latenessBuckets {
+		s.Max = min(s.Max, time.Duration(top+1)*latenessStep)
 	}
 	q := func(p float64) time.Duration {
 		rank := uint64(p*float64(n) + 0.5)
