@@ -30,6 +30,7 @@ func runBackfill(ctx context.Context, e env) error {
 	fs := flag.NewFlagSet("backfill", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	vmURL := fs.String("victoria-metrics", "", "VictoriaMetrics base URL to import into (/api/v1/import/prometheus, ms timestamps)")
+	rwURL := fs.String("remote-write", "", "Prometheus remote-write URL (…/api/v1/write; needs --web.enable-remote-write-receiver and an out-of-order window covering the samples' age)")
 	omFile := fs.String("openmetrics", "", "write an OpenMetrics file (s timestamps) for promtool tsdb create-blocks-from openmetrics")
 	blocks := fs.String("blocks", "", "also run promtool to turn the OpenMetrics file into TSDB blocks in this directory")
 	at := fs.String("at", "", "finish time (RFC 3339) for levels that neither requests.jsonl nor manifest.json can date")
@@ -55,8 +56,8 @@ flags:`)
 	if fs.NArg() == 0 {
 		return usagef("backfill: give at least one result")
 	}
-	if *vmURL == "" && *omFile == "" {
-		return usagef("backfill: give --victoria-metrics URL and/or --openmetrics FILE")
+	if *vmURL == "" && *omFile == "" && *rwURL == "" {
+		return usagef("backfill: give --victoria-metrics URL, --remote-write URL and/or --openmetrics FILE")
 	}
 	if *blocks != "" && *omFile == "" {
 		return usagef("backfill: --blocks needs --openmetrics FILE")
@@ -116,6 +117,12 @@ flags:`)
 			return err
 		}
 		fmt.Fprintf(e.stdout, "imported %d benchmarks into %s\n", len(all), *vmURL)
+	}
+	if *rwURL != "" {
+		if err := (backfill.RemoteWrite{URL: *rwURL}).Write(ctx, fams); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "remote-wrote %d benchmarks to %s\n", len(all), *rwURL)
 	}
 	return nil
 }

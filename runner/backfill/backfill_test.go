@@ -162,3 +162,18 @@ func TestFinishTimeErrors(t *testing.T) {
 		t.Errorf("implausible time: %v", err)
 	}
 }
+
+func TestSnappyLiteralFraming(t *testing.T) {
+	// Uncompressed length as a varint, then 2-byte-length literal chunks.
+	b := bytes.Repeat([]byte{7}, 70000)
+	out := snappyLiteral(b)
+	if out[0] != 0xf0 || out[1] != 0xa2 || out[2] != 0x04 { // varint(70000)
+		t.Fatalf("length prefix % x", out[:3])
+	}
+	if out[3] != 61<<2 || out[4] != 0xff || out[5] != 0xff || out[6+65536] != 61<<2 {
+		t.Errorf("chunk tags % x / % x", out[3:6], out[6+65536:6+65539])
+	}
+	if len(out) != 3+3+65536+3+(70000-65536) {
+		t.Errorf("length %d", len(out))
+	}
+}

@@ -171,3 +171,20 @@ func TestE2EBackfillPrometheusBlocks(t *testing.T) {
 	e2e.WaitHTTP(t, base+"/-/ready", 30*time.Second)
 	checkHistory(t, base, all, cells)
 }
+
+func TestE2EBackfillPrometheusRemoteWrite(t *testing.T) {
+	all, cells := history(t)
+	fams, err := Families(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The samples are days old: the out-of-order window must cover them.
+	cfg := "global:\n  scrape_interval: 1m\nstorage:\n  tsdb:\n    out_of_order_time_window: 30d\n"
+	p := e2e.StartPrometheus(t, t.TempDir(), cfg, "--web.enable-remote-write-receiver", "--storage.tsdb.retention.time=100y")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := (RemoteWrite{URL: p.URL + "/api/v1/write"}).Write(ctx, fams); err != nil {
+		t.Fatal(err)
+	}
+	checkHistory(t, p.URL, all, cells)
+}

@@ -1,0 +1,136 @@
+package backfill
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// RemoteWrite sends samples with their own timestamps to a Prometheus
+// remote-write receiver (protocol 1.0: snappy-framed prometheus.WriteRequest).
+// Prometheus must run with --web.enable-remote-write-receiver and, for
+// samples older than its head block, storage.tsdb.out_of_order_time_window
+// covering their age; for archives use WriteOpenMetrics and promtool instead.
+// VictoriaMetrics' /api/v1/write takes the same body.
+type RemoteWrite struct {
+	URL    string       // e.g. http://127.0.0.1:9090/api/v1/write
+	Client *http.Client // nil means http.DefaultClient
+}
+
+// Write sends every sample of fams in one request.
+func (r RemoteWrite) Write(ctx context.Context, fams []*dto.MetricFamily) error {
+	body := snappyLiteral(writeRequest(fams))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Encoding", "snappy")
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+	c := r.Client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return fmt.Errorf("remote write: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("remote write %s: %s: %s", r.URL, resp.Status, strings.TrimSpace(string(b)))
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return nil
+}
+
+type label struct{ name, value string }
+
+// writeRequest encodes prometheus.WriteRequest by hand (field numbers from
+// prompb/types.proto): WriteRequest{1: repeated TimeSeries},
+// TimeSeries{1: repeated Label, 2: repeated Sample}, Label{1: name, 2: value},
+// Sample{1: double value, 2: int64 timestamp ms}. Samples of one label set
+// (several runs of a configuration) share a TimeSeries, in time order.
+func writeRequest(fams []*dto.MetricFamily) []byte {
+	type series struct {
+		labels  []label
+		samples [][2]float64 // value, timestamp
+	}
+	var order []string
+	byKey := map[string]*series{}
+	for _, f := range fams {
+		for _, m := range f.Metric {
+			ls := []label{{"__name__", f.GetName()}}
+			for _, l := range m.Label {
+				ls = append(ls, label{l.GetName(), l.GetValue()})
+			}
+			slices.SortFunc(ls, func(a, b label) int { return strings.Compare(a.name, b.name) })
+			var key strings.Builder
+			for _, l := range ls {
+				key.WriteString(l.name + "\x00" + l.value + "\x00")
+			}
+			s, ok := byKey[key.String()]
+			if !ok {
+				s = &series{labels: ls}
+				byKey[key.String()] = s
+				order = append(order, key.String())
+			}
+			v := m.GetGauge().GetValue()
+			if m.Counter != nil {
+				v = m.GetCounter().GetValue()
+			}
+			s.samples = append(s.samples, [2]float64{v, float64(m.GetTimestampMs())})
+		}
+	}
+	var out []byte
+	for _, k := range order {
+		s := byKey[k]
+		slices.SortStableFunc(s.samples, func(a, b [2]float64) int { return cmp.Compare(a[1], b[1]) })
+		var ts []byte
+		for _, l := range s.labels {
+			var lb []byte
+			lb = protowire.AppendTag(lb, 1, protowire.BytesType)
+			lb = protowire.AppendString(lb, l.name)
+			lb = protowire.AppendTag(lb, 2, protowire.BytesType)
+			lb = protowire.AppendString(lb, l.value)
+			ts = protowire.AppendTag(ts, 1, protowire.BytesType)
+			ts = protowire.AppendBytes(ts, lb)
+		}
+		for _, sm := range s.samples {
+			var sb []byte
+			sb = protowire.AppendTag(sb, 1, protowire.Fixed64Type)
+			sb = protowire.AppendFixed64(sb, math.Float64bits(sm[0]))
+			sb = protowire.AppendTag(sb, 2, protowire.VarintType)
+			sb = protowire.AppendVarint(sb, uint64(int64(sm[1])))
+			ts = protowire.AppendTag(ts, 2, protowire.BytesType)
+			ts = protowire.AppendBytes(ts, sb)
+		}
+		out = protowire.AppendTag(out, 1, protowire.BytesType)
+		out = protowire.AppendBytes(out, ts)
+	}
+	return out
+}
+
+// snappyLiteral frames b as a snappy block of literals only: valid snappy
+// that any decoder reads, without a compression dependency. Backfill bodies
+// are small (a few hundred samples per run), so compression buys nothing.
+func snappyLiteral(b []byte) []byte {
+	out := protowire.AppendVarint(nil, uint64(len(b))) // uncompressed length
+	for len(b) > 0 {
+		n := min(len(b), 1<<16)
+		// Tag 61<<2: a literal whose length-1 follows in two little-endian bytes.
+		out = append(out, 61<<2, byte((n-1)&0xff), byte((n-1)>>8))
+		out = append(out, b[:n]...)
+		b = b[n:]
+	}
+	return out
+}
