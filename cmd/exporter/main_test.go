@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -233,4 +236,102 @@ func TestE2EExporterPushes(t *testing.T) {
 	if last := bodies[len(bodies)-1]; !strings.Contains(last, `servebench_host_cpus{role="other"} 4`) {
 		t.Errorf("pushed body lacks host series:\n%s", last)
 	}
+}
+
+// A real Prometheus scrapes the proxy subcommand while 30 streamed requests
+// go through it, their first token delayed by known amounts chosen well
+// inside TTFT buckets: the scraped bucket counts are exactly those amounts'.
+func TestE2EPrometheusScrapesProxy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	delays := []float64{0.11, 0.16, 0.21, 0.26, 0.31, 0.41} // bounds above: 0.15 0.2 0.25 0.3 0.4 0.5
+	const per, chunks = 5, 4
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, _ := time.ParseDuration(r.URL.Query().Get("delay"))
+		w.Header().Set("Content-Type", "text/event-stream")
+		time.Sleep(d)
+		for range chunks {
+			io.WriteString(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]}\n\n")
+			w.(http.Flusher).Flush()
+			time.Sleep(5 * time.Millisecond)
+		}
+		io.WriteString(w, "data: [DONE]\n\n")
+	}))
+	defer up.Close()
+	pport, mport := e2e.FreePort(t), e2e.FreePort(t)
+	e2e.Start(t, ".", binary(t), "proxy", fmt.Sprintf("--listen=127.0.0.1:%d", pport), "--upstream="+up.URL,
+		"--loadgen=vllm-bench", fmt.Sprintf("--web.listen-address=127.0.0.1:%d", mport), "--no-collector.cpu")
+	e2e.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/-/healthy", mport), 10*time.Second)
+	prom := e2e.StartPrometheus(t, t.TempDir(), fmt.Sprintf(`
+global: {scrape_interval: 1s}
+scrape_configs:
+  - job_name: proxy
+    static_configs: [{targets: ['127.0.0.1:%d']}]
+`, mport))
+
+	var wg sync.WaitGroup
+	for _, d := range delays {
+		for range per {
+			wg.Go(func() {
+				resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/v1/chat/completions?delay=%gs", pport, d),
+					"application/json", strings.NewReader(`{"model":"tiny","stream":true}`))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			})
+		}
+	}
+	wg.Wait()
+
+	n := float64(len(delays) * per)
+	sel := `{loadgen="vllm-bench",model="tiny"}`
+	deadline := time.Now().Add(20 * time.Second)
+	for query(t, prom.URL, "servebench_request_ttft_seconds_count"+sel) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("ttft count in Prometheus never reached %g", n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	want := map[string]float64{
+		`servebench_requests_total{outcome="success",loadgen="vllm-bench"}`:     n,
+		`servebench_request_itl_seconds_count` + sel:                            n * (chunks - 1),
+		`servebench_request_e2e_seconds_count` + sel:                            n,
+		`servebench_request_ttft_seconds_bucket{le="0.1",loadgen="vllm-bench"}`: 0,
+	}
+	for i, bound := range []string{"0.15", "0.2", "0.25", "0.3", "0.4", "0.5"} {
+		want[`servebench_request_ttft_seconds_bucket{le="`+bound+`",loadgen="vllm-bench"}`] = float64((i + 1) * per)
+	}
+	for q, v := range want {
+		if got := query(t, prom.URL, q); got != v {
+			t.Errorf("%s = %g, want %g", q, got, v)
+		}
+	}
+}
+
+// query runs an instant PromQL query with one result and returns its value
+// (-1 when there is no single result).
+func query(t *testing.T, base, q string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Data struct {
+			Result []struct{ Value [2]any }
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Data.Result) != 1 {
+		return -1
+	}
+	v, _ := strconv.ParseFloat(out.Data.Result[0].Value[1].(string), 64)
+	return v
 }
