@@ -33,6 +33,12 @@ func (e *Engine) routes() http.Handler {
 		if e.dead.Load() {
 			panic(http.ErrAbortHandler) // a crashed server answers nothing
 		}
+		if r.Method == http.MethodPost && !e.Ready() {
+			// vLLM does not listen before its engine is built; answering 503
+			// is the nearest an in-process server that already listens gets.
+			writeError(w, http.StatusServiceUnavailable, "the model is still loading")
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
 }

@@ -461,6 +461,9 @@ func TestHealthWaitsForLoad(t *testing.T) {
 	if s := status(); s != 503 {
 		t.Errorf("while loading: %d, want 503", s)
 	}
+	if resp, b := post(t, srv.URL+"/v1/completions", `{"prompt":"early"}`); resp.StatusCode != 503 || !strings.Contains(string(b), "still loading") {
+		t.Errorf("completion while loading: %d %s", resp.StatusCode, b)
+	}
 	for status() != 200 {
 		if time.Since(start) > 5*time.Second {
 			t.Fatal("never became healthy")
