@@ -28,7 +28,8 @@ type Cell struct {
 }
 
 // Record is one line of requests.jsonl. Level is set by writers that keep
-// every load level of a cell in one file.
+// every load level of a cell in one file (runner/store does); results.
+// ReadRequests drops it, hence this type.
 type Record struct {
 	measure.Result
 	Level string `json:"level,omitempty"`
@@ -141,14 +142,7 @@ func decodeOurs(data []byte) (*results.Summary, error) {
 	if err := json.Unmarshal(data, &probe); err != nil || probe.SchemaVersion == nil || probe.Benchmarks == nil {
 		return nil, errNotOurs
 	}
-	if *probe.SchemaVersion > results.SchemaVersion {
-		return nil, fmt.Errorf("schema_version %d is newer than this build reads (%d)", *probe.SchemaVersion, results.SchemaVersion)
-	}
-	var s results.Summary
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("summary.json: %w", err)
-	}
-	return &s, nil
+	return results.ReadSummary(bytes.NewReader(data))
 }
 
 // readRequests reads requests.jsonl; a missing file is not an error.
