@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/docker/client"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sys/unix"
@@ -398,7 +399,7 @@ func newDriver(cfg suite.Config, log *slog.Logger, getenv func(string) string) (
 	case "external":
 		return engine.NewExternal(&http.Client{}, log), func() {}, nil
 	case "docker":
-		c, err := engine.NewDockerClient()
+		c, err := engine.NewDockerClient(client.FromEnv)
 		if err != nil {
 			return nil, nil, fmt.Errorf("docker: %w", err)
 		}

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/docker/docker/client"
+
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/loadgen"
 	"github.com/servebench/servebench/runner/orchestrate"
@@ -57,7 +59,7 @@ func newLoadGenerator(ctx context.Context, cfg suite.Config, o loadgenOptions, l
 	var docker engine.DockerAPI
 	cleanup := none
 	if bin == "" {
-		c, err := engine.NewDockerClient()
+		c, err := engine.NewDockerClient(client.FromEnv)
 		if err != nil {
 			return nil, none, fmt.Errorf("loadgen %s: no %s on PATH and no Docker: %w", cfg.Loadgen, tool, err)
 		}
