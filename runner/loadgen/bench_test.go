@@ -1,0 +1,236 @@
+//go:build linux
+
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/servebench/servebench/exporter/contract"
+	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/runner/pacer"
+	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/workload"
+)
+
+// The speed and truth benchmarks run their server in a child process (this
+// test binary, re-executed) pinned to the last CPU, so the load generator
+// and the server do not share a Go scheduler.
+
+const helperEnv = "SERVEBENCH_LOADGEN_HELPER"
+
+// TestHelperServer is not a test: it is the child process's server. Mode
+// "fast" answers one token at once; mode "truth" writes the first token 50 ms
+// after arrival and one every 10 ms, and logs when it really wrote each one
+// (GET /truth).
+func TestHelperServer(t *testing.T) {
+	mode := os.Getenv(helperEnv)
+	if mode == "" {
+		t.Skip("helper process only")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println(l.Addr().String())
+	var mu sync.Mutex
+	truth := map[string][]int64{}
+	chunk := []byte(`data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":" tok"},"finish_reason":null}]}` + "\n\n")
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/truth":
+			mu.Lock()
+			defer mu.Unlock()
+			_ = json.NewEncoder(w).Encode(truth)
+			return
+		case "/v1/chat/completions":
+		default:
+			http.NotFound(w, r)
+			return
+		}
+		arrived := time.Now()
+		var req struct {
+			Messages []struct {
+				Content string `json:"content"`
+			} `json:"messages"`
+			Max int `json:"max_completion_tokens"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		w.Header().Set("Content-Type", "text/event-stream")
+		fl := w.(http.Flusher)
+		if mode == "fast" {
+			w.Write(chunk)
+			io.WriteString(w, "data: [DONE]\n\n")
+			return
+		}
+		writes := make([]int64, 0, req.Max)
+		next := arrived.Add(50 * time.Millisecond)
+		for i := 0; i < req.Max; i++ {
+			time.Sleep(time.Until(next))
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+			fl.Flush()
+			writes = append(writes, time.Now().UnixNano())
+			next = next.Add(10 * time.Millisecond)
+		}
+		io.WriteString(w, "data: [DONE]\n\n")
+		if len(req.Messages) > 0 {
+			mu.Lock()
+			truth[req.Messages[0].Content] = writes
+			mu.Unlock()
+		}
+	})}
+	_ = srv.Serve(l)
+}
+
+func startHelper(b *testing.B, mode string) string {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServer$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+mode)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	var set unix.CPUSet
+	if unix.SchedGetaffinity(0, &set) == nil && set.Count() > 1 {
+		last := -1
+		for i := 0; i < 1024; i++ {
+			if set.IsSet(i) {
+				last = i
+			}
+		}
+		var one unix.CPUSet
+		one.Set(last)
+		_ = unix.SchedSetaffinity(cmd.Process.Pid, &one)
+	}
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		b.Fatal(err)
+	}
+	return "http://" + strings.TrimSpace(addr)
+}
+
+// BenchmarkConstant2000: open loop at 2,000 req/s for 5 s (1 s warmup)
+// against a server answering at once. Budget: achieved >= 99.5% of the
+// scheduled rate, p99 send lateness <= 1 ms.
+func BenchmarkConstant2000(b *testing.B) {
+	url := startHelper(b, "fast")
+	for b.Loop() {
+		cfg := Config{Target: url, Model: "m", API: measure.APIChat, Stream: true, Profile: pacer.Constant, Rates: []float64{2000},
+			Workload: workload.Spec{Prompt: workload.Length{Mean: 8}, Output: workload.Length{Mean: 1}}, PromptPool: 256,
+			MaxSeconds: 5 * time.Second, Warmup: 1, RequestTimeout: 10 * time.Second}
+		sum, err := Run(context.Background(), cfg, nil, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bm := sum.Benchmarks[0]
+		ratio := bm.AchievedRate / bm.ScheduledRate
+		b.ReportMetric(100*ratio, "achieved-%")
+		b.ReportMetric(bm.SendLateness.P50, "lateness-p50-ms")
+		b.ReportMetric(bm.SendLateness.P99, "lateness-p99-ms")
+		b.ReportMetric(bm.LoadgenCPUPercent, "loadgen-cpu-%")
+		b.Logf("figure constant-2000: achieved %.1f of %.1f req/s (%.2f%%), lateness p50 %.3f ms p99 %.3f ms max %.1f ms, %d ok %d failed, loadgen CPU %.0f%% of a core, valid %v %q",
+			bm.AchievedRate, bm.ScheduledRate, 100*ratio, bm.SendLateness.P50, bm.SendLateness.P99, bm.SendLateness.Max,
+			bm.Requests.Successful, bm.Requests.Failed, bm.LoadgenCPUPercent, bm.Valid, bm.InvalidReasons)
+	}
+}
+
+// BenchmarkTruth500: 500 concurrent streams against a server that writes
+// the first token 50 ms after arrival and one every 10 ms and logs when it
+// really wrote each. In steady state (after 2 s), the reported first-token
+// and chunk times are compared with the server's log request by request.
+// Budget: TTFT error within 0.5 ms at p50 and 2 ms at p99; ITL p50 within
+// 0.5 ms of 10 ms.
+//
+// The same at 100 streams shows how the error grows with load.
+func BenchmarkTruth500(b *testing.B) {
+	url := startHelper(b, "truth")
+	const tokens = 20
+	items := make([]workload.Item, 40000)
+	for i := range items {
+		items[i] = workload.Item{Prompt: fmt.Sprintf("prompt %d", i), OutputTokens: tokens}
+	}
+	for _, streams := range []int{100, 500} {
+		b.Run(fmt.Sprintf("streams=%d", streams), func(b *testing.B) {
+			for b.Loop() {
+				truthRun(b, url, items, streams)
+			}
+		})
+	}
+}
+
+func truthRun(b *testing.B, url string, items []workload.Item, streams int) {
+	{
+		cfg := Config{Target: url, Model: "m", API: measure.APIChat, Stream: true, Profile: pacer.Concurrent, Rates: []float64{float64(streams)},
+			Prompts: &workload.Set{Items: items}, MaxSeconds: 6 * time.Second, Warmup: 2, RequestTimeout: 30 * time.Second,
+			DrainTimeout: 5 * time.Second}
+		var mu sync.Mutex
+		var measured []*measure.Result
+		sum, err := Run(context.Background(), cfg, nil, func(r *measure.Result) {
+			if r.Phase == measure.PhaseMeasure && r.Outcome == contract.OutcomeSuccess {
+				mu.Lock()
+				measured = append(measured, r)
+				mu.Unlock()
+			}
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp, err := http.Get(url + "/truth")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var truth map[string][]int64
+		err = json.NewDecoder(resp.Body).Decode(&truth)
+		resp.Body.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		var ttftErr, gapErr, gaps, serverGaps []float64
+		for _, r := range measured {
+			w := truth[items[int(r.Seq)%len(items)].Prompt]
+			if len(w) != len(r.Chunks) || len(w) == 0 {
+				continue
+			}
+			ttftErr = append(ttftErr, float64(r.FirstTok.UnixNano()-w[0])/1e6)
+			for i := 1; i < len(w); i++ {
+				got := float64(r.Chunks[i].At-r.Chunks[i-1].At) / 1e6
+				gapErr = append(gapErr, got-float64(w[i]-w[i-1])/1e6)
+				gaps = append(gaps, got)
+				serverGaps = append(serverGaps, float64(w[i]-w[i-1])/1e6)
+			}
+		}
+		if len(ttftErr) == 0 {
+			b.Fatal("no request matched the server's log")
+		}
+		te, ge, g, tg := results.NewDist(ttftErr), results.NewDist(gapErr), results.NewDist(gaps), results.NewDist(serverGaps)
+		bm := sum.Benchmarks[0]
+		b.ReportMetric(te.P50, "ttft-err-p50-ms")
+		b.ReportMetric(te.P99, "ttft-err-p99-ms")
+		b.ReportMetric(bm.ITL.P50, "itl-p50-ms")
+		b.ReportMetric(tg.P50, "server-itl-p50-ms")
+		b.ReportMetric(ge.P99, "itl-err-p99-ms")
+		sort.Float64s(ttftErr)
+		b.Logf("figure truth-%d: %d requests matched; TTFT error vs the server's log p50 %.3f ms p99 %.3f ms max %.1f ms; ITL p50 %.3f ms (summary %.3f ms, server's log %.3f ms), per-gap error p50 %.3f p99 %.3f ms; TTFT from send p50 %.1f ms (the server scheduled 50); %.0f chunks/s; loadgen CPU %.0f%%",
+			streams, len(ttftErr), te.P50, te.P99, te.Max, g.P50, bm.ITL.P50, tg.P50, ge.P50, ge.P99, bm.TTFTFromSend.P50,
+			bm.OutputTokensPerSecond, bm.LoadgenCPUPercent)
+	}
+}
