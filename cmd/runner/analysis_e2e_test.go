@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/servebench/servebench/internal/e2e"
 	"github.com/servebench/servebench/runner/simulator"
 )
 
@@ -97,5 +98,39 @@ func TestE2ECompareSimulatorRuns(t *testing.T) {
 	code, out, errs = runAnalysis(t, "report", "--output", filepath.Join(dir, "report.html"), a, c)
 	if code != exitOK || !strings.Contains(out, "charts") {
 		t.Errorf("report: exit %d: %s%s", code, out, errs)
+	}
+}
+
+// TestE2EReportEngineTimelines: a real Prometheus scrapes the simulator while
+// runner bench loads it; the report draws the engine's queue and KV-cache
+// from it, and lists host CPU (no exporter ran) as not drawn.
+func TestE2EReportEngineTimelines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the simulator and Prometheus for seconds")
+	}
+	e2e.Require(t, "prometheus")
+	url := simulate(t, 4, 1)
+	cfg := "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: sim\n    static_configs:\n      - targets: ['" + strings.TrimPrefix(url, "http://") + "']\n"
+	p := e2e.StartPrometheus(t, t.TempDir(), cfg)
+	dir := t.TempDir()
+	cell := benchCell(t, url, filepath.Join(dir, "run", "cell"))
+	time.Sleep(2500 * time.Millisecond) // the scrapes after the last request
+	out := filepath.Join(dir, "report.html")
+	code, stdout, errs := runAnalysis(t, "report", "--prometheus", p.URL, "--output", out, cell)
+	if code != exitOK {
+		t.Fatalf("report: exit %d: %s%s", code, stdout, errs)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	for _, want := range []string{`id="engine-queue-over-the-run"`, `id="kv-cache-use-over-the-run"`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("report lacks chart %s", want)
+		}
+	}
+	if !strings.Contains(html, "<b>Host CPU by role over the run</b>") {
+		t.Error("host CPU chart should be listed as not drawn")
 	}
 }

@@ -29,9 +29,9 @@ var EngineQueries = []struct {
 	Queries       map[string]string // series name -> PromQL; a query may return several series
 }{
 	{"Engine queue over the run", "requests", map[string]string{
-		"waiting": `sum(vllm:num_requests_waiting)`, "running": `sum(vllm:num_requests_running)`}},
+		"waiting": `sum(` + contract.VLLMRequestsWaiting.Name + `)`, "running": `sum(` + contract.VLLMRequestsRunning.Name + `)`}},
 	{"KV-cache use over the run", "KV-cache used (%)", map[string]string{
-		"kv-cache": `100 * max(vllm:kv_cache_usage_perc)`}},
+		"kv-cache": `100 * max(` + contract.VLLMKVCacheUsage.Name + `)`}},
 	{"Host CPU by role over the run", "busy cores", map[string]string{
 		"": `sum by (role) (rate(` + contract.HostCPUBusy.Name + `[1m]))`}},
 }
