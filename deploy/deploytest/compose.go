@@ -17,13 +17,23 @@ var ComposeProfiles = []string{"sim", "llm", "embedding", "single-node"}
 // with the given profile active and env as the only environment (the
 // process environment is not read, so results do not depend on the shell).
 func LoadCompose(ctx context.Context, root, profile string, env map[string]string) (*types.Project, error) {
+	return LoadComposeFiles(ctx, root, nil, profile, env)
+}
+
+// LoadComposeFiles is LoadCompose with override files (relative to root)
+// applied after docker-compose.yml, as `docker compose -f ... -f ...` does.
+func LoadComposeFiles(ctx context.Context, root string, overrides []string, profile string, env map[string]string) (*types.Project, error) {
+	files := []string{filepath.Join(root, "docker-compose.yml")}
+	for _, o := range overrides {
+		files = append(files, filepath.Join(root, o))
+	}
 	list := make([]string, 0, len(env))
 	for k, v := range env {
 		list = append(list, k+"="+v)
 	}
 	sort.Strings(list)
 	opts, err := cli.NewProjectOptions(
-		[]string{filepath.Join(root, "docker-compose.yml")},
+		files,
 		cli.WithWorkingDirectory(root),
 		cli.WithEnv(list),
 		cli.WithProfiles([]string{profile}),
@@ -57,3 +67,7 @@ func HostPath(s types.ServiceConfig, containerPath string) string {
 	}
 	return best
 }
+
+// TwoHostsOverride is the compose override file for the load-generator host
+// of a two-host set-up, relative to the repository root.
+const TwoHostsOverride = "deploy/docker/compose.two-hosts.yml"

@@ -80,6 +80,7 @@ var wantServices = map[string][]string{
 	"llm":         {"alertmanager", "exporter", "grafana", "prometheus", "vllm"},
 	"embedding":   {"alertmanager", "exporter", "grafana", "prometheus", "vllm-embedding"},
 	"single-node": {"alertmanager", "exporter", "grafana", "loadgen", "prometheus", "vllm"},
+	"two-hosts":   {"alertmanager", "exporter", "grafana", "prometheus", "remote-loadgen"},
 }
 
 // documentedPorts are the only host ports the stack may listen on
@@ -87,11 +88,11 @@ var wantServices = map[string][]string{
 var documentedPorts = []string{"8000", "9464", "9465", "9090", "9093", "3000"}
 
 func TestComposeProfilesParse(t *testing.T) {
-	for _, profile := range ComposeProfiles {
-		t.Run(profile, func(t *testing.T) {
-			p := loadCompose(t, profile, nil)
-			if got := p.ServiceNames(); !slices.Equal(got, wantServices[profile]) {
-				t.Errorf("services %v, want %v", got, wantServices[profile])
+	for _, c := range composeCases() {
+		t.Run(c.name, func(t *testing.T) {
+			p := c.load(t, nil)
+			if got := p.ServiceNames(); !slices.Equal(got, wantServices[c.name]) {
+				t.Errorf("services %v, want %v", got, wantServices[c.name])
 			}
 			for _, s := range p.Services {
 				if s.NetworkMode != "host" {
@@ -151,11 +152,47 @@ func checkMounts(t *testing.T, root string, s types.ServiceConfig) {
 
 var urlInHealthcheck = regexp.MustCompile(`https?://[^'" ]+`)
 
+// composeCase is one way to start the stack: a profile of docker-compose.yml,
+// possibly with an override file.
+type composeCase struct {
+	name      string
+	overrides []string
+	profile   string
+	env       map[string]string
+}
+
+func composeCases() []composeCase {
+	var out []composeCase
+	for _, p := range ComposeProfiles {
+		out = append(out, composeCase{name: p, profile: p})
+	}
+	return append(out, composeCase{name: "two-hosts", overrides: []string{TwoHostsOverride}, profile: "two-hosts",
+		env: map[string]string{"ENGINE_URL": "http://192.0.2.10:8000"}})
+}
+
+func (c composeCase) load(t *testing.T, env map[string]string) *types.Project {
+	t.Helper()
+	all := map[string]string{}
+	for k, v := range c.env {
+		all[k] = v
+	}
+	for k, v := range env {
+		all[k] = v
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := LoadComposeFiles(ctx, root(t), c.overrides, c.profile, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestComposeHealthchecksAndBinds(t *testing.T) {
-	for _, profile := range ComposeProfiles {
-		t.Run(profile, func(t *testing.T) {
-			def := loadCompose(t, profile, nil)
-			all := loadCompose(t, profile, map[string]string{"SERVEBENCH_BIND": "0.0.0.0"})
+	for _, c := range composeCases() {
+		t.Run(c.name, func(t *testing.T) {
+			def := c.load(t, nil)
+			all := c.load(t, map[string]string{"SERVEBENCH_BIND": "0.0.0.0"})
 			for _, s := range def.Services {
 				ls := listeners(s)
 				if len(ls) == 0 {
@@ -311,13 +348,20 @@ func TestComposeSingleNodeCPUSetsDisjoint(t *testing.T) {
 func TestComposeDocumented(t *testing.T) {
 	// Every variable the compose file reads is described in docs/deploy.md.
 	r := root(t)
-	compose, err := os.ReadFile(filepath.Join(r, "docker-compose.yml"))
-	if err != nil {
-		t.Fatal(err)
+	var compose, doc []byte
+	for _, f := range []string{"docker-compose.yml", TwoHostsOverride} {
+		b, err := os.ReadFile(filepath.Join(r, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		compose = append(compose, b...)
 	}
-	doc, err := os.ReadFile(filepath.Join(r, "docs/deploy.md"))
-	if err != nil {
-		t.Fatal(err)
+	for _, f := range []string{"docs/deploy.md", "docs/two-hosts.md"} {
+		b, err := os.ReadFile(filepath.Join(r, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc = append(doc, b...)
 	}
 	vars := map[string]bool{}
 	for _, m := range regexp.MustCompile(`\$\{([A-Z0-9_]+)`).FindAllStringSubmatch(string(compose), -1) {
@@ -331,7 +375,7 @@ func TestComposeDocumented(t *testing.T) {
 	}
 	sort.Strings(missing)
 	if len(missing) > 0 {
-		t.Errorf("docs/deploy.md does not describe %v", missing)
+		t.Errorf("docs/deploy.md and docs/two-hosts.md do not describe %v", missing)
 	}
 	for _, p := range documentedPorts {
 		if !strings.Contains(string(doc), ":"+p) {

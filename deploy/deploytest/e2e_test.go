@@ -100,6 +100,9 @@ func dockerRun(t *testing.T, image string, args ...string) (int, string) {
 }
 
 func TestE2EScratchImage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
 	image := buildImage(t, "servebench")
 	r := root(t)
 
@@ -148,6 +151,9 @@ func TestE2EScratchImage(t *testing.T) {
 // (its entrypoint, command, user, mounts and healthcheck, as compose-go reads
 // them) on the scratch image and waits for Docker to call it healthy.
 func TestE2EComposeExporterHealthy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
 	image := buildImage(t, "servebench")
 	port := e2e.FreePort(t)
 	p := loadCompose(t, "sim", map[string]string{"SERVEBENCH_IMAGE": image, "EXPORTER_PORT": strconv.Itoa(port)})
