@@ -383,7 +383,7 @@ func (e *Engine) handleGenerate(w http.ResponseWriter, r *http.Request, k kind) 
 	q := &request{
 		kind: k, id: e.newID(prefix, n), created: e.cfg.Clock().Unix(), prompt: in.tokens,
 		plan:   makePlan(in.key(e.cfg.Seed), requested, req.IgnoreEOS, e.cfg.OutputLenMedian, e.cfg.OutputLenSigma, stop),
-		notify: make(chan struct{}, 1),
+		notify: make(chan struct{}, 1), cutCh: make(chan struct{}),
 	}
 	if maxTok != nil {
 		q.maxTokens = *maxTok
@@ -416,7 +416,10 @@ func (e *Engine) handleGenerate(w http.ResponseWriter, r *http.Request, k kind) 
 	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	if len(due) > 0 && !sleepUntil(r.Context(), timer, due[len(due)-1]) {
+	if len(due) > 0 && !q.sleepUntil(r.Context(), timer, due[len(due)-1]) {
+		if _, _, cut := q.state(); cut != nil {
+			panic(http.ErrAbortHandler)
+		}
 		return
 	}
 	writeJSON(w, http.StatusOK, e.fullResponse(q))
@@ -536,7 +539,7 @@ func (e *Engine) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
 	qs := make([]*request, len(ins))
 	total := 0
 	for i, in := range ins {
-		q := &request{kind: kindEmbedding, prompt: in.tokens, plan: plan{reason: reasonStop}, notify: make(chan struct{}, 1)}
+		q := &request{kind: kindEmbedding, prompt: in.tokens, plan: plan{reason: reasonStop}, notify: make(chan struct{}, 1), cutCh: make(chan struct{})}
 		q.seq = newSeq(q, in.tokens, 0)
 		if err := e.submit(q); err != nil {
 			writeError(w, http.StatusServiceUnavailable, "%v", err)

@@ -299,6 +299,23 @@ func TestFaults(t *testing.T) {
 			t.Errorf("stream took %s, stall is 300ms", d)
 		}
 	})
+	t.Run("stall cut short by Close", func(t *testing.T) {
+		cfg := fast()
+		cfg.Faults.StallRate, cfg.Faults.StallAfter, cfg.Faults.StallFor = 1, 1, time.Hour
+		e, url := serve(t, cfg)
+		go func() {
+			time.Sleep(300 * time.Millisecond)
+			e.Close()
+		}()
+		start := time.Now()
+		ev, err := readStream(t, url+"/v1/completions", stream)
+		if err == nil || len(ev) != 1 {
+			t.Errorf("a stream stalled at token 1 and cut by Close: %v %q", err, ev)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("Close took %s to end a stalled stream", d)
+		}
+	})
 	t.Run("drop", func(t *testing.T) {
 		cfg := fast()
 		cfg.Faults.DropRate, cfg.Faults.DropAfter = 1, 2

@@ -41,6 +41,7 @@ type request struct {
 	due    []time.Time
 	final  bool
 	cut    error
+	cutCh  chan struct{} // closed when cut is set
 	notify chan struct{}
 }
 
@@ -70,6 +71,7 @@ func (q *request) cutWith(err error) {
 	q.mu.Lock()
 	if q.cut == nil {
 		q.cut = err
+		close(q.cutCh)
 	}
 	q.mu.Unlock()
 	q.poke()
@@ -100,8 +102,9 @@ func (q *request) wait(ctx context.Context) ([]time.Time, error) {
 	}
 }
 
-// sleepUntil waits for t on a reused timer; false when ctx ended first.
-func sleepUntil(ctx context.Context, timer *time.Timer, t time.Time) bool {
+// sleepUntil waits for t on a reused timer; false when ctx ended or the
+// request was cut first.
+func (q *request) sleepUntil(ctx context.Context, timer *time.Timer, t time.Time) bool {
 	d := time.Until(t)
 	if d <= dispatchSlack { // the dispatcher releases within its slack; writing that early is fine
 		return ctx.Err() == nil
@@ -111,9 +114,10 @@ func sleepUntil(ctx context.Context, timer *time.Timer, t time.Time) bool {
 	case <-timer.C:
 		return true
 	case <-ctx.Done():
-		timer.Stop()
-		return false
+	case <-q.cutCh:
 	}
+	timer.Stop()
+	return false
 }
 
 // templates are a stream's pre-encoded chunk parts; a token chunk is
@@ -249,12 +253,12 @@ func (e *Engine) stream(ctx context.Context, w http.ResponseWriter, q *request, 
 			panic(http.ErrAbortHandler) // cut the connection as a dying server would
 		}
 		for ; sent < len(due); sent++ {
-			if !sleepUntil(ctx, timer, due[sent]) {
-				return
+			if !q.sleepUntil(ctx, timer, due[sent]) {
+				break
 			}
 			if q.stall && sent == f.StallAfter {
-				if !sleepUntil(ctx, timer, time.Now().Add(f.StallFor)) {
-					return
+				if !q.sleepUntil(ctx, timer, time.Now().Add(f.StallFor)) {
+					break
 				}
 			}
 			if q.drop && sent == f.DropAfter {
