@@ -31,12 +31,14 @@ func benchmarkFinished(b *testing.B, opts Options) {
 	res := result(time.Unix(0, 0), time.Millisecond, 80*time.Millisecond, 25*time.Millisecond, chunks)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		br.Started()
 		br.Finished(res)
 	}
-	perObs := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / float64(observations(chunks)+1)
-	b.ReportMetric(perObs, "ns/observation")
+	obs := float64(b.N) * float64(observations(chunks)+1)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/obs, "ns/observation")
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/obs, "cpu-ns/observation")
 }
 
 // BenchmarkObserve: recording one request of 64 chunks, reported per
