@@ -189,11 +189,12 @@ func TestKubernetesOverlaysRender(t *testing.T) {
 	for _, tc := range []struct {
 		overlay     string
 		suite       string
+		model       string
 		minStartupS int // startup probe budget: CPU model loads take minutes
 	}{
-		{"sim", "smoke", 60},
-		{"llm", "concurrent-load", 20 * 60},
-		{"embedding", "embedding", 20 * 60},
+		{"sim", "smoke", "TinyLlama/TinyLlama-1.1B-Chat-v1.0", 60},
+		{"llm", "concurrent-load", "TinyLlama/TinyLlama-1.1B-Chat-v1.0", 20 * 60},
+		{"embedding", "embedding", "sentence-transformers/all-MiniLM-L6-v2", 20 * 60},
 	} {
 		t.Run(tc.overlay, func(t *testing.T) {
 			objs, err := Kustomize(filepath.Join(r, "deploy/kubernetes/overlays", tc.overlay))
@@ -280,6 +281,18 @@ func TestKubernetesOverlaysRender(t *testing.T) {
 				t.Errorf("CronJob args %v, want --suite=%s", args, tc.suite)
 			}
 
+			// The engine and the runner read the served model from one ConfigMap.
+			for _, w := range []string{"Deployment/vllm", "CronJob/runner-nightly"} {
+				ref := modelRef(tmpls[w])
+				cm := find(objs, "ConfigMap", ref)
+				if cm == nil || Str(cm, "data", "VLLM_MODEL") != tc.model {
+					t.Errorf("%s: VLLM_MODEL from ConfigMap %q, which does not hold %s", w, ref, tc.model)
+				}
+			}
+			if args := List(tmpls["CronJob/runner-nightly"], "spec", "containers", 0, "args"); !slices.Contains(args, any("--models=$(VLLM_MODEL)")) {
+				t.Errorf("CronJob args %v: the suite must measure the served model (--models=$(VLLM_MODEL))", args)
+			}
+
 			var rules, cms int
 			for _, o := range objs {
 				switch {
@@ -364,10 +377,24 @@ func TestKubernetesJobsRender(t *testing.T) {
 			if pm == nil || !labelsMatch(Map(pm, "spec", "selector", "matchLabels"), Map(tmpl, "metadata", "labels")) {
 				t.Error("the runner PodMonitor does not select this Job's pods")
 			}
+			if ref := modelRef(tmpl); find(base, "ConfigMap", ref) == nil {
+				t.Errorf("VLLM_MODEL from ConfigMap %q, which the base does not create", ref)
+			}
 			claim := Str(tmpl, "spec", "volumes", 0, "persistentVolumeClaim", "claimName")
 			if claim == "" || find(base, "PersistentVolumeClaim", claim) == nil {
 				t.Errorf("results claim %q is not created by the base", claim)
 			}
 		})
 	}
+}
+
+// modelRef names the ConfigMap a pod template's first container reads
+// VLLM_MODEL from ("" when it does not).
+func modelRef(tmpl map[string]any) string {
+	for _, e := range List(tmpl, "spec", "containers", 0, "env") {
+		if Str(e, "name") == "VLLM_MODEL" {
+			return Str(e, "valueFrom", "configMapKeyRef", "name")
+		}
+	}
+	return ""
 }
