@@ -31,6 +31,7 @@ import (
 	"github.com/prometheus/common/promslog"
 
 	"github.com/servebench/servebench/exporter/collector"
+	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/exporter/proxy"
 	"github.com/servebench/servebench/exporter/push"
@@ -102,8 +103,9 @@ var collectorDefaults = []struct {
 	{"cpu", "per-CPU busy seconds with cpuset roles", true},
 	{"memory", "host and NUMA memory", true},
 	{"network", "bytes per network interface", true},
+	{"pressure", "CPU, memory and I/O pressure stall time (PSI)", true},
 	{"process", "this process's CPU, memory, threads and goroutines", true},
-	{"container", "CPU, throttling and memory of containers labelled " + "io.servebench.role (Docker Engine API, DOCKER_HOST)", true},
+	{"container", "CPU, throttling and memory of containers labelled " + contract.ContainerRoleLabel + " (Docker Engine API, DOCKER_HOST)", true},
 }
 
 func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *common) {
