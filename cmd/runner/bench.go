@@ -260,6 +260,19 @@ func runBench(ctx context.Context, e env) error {
 
 	var rec measure.Recorder = measure.Discard
 	if f.listen != "off" && f.listen != "" {
+		// The run_info series is labelled with the model: know it first.
+		if c.Model == "" {
+			h := c.Header.Clone()
+			if h == nil {
+				h = http.Header{}
+			}
+			if c.APIKey != "" {
+				h.Set("Authorization", "Bearer "+c.APIKey)
+			}
+			if c.Model, err = loadgen.ResolveModel(ctx, loadgen.NewClient(), c.Target, h); err != nil {
+				return err
+			}
+		}
 		stopServer, r, err := serveBenchMetrics(ctx, f, e.log)
 		if err != nil {
 			return err

@@ -48,9 +48,10 @@ func (c *Config) headers() http.Header {
 	return h
 }
 
-// resolveModel asks /v1/models for the first served model.
-func resolveModel(ctx context.Context, client *http.Client, base string, h http.Header) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/models", nil)
+// ResolveModel asks the server at base for the first model /v1/models
+// lists; Run does this when Config.Model is empty. h is sent as is (API key).
+func ResolveModel(ctx context.Context, client *http.Client, base string, h http.Header) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, trimBase(base)+"/v1/models", nil)
 	if err != nil {
 		return "", fmt.Errorf("list models: %w", err)
 	}

@@ -244,7 +244,7 @@ func Run(ctx context.Context, cfg Config, rec measure.Recorder, sink func(*measu
 	}
 	h := cfg.headers()
 	if cfg.Model == "" {
-		if cfg.Model, err = resolveModel(ctx, cfg.Client, cfg.Target, h); err != nil {
+		if cfg.Model, err = ResolveModel(ctx, cfg.Client, cfg.Target, h); err != nil {
 			return nil, err
 		}
 	}

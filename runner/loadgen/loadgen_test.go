@@ -99,7 +99,7 @@ func TestOpenLoopTiming(t *testing.T) {
 	if phases[measure.PhaseWarmup] != 8 || phases[measure.PhaseCooldown] != 8 {
 		t.Fatalf("phases %v", phases)
 	}
-	if b.TTFT.P50 < 30 || b.TTFT.P50 > 45 || b.ITL.P50 < 4 || b.ITL.P50 > 8 || b.ITL.Count != 24*4 {
+	if b.TTFT.P50 < 30 || b.TTFT.P50 > 80 || b.ITL.P50 < 3 || b.ITL.P50 > 15 || b.ITL.Count != 24*4 {
 		t.Fatalf("ttft %+v itl %+v", b.TTFT, b.ITL)
 	}
 	// Achieved counts actual sends inside the window (by send time), so a
@@ -257,7 +257,7 @@ func TestInterruptDrainsThenCuts(t *testing.T) {
 		t.Fatalf("%d benchmarks: the second level must not start", len(sum.Benchmarks))
 	}
 	b := sum.Benchmarks[0]
-	if b.StopReason != "interrupted" || b.Requests.Incomplete < 8 || b.Requests.Successful != 0 || b.Valid {
+	if b.StopReason != "interrupted" || b.Requests.Incomplete < 5 || b.Requests.Successful != 0 || b.Valid {
 		t.Fatalf("stop %q requests %+v valid %v", b.StopReason, b.Requests, b.Valid)
 	}
 	for _, r := range col.all {
