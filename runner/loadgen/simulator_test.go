@@ -60,7 +60,7 @@ func TestAgainstSimulator(t *testing.T) {
 	for _, api := range []measure.API{measure.APIChat, measure.APICompletions} {
 		t.Run(string(api), func(t *testing.T) {
 			cfg := Config{Target: url, API: api, Stream: true, Profile: pacer.Constant, Rates: []float64{40},
-				Workload: workload.Spec{Name: "w", Prompt: workload.Length{Mean: 96}, Output: workload.Length{Mean: 8}},
+				Workload:   workload.Spec{Name: "w", Prompt: workload.Length{Mean: 96}, Output: workload.Length{Mean: 8}},
 				MaxSeconds: 2 * time.Second, IgnoreEOS: true, Seed: 5}
 			var col collector
 			sum, err := Run(context.Background(), cfg, nil, col.sink)
