@@ -1,7 +1,6 @@
 package compare
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -23,16 +22,8 @@ type Cell struct {
 	Path     string           // the file or directory it was read from
 	Key      string           // cell name, used to pair cells of two runs
 	Summary  *results.Summary // never nil
-	Requests []Record         // nil when there is no requests.jsonl
+	Requests []measure.Result // nil when there is no requests.jsonl
 	Manifest map[string]any   // nil when there is no manifest.json
-}
-
-// Record is one line of requests.jsonl. Level is set by writers that keep
-// every load level of a cell in one file (runner/store does); results.
-// ReadRequests drops it, hence this type.
-type Record struct {
-	measure.Result
-	Level string `json:"level,omitempty"`
 }
 
 // Decoder reads a result file written by another tool (GuideLLM, vllm bench
@@ -146,7 +137,7 @@ func decodeOurs(data []byte) (*results.Summary, error) {
 }
 
 // readRequests reads requests.jsonl; a missing file is not an error.
-func readRequests(path string) ([]Record, error) {
+func readRequests(path string) ([]measure.Result, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -155,27 +146,9 @@ func readRequests(path string) ([]Record, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var out []Record
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
-		var r Record
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, fmt.Errorf("%s line %d: %w", path, line, err)
-		}
-		out = append(out, r)
-	}
-	if err := sc.Err(); err != nil {
+	out := []measure.Result{}
+	if err := results.ReadRequests(f, func(r *measure.Result) error { out = append(out, *r); return nil }); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if out == nil {
-		out = []Record{}
 	}
 	return out, nil
 }
@@ -185,11 +158,11 @@ func readRequests(path string) ([]Record, error) {
 // benchmark owns them all, and several benchmarks split them where Seq
 // restarts at 0, in summary order. It returns nil when records cannot be
 // attributed.
-func (c Cell) ByLevel() map[string][]Record {
+func (c Cell) ByLevel() map[string][]measure.Result {
 	if c.Requests == nil || len(c.Summary.Benchmarks) == 0 {
 		return nil
 	}
-	out := map[string][]Record{}
+	out := map[string][]measure.Result{}
 	labelled := len(c.Requests) > 0 && c.Requests[0].Level != ""
 	switch {
 	case labelled:
@@ -199,7 +172,7 @@ func (c Cell) ByLevel() map[string][]Record {
 	case len(c.Summary.Benchmarks) == 1:
 		out[c.Summary.Benchmarks[0].Level] = c.Requests
 	default:
-		var groups [][]Record
+		var groups [][]measure.Result
 		for i, r := range c.Requests {
 			if i == 0 || r.Seq == 0 {
 				groups = append(groups, nil)
@@ -217,47 +190,52 @@ func (c Cell) ByLevel() map[string][]Record {
 }
 
 // Samples are one benchmark's per-request measurements, in milliseconds,
-// successful requests only (as in summary.json).
+// taken as summary.json takes them (results.Aggregator): requests of the
+// measurement phase only; TTFT and ITL from every request that got tokens;
+// E2E and TPOT from successful requests.
 type Samples struct {
 	TTFT, ITL, TPOT, E2E []float64
-	// Done holds, per successful request, when it ended and how many output
-	// tokens it returned: the raw material of windowed throughput.
+	// Done holds, per successful request, when it ended and its tokens: the
+	// raw material of windowed throughput.
 	Done []Completion
 	// Start is the earliest scheduled send; zero without records.
 	Start time.Time
 }
 
-// Completion is one successful request's end and output tokens.
+// Completion is one successful request's end and tokens.
 type Completion struct {
 	End          time.Time
 	Tokens       int // output tokens
 	PromptTokens int
 }
 
-// SamplesOf derives latency samples from per-request records, with the
-// definitions of summary.json: TTFT and E2E from the scheduled send, ITL one
-// sample per gap between token-carrying chunks, TPOT (e2e-ttft)/(tokens-1).
-func SamplesOf(recs []Record) Samples {
+// SamplesOf derives latency samples from per-request records: TTFT and E2E
+// from the scheduled send, ITL one sample per gap between token-carrying
+// chunks, TPOT (end - first token)/(tokens - 1).
+func SamplesOf(recs []measure.Result) Samples {
 	var s Samples
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	for _, r := range recs {
+	for i := range recs {
+		r := &recs[i]
+		if r.Phase != "" && r.Phase != measure.PhaseMeasure {
+			continue
+		}
 		if s.Start.IsZero() || (!r.Scheduled.IsZero() && r.Scheduled.Before(s.Start)) {
 			s.Start = r.Scheduled
+		}
+		if ttft, ok := r.TTFT(); ok {
+			s.TTFT = append(s.TTFT, ms(ttft))
+		}
+		for i := 1; i < len(r.Chunks); i++ {
+			s.ITL = append(s.ITL, ms(r.Chunks[i].At-r.Chunks[i-1].At))
 		}
 		if r.Outcome != contract.OutcomeSuccess {
 			continue
 		}
 		s.Done = append(s.Done, Completion{End: r.End, Tokens: r.OutputTokens, PromptTokens: r.PromptTokens})
-		if !r.FirstTok.IsZero() {
-			ttft := r.FirstTok.Sub(r.Scheduled)
-			s.TTFT = append(s.TTFT, ms(ttft))
-			if r.OutputTokens > 1 {
-				s.TPOT = append(s.TPOT, ms(r.End.Sub(r.Scheduled)-ttft)/float64(r.OutputTokens-1))
-			}
-		}
-		s.E2E = append(s.E2E, ms(r.End.Sub(r.Scheduled)))
-		for i := 1; i < len(r.Chunks); i++ {
-			s.ITL = append(s.ITL, ms(r.Chunks[i].At-r.Chunks[i-1].At))
+		s.E2E = append(s.E2E, ms(r.E2E()))
+		if len(r.Chunks) >= 2 && r.OutputTokens > 1 {
+			s.TPOT = append(s.TPOT, ms(r.End.Sub(r.FirstTok))/float64(r.OutputTokens-1))
 		}
 	}
 	return s
@@ -317,34 +295,4 @@ func (c Cell) describe() string {
 		return c.Path
 	}
 	return strings.Join(parts, "/")
-}
-
-// UnmarshalJSON decodes the record and its level separately, so that the
-// record keeps whatever JSON form measure.Result gives itself.
-func (r *Record) UnmarshalJSON(b []byte) error {
-	if err := json.Unmarshal(b, &r.Result); err != nil {
-		return err
-	}
-	var l struct {
-		Level string `json:"level"`
-	}
-	if err := json.Unmarshal(b, &l); err != nil {
-		return err
-	}
-	r.Level = l.Level
-	return nil
-}
-
-// MarshalJSON writes the record with its level first.
-func (r Record) MarshalJSON() ([]byte, error) {
-	b, err := json.Marshal(r.Result)
-	if err != nil || r.Level == "" || len(b) < 2 || b[0] != '{' {
-		return b, err
-	}
-	l, _ := json.Marshal(r.Level)
-	out := append([]byte(`{"level":`), l...)
-	if len(b) > 2 {
-		out = append(out, ',')
-	}
-	return append(out, b[1:]...), nil
 }

@@ -6,13 +6,13 @@
 package comparetest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/servebench/servebench/exporter/contract"
@@ -38,7 +38,7 @@ type Bench struct {
 	NoRequests   bool    // write summary.json only
 	ManifestCPU  string  // when set, write a manifest with this host.cpu_model
 	Start        time.Time
-	LevelInLines bool // write the level into every requests.jsonl line
+	LevelInLines bool // set the level of every record, as runner/store writes them
 }
 
 // Defaults fills zero fields.
@@ -86,7 +86,11 @@ func (g Bench) Records() []measure.Result {
 	for i := 0; i < g.N; i++ {
 		s := i % g.Conc
 		sched := free[s]
-		r := measure.Result{Seq: int64(i), Scheduled: sched, Sent: sched, PromptTokens: 100, Outcome: contract.OutcomeSuccess, Status: 200}
+		r := measure.Result{Seq: int64(i), Scheduled: sched, Sent: sched, PromptTokens: 100, Outcome: contract.OutcomeSuccess, Status: 200,
+			Phase: measure.PhaseMeasure}
+		if g.LevelInLines {
+			r.Level = g.Level
+		}
 		if g.FailEvery > 0 && i%g.FailEvery == 0 {
 			r.Outcome, r.ErrorKind, r.Status = contract.OutcomeError, contract.ErrHTTP5xx, 500
 			r.End = sched.Add(ms(5))
@@ -106,28 +110,6 @@ func (g Bench) Records() []measure.Result {
 		out = append(out, r)
 	}
 	return out
-}
-
-// Dist summarises samples as summary.json does (linear interpolation).
-func Dist(x []float64) results.Dist {
-	if len(x) == 0 {
-		return results.Dist{}
-	}
-	s := slices.Clone(x)
-	slices.Sort(s)
-	q := func(p float64) float64 {
-		pos := p * float64(len(s)-1)
-		lo := int(math.Floor(pos))
-		if lo+1 >= len(s) {
-			return s[lo]
-		}
-		return s[lo] + (s[lo+1]-s[lo])*(pos-float64(lo))
-	}
-	sum := 0.0
-	for _, v := range s {
-		sum += v
-	}
-	return results.Dist{Mean: sum / float64(len(s)), P50: q(.5), P90: q(.9), P95: q(.95), P99: q(.99), P999: q(.999), Max: s[len(s)-1], Count: len(s)}
 }
 
 // Benchmark summarises the records of g as summary.json does.
@@ -161,7 +143,7 @@ func (g Bench) Benchmark(recs []measure.Result) results.Benchmark {
 	dur := end.Sub(g.Start).Seconds()
 	b := results.Benchmark{Profile: "concurrent", Level: g.Level, TargetRate: float64(g.Conc), AchievedRate: float64(len(recs)) / dur,
 		DurationSeconds: dur, Requests: results.Requests{Successful: ok, Failed: failed},
-		TTFT: Dist(ttft), ITL: Dist(itl), TPOT: Dist(tpot), E2E: Dist(e2e), TTFTFromSend: Dist(ttft),
+		TTFT: results.NewDist(ttft), ITL: results.NewDist(itl), TPOT: results.NewDist(tpot), E2E: results.NewDist(e2e),
 		RequestsPerSecond: float64(ok) / dur, OutputTokensPerSecond: float64(outTok) / dur,
 		TotalTokensPerSecond: float64(outTok+promptTok) / dur, Valid: !g.Invalid, InvalidReasons: []string{}}
 	if g.Invalid {
@@ -183,22 +165,12 @@ func WriteCell(dir string, benches ...Bench) error {
 	g0 := benches[0].Defaults()
 	sum := results.Summary{SchemaVersion: results.SchemaVersion, RunID: filepath.Base(filepath.Dir(dir)), Suite: "test",
 		Cell: filepath.Base(dir), Model: g0.Model, Workload: "chat", Cores: g0.Cores, Loadgen: g0.Loadgen}
-	var lines [][]byte
+	var lines []measure.Result
 	for _, g := range benches {
 		g = g.Defaults()
 		recs := g.Records()
 		sum.Benchmarks = append(sum.Benchmarks, g.Benchmark(recs))
-		for _, r := range recs {
-			b, err := json.Marshal(r)
-			if err != nil {
-				return err
-			}
-			if g.LevelInLines {
-				l, _ := json.Marshal(g.Level)
-				b = append(append(append([]byte(`{"level":`), l...), ','), b[1:]...)
-			}
-			lines = append(lines, b)
-		}
+		lines = append(lines, recs...)
 	}
 	write := func(name string, v any) error {
 		b, err := json.MarshalIndent(v, "", "  ")
@@ -218,9 +190,15 @@ func WriteCell(dir string, benches ...Bench) error {
 	if g0.NoRequests {
 		return nil
 	}
-	var buf []byte
-	for _, l := range lines {
-		buf = append(append(buf, l...), '\n')
+	var buf bytes.Buffer
+	w := results.NewRequestWriter(&buf)
+	for i := range lines {
+		if err := w.Write(&lines[i]); err != nil {
+			return err
+		}
 	}
-	return os.WriteFile(filepath.Join(dir, "requests.jsonl"), buf, 0o644)
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "requests.jsonl"), buf.Bytes(), 0o644)
 }
