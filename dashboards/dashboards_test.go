@@ -232,6 +232,8 @@ func TestAnnotations(t *testing.T) {
 // query is one PromQL expression found on a board.
 type boardQuery struct {
 	Board, Where, Expr string
+	Panel              string // panel title; "" for annotations and variables
+	Instant            bool   // evaluated once at the end of the range (tables)
 }
 
 // boardQueries extracts every PromQL expression of every board: panel
@@ -252,18 +254,20 @@ func boardQueries(t testing.TB) []boardQuery {
 			for _, tg := range p.Panel.Targets {
 				js, _ := json.Marshal(tg)
 				var q struct {
-					Expr  string `json:"expr"`
-					RefID string `json:"refId"`
+					Expr    string `json:"expr"`
+					RefID   string `json:"refId"`
+					Instant bool   `json:"instant"`
 				}
 				if err := json.Unmarshal(js, &q); err != nil || q.Expr == "" {
 					t.Fatalf("%s: panel %q: target without expr: %s", b.Slug, deref(p.Panel.Title), js)
 				}
-				out = append(out, boardQuery{b.Slug, "panel " + deref(p.Panel.Title) + " " + q.RefID, q.Expr})
+				title := deref(p.Panel.Title)
+				out = append(out, boardQuery{Board: b.Slug, Where: "panel " + title + " " + q.RefID, Expr: q.Expr, Panel: title, Instant: q.Instant})
 			}
 		}
 		for _, a := range d.Annotations.List {
 			if a.Expr != nil {
-				out = append(out, boardQuery{b.Slug, "annotation " + a.Name, *a.Expr})
+				out = append(out, boardQuery{Board: b.Slug, Where: "annotation " + a.Name, Expr: *a.Expr})
 			}
 		}
 		for _, v := range d.Templating.List {
@@ -274,7 +278,8 @@ func boardQueries(t testing.TB) []boardQuery {
 			if m == nil {
 				t.Fatalf("%s: variable %s: unexpected query %q", b.Slug, v.Name, *v.Query.String)
 			}
-			out = append(out, boardQuery{b.Slug, "variable " + v.Name, m[1]})
+			// Grafana lists label values over the time range: a range query.
+			out = append(out, boardQuery{Board: b.Slug, Where: "variable " + v.Name, Expr: m[1]})
 		}
 	}
 	return out

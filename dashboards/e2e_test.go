@@ -14,12 +14,15 @@ import (
 var grafanaVar = regexp.MustCompile(`\$\{?([A-Za-z_]+)\}?`)
 
 // substitute replaces Grafana's variables with what Grafana would send for
-// "All" and a one-hour range, so the expression can run in Prometheus.
-func substitute(t testing.TB, expr string, ranges string) string {
+// "All" and the given range; overrides replace single variables (e.g. a run).
+func substitute(t testing.TB, expr string, ranges string, overrides ...string) string {
 	t.Helper()
 	values := map[string]string{
 		"__rate_interval": "1m", "__interval": "15s", "__range": ranges,
 		varSuite: ".*", varModel: ".*", varWorkload: ".*", varCores: ".*", varRun: ".*", varRunA: ".*", varRunB: ".*",
+	}
+	for i := 0; i+1 < len(overrides); i += 2 {
+		values[overrides[i]] = overrides[i+1]
 	}
 	return grafanaVar.ReplaceAllStringFunc(expr, func(m string) string {
 		name := grafanaVar.FindStringSubmatch(m)[1]
