@@ -73,6 +73,15 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		fmt.Fprintf(w, `{"count":%d}`, n)
 		return
+	case "/v1/embeddings":
+		var req struct {
+			Input string `json:"input"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		time.Sleep(f.TTFT)
+		n := len(strings.Fields(req.Input))
+		fmt.Fprintf(w, `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,-0.2,0.3]}],"usage":{"prompt_tokens":%d,"total_tokens":%d}}`, n, n)
+		return
 	case "/v1/chat/completions", "/v1/completions":
 	default:
 		http.NotFound(w, r)
@@ -114,6 +123,17 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if tokens == 0 {
 		tokens = 8
+	}
+	if !req.Stream {
+		// The whole answer at once, after the time the stream would take.
+		time.Sleep(f.TTFT + time.Duration(tokens-1)*f.ITL)
+		text := strings.TrimSpace(strings.Repeat("t ", tokens))
+		choice := `{"index":0,"text":"` + text + `","finish_reason":"length"}`
+		if chat {
+			choice = `{"index":0,"message":{"role":"assistant","content":"` + text + `"},"finish_reason":"length"}`
+		}
+		fmt.Fprintf(w, `{"id":"c","choices":[%s],"usage":{"prompt_tokens":%d,"completion_tokens":%d}}`, choice, len(strings.Fields(prompt)), tokens)
+		return
 	}
 	brk := -1
 	if f.Break != nil {

@@ -382,3 +382,34 @@ func TestHeadersAndReplay(t *testing.T) {
 		}
 	}
 }
+
+func TestNonStreamedAndEmbeddings(t *testing.T) {
+	f := &fakeServer{TTFT: 20 * time.Millisecond, ITL: 2 * time.Millisecond}
+	srv := f.start(t)
+
+	cfg := baseConfig(srv.URL)
+	cfg.Stream, cfg.Profile, cfg.MaxRequests = false, pacer.Synchronous, 3
+	sum, err := Run(context.Background(), cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := sum.Benchmarks[0]
+	// TTFT = E2E: the answer is one piece; no gaps, no TPOT.
+	if b.Requests.Successful != 3 || b.TokenSource != "usage" || b.ITL.Count != 0 || b.TPOT.Count != 0 ||
+		b.TTFT.Count != 3 || b.TTFT.P50 != b.E2E.P50 || b.TTFT.P50 < 28 {
+		t.Fatalf("non-streamed: %+v", b)
+	}
+
+	cfg = baseConfig(srv.URL)
+	cfg.API, cfg.Profile, cfg.MaxRequests = measure.APIEmbeddings, pacer.Synchronous, 3
+	cfg.Workload = workload.Spec{Name: "embedding", Prompt: workload.Length{Mean: 32}}
+	var col collector
+	sum, err = Run(context.Background(), cfg, nil, col.sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = sum.Benchmarks[0]
+	if b.Requests.Successful != 3 || b.TTFT.Count != 3 || b.TTFT.P50 != b.E2E.P50 || col.all[0].PromptTokens != 32 || col.all[0].OutputTokens != 0 {
+		t.Fatalf("embeddings: %+v %+v", b, col.all[0])
+	}
+}
