@@ -103,7 +103,6 @@ var collectorDefaults = []struct {
 	{"cpu", "per-CPU busy seconds with cpuset roles", true},
 	{"memory", "host and NUMA memory", true},
 	{"network", "bytes per network interface", true},
-	{"pressure", "CPU, memory and I/O pressure stall time (PSI)", true},
 	{"process", "this process's CPU, memory, threads and goroutines", true},
 	{"container", "CPU, throttling and memory of containers labelled " + contract.ContainerRoleLabel + " (Docker Engine API, DOCKER_HOST)", true},
 }

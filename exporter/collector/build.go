@@ -9,7 +9,7 @@ import (
 )
 
 // Names lists the collectors Build knows, in documentation order.
-var Names = []string{"cpu", "memory", "network", "pressure", "process", "container"}
+var Names = []string{"cpu", "memory", "network", "process", "container"}
 
 // Options configure the collectors Build assembles.
 type Options struct {
@@ -63,10 +63,6 @@ func Build(names []string, o Options) (map[string]Collector, error) {
 		case "network":
 			if fs, err = proc(); err == nil {
 				out[n] = NewNetwork(fs, o.NetworkExclude)
-			}
-		case "pressure":
-			if fs, err = proc(); err == nil {
-				out[n] = NewPressure(fs)
 			}
 		case "process":
 			if o.PID <= 0 {

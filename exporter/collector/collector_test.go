@@ -235,9 +235,9 @@ func value(mfs []*dtoFamily, name, lv string) float64 {
 }
 
 func TestBuild(t *testing.T) {
-	got, err := Build([]string{"cpu", "memory", "network", "pressure", "process"}, Options{ProcFS: "testdata/proc", SysFS: "testdata/sys",
+	got, err := Build([]string{"cpu", "memory", "network", "process"}, Options{ProcFS: "testdata/proc", SysFS: "testdata/sys",
 		EngineCPUs: "0", PID: 4242})
-	if err != nil || len(got) != 5 {
+	if err != nil || len(got) != 4 {
 		t.Fatalf("Build = %v, %v", got, err)
 	}
 	for _, c := range []struct {
@@ -254,24 +254,5 @@ func TestBuild(t *testing.T) {
 		if _, err := Build(c.names, c.o); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Build(%v) error %v, want one mentioning %q", c.names, err, c.want)
 		}
-	}
-}
-
-// No io file in the fixture: that resource is left out, not an error.
-func TestPressure(t *testing.T) {
-	compare(t, NewPressure(fixtureFS(t)), `
-# HELP servebench_host_pressure_stalled_seconds_total Time all non-idle tasks were stalled on the resource at once (PSI full; memory and io).
-# TYPE servebench_host_pressure_stalled_seconds_total counter
-servebench_host_pressure_stalled_seconds_total{resource="memory"} 0.25
-# HELP servebench_host_pressure_waiting_seconds_total Time at least one task waited for the resource (PSI some): contention from anything else on the host shows here.
-# TYPE servebench_host_pressure_waiting_seconds_total counter
-servebench_host_pressure_waiting_seconds_total{resource="cpu"} 993.54591
-servebench_host_pressure_waiting_seconds_total{resource="memory"} 1.5
-`)
-	empty, _ := procfs.NewFS(t.TempDir())
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(only{NewPressure(empty)})
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 0 {
-		t.Errorf("without PSI: %d series, %v; want none and no error", n, err)
 	}
 }

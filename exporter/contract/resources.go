@@ -11,7 +11,6 @@ const (
 	LabelContainer = "container" // container name without the leading slash
 	LabelRunID     = "run_id"    // the run a container belongs to, "" when unlabelled
 	LabelCollector = "collector" // collector name, e.g. "cpu"
-	LabelResource  = "resource"  // cpu, memory or io (pressure stall information)
 )
 
 // Role is what a CPU or a container is used for during a run.
@@ -52,10 +51,6 @@ var (
 		Help: "Bytes received per network interface."}
 	HostNetworkTransmit = Metric{Name: "servebench_host_network_transmit_bytes_total", Type: Counter, Unit: "bytes", Labels: []string{LabelDevice},
 		Help: "Bytes sent per network interface."}
-	HostPressureWaiting = Metric{Name: "servebench_host_pressure_waiting_seconds_total", Type: Counter, Unit: "seconds", Labels: []string{LabelResource},
-		Help: "Time at least one task waited for the resource (PSI some): contention from anything else on the host shows here."}
-	HostPressureStalled = Metric{Name: "servebench_host_pressure_stalled_seconds_total", Type: Counter, Unit: "seconds", Labels: []string{LabelResource},
-		Help: "Time all non-idle tasks were stalled on the resource at once (PSI full; memory and io)."}
 )
 
 // Process series: the health of the servebench process itself. Served by the
@@ -103,7 +98,7 @@ var (
 // Host lists the host series in documentation order.
 func Host() []Metric {
 	return []Metric{HostCPUBusy, HostCPUs, HostMemoryTotal, HostMemoryAvailable, HostNUMAMemoryTotal, HostNUMAMemoryFree,
-		HostNetworkReceive, HostNetworkTransmit, HostPressureWaiting, HostPressureStalled}
+		HostNetworkReceive, HostNetworkTransmit}
 }
 
 // Process lists the process (load-generator health) series in documentation order.
@@ -138,7 +133,7 @@ func Groups() []Group {
 		{Title: "Benchmark summary series", Metrics: Summary(),
 			Intro: "One sample per finished benchmark, with its finish time as the sample timestamp, labelled by configuration rather than by run, so a year of nightly runs stays one series per configuration and figure. `servebench_benchmark_info` ties a finished benchmark to its run."},
 		{Title: "Host series", Metrics: Host(),
-			Intro: "Read from procfs and sysfs by the host collectors (`cpu`, `memory`, `network`, `pressure`)."},
+			Intro: "Read from procfs and sysfs by the host collectors (`cpu`, `memory`, `network`)."},
 		{Title: "Process series", Metrics: Process(),
 			Intro: "The servebench process's own cost (collector `process`): the load generator's health when served by the runner."},
 		{Title: "Container series", Metrics: Container(),
