@@ -282,140 +282,152 @@ var latencies = []latency{
 const maxBootstrapSamples = 20000
 
 func compareLevel(level string, ra, rb []run, o Options) LevelComparison {
-	lc := LevelComparison{Level: level}
-	// Intervals at 1-Alpha, so an interval excluding zero is the same
-	// evidence as p < Alpha.
-	boot := analysis.Bootstrap{Iterations: o.Iterations, Seed: o.Seed, Level: 1 - o.Alpha}
-	repeats := len(ra) >= 2 && len(rb) >= 2
-
-	// Throughput.
+	j := &judging{o: o, ra: ra, rb: rb, repeats: len(ra) >= 2 && len(rb) >= 2,
+		// Intervals at 1-Alpha, so an interval excluding zero is the same
+		// evidence as p < Alpha.
+		boot: analysis.Bootstrap{Iterations: o.Iterations, Seed: o.Seed, Level: 1 - o.Alpha},
+		lc:   LevelComparison{Level: level}}
 	for i, m := range throughputMetrics {
-		va, vb := values(ra, m.value), values(rb, m.value)
-		mv := MetricVerdict{Metric: m.name, Unit: m.unit, Better: m.better, A: analysis.Mean(va), B: analysis.Mean(vb)}
-		mv.Change = rel(mv.A, mv.B)
-		threshold := o.MinChange
-		switch {
-		case repeats:
-			noise := math.Max(nz(analysis.CV(va)), nz(analysis.CV(vb)))
-			threshold = math.Max(threshold, noise)
-			lc.Spread = append(lc.Spread, SpreadRow{"a", m.name, analysis.Repeatability(va)}, SpreadRow{"b", m.name, analysis.Repeatability(vb)})
-			ci, err := boot.DiffCI(va, vb, analysis.MeanStat)
-			if err == nil {
-				mv.Test = fmt.Sprintf("bootstrap over repeats (%d vs %d)", len(va), len(vb))
-				mv.CI = relCI(ci, analysis.Mean(va))
-				mv.Note = fmt.Sprintf("noise floor (CV) %.1f%%", 100*noise)
-			}
-		case len(ra) == 1 && len(rb) == 1 && ra[0].samples != nil && rb[0].samples != nil:
-			wa, wb := windows(ra[0].samples, i), windows(rb[0].samples, i)
-			if wa != nil && wb != nil {
-				ci, err := boot.DiffCI(wa, wb, analysis.MeanStat)
-				if err == nil {
-					mv.Test = fmt.Sprintf("bootstrap over time windows (%d vs %d)", len(wa), len(wb))
-					mv.CI = relCI(ci, analysis.Mean(wa))
-				}
-			} else {
-				mv.Note = "too few completions for windowed throughput"
-			}
-		}
-		if mv.CI != nil {
-			mv.Verdict = judge(mv, !mv.CI.Contains(0), threshold)
-		} else {
-			mv.Verdict = Untested
-			if mv.Note == "" {
-				mv.Note = "needs requests.jsonl on both sides or two repeats each"
-			}
-		}
-		lc.Metrics = append(lc.Metrics, mv)
+		j.lc.Metrics = append(j.lc.Metrics, j.throughput(i, m))
 	}
-
-	// Latency.
 	for _, l := range latencies {
-		pa, pb := pooled(ra, l.samples), pooled(rb, l.samples)
-		p50a := values(ra, func(b results.Benchmark) float64 { return l.dist(b).P50 })
-		p50b := values(rb, func(b results.Benchmark) float64 { return l.dist(b).P50 })
-		p99a := values(ra, func(b results.Benchmark) float64 { return l.dist(b).P99 })
-		p99b := values(rb, func(b results.Benchmark) float64 { return l.dist(b).P99 })
-
-		med := MetricVerdict{Metric: l.name + "_p50", Unit: "ms", Better: "lower", A: analysis.Mean(p50a), B: analysis.Mean(p50b)}
-		med.Change = rel(med.A, med.B)
-		tail := MetricVerdict{Metric: l.name + "_p99", Unit: "ms", Better: "lower", A: analysis.Mean(p99a), B: analysis.Mean(p99b)}
-		tail.Change = rel(tail.A, tail.B)
-		threshold := o.MinChange
-		if repeats {
-			threshold = math.Max(threshold, math.Max(nz(analysis.CV(p50a)), nz(analysis.CV(p50b))))
-		}
-
-		switch {
-		case len(pa) >= analysis.MinMannWhitneySamples && len(pb) >= analysis.MinMannWhitneySamples:
-			mw, err := analysis.MannWhitneyU(pb, pa)
-			if err == nil {
-				med.Test = fmt.Sprintf("mann-whitney U (%d vs %d samples)", len(pa), len(pb))
-				p := mw.P
-				med.P = &p
-				med.Verdict = judge(med, mw.P < o.Alpha, threshold)
-				// The direction is the samples', not the summaries' medians.
-				if med.Verdict != NoChange && (mw.Z > 0) != (med.B > med.A) {
-					med.Verdict = NoChange
-					med.Note = "samples and summaries disagree on the direction"
-				}
-			}
-			// A p99 with few samples beyond it is the luck of a few
-			// requests, and the bootstrap of it is unreliable: warn, don't judge.
-			few := false
-			for side, n := range map[string]int{"a": len(pa), "b": len(pb)} {
-				if w := analysis.SampleWarning(side+" "+l.name+" p99", 0.99, n); w != "" {
-					lc.Warnings = append(lc.Warnings, w)
-					few = true
-				}
-			}
-			if few {
-				tail.Note = fmt.Sprintf("too few samples for p99 (%d vs %d, need %d)", len(pa), len(pb), analysis.MinSamplesFor(0.99))
-				break
-			}
-			ci, err := boot.DiffCI(thin(pa), thin(pb), analysis.QuantileStat(0.99))
-			if err == nil {
-				tail.Test = fmt.Sprintf("bootstrap of p99 difference (%d vs %d samples)", len(pa), len(pb))
-				tail.CI = relCI(ci, analysis.Quantile(pa, 0.99))
-				tail.Verdict = judge(tail, !tail.CI.Contains(0), o.MinChange)
-			}
-		case repeats:
-			for _, x := range []struct {
-				mv     *MetricVerdict
-				va, vb []float64
-			}{{&med, p50a, p50b}, {&tail, p99a, p99b}} {
-				ci, err := boot.DiffCI(x.va, x.vb, analysis.MeanStat)
-				if err == nil {
-					x.mv.Test = fmt.Sprintf("bootstrap over repeats (%d vs %d)", len(x.va), len(x.vb))
-					x.mv.CI = relCI(ci, analysis.Mean(x.va))
-					x.mv.Verdict = judge(*x.mv, !x.mv.CI.Contains(0), math.Max(o.MinChange, math.Max(nz(analysis.CV(x.va)), nz(analysis.CV(x.vb)))))
-				}
-			}
-		}
-		for _, mv := range []*MetricVerdict{&med, &tail} {
-			if mv.Verdict == "" {
-				mv.Verdict = Untested
-				if mv.A == 0 && mv.B == 0 {
-					mv.Note = "not measured"
-				} else if mv.Note == "" {
-					mv.Note = "needs per-request samples on both sides or two repeats each"
-				}
-			}
-		}
-		lc.Metrics = append(lc.Metrics, med, tail)
+		med, tail := j.latency(l)
+		j.lc.Metrics = append(j.lc.Metrics, med, tail)
 	}
-
-	lc.Metrics = append(lc.Metrics, successRate(ra, rb, o), validity(ra, rb))
-	lc.CostA, lc.CostB = costOf(ra, o.CoreHourPrice), costOf(rb, o.CoreHourPrice)
-	slices.Sort(lc.Warnings)
-	return lc
+	j.lc.Metrics = append(j.lc.Metrics, successRate(ra, rb, o), validity(ra, rb))
+	j.lc.CostA, j.lc.CostB = costOf(ra, o.CoreHourPrice), costOf(rb, o.CoreHourPrice)
+	slices.Sort(j.lc.Warnings)
+	return j.lc
 }
 
-// judge turns a significance decision into a verdict.
-func judge(m MetricVerdict, significant bool, threshold float64) Verdict {
-	if !significant || math.IsNaN(m.Change) || math.Abs(m.Change) < threshold {
+// judging is one level's comparison in progress.
+type judging struct {
+	o       Options
+	boot    analysis.Bootstrap
+	ra, rb  []run
+	repeats bool // at least two runs on each side
+	lc      LevelComparison
+}
+
+// noiseFloor is the larger coefficient of variation of two sides' repeats.
+func noiseFloor(va, vb []float64) float64 { return math.Max(nz(analysis.CV(va)), nz(analysis.CV(vb))) }
+
+// overRepeats judges mv by a bootstrap interval of the difference of the
+// runs' means; the bar is MinChange or the noise floor, whichever is higher.
+func (j *judging) overRepeats(mv *MetricVerdict, va, vb []float64) {
+	ci, err := j.boot.DiffCI(va, vb, analysis.MeanStat)
+	if err != nil {
+		return
+	}
+	mv.Test = fmt.Sprintf("bootstrap over repeats (%d vs %d)", len(va), len(vb))
+	mv.CI = relCI(ci, analysis.Mean(va))
+	mv.Verdict = judge(mv.Change, mv.Better, !mv.CI.Contains(0), math.Max(j.o.MinChange, noiseFloor(va, vb)))
+}
+
+// throughput judges throughput metric i over repeats, else over time windows.
+func (j *judging) throughput(i int, m metric) MetricVerdict {
+	va, vb := values(j.ra, m.value), values(j.rb, m.value)
+	mv := MetricVerdict{Metric: m.name, Unit: m.unit, Better: m.better, A: analysis.Mean(va), B: analysis.Mean(vb)}
+	mv.Change = rel(mv.A, mv.B)
+	switch {
+	case j.repeats:
+		j.lc.Spread = append(j.lc.Spread, SpreadRow{"a", m.name, analysis.Repeatability(va)}, SpreadRow{"b", m.name, analysis.Repeatability(vb)})
+		j.overRepeats(&mv, va, vb)
+		mv.Note = fmt.Sprintf("noise floor (CV) %.1f%%", 100*noiseFloor(va, vb))
+	case len(j.ra) == 1 && len(j.rb) == 1 && j.ra[0].samples != nil && j.rb[0].samples != nil:
+		wa, wb := windows(j.ra[0].samples, i), windows(j.rb[0].samples, i)
+		if wa == nil || wb == nil {
+			return untested(mv, "too few completions for windowed throughput")
+		}
+		ci, err := j.boot.DiffCI(wa, wb, analysis.MeanStat)
+		if err != nil {
+			return untested(mv, err.Error())
+		}
+		mv.Test = fmt.Sprintf("bootstrap over time windows (%d vs %d)", len(wa), len(wb))
+		mv.CI = relCI(ci, analysis.Mean(wa))
+		mv.Verdict = judge(mv.Change, mv.Better, !mv.CI.Contains(0), j.o.MinChange)
+	}
+	return untested(mv, "needs requests.jsonl on both sides or two repeats each")
+}
+
+// latency judges a latency's median (Mann-Whitney on the samples) and p99
+// (bootstrap of the difference), or both over repeats without samples.
+func (j *judging) latency(l latency) (med, tail MetricVerdict) {
+	pa, pb := pooled(j.ra, l.samples), pooled(j.rb, l.samples)
+	p50a := values(j.ra, func(b results.Benchmark) float64 { return l.dist(b).P50 })
+	p50b := values(j.rb, func(b results.Benchmark) float64 { return l.dist(b).P50 })
+	p99a := values(j.ra, func(b results.Benchmark) float64 { return l.dist(b).P99 })
+	p99b := values(j.rb, func(b results.Benchmark) float64 { return l.dist(b).P99 })
+	med = MetricVerdict{Metric: l.name + "_p50", Unit: "ms", Better: "lower", A: analysis.Mean(p50a), B: analysis.Mean(p50b)}
+	med.Change = rel(med.A, med.B)
+	tail = MetricVerdict{Metric: l.name + "_p99", Unit: "ms", Better: "lower", A: analysis.Mean(p99a), B: analysis.Mean(p99b)}
+	tail.Change = rel(tail.A, tail.B)
+	missing := "needs per-request samples on both sides or two repeats each"
+	if med.A == 0 && med.B == 0 {
+		missing = "not measured"
+	}
+
+	if len(pa) < analysis.MinMannWhitneySamples || len(pb) < analysis.MinMannWhitneySamples {
+		if j.repeats {
+			j.overRepeats(&med, p50a, p50b)
+			j.overRepeats(&tail, p99a, p99b)
+		}
+		return untested(med, missing), untested(tail, missing)
+	}
+
+	if mw, err := analysis.MannWhitneyU(pb, pa); err == nil {
+		threshold := j.o.MinChange
+		if j.repeats {
+			threshold = math.Max(threshold, noiseFloor(p50a, p50b))
+		}
+		med.Test = fmt.Sprintf("mann-whitney U (%d vs %d samples)", len(pa), len(pb))
+		med.P = &mw.P
+		med.Verdict = judge(med.Change, med.Better, mw.P < j.o.Alpha, threshold)
+		// The direction is the samples' (Z > 0: B tends larger), not only
+		// the summaries' medians.
+		if med.Verdict != NoChange && (mw.Z > 0) != (med.B > med.A) {
+			med.Verdict, med.Note = NoChange, "samples and summaries disagree on the direction"
+		}
+	}
+
+	// A p99 with few samples beyond it is the luck of a few requests, and
+	// its bootstrap is unreliable: warn, don't judge.
+	few := false
+	for side, n := range map[string]int{"a": len(pa), "b": len(pb)} {
+		if w := analysis.SampleWarning(side+" "+l.name+" p99", 0.99, n); w != "" {
+			j.lc.Warnings = append(j.lc.Warnings, w)
+			few = true
+		}
+	}
+	if few {
+		return untested(med, missing), untested(tail, fmt.Sprintf("too few samples for p99 (%d vs %d, need %d)", len(pa), len(pb), analysis.MinSamplesFor(0.99)))
+	}
+	if ci, err := j.boot.DiffCI(thin(pa), thin(pb), analysis.QuantileStat(0.99)); err == nil {
+		tail.Test = fmt.Sprintf("bootstrap of p99 difference (%d vs %d samples)", len(pa), len(pb))
+		tail.CI = relCI(ci, analysis.Quantile(pa, 0.99))
+		tail.Verdict = judge(tail.Change, tail.Better, !tail.CI.Contains(0), j.o.MinChange)
+	}
+	return untested(med, missing), untested(tail, missing)
+}
+
+// untested marks a metric no test could judge, with why; a judged metric is
+// returned as is.
+func untested(mv MetricVerdict, why string) MetricVerdict {
+	if mv.Verdict == "" {
+		mv.Verdict = Untested
+		if mv.Note == "" {
+			mv.Note = why
+		}
+	}
+	return mv
+}
+
+// judge turns a significance decision on a relative change into a verdict.
+func judge(change float64, better string, significant bool, threshold float64) Verdict {
+	if !significant || math.IsNaN(change) || math.Abs(change) < threshold {
 		return NoChange
 	}
-	if (m.Change > 0) == (m.Better == "higher") {
+	if (change > 0) == (better == "higher") {
 		return Improved
 	}
 	return Regressed
@@ -442,7 +454,7 @@ func successRate(ra, rb []run, o Options) MetricVerdict {
 	mv.P = &p
 	mv.Test = fmt.Sprintf("two-proportion z (%d vs %d requests)", na, nb)
 	// The rate moves in percentage points; count a change of 1 point or more.
-	mv.Verdict = judge(MetricVerdict{Change: mv.B - mv.A, Better: "higher"}, p < o.Alpha, 0.01)
+	mv.Verdict = judge(mv.B-mv.A, mv.Better, p < o.Alpha, 0.01)
 	return mv
 }
 
