@@ -69,7 +69,7 @@ generate-deploy: ## Copy the generated rules and boards into the Kubernetes tree
 	$(GO) test -count=1 -run 'TestKubernetesMonitoringInSync' ./deploy/deploytest -update
 
 .PHONY: up
-up: ## Start the compose stack with the simulator profile
+up: sim-image image-scratch ## Start the compose stack with the simulator profile
 	docker compose --profile sim up -d
 
 .PHONY: down

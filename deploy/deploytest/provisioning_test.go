@@ -74,6 +74,12 @@ func TestComposeGrafanaProvisioning(t *testing.T) {
 		}
 	}
 
+	if home := g.Environment["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]; home != nil {
+		if _, err := os.Stat(containerFile(t, g, *home)); err != nil {
+			t.Errorf("Grafana home board %s: %v", *home, err)
+		}
+	}
+
 	promPort := ""
 	for _, l := range listeners(p.Services["prometheus"]) {
 		promPort = l.port
