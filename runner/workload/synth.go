@@ -139,11 +139,27 @@ func Synthesize(ctx context.Context, spec Spec, opt SynthOptions) (Set, error) {
 		}
 		bodies[i] = body
 	}
-	prefixWords := len(strings.Fields(opt.Prefix))
-	// render writes n body words starting at word shift.
-	render := func(body []string, n, shift int) string {
+	// Shared prefixes come from their own stream, so asking for them
+	// leaves the bodies as they were.
+	heads := []string{opt.Prefix}
+	if spec.PrefixTokens > 0 {
+		pr := rand.New(rand.NewPCG(opt.Seed, 0x9ef1))
+		heads = make([]string, max(spec.PrefixCount, 1))
+		for h := range heads {
+			ws := make([]string, spec.PrefixTokens)
+			for j := range ws {
+				ws[j] = words[pr.IntN(len(words))]
+			}
+			heads[h] = strings.TrimSpace(opt.Prefix + " " + strings.Join(ws, " "))
+		}
+	}
+	head := func(i int) string { return heads[i%len(heads)] }
+	headWords := func(i int) int { return len(strings.Fields(head(i))) }
+	// render writes prompt i's head, then n body words from word shift.
+	render := func(i, n, shift int) string {
 		var sb strings.Builder
-		sb.WriteString(opt.Prefix)
+		sb.WriteString(head(i))
+		body := bodies[i]
 		for j := 0; j < n; j++ {
 			if sb.Len() > 0 {
 				sb.WriteByte(' ')
@@ -164,8 +180,8 @@ func Synthesize(ctx context.Context, spec Spec, opt SynthOptions) (Set, error) {
 	}
 	if opt.Tokenizer == nil {
 		for i := range set.Items {
-			n := max(set.Items[i].PromptTokens-prefixWords, 1)
-			set.Items[i].Prompt = render(bodies[i], n, 0)
+			n := max(set.Items[i].PromptTokens-headWords(i), 1)
+			set.Items[i].Prompt = render(i, n, 0)
 		}
 		return set, nil
 	}
@@ -187,7 +203,7 @@ func Synthesize(ctx context.Context, spec Spec, opt SynthOptions) (Set, error) {
 			defer wg.Done()
 			for i := range next {
 				it := &set.Items[i]
-				text, got, err := calibrate(ctx, opt.Tokenizer, it.PromptTokens, max(it.PromptTokens-prefixWords, 1), func(n, shift int) string { return render(bodies[i], n, shift) })
+				text, got, err := calibrate(ctx, opt.Tokenizer, it.PromptTokens, max(it.PromptTokens-headWords(i), 1), func(n, shift int) string { return render(i, n, shift) })
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err

@@ -54,6 +54,10 @@ type Spec struct {
 	API    measure.API // the endpoint the workload is meant for
 	Prompt Length
 	Output Length // Mean 0: embeddings (no output)
+	// PrefixTokens > 0 starts every prompt (after the run's prefix) with
+	// one of PrefixCount shared prefixes of that many tokens, so requests
+	// share a prefix a server may cache; the prompt length includes it.
+	PrefixTokens, PrefixCount int
 }
 
 func fixed(name string, api measure.API, in, out int) Spec {
@@ -97,13 +101,15 @@ func Lookup(name string) (Spec, error) {
 }
 
 // ParseData reads a key=value spec: prompt_tokens and output_tokens, each
-// with optional _stdev, _min and _max. output_tokens may be left out (or 0)
-// for embeddings.
+// with optional _stdev, _min and _max, and optionally prefix_tokens and
+// prefix_count (shared prefixes). output_tokens may be left out (or 0) for
+// embeddings.
 func ParseData(s string) (Spec, error) {
 	sp := Spec{Name: "custom"}
 	fields := map[string]*int{
 		"prompt_tokens": &sp.Prompt.Mean, "prompt_tokens_stdev": &sp.Prompt.Stdev, "prompt_tokens_min": &sp.Prompt.Min, "prompt_tokens_max": &sp.Prompt.Max,
 		"output_tokens": &sp.Output.Mean, "output_tokens_stdev": &sp.Output.Stdev, "output_tokens_min": &sp.Output.Min, "output_tokens_max": &sp.Output.Max,
+		"prefix_tokens": &sp.PrefixTokens, "prefix_count": &sp.PrefixCount,
 	}
 	for _, kv := range strings.Split(s, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
@@ -127,6 +133,9 @@ func ParseData(s string) (Spec, error) {
 	}
 	if sp.Prompt.Mean < 1 {
 		return Spec{}, errors.New("data: prompt_tokens must be at least 1")
+	}
+	if sp.PrefixTokens >= sp.Prompt.Mean {
+		return Spec{}, fmt.Errorf("data: prefix_tokens %d leaves nothing of prompt_tokens %d", sp.PrefixTokens, sp.Prompt.Mean)
 	}
 	for _, l := range []struct {
 		name string

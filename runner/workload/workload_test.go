@@ -172,3 +172,33 @@ func TestReadFile(t *testing.T) {
 		}
 	}
 }
+
+func TestSharedPrefixes(t *testing.T) {
+	spec, err := ParseData("prompt_tokens=40,output_tokens=4,prefix_tokens=20,prefix_count=2")
+	if err != nil || spec.PrefixTokens != 20 || spec.PrefixCount != 2 {
+		t.Fatalf("%+v %v", spec, err)
+	}
+	tok := &fakeTok{}
+	set, err := Synthesize(context.Background(), spec, SynthOptions{N: 6, Seed: 1, Prefix: "run x:", Tokenizer: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := func(s string) string { return strings.Join(strings.Fields(s)[:22], " ") }
+	if head(set.Items[0].Prompt) != head(set.Items[2].Prompt) || head(set.Items[0].Prompt) == head(set.Items[1].Prompt) {
+		t.Fatalf("prefixes:\n%s\n%s\n%s", set.Items[0].Prompt, set.Items[1].Prompt, set.Items[2].Prompt)
+	}
+	for _, it := range set.Items {
+		if n, _ := tok.Count(context.Background(), it.Prompt); n != 40 || !strings.HasPrefix(it.Prompt, "run x: ") {
+			t.Fatalf("%d tokens: %q", n, it.Prompt)
+		}
+	}
+	// Without shared prefixes the bodies are the same draw.
+	plain, _ := Synthesize(context.Background(), Spec{Prompt: Length{Mean: 40}, Output: Length{Mean: 4}}, SynthOptions{N: 6, Seed: 1, Prefix: "run x:"})
+	with, _ := Synthesize(context.Background(), Spec{Prompt: Length{Mean: 40}, Output: Length{Mean: 4}, PrefixTokens: 5}, SynthOptions{N: 6, Seed: 1, Prefix: "run x:"})
+	if strings.Fields(plain.Items[0].Prompt)[2] != strings.Fields(with.Items[0].Prompt)[7] {
+		t.Fatalf("bodies differ:\n%s\n%s", plain.Items[0].Prompt, with.Items[0].Prompt)
+	}
+	if _, err := ParseData("prompt_tokens=10,prefix_tokens=10"); err == nil {
+		t.Fatal("a prefix as long as the prompt")
+	}
+}
