@@ -147,12 +147,12 @@ func (b *benchmark) Finished(r *measure.Result) {
 	case contract.OutcomeIncomplete:
 		b.outcomes[2].Inc()
 	default:
+		// Errors, and anything not marked otherwise: every error has a kind,
+		// and an unknown or missing kind must not become a label value.
 		b.outcomes[1].Inc()
-	}
-	if r.ErrorKind != contract.ErrNone || r.Outcome == contract.OutcomeError {
 		c, ok := b.errors[r.ErrorKind]
 		if !ok {
-			c = b.errors[contract.ErrOther] // an unknown or missing kind must not become a label value
+			c = b.errors[contract.ErrOther]
 		}
 		c.Inc()
 	}

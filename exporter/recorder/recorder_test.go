@@ -180,9 +180,14 @@ func TestUnknownErrorKindCountsAsOther(t *testing.T) {
 	b.Finished(&measure.Result{Outcome: contract.OutcomeError, ErrorKind: "free text from somewhere"})
 	b.Started()
 	b.Finished(&measure.Result{Outcome: contract.OutcomeIncomplete})
+	b.Started()
+	b.Finished(&measure.Result{}) // no outcome at all: an error of kind other
 	with := append(labels.Values(), string(contract.ErrOther))
-	if got := counter(t, r.errors, with...); got != 1 {
-		t.Errorf("errors{kind=other} = %g, want 1", got)
+	if got := counter(t, r.errors, with...); got != 2 {
+		t.Errorf("errors{kind=other} = %g, want 2", got)
+	}
+	if got := counter(t, r.requests, append(labels.Values(), string(contract.OutcomeError))...); got != 2 {
+		t.Errorf("requests{outcome=error} = %g, want 2 (errors_total and requests_total agree)", got)
 	}
 	if n := testutil.CollectAndCount(r.errors); n != len(contract.ErrorKinds) {
 		t.Errorf("error series = %d, want exactly the %d contract kinds", n, len(contract.ErrorKinds))
