@@ -62,7 +62,7 @@ flags:`)
 		in.Title = "servebench report: " + fs.Arg(0)
 	}
 	if *prom != "" {
-		if start, end, ok := report.RunSpan(in); ok {
+		if start, end, ok := report.RunSpan(in.Cells); ok {
 			qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			in.Timeline, in.Missing = report.Prometheus{URL: *prom}.EngineCharts(qctx, start.Add(-30*time.Second), end.Add(30*time.Second))
 			cancel()

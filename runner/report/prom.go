@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/servebench/servebench/exporter/contract"
+	"github.com/servebench/servebench/runner/compare"
 )
 
 // Prometheus reads range queries from a Prometheus-compatible server
@@ -135,10 +136,10 @@ func (p Prometheus) queryRange(ctx context.Context, q string, start, end time.Ti
 
 func ts(t time.Time) string { return strconv.FormatFloat(float64(t.UnixMilli())/1e3, 'f', 3, 64) }
 
-// RunSpan returns the wall-clock span of the runs' requests; ok is false
+// RunSpan returns the wall-clock span of the cells' requests; ok is false
 // without per-request records.
-func RunSpan(in Input) (start, end time.Time, ok bool) {
-	for _, c := range in.Cells {
+func RunSpan(cells []compare.Cell) (start, end time.Time, ok bool) {
+	for _, c := range cells {
 		for _, r := range c.Requests {
 			if !r.Scheduled.IsZero() && (start.IsZero() || r.Scheduled.Before(start)) {
 				start = r.Scheduled

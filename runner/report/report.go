@@ -341,18 +341,8 @@ func cdf(sorted []float64) (x, y []float64) {
 // timeline draws the achieved send rate and TTFT over the run's wall clock,
 // from the per-request records of every cell on one time axis.
 func timeline(cells []compare.Cell, add func(string, string, func(string) string), missing *[]Missing) {
-	var start, end time.Time
-	for _, c := range cells {
-		for _, r := range c.Requests {
-			if !r.Scheduled.IsZero() && (start.IsZero() || r.Scheduled.Before(start)) {
-				start = r.Scheduled
-			}
-			if r.End.After(end) {
-				end = r.End
-			}
-		}
-	}
-	if start.IsZero() || !end.After(start) {
+	start, end, ok := RunSpan(cells)
+	if !ok {
 		*missing = append(*missing, Missing{"Achieved rate and TTFT over the run", "no requests.jsonl in the run"})
 		return
 	}
