@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -88,6 +89,7 @@ func runScale(b *testing.B, streams int, slowdown float64, tokens int, frontend 
 		}
 		steady.Store(e.lat.snapshot())
 	}()
+	cpu0 := processCPU(b)
 	start := time.Now()
 	for range streams {
 		wg.Add(1)
@@ -131,6 +133,7 @@ func runScale(b *testing.B, streams int, slowdown float64, tokens int, frontend 
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := processCPU(b) - cpu0
 	<-watchDone
 	if failed.Load() > 0 {
 		b.Errorf("%d of %d streams failed or were short", failed.Load(), streams)
@@ -149,7 +152,18 @@ func runScale(b *testing.B, streams int, slowdown float64, tokens int, frontend 
 	b.ReportMetric(float64(s.P99.Microseconds())/1000, "lateness_p99_ms")
 	b.ReportMetric(float64(s.Max.Microseconds())/1000, "lateness_max_ms")
 	b.ReportMetric(float64(all.P99.Microseconds())/1000, "lateness_p99_incl_rampup_ms")
-	b.Logf("figure: %d concurrent streams, %d chunks in %s (%.0f chunks/s); write lateness with all streams open: p50 %s p99 %s max %s over %d writes; including the connection ramp-up: p99 %s max %s over %d writes; step loop wake-up lateness p99 %s",
+	cpuPerChunk := float64(cpu.Microseconds()) / float64(chunks.Load())
+	b.ReportMetric(cpuPerChunk, "cpu_us/chunk")
+	b.Logf("figure: %d concurrent streams, %d chunks in %s (%.0f chunks/s); write lateness with all streams open: p50 %s p99 %s max %s over %d writes; including the connection ramp-up: p99 %s max %s over %d writes; step loop wake-up lateness p99 %s; process CPU %s (%.0f µs per chunk, clients and connection set-up included)",
 		streams, chunks.Load(), elapsed.Round(time.Millisecond), float64(chunks.Load())/elapsed.Seconds(),
-		s.P50, s.P99, s.Max, s.Count, all.P99, all.Max, all.Count, sl.P99)
+		s.P50, s.P99, s.Max, s.Count, all.P99, all.Max, all.Count, sl.P99, cpu.Round(time.Millisecond), cpuPerChunk)
+}
+
+// processCPU is the user plus system CPU time this process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
