@@ -245,7 +245,7 @@ func TestE2EPrometheusScrapesProxy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	delays := []float64{0.11, 0.16, 0.21, 0.26, 0.31, 0.41} // bounds above: 0.15 0.2 0.25 0.3 0.4 0.5
+	delays := []float64{0.101, 0.151, 0.201, 0.251, 0.301, 0.401} // just above the bounds 0.1 0.15 0.2 0.25 0.3 0.4
 	const per, chunks = 5, 4
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d, _ := time.ParseDuration(r.URL.Query().Get("delay"))
