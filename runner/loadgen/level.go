@@ -196,11 +196,30 @@ func (l *level) openLoop() {
 }
 
 // closedLoop runs the profile's streams, each sending its next request
-// when its previous one ends.
+// when its previous one ends. It returns when sending is over (every stream
+// done, a stop, or max-seconds), not when the last requests end: those are
+// drained and cut like an open loop's.
 func (l *level) closedLoop() {
 	c := l.cfg
 	var seq atomic.Int64
 	var wg sync.WaitGroup
+	defer func() {
+		workersDone := make(chan struct{})
+		go func() { wg.Wait(); close(workersDone) }()
+		var deadline <-chan time.Time
+		if c.MaxSeconds > 0 {
+			t := time.NewTimer(time.Until(l.start.Add(c.MaxSeconds)))
+			defer t.Stop()
+			deadline = t.C
+		}
+		select {
+		case <-workersDone:
+		case <-l.stopCh:
+		case <-deadline:
+			l.stoppedAt = c.MaxSeconds
+			l.stop("") // sending is over; streams finish their request and stop
+		}
+	}()
 	for s := 0; s < l.spec.Streams(); s++ {
 		wg.Add(1)
 		go func() {
@@ -219,7 +238,6 @@ func (l *level) closedLoop() {
 			}
 		}()
 	}
-	wg.Wait()
 }
 
 // launch sends request seq, scheduled at due (offset at), in its own

@@ -413,3 +413,26 @@ func TestNonStreamedAndEmbeddings(t *testing.T) {
 		t.Fatalf("embeddings: %+v %+v", b, col.all[0])
 	}
 }
+
+// A closed loop ends at max-seconds like an open one: requests still running
+// get the drain timeout, then are cut, instead of holding the level open.
+func TestClosedLoopEndsAtMaxSeconds(t *testing.T) {
+	f := &fakeServer{TTFT: 20 * time.Millisecond, ITL: 50 * time.Millisecond, Tokens: 40}
+	srv := f.start(t)
+	cfg := baseConfig(srv.URL)
+	cfg.Profile, cfg.Rates, cfg.MaxSeconds, cfg.DrainTimeout = pacer.Concurrent, []float64{3}, 300*time.Millisecond, 100*time.Millisecond
+	cfg.IgnoreEOS = false
+	cfg.ExtraBody = map[string]any{"max_completion_tokens": nil}
+	begin := time.Now()
+	sum, err := Run(context.Background(), cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(begin); d > 1500*time.Millisecond {
+		t.Fatalf("level took %v; its requests take 2 s", d)
+	}
+	b := sum.Benchmarks[0]
+	if b.Requests.Incomplete != 3 || b.StopReason != "" || b.DurationSeconds != 0.3 {
+		t.Fatalf("requests %+v stop %q duration %v", b.Requests, b.StopReason, b.DurationSeconds)
+	}
+}
