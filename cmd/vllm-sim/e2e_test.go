@@ -104,6 +104,10 @@ func TestE2ESimContainer(t *testing.T) {
 	if !strings.Contains(metrics, `vllm_sim_cores{model_name="Qwen/Qwen3-0.6B"} 1`+"\n") {
 		t.Errorf("/metrics does not report the 1 core of --cpuset-cpus 0:\n%s", grep(metrics, "vllm_sim_cores"))
 	}
+	// VLLM_CPU_KVCACHE_SPACE=2: 2 GiB / (128-token blocks x 114,688 B per Qwen3-0.6B token) = 146 blocks.
+	if !strings.Contains(metrics, `num_gpu_blocks="146"`) {
+		t.Errorf("KV cache not sized from VLLM_CPU_KVCACHE_SPACE=2:\n%s", grep(metrics, "cache_config_info"))
+	}
 	if !strings.Contains(metrics, `vllm:request_success_total{engine="0",finished_reason="length",model_name="Qwen/Qwen3-0.6B"} 1`) {
 		t.Errorf("request_success_total:\n%s", grep(metrics, "request_success"))
 	}
