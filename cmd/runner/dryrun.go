@@ -26,7 +26,7 @@ func printDryRun(w io.Writer, st *startSetup, lo loadgenOptions, getenv func(str
 		fmt.Fprintf(w, "host: %s, %d CPUs, %d physical cores, %d NUMA nodes\n", orDefault(t.Model, "unknown CPU"), len(t.CPUs), t.PhysicalCores(), len(t.Nodes))
 	}
 	o := &orchestrate.Orchestrator{Plan: plan, Placements: st.placements, Image: cfg.Image, Target: cfg.Target,
-		Secrets: secretsFromEnv(getenv)}
+		Secrets: secretsFromEnv(getenv), EnginePort: lo.enginePort}
 	image := cfg.Image
 	if image == "" && cfg.Engine == "docker" {
 		// The driver asks the daemon for its architecture; a dry run

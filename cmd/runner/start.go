@@ -39,6 +39,7 @@ type startFlags struct {
 	suite, resume, apiKeyFile, webConfig, modelCache string
 	loadgenBinary, loadgenImage, tokenizer           string
 	dryRun, forceOverlap                             bool
+	enginePort                                       int
 	set                                              map[string]bool
 	o                                                suite.Overrides
 }
@@ -70,6 +71,7 @@ func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
 	fs.StringVar(&f.apiKeyFile, "api-key-file", "", "file holding the external engine's API key (else SERVEBENCH_API_KEY)")
 	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web config (TLS, basic auth) for /metrics")
 	fs.StringVar(&f.modelCache, "model-cache", "", "host directory mounted as the engine container's Hugging Face cache")
+	fs.IntVar(&f.enginePort, "engine-port", 0, "first port of docker engines on the host network (default 8000)")
 	fs.StringVar(&f.loadgenBinary, "loadgen-binary", "", "guidellm or vllm binary to run (default: on PATH, else the tool's container image)")
 	fs.StringVar(&f.loadgenImage, "loadgen-image", "", "container image of the third-party load generator")
 	fs.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer for a third-party tool's synthetic prompts (default: the served model id)")
@@ -125,6 +127,9 @@ func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
 	if f.set["tp"] {
 		o.TP = tp
 	}
+	if f.enginePort < 0 || f.enginePort > 65535 {
+		return nil, usagef("--engine-port: %d is not a port", f.enginePort)
+	}
 	if f.set["force-overlap"] {
 		o.ForceOverlap = &f.forceOverlap
 	}
@@ -133,7 +138,7 @@ func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
 
 func (f *startFlags) loadgenOptions(cfg suite.Config, runID string) loadgenOptions {
 	cpus, _ := topology.ParseList(cfg.LoadgenCPUs) // checked by setupStart
-	return loadgenOptions{binary: f.loadgenBinary, image: f.loadgenImage, tokenizer: f.tokenizer, cpus: cpus, runID: runID}
+	return loadgenOptions{binary: f.loadgenBinary, image: f.loadgenImage, tokenizer: f.tokenizer, cpus: cpus, runID: runID, enginePort: f.enginePort}
 }
 
 // startSetup is everything resolved before a run begins.
@@ -329,11 +334,14 @@ func execute(ctx context.Context, e env, f *startFlags, st *startSetup, run *sto
 
 	o := &orchestrate.Orchestrator{
 		Plan: st.plan, Placements: st.placements, Run: run, Driver: driver, Load: load,
-		Recorder: rec, Summaries: sums, Live: rec, Stress: orchestrate.Stress, Pin: topology.PinSelf,
+		Recorder: rec, Summaries: sums, Live: rec, Stress: orchestrate.Stress, Pin: topology.PinSelf, EnginePort: f.enginePort,
 		Image: cfg.Image, Target: cfg.Target, APIKey: apiKey, ModelCache: f.modelCache,
 		Secrets: secretsFromEnv(e.getenv), Host: hostInfo(st.topo), GitRevision: gitRevision(ctx),
 		Command:  "runner start " + strings.Join(e.args, " "),
 		Progress: e.stderr, TTY: isTTY(e.stderr), Log: log,
+	}
+	if home, err := topology.Affinity(); err == nil {
+		o.Home = home
 	}
 	if !o.TTY {
 		o.ProgressEvery = 5 * time.Second // plain lines in a log: fewer of them

@@ -34,6 +34,8 @@ type loadgenOptions struct {
 	tokenizer string // tokenizer for the tool's synthetic data; "" = the served model id
 	cpus      []int  // container cpuset (the explicit --loadgen-cpus)
 	runID     string
+	// enginePort is --engine-port, for the dry run's container specs.
+	enginePort int
 }
 
 // newLoadGenerator returns the configured load generator. A third-party

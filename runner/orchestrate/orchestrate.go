@@ -81,7 +81,14 @@ type Orchestrator struct {
 	Summaries Publisher        // nil = none
 	Live      RunInfo          // nil = none
 	Stress    Stressor         // required by the neighbour variants
-	Pin       func(cpus []int) error
+	// Pin restricts the runner (and so the native load generator) to a
+	// cell's load-generator cpuset; Home is the affinity restored for cells
+	// without one and at the end. Nil Pin: nothing is pinned.
+	Pin  func(cpus []int) error
+	Home []int
+	// EnginePort is the first port of docker engines (host networking);
+	// engine.DefaultPort when zero.
+	EnginePort int
 
 	Image       string // engine image (docker)
 	Target      string // external URL
@@ -130,6 +137,13 @@ func (o *Orchestrator) Execute(ctx context.Context) error {
 	}
 	prog := newProgress(o.Progress, o.TTY, o.Plan, o.Now, o.ProgressEvery)
 	defer prog.stop()
+	if o.Pin != nil && len(o.Home) > 0 {
+		defer func() {
+			if err := o.Pin(o.Home); err != nil {
+				o.Log.Warn("restore the runner's affinity", "err", err)
+			}
+		}()
+	}
 
 	var failed []string
 	var summaries []*results.Summary
@@ -219,11 +233,19 @@ func (o *Orchestrator) runCell(ctx context.Context, cell suite.Cell, pl Placemen
 		}
 	}()
 
-	if len(pl.Loadgen) > 0 && o.Pin != nil {
-		if err := o.Pin(pl.Loadgen); err != nil {
-			return sum, fmt.Errorf("pin the runner to %s: %w", topology.FormatList(pl.Loadgen), err)
+	if o.Pin != nil {
+		switch {
+		case len(pl.Loadgen) > 0:
+			if err := o.Pin(pl.Loadgen); err != nil {
+				return sum, fmt.Errorf("pin the runner to %s: %w", topology.FormatList(pl.Loadgen), err)
+			}
+			man.Placement.PinnedRunner = true
+		case len(o.Home) > 0:
+			// A cell without a cpuset must not inherit the previous cell's.
+			if err := o.Pin(o.Home); err != nil {
+				return sum, fmt.Errorf("restore the runner's affinity: %w", err)
+			}
 		}
-		man.Placement.PinnedRunner = true
 	}
 
 	prog.startCell(cell, "starting engine")
@@ -312,11 +334,12 @@ func (o *Orchestrator) runCell(ctx context.Context, cell suite.Cell, pl Placemen
 			return sum, fmt.Errorf("level %s: %w", lvl.Name, err)
 		}
 		if lvl.FindsMax {
-			maxRate = bm.RequestsPerSecond
+			var reason string
+			maxRate, reason = maxRateOf(bm, cell)
 			if maxRate <= 0 {
-				return sum, fmt.Errorf("level %s: found no maximum rate (no request succeeded)", lvl.Name)
+				return sum, fmt.Errorf("level %s: found no maximum rate (no request and no token inside the window; give the level more time with --max-seconds)", lvl.Name)
 			}
-			sum.Saturation = &results.Saturation{Rate: maxRate, Reason: fmt.Sprintf("successful req/s at %s", lvl.Name)}
+			sum.Saturation = &results.Saturation{Rate: maxRate, Reason: reason}
 		}
 	}
 	return sum, nil
@@ -395,9 +418,13 @@ func (o *Orchestrator) spec(cell suite.Cell, pl Placement, i int, dir string) en
 	if i > 0 || cell.Variant == suite.VariantInstances {
 		s.Name = fmt.Sprintf("%s-%d", cell.ID, i+1)
 		s.Labels["io.servebench.instance_index"] = strconv.Itoa(i + 1)
-		if o.Plan.Config.Engine == "docker" {
-			s.Port = engine.DefaultPort + i // host networking: one port per instance
+	}
+	if o.Plan.Config.Engine == "docker" {
+		port := o.EnginePort
+		if port == 0 {
+			port = engine.DefaultPort
 		}
+		s.Port = port + i // host networking: one port per instance
 	}
 	if cell.API == "embeddings" {
 		s.Task = engine.TaskEmbed
@@ -466,6 +493,21 @@ func (o *Orchestrator) publish(l measure.BenchmarkLabels, b results.Benchmark, a
 	if err != nil {
 		o.Log.Warn("publish benchmark summary", "level", l.Level, "err", err)
 	}
+}
+
+// maxRateOf is the request rate a saturating level sustained: its
+// successful requests per second; when requests outlast the window (CPU
+// engines under 64 streams), its output tokens per second over the
+// workload's output length, the request rate those tokens amount to.
+func maxRateOf(b results.Benchmark, c suite.Cell) (float64, string) {
+	if b.RequestsPerSecond > 0 {
+		return b.RequestsPerSecond, fmt.Sprintf("successful req/s at %s", b.Level)
+	}
+	out := suite.Workloads[c.Workload].OutputTokens
+	if b.OutputTokensPerSecond > 0 && out > 0 {
+		return b.OutputTokensPerSecond / float64(out), fmt.Sprintf("output tok/s at %s over %d tokens per request (no request completed inside the window)", b.Level, out)
+	}
+	return 0, ""
 }
 
 func coresLabel(c suite.Cell) string {

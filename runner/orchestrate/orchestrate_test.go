@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -347,5 +348,47 @@ func readJSONFile(t *testing.T, path string, v any) {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestMaxRateOf(t *testing.T) {
+	cell := suite.Cell{Workload: "chat_lite"}
+	if r, _ := maxRateOf(results.Benchmark{RequestsPerSecond: 3, OutputTokensPerSecond: 999}, cell); r != 3 {
+		t.Errorf("completed requests first: %g", r)
+	}
+	r, why := maxRateOf(results.Benchmark{Level: "throughput-64", OutputTokensPerSecond: 256}, cell)
+	if r != 2 || !strings.Contains(why, "over 128 tokens per request") {
+		t.Errorf("token fallback: %g %q", r, why)
+	}
+	if r, _ := maxRateOf(results.Benchmark{}, cell); r != 0 {
+		t.Errorf("nothing measured: %g", r)
+	}
+}
+
+func TestPinningPerCell(t *testing.T) {
+	d, l := &fakeDriver{}, &fakeLoad{}
+	o := newOrch(t, t.TempDir(), "scaling", suite.Overrides{Cores: []int{1, 2}}, d, l, nil)
+	o.Placements[0].Loadgen = []int{1}
+	o.Home = []int{0, 1}
+	var calls []string
+	o.Pin = func(c []int) error { calls = append(calls, fmt.Sprint(c)); return nil }
+	if err := o.Execute(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Cell 1 pinned to its cpuset, cell 2 (none) back home, home at the end.
+	if got := strings.Join(calls, " "); got != "[1] [0 1] [0 1]" {
+		t.Errorf("pin calls: %s", got)
+	}
+}
+
+func TestScalingReportEmbeddings(t *testing.T) {
+	p := planFor(t, "embedding", suite.Overrides{Cores: []int{1, 2}})
+	p.Config.Suite.Reports = append(p.Config.Suite.Reports, "scaling")
+	rep := BuildReport(p, []*results.Summary{
+		{Cell: p.Cells[0].ID, Cores: 1, Benchmarks: []results.Benchmark{{RequestsPerSecond: 100}}},
+		{Cell: p.Cells[1].ID, Cores: 2, Benchmarks: []results.Benchmark{{RequestsPerSecond: 150}}},
+	})
+	if len(rep.Scaling) != 2 || rep.Scaling[1].Speedup != 1.5 || rep.Scaling[1].Efficiency != 0.75 {
+		t.Errorf("embedding scaling: %+v", rep.Scaling)
 	}
 }

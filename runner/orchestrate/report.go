@@ -129,10 +129,17 @@ func scaling(sums []*results.Summary, cells map[string]suite.Cell) []ScalingRow 
 		sort.Slice(rows, func(i, j int) bool { return rows[i].Cores < rows[j].Cores })
 		base := rows[0]
 		for i := range rows {
-			if base.MaxOutputTokensPerSecond > 0 {
+			// Output tokens are the measure of generation; embeddings have
+			// none, so their requests are.
+			switch {
+			case base.MaxOutputTokensPerSecond > 0:
 				rows[i].Speedup = rows[i].MaxOutputTokensPerSecond / base.MaxOutputTokensPerSecond
-				rows[i].Efficiency = rows[i].Speedup / (float64(rows[i].Cores) / float64(base.Cores))
+			case base.MaxRequestsPerSecond > 0:
+				rows[i].Speedup = rows[i].MaxRequestsPerSecond / base.MaxRequestsPerSecond
+			default:
+				continue
 			}
+			rows[i].Efficiency = rows[i].Speedup / (float64(rows[i].Cores) / float64(base.Cores))
 		}
 		out = append(out, rows...)
 	}
