@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/servebench/servebench/runner/compare"
 	"github.com/servebench/servebench/runner/report"
+	"github.com/servebench/servebench/runner/store"
 )
 
 func init() {
@@ -26,8 +28,11 @@ func runReport(ctx context.Context, e env) error {
 	prom := fs.String("prometheus", "", "Prometheus or VictoriaMetrics URL that scraped the run: adds engine queue, KV-cache and host CPU by role")
 	price := fs.Float64("core-hour-price", 0, "price of one core-hour, for the cost per million output tokens (0: omit)")
 	title := fs.String("title", "", "page title (default: the inputs)")
+	root := fs.String("results", "", "results `DIR` whose last run is reported when no RUN is given (default results, or SERVEBENCH_RESULTS)")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, `usage: runner report [flags] RUN [RUN|CELL|FILE...]
+		fmt.Fprintln(e.stderr, `usage: runner report [flags] [RUN|CELL|FILE...]
+
+Without inputs it reports the last run under --results.
 
 Draws one HTML page that needs no network to view: scaling with cores,
 throughput-latency curves, latency CDFs and percentiles per level, rate and
@@ -43,15 +48,24 @@ flags:`)
 		}
 		return usageError{err}
 	}
-	if fs.NArg() == 0 {
-		return usagef("report: give a run directory")
+	inputs := fs.Args()
+	if len(inputs) == 0 {
+		dir := *root
+		if dir == "" {
+			dir = cmp.Or(e.getenv("SERVEBENCH_RESULTS"), "results")
+		}
+		last, err := store.New(dir, nil).Last()
+		if err != nil {
+			return usagef("report: give a run directory, or run one first: %w", err)
+		}
+		inputs = []string{last}
 	}
 	if *price < 0 {
 		return usagef("report: --core-hour-price must be >= 0")
 	}
 	loader := compare.Loader{Decoders: resultDecoders}
 	in := report.Input{Title: *title, CoreHourPrice: *price, Generated: time.Now()}
-	for _, p := range fs.Args() {
+	for _, p := range inputs {
 		cells, err := loader.Load(p)
 		if err != nil {
 			return usagef("report: %w", err)
@@ -59,7 +73,7 @@ flags:`)
 		in.Cells = append(in.Cells, cells...)
 	}
 	if in.Title == "" {
-		in.Title = "servebench report: " + fs.Arg(0)
+		in.Title = "servebench report: " + inputs[0]
 	}
 	if *prom != "" {
 		if start, end, ok := report.RunSpan(in.Cells); ok {
@@ -76,8 +90,8 @@ flags:`)
 	out := *output
 	if out == "" {
 		out = "report.html"
-		if st, err := os.Stat(fs.Arg(0)); err == nil && st.IsDir() && fs.NArg() == 1 {
-			out = filepath.Join(fs.Arg(0), "report.html")
+		if st, err := os.Stat(inputs[0]); err == nil && st.IsDir() && len(inputs) == 1 {
+			out = filepath.Join(inputs[0], "report.html")
 		}
 	}
 	var buf bytes.Buffer

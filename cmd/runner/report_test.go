@@ -33,4 +33,7 @@ func TestReportCommand(t *testing.T) {
 	if code, _, _ := runAnalysis(t, "report", filepath.Join(dir, "nothing")); code != exitUsage {
 		t.Errorf("missing run: exit %d, want 2", code)
 	}
+	if code, _, errs := runAnalysis(t, "report", "--results", filepath.Join(dir, "empty")); code != exitUsage || !strings.Contains(errs, "no last run") {
+		t.Errorf("no run at all: exit %d: %s", code, errs)
+	}
 }
