@@ -303,73 +303,88 @@ func (e *Engine) draw(n uint64, fault uint64, rate float64) bool {
 	return rate > 0 && unit(splitmix64(e.cfg.Seed^splitmix64(n)^fault*0x9e3779b97f4a7c15)) < rate
 }
 
+// generation is a validated generation request.
+type generation struct {
+	in        input
+	stop      []string
+	maxTokens *int // as requested
+	tokens    int  // the output budget: max_tokens or its default
+}
+
+// badRequest is a validation failure answered with 400.
+type badRequest struct{ msg string }
+
+func (b badRequest) Error() string { return b.msg }
+
+func badf(format string, a ...any) error { return badRequest{fmt.Sprintf(format, a...)} }
+
+// parseGeneration validates a completions or chat request the way vLLM does.
+func (e *Engine) parseGeneration(req generateRequest, k kind, path string) (generation, error) {
+	var g generation
+	switch {
+	case e.sc.Profile.Embedding:
+		return g, badf("The model %s is an embedding model and does not support %s", e.cfg.ServedModelName, path)
+	case req.N != nil && *req.N != 1:
+		return g, badf("n must be 1 in the simulator, got %d", *req.N)
+	case req.StreamOptions != nil && !req.Stream:
+		return g, badf("Stream options can only be defined when `stream=True`.")
+	}
+	if k == kindChat {
+		text, err := renderChat(req.Messages, true)
+		if err != nil {
+			return g, badRequest{err.Error()}
+		}
+		g.in = textInput(text)
+	} else {
+		ins, err := parsePrompts("prompt", req.Prompt)
+		if err != nil {
+			return g, badRequest{err.Error()}
+		}
+		if len(ins) != 1 {
+			return g, badf("prompt: the simulator serves one prompt per request, got %d", len(ins))
+		}
+		g.in = ins[0]
+	}
+	stop, err := parseStop(req.Stop)
+	if err != nil {
+		return g, badRequest{err.Error()}
+	}
+	g.stop = stop
+	g.maxTokens = req.MaxTokens
+	if k == kindChat && req.MaxCompletionTokens != nil {
+		g.maxTokens = req.MaxCompletionTokens
+	}
+	prompt, mml := g.in.tokens, e.maxModelLen
+	if prompt >= mml { // no room left for a single output token
+		return g, badf("This model's maximum context length is %d tokens. However, your request has %d input tokens. Please reduce the length of the input messages.", mml, prompt)
+	}
+	limit := mml - prompt
+	switch mt := g.maxTokens; {
+	case mt != nil && *mt < 1:
+		return g, badf("max_tokens must be at least 1, got %d.", *mt)
+	case mt != nil && *mt > limit:
+		return g, badf("This model's maximum context length is %d tokens. However, you requested %d tokens (%d in the messages, %d in the completion). Please reduce the length of the messages or completion.", mml, prompt+*mt, prompt, *mt)
+	case mt != nil:
+		g.tokens = *mt
+	case k == kindCompletion:
+		g.tokens = min(16, limit) // the OpenAI completions default, as vLLM
+	default:
+		g.tokens = limit
+	}
+	return g, nil
+}
+
 func (e *Engine) handleGenerate(w http.ResponseWriter, r *http.Request, k kind) {
 	var req generateRequest
 	if !decode(w, r, &req) || !e.checkModel(w, req.Model) {
 		return
 	}
-	if e.sc.Profile.Embedding {
-		writeError(w, http.StatusBadRequest, "The model %s is an embedding model and does not support %s", e.cfg.ServedModelName, r.URL.Path)
-		return
-	}
-	if req.N != nil && *req.N != 1 {
-		writeError(w, http.StatusBadRequest, "n must be 1 in the simulator, got %d", *req.N)
-		return
-	}
-	if req.StreamOptions != nil && !req.Stream {
-		writeError(w, http.StatusBadRequest, "Stream options can only be defined when `stream=True`.")
-		return
-	}
-	var in input
-	switch k {
-	case kindChat:
-		text, err := renderChat(req.Messages, true)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "%v", err)
-			return
-		}
-		in = textInput(text)
-	default:
-		ins, err := parsePrompts("prompt", req.Prompt)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "%v", err)
-			return
-		}
-		if len(ins) != 1 {
-			writeError(w, http.StatusBadRequest, "prompt: the simulator serves one prompt per request, got %d", len(ins))
-			return
-		}
-		in = ins[0]
-	}
-	stop, err := parseStop(req.Stop)
+	g, err := e.parseGeneration(req, k, r.URL.Path)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	maxTok := req.MaxTokens
-	if k == kindChat && req.MaxCompletionTokens != nil {
-		maxTok = req.MaxCompletionTokens
-	}
-	if in.tokens >= e.maxModelLen { // no room left for a single output token
-		writeError(w, http.StatusBadRequest, "This model's maximum context length is %d tokens. However, your request has %d input tokens. Please reduce the length of the input messages.", e.maxModelLen, in.tokens)
-		return
-	}
-	limit := e.maxModelLen - in.tokens
-	requested := 0
-	switch {
-	case maxTok != nil && *maxTok < 1:
-		writeError(w, http.StatusBadRequest, "max_tokens must be at least 1, got %d.", *maxTok)
-		return
-	case maxTok != nil && *maxTok > limit:
-		writeError(w, http.StatusBadRequest, "This model's maximum context length is %d tokens. However, you requested %d tokens (%d in the messages, %d in the completion). Please reduce the length of the messages or completion.", e.maxModelLen, in.tokens+*maxTok, in.tokens, *maxTok)
-		return
-	case maxTok != nil:
-		requested = *maxTok
-	case k == kindCompletion:
-		requested = min(16, limit) // the OpenAI completions default, as vLLM
-	default:
-		requested = limit
-	}
+	in := g.in
 	n := e.arrivals.Add(1) - 1
 	f := e.cfg.Faults
 	if e.draw(n, 1, f.ErrorRate) {
@@ -382,11 +397,11 @@ func (e *Engine) handleGenerate(w http.ResponseWriter, r *http.Request, k kind) 
 	}
 	q := &request{
 		kind: k, id: e.newID(prefix, n), created: e.cfg.Clock().Unix(), prompt: in.tokens,
-		plan:   makePlan(in.key(e.cfg.Seed), requested, req.IgnoreEOS, e.cfg.OutputLenMedian, e.cfg.OutputLenSigma, stop),
+		plan:   makePlan(in.key(e.cfg.Seed), g.tokens, req.IgnoreEOS, e.cfg.OutputLenMedian, e.cfg.OutputLenSigma, g.stop),
 		notify: make(chan struct{}, 1), cutCh: make(chan struct{}),
 	}
-	if maxTok != nil {
-		q.maxTokens = *maxTok
+	if g.maxTokens != nil {
+		q.maxTokens = *g.maxTokens
 	}
 	if req.Stream {
 		q.stall = e.draw(n, 2, f.StallRate) && f.StallAfter < q.plan.n
