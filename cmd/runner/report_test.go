@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/servebench/servebench/runner/compare/comparetest"
+	"github.com/servebench/servebench/runner/store"
 )
 
 func TestReportCommand(t *testing.T) {
@@ -35,5 +36,18 @@ func TestReportCommand(t *testing.T) {
 	}
 	if code, _, errs := runAnalysis(t, "report", "--results", filepath.Join(dir, "empty")); code != exitUsage || !strings.Contains(errs, "no last run") {
 		t.Errorf("no run at all: exit %d: %s", code, errs)
+	}
+}
+
+func TestReportLastRun(t *testing.T) {
+	root := t.TempDir()
+	run, err := store.New(root, nil).Create("smoke", "20261127-000000-abcd", []store.CellState{{ID: "c"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeSynthetic(t, filepath.Join(run.Dir, "c"), comparetest.Bench{Seed: 1, N: 20})
+	code, out, errs := runAnalysis(t, "report", "--results", root)
+	if code != exitOK || !strings.Contains(out, filepath.Join(run.Dir, "report.html")) {
+		t.Errorf("exit %d: %s%s", code, out, errs)
 	}
 }
