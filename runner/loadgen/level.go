@@ -40,6 +40,11 @@ type level struct {
 	stopReason string
 	stoppedAt  time.Duration // offset from start when sending stopped
 
+	// gate closes sending: once closed, launch adds nothing to the wait
+	// groups, so waiting on them cannot race a late closed-loop launch.
+	gate       sync.RWMutex
+	gateClosed bool
+
 	inflight sync.WaitGroup // every request
 	measured sync.WaitGroup // requests inside the window
 	sent     atomic.Int64
@@ -115,6 +120,9 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 		l.openLoop()
 	}
 	l.stop("") // sending is over; a reason set earlier stays
+	l.gate.Lock()
+	l.gateClosed = true
+	l.gate.Unlock()
 	if l.stoppedAt == 0 {
 		l.stoppedAt = time.Since(l.start)
 	}
@@ -234,20 +242,29 @@ func (l *level) closedLoop() {
 				if c.MaxRequests > 0 && n >= int64(c.MaxRequests) {
 					return
 				}
-				l.launch(n, now, at, false)
+				if !l.launch(n, now, at, false) {
+					return
+				}
 			}
 		}()
 	}
 }
 
 // launch sends request seq, scheduled at due (offset at), in its own
-// goroutine (async) or in the caller's.
-func (l *level) launch(seq int64, due time.Time, at time.Duration, async bool) {
+// goroutine (async) or in the caller's. It returns false, sending nothing,
+// once sending is closed.
+func (l *level) launch(seq int64, due time.Time, at time.Duration, async bool) bool {
 	ph := l.phase(at)
+	l.gate.RLock()
+	if l.gateClosed {
+		l.gate.RUnlock()
+		return false
+	}
 	l.inflight.Add(1)
 	if ph == measure.PhaseMeasure {
 		l.measured.Add(1)
 	}
+	l.gate.RUnlock()
 	l.sent.Add(1)
 	item := &l.bodies[int(seq)%len(l.bodies)]
 	if async {
@@ -255,6 +272,7 @@ func (l *level) launch(seq int64, due time.Time, at time.Duration, async bool) {
 	} else {
 		l.do(seq, due, ph, item)
 	}
+	return true
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
