@@ -48,9 +48,10 @@ type DockerAPI interface {
 	ContainerRemove(ctx context.Context, id string, opts container.RemoveOptions) error
 }
 
-// NewDockerClient connects to the Docker engine named by the environment
-// (DOCKER_HOST, DOCKER_CERT_PATH, ...; cmd passes client.FromEnv) with API
-// version negotiation, so older daemons (API 1.41) work.
+// NewDockerClient returns a Docker Engine API client with API version
+// negotiation, so older daemons (API 1.41) work. Without options it talks to
+// the local socket; to honour DOCKER_HOST (including ssh://) and friends, cmd
+// passes DockerClientOptions(os.Getenv).
 func NewDockerClient(opts ...client.Opt) (*client.Client, error) {
 	c, err := client.NewClientWithOpts(append([]client.Opt{client.WithAPIVersionNegotiation()}, opts...)...)
 	if err != nil {
