@@ -278,8 +278,9 @@ var latencies = []latency{
 }
 
 // maxBootstrapSamples caps the samples a tail bootstrap resamples; larger
-// sets (ITL gaps run to 10^5) are thinned by an even stride, keeping order.
-const maxBootstrapSamples = 20000
+// sets (ITL gaps run to 10^5) are thinned by an even stride, keeping order:
+// a tail bootstrap costs Iterations x samples per side.
+const maxBootstrapSamples = 10000
 
 func compareLevel(level string, ra, rb []run, o Options) LevelComparison {
 	j := &judging{o: o, ra: ra, rb: rb, repeats: len(ra) >= 2 && len(rb) >= 2,
