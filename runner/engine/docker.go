@@ -263,6 +263,10 @@ func BuildContainer(spec Spec, ref string, flavor Flavor, publicHost, suffix str
 		extra, dropped = SimArgs(extra)
 	}
 	cmd = append(cmd, extra...)
+	if flavor == FlavorVLLM && !hasFlag(extra, "--dtype") {
+		// vLLM CPU docs: bfloat16; float16 is unstable on CPU.
+		cmd = append(cmd, "--dtype", "bfloat16")
+	}
 
 	env := map[string]string{}
 	cpuset := FormatCPUSet(spec.CPUs)
@@ -332,6 +336,15 @@ func BuildContainer(spec Spec, ref string, flavor Flavor, publicHost, suffix str
 		Dropped:    dropped,
 		secrets:    secretNames,
 	}, nil
+}
+
+func hasFlag(args []string, flag string) bool {
+	for _, a := range args {
+		if a == flag || strings.HasPrefix(a, flag+"=") {
+			return true
+		}
+	}
+	return false
 }
 
 func randomSuffix() string {

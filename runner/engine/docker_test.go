@@ -336,7 +336,7 @@ func TestSimArgs(t *testing.T) {
 		t.Errorf("sim container cmd %q dropped %q %v", cs.Config.Cmd, cs.Dropped, err)
 	}
 	cs, _ = BuildContainer(Spec{Model: "m", ExtraArgs: []string{"--enable-prefix-caching"}}, VLLMImageAMD64, "", "", "")
-	if strings.Join(cs.Config.Cmd, " ") != "m --host 127.0.0.1 --port 8000 --served-model-name m --enable-prefix-caching" {
+	if strings.Join(cs.Config.Cmd, " ") != "m --host 127.0.0.1 --port 8000 --served-model-name m --enable-prefix-caching --dtype bfloat16" {
 		t.Errorf("vllm keeps every flag: %q", cs.Config.Cmd)
 	}
 }
