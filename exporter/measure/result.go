@@ -3,8 +3,10 @@
 // timing and the Result record. The native load generator and the metering
 // proxy both use it, so both time a request identically.
 //
-// A Result is owned by whoever is measuring the request until it is handed to
-// a Recorder; after that it must not be mutated.
+// A Tracker (NewTracker, then Header, Write and Finish with the caller's
+// times) times one response; it is used by one goroutine. A Result is owned
+// by whoever is measuring the request until it is handed to a Recorder; after
+// that it must not be mutated. Recorders are called concurrently.
 package measure
 
 import (

@@ -2,6 +2,11 @@
 // requests.jsonl and manifest.json, as laid out in docs/results.md. Writers
 // (runner bench, runner start, runner import) and readers (results, compare,
 // report) share these types; change them only with SchemaVersion.
+//
+// It also turns requests into figures: an Aggregator takes a benchmark's
+// measure.Results (Add) and computes its Benchmark — distributions, window
+// throughput and validity — at Close. An Aggregator is used by one goroutine;
+// the writers and readers are plain functions of an io.Writer or io.Reader.
 package results
 
 import "github.com/servebench/servebench/exporter/contract"
