@@ -280,6 +280,46 @@ func (b Bootstrap) DiffCI(x, y []float64, stat Statistic) (Interval, error) {
 	return b.interval(point, est), nil
 }
 
+// ClusteredDiffCI is DiffCI for samples that come in clusters whose members
+// are not independent — the inter-token gaps of one request. It resamples
+// whole clusters (a cluster bootstrap) and applies stat to the pooled members,
+// so the interval reflects request-to-request variation rather than treating
+// thousands of correlated gaps as independent evidence.
+func (b Bootstrap) ClusteredDiffCI(x, y [][]float64, stat Statistic) (Interval, error) {
+	if len(x) == 0 || len(y) == 0 {
+		return Interval{}, fmt.Errorf("bootstrap: %w (x %d clusters, y %d)", ErrNoSamples, len(x), len(y))
+	}
+	b = b.norm()
+	rng := rand.New(rand.NewPCG(b.Seed, 0xc105))
+	point := stat(flatten(y)) - stat(flatten(x))
+	var bx, by []float64
+	est := make([]float64, b.Iterations)
+	for i := range est {
+		bx, by = resampleClusters(rng, x, bx[:0]), resampleClusters(rng, y, by[:0])
+		if len(bx) == 0 || len(by) == 0 {
+			est[i] = point
+			continue
+		}
+		est[i] = stat(by) - stat(bx)
+	}
+	return b.interval(point, est), nil
+}
+
+func flatten(c [][]float64) []float64 {
+	var out []float64
+	for _, m := range c {
+		out = append(out, m...)
+	}
+	return out
+}
+
+func resampleClusters(rng *rand.Rand, src [][]float64, dst []float64) []float64 {
+	for range src {
+		dst = append(dst, src[rng.IntN(len(src))]...)
+	}
+	return dst
+}
+
 func resample(rng *rand.Rand, src, dst []float64) {
 	for i := range dst {
 		dst[i] = src[rng.IntN(len(src))]

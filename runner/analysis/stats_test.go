@@ -213,3 +213,50 @@ func TestQuantileStatMatchesSort(t *testing.T) {
 		}
 	}
 }
+
+func TestClusteredBootstrap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	// 100 requests per side, 50 gaps each; each request has its own speed,
+	// so gaps within a request are strongly correlated.
+	mk := func(shift float64) [][]float64 {
+		c := make([][]float64, 100)
+		for i := range c {
+			speed := 30 + 10*rng.NormFloat64() + shift
+			for j := 0; j < 50; j++ {
+				c[i] = append(c[i], speed+rng.NormFloat64())
+			}
+		}
+		return c
+	}
+	a, b := mk(0), mk(0)
+	cl, err := Bootstrap{Seed: 1, Iterations: 500}.ClusteredDiffCI(a, b, MeanStat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	naive, _ := Bootstrap{Seed: 1, Iterations: 500}.DiffCI(flatten(a), flatten(b), MeanStat)
+	// The honest interval is about sqrt(50) times wider: the effective sample
+	// is the 100 requests, not the 5000 gaps.
+	if ratio := (cl.Hi - cl.Lo) / (naive.Hi - naive.Lo); ratio < 4 || ratio > 10 {
+		t.Errorf("clustered/naive width %.2f, want about 7", ratio)
+	}
+	if !cl.Contains(0) {
+		t.Errorf("same distribution, clustered interval %+v excludes 0", cl)
+	}
+	// Clusters of one are the ordinary bootstrap's resampling unit.
+	single := func(x []float64) [][]float64 {
+		out := make([][]float64, len(x))
+		for i, v := range x {
+			out[i] = []float64{v}
+		}
+		return out
+	}
+	x, y := samples(300, 1), samples(300, 2)
+	c1, _ := Bootstrap{Seed: 3, Iterations: 400}.ClusteredDiffCI(single(x), single(y), MeanStat)
+	d1, _ := Bootstrap{Seed: 3, Iterations: 400}.DiffCI(x, y, MeanStat)
+	if c1.Point != d1.Point || math.Abs((c1.Hi-c1.Lo)-(d1.Hi-d1.Lo)) > 0.25*(d1.Hi-d1.Lo) {
+		t.Errorf("singleton clusters %+v vs plain %+v", c1, d1)
+	}
+	if _, err := (Bootstrap{}).ClusteredDiffCI(nil, a, MeanStat); err == nil {
+		t.Error("no clusters: want error")
+	}
+}

@@ -268,13 +268,17 @@ type latency struct {
 	name    string
 	dist    func(results.Benchmark) results.Dist
 	samples func(*Samples) []float64
+	// clusters, when set, groups the samples by request (ITL): the median
+	// is tested on per-request medians and the p99 by a cluster bootstrap.
+	clusters func(*Samples) [][]float64
 }
 
 var latencies = []latency{
-	{"ttft", func(b results.Benchmark) results.Dist { return b.TTFT }, func(s *Samples) []float64 { return s.TTFT }},
-	{"itl", func(b results.Benchmark) results.Dist { return b.ITL }, func(s *Samples) []float64 { return s.ITL }},
-	{"tpot", func(b results.Benchmark) results.Dist { return b.TPOT }, func(s *Samples) []float64 { return s.TPOT }},
-	{"e2e", func(b results.Benchmark) results.Dist { return b.E2E }, func(s *Samples) []float64 { return s.E2E }},
+	{"ttft", func(b results.Benchmark) results.Dist { return b.TTFT }, func(s *Samples) []float64 { return s.TTFT }, nil},
+	{"itl", func(b results.Benchmark) results.Dist { return b.ITL }, func(s *Samples) []float64 { return s.ITL },
+		func(s *Samples) [][]float64 { return s.ITLByRequest }},
+	{"tpot", func(b results.Benchmark) results.Dist { return b.TPOT }, func(s *Samples) []float64 { return s.TPOT }, nil},
+	{"e2e", func(b results.Benchmark) results.Dist { return b.E2E }, func(s *Samples) []float64 { return s.E2E }, nil},
 }
 
 // maxBootstrapSamples caps the samples a tail bootstrap resamples; larger
@@ -376,12 +380,19 @@ func (j *judging) latency(l latency) (med, tail MetricVerdict) {
 		return untested(med, missing), untested(tail, missing)
 	}
 
-	if mw, err := analysis.MannWhitneyU(pb, pa); err == nil {
+	var ca, cb [][]float64
+	ma, mb, unit := pa, pb, "samples"
+	if l.clusters != nil {
+		ca, cb = pooledClusters(j.ra, l.clusters), pooledClusters(j.rb, l.clusters)
+		ma, mb, unit = medians(ca), medians(cb), "requests' medians"
+	}
+	enough := len(ma) >= analysis.MinMannWhitneySamples && len(mb) >= analysis.MinMannWhitneySamples
+	if mw, err := analysis.MannWhitneyU(mb, ma); err == nil && enough {
 		threshold := j.o.MinChange
 		if j.repeats {
 			threshold = math.Max(threshold, noiseFloor(p50a, p50b))
 		}
-		med.Test = fmt.Sprintf("mann-whitney U (%d vs %d samples)", len(pa), len(pb))
+		med.Test = fmt.Sprintf("mann-whitney U (%d vs %d %s)", len(ma), len(mb), unit)
 		med.P = &mw.P
 		med.Verdict = judge(med.Change, med.Better, mw.P < j.o.Alpha, threshold)
 		// The direction is the samples' (Z > 0: B tends larger), not only
@@ -403,8 +414,18 @@ func (j *judging) latency(l latency) (med, tail MetricVerdict) {
 	if few {
 		return untested(med, missing), untested(tail, fmt.Sprintf("too few samples for p99 (%d vs %d, need %d)", len(pa), len(pb), analysis.MinSamplesFor(0.99)))
 	}
-	if ci, err := j.boot.DiffCI(thin(pa), thin(pb), analysis.QuantileStat(0.99)); err == nil {
-		tail.Test = fmt.Sprintf("bootstrap of p99 difference (%d vs %d samples)", len(pa), len(pb))
+	var ci analysis.Interval
+	var err error
+	var test string
+	if l.clusters != nil {
+		ci, err = j.boot.ClusteredDiffCI(thinClusters(ca), thinClusters(cb), analysis.QuantileStat(0.99))
+		test = fmt.Sprintf("request-cluster bootstrap of p99 difference (%d vs %d requests)", len(ca), len(cb))
+	} else {
+		ci, err = j.boot.DiffCI(thin(pa), thin(pb), analysis.QuantileStat(0.99))
+		test = fmt.Sprintf("bootstrap of p99 difference (%d vs %d samples)", len(pa), len(pb))
+	}
+	if err == nil {
+		tail.Test = test
 		tail.CI = relCI(ci, analysis.Quantile(pa, 0.99))
 		tail.Verdict = judge(tail.Change, tail.Better, !tail.CI.Contains(0), j.o.MinChange)
 	}
@@ -543,6 +564,43 @@ func windows(s *Samples, i int) []float64 {
 	}
 	req, out, tot := s.Windowed(n)
 	return [][]float64{req, out, tot}[i]
+}
+
+func pooledClusters(rs []run, f func(*Samples) [][]float64) [][]float64 {
+	var out [][]float64
+	for _, r := range rs {
+		if r.samples == nil {
+			return nil
+		}
+		out = append(out, f(r.samples)...)
+	}
+	return out
+}
+
+func medians(c [][]float64) []float64 {
+	out := make([]float64, 0, len(c))
+	for _, m := range c {
+		out = append(out, analysis.Quantile(m, 0.5))
+	}
+	return out
+}
+
+// thinClusters keeps every k-th cluster so that about maxBootstrapSamples
+// members remain.
+func thinClusters(c [][]float64) [][]float64 {
+	n := 0
+	for _, m := range c {
+		n += len(m)
+	}
+	if n <= maxBootstrapSamples {
+		return c
+	}
+	step := (n + maxBootstrapSamples - 1) / maxBootstrapSamples
+	out := make([][]float64, 0, len(c)/step+1)
+	for i := 0; i < len(c); i += step {
+		out = append(out, c[i])
+	}
+	return out
 }
 
 func thin(x []float64) []float64 {

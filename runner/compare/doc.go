@@ -6,9 +6,11 @@
 // kept the data a test needs:
 //
 //   - latency medians: Mann-Whitney U on the per-request samples of
-//     requests.jsonl (successful requests, as in summary.json);
-//   - latency p99: a seeded bootstrap interval of the difference of p99s,
-//     only when both sides have enough samples for a p99 (analysis.MinSamplesFor);
+//     requests.jsonl, taken as summary.json takes them; for ITL, whose gaps
+//     are correlated within a request, on each request's median gap;
+//   - latency p99: a seeded bootstrap interval of the difference of p99s
+//     (for ITL resampling whole requests), only when both sides have enough
+//     samples for a p99 (analysis.MinSamplesFor);
 //   - throughput (requests and tokens per second): a seeded bootstrap interval
 //     of the difference, over repeated runs when each side has at least two,
 //     else over equal time windows of the per-request completions;

@@ -195,6 +195,9 @@ func (c Cell) ByLevel() map[string][]measure.Result {
 // E2E and TPOT from successful requests.
 type Samples struct {
 	TTFT, ITL, TPOT, E2E []float64
+	// ITLByRequest holds each request's gaps: they are correlated within a
+	// request, so tests resample and rank requests, not gaps.
+	ITLByRequest [][]float64
 	// Done holds, per successful request, when it ended and its tokens: the
 	// raw material of windowed throughput.
 	Done []Completion
@@ -226,8 +229,13 @@ func SamplesOf(recs []measure.Result) Samples {
 		if ttft, ok := r.TTFT(); ok {
 			s.TTFT = append(s.TTFT, ms(ttft))
 		}
-		for i := 1; i < len(r.Chunks); i++ {
-			s.ITL = append(s.ITL, ms(r.Chunks[i].At-r.Chunks[i-1].At))
+		if len(r.Chunks) > 1 {
+			gaps := make([]float64, 0, len(r.Chunks)-1)
+			for i := 1; i < len(r.Chunks); i++ {
+				gaps = append(gaps, ms(r.Chunks[i].At-r.Chunks[i-1].At))
+			}
+			s.ITL = append(s.ITL, gaps...)
+			s.ITLByRequest = append(s.ITLByRequest, gaps)
 		}
 		if r.Outcome != contract.OutcomeSuccess {
 			continue
