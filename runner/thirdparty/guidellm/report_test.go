@@ -150,3 +150,16 @@ func TestParseBadStrategy(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func BenchmarkParse(b *testing.B) {
+	data, err := os.ReadFile("testdata/v0.7.3-sweep.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	for i := 0; i < b.N; i++ {
+		if _, err := Parse(strings.NewReader(string(data))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

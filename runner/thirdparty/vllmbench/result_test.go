@@ -187,3 +187,39 @@ func TestRate(t *testing.T) {
 		t.Errorf("rates %v %v %v", rs[0].RequestRate, rs[1].RequestRate, rs[2].RequestRate)
 	}
 }
+
+func TestParseDetailed(t *testing.T) {
+	// --save-detailed adds per-request lists; request 1 failed.
+	doc := `{"date":"20260722-041843","backend":"openai","model_id":"m","num_prompts":3,"request_rate":"inf","burstiness":1.0,
+"max_concurrency":2,"duration":1.5,"completed":2,"failed":1,"total_input_tokens":20,"total_output_tokens":6,
+"request_throughput":1.3333,"output_throughput":4.0,"total_token_throughput":17.33,
+"latencies":[0.5,0.0,0.7],"queue_times":[0.0,0.0,0.1],
+"mean_ttft_ms":150.0,"median_ttft_ms":150.0,"std_ttft_ms":50.0,"p99_ttft_ms":199.0,
+"mean_itl_ms":100.0,"median_itl_ms":100.0,"std_itl_ms":20.0,"p99_itl_ms":139.2,
+"input_lens":[10,10,10],"output_lens":[3,0,3],"ttfts":[0.1,9.9,0.2],"itls":[[0.08,0.12],[],[0.09,0.14]],
+"start_times":[81234.5,81234.5,81234.6],"generated_texts":["a b c","","d e f"],"errors":["","timeout",""]}`
+	s, err := Parse(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.Benchmarks[0]
+	if b.TTFT.Max != 200 || b.ITL.Count != 4 || b.ITL.Max != 140 || b.TTFT.P99 != 199 || b.Level != "concurrent-2" {
+		t.Errorf("ttft %+v itl %+v level %s", b.TTFT, b.ITL, b.Level)
+	}
+	if b.E2E != (results.Dist{}) {
+		t.Errorf("e2el was not asked for, yet e2e = %+v", b.E2E)
+	}
+}
+
+func BenchmarkParse(b *testing.B) {
+	data, err := os.ReadFile("testdata/appended.jsonl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	for i := 0; i < b.N; i++ {
+		if _, err := Parse(strings.NewReader(string(data))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
