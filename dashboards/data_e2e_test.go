@@ -33,7 +33,7 @@ var noDataExpected = map[string]string{
 }
 
 // TestE2EEveryPanelHasData is the boards' proof: the engine simulator serves
-// vLLM's API and metrics (answering 5% of requests with a 500, so the error
+// vLLM's API and metrics (answering 30% of requests with a 500, so the error
 // panels have something to show), the standalone exporter reports the host,
 // the runner does a short real run of the smoke suite against the simulator,
 // and a real Prometheus scrapes all three every second with the generated
@@ -61,7 +61,7 @@ func TestE2EEveryPanelHasData(t *testing.T) {
 	enginePort, exporterPort, runnerPort := e2e.FreePort(t), e2e.FreePort(t), e2e.FreePort(t)
 	const model = "Qwen/Qwen3-0.6B"
 	e2e.Start(t, work, filepath.Join(bin, "vllm-sim"), "--host=127.0.0.1", fmt.Sprintf("--port=%d", enginePort),
-		"--model="+model, "--cores=2", "--fault-error-rate=0.05")
+		"--model="+model, "--cores=16", "--fault-error-rate=0.3")
 	e2e.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/health", enginePort), 30*time.Second)
 	e2e.Start(t, work, filepath.Join(bin, "exporter"), fmt.Sprintf("--web.listen-address=127.0.0.1:%d", exporterPort))
 	e2e.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", exporterPort), 30*time.Second)
@@ -114,6 +114,11 @@ scrape_configs:
 		t.Fatalf("no run id in the runner's output:\n%s", out)
 	}
 	t.Logf("run %s: %s", runID[1], end.Sub(start).Round(time.Second))
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, "benchmark finished") {
+			t.Log(strings.TrimSpace(l))
+		}
+	}
 
 	// Subqueries over summary series step every 15 s on absolute time: wait
 	// for the first step after the run.
