@@ -198,9 +198,16 @@ func (b *svgBuilder) axes(xs, ys scale, xLabel, yLabel string, xTicks []float64,
 	b.f(`<text transform="translate(18 %.1f) rotate(-90)" text-anchor="middle" fill="%s">%s</text>`, float64(marginT)+plotH/2, textColour, esc(yLabel))
 }
 
+// maxLegend is how many legend entries fit beside the plot.
+const maxLegend = (plotH - 8) / legendLine
+
 func (b *svgBuilder) legend(names []string, dashed []bool, colours []string) {
 	x := float64(marginL + plotW + legendOffset)
 	for i, n := range names {
+		if i == maxLegend-1 && len(names) > maxLegend {
+			b.f(`<text x="%.1f" y="%.1f" fill="%s">+%d more</text>`, x, float64(marginT+8+i*legendLine)+4, textColour, len(names)-i)
+			break
+		}
 		y := float64(marginT + 8 + i*legendLine)
 		dash := ""
 		if dashed != nil && dashed[i] {

@@ -1,6 +1,10 @@
 package report
 
-import "testing"
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
 
 func TestTicks(t *testing.T) {
 	for v, want := range map[float64]string{0: "0", 1500: "1500", 0.25: "0.25", 2e4: "20k", 3.5e6: "3.5M", 1234.5: "1230", -50: "-50"} {
@@ -16,5 +20,19 @@ func TestTicks(t *testing.T) {
 	s := span([]float64{3, 870}, Axis{Log: true}, 0, 100)
 	if s.lo != 1 || s.hi != 1000 || len(s.ticks()) != 4 {
 		t.Errorf("log span %+v ticks %v", s, s.ticks())
+	}
+}
+
+func TestLegendOverflow(t *testing.T) {
+	var ch LineChart
+	for i := 0; i < 30; i++ {
+		ch.Series = append(ch.Series, Series{Name: "s" + strconv.Itoa(i), X: []float64{0, 1}, Y: []float64{0, float64(i)}})
+	}
+	svg := ch.SVG("x")
+	if !strings.Contains(svg, "more</text>") || strings.Count(svg, `stroke-width="3"`) != maxLegend-1 {
+		t.Errorf("legend of 30 series: %d entries drawn", strings.Count(svg, `stroke-width="3"`))
+	}
+	if strings.Count(svg, "<polyline") != 30 {
+		t.Error("every series must still be drawn")
 	}
 }
