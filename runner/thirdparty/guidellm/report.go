@@ -26,6 +26,11 @@ const (
 
 // DetectSchema tells the report generation from its top-level keys.
 func DetectSchema(b []byte) (Schema, error) {
+	return detectSchema(pyjson.Clean(b))
+}
+
+// detectSchema is DetectSchema on already cleaned JSON.
+func detectSchema(b []byte) (Schema, error) {
 	var top struct {
 		Metadata *struct {
 			Version json.Number `json:"version"`
@@ -34,7 +39,7 @@ func DetectSchema(b []byte) (Schema, error) {
 		Config     json.RawMessage   `json:"config"`
 		Benchmarks []json.RawMessage `json:"benchmarks"`
 	}
-	if err := json.Unmarshal(pyjson.Clean(b), &top); err != nil {
+	if err := json.Unmarshal(b, &top); err != nil {
 		return "", fmt.Errorf("guidellm report: %w", err)
 	}
 	if top.Benchmarks == nil {
@@ -153,7 +158,8 @@ func Parse(r io.Reader) (*results.Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("guidellm report: %w", err)
 	}
-	schema, err := DetectSchema(b)
+	b = pyjson.Clean(b)
+	schema, err := detectSchema(b)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +167,7 @@ func Parse(r io.Reader) (*results.Summary, error) {
 		return nil, fmt.Errorf("%w: the top level holds only benchmarks, each with args/run_stats/worker; re-run with GuideLLM 0.4 or newer (0.7 recommended)", ErrLegacySchema)
 	}
 	var rep report
-	if err := json.Unmarshal(pyjson.Clean(b), &rep); err != nil {
+	if err := json.Unmarshal(b, &rep); err != nil {
 		return nil, fmt.Errorf("guidellm report: %w", err)
 	}
 	s := &results.Summary{

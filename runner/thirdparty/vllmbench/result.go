@@ -85,14 +85,17 @@ func ReadResults(r io.Reader) ([]Result, error) {
 	dec := json.NewDecoder(bytes.NewReader(pyjson.Clean(b)))
 	var out []Result
 	for n := 1; ; n++ {
-		var raw map[string]json.RawMessage
-		if err := dec.Decode(&raw); err == io.EOF {
+		var body json.RawMessage
+		if err := dec.Decode(&body); err == io.EOF {
 			break
 		} else if err != nil {
 			return nil, fmt.Errorf("vllm bench result: object %d: %w", n, err)
 		}
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(body, &raw); err != nil {
+			return nil, fmt.Errorf("vllm bench result: object %d: %w", n, err)
+		}
 		var res Result
-		body, _ := json.Marshal(raw)
 		if err := json.Unmarshal(body, &res); err != nil {
 			return nil, fmt.Errorf("vllm bench result: object %d: %w", n, err)
 		}
