@@ -218,12 +218,16 @@ func (b *svgBuilder) legend(names []string, dashed []bool, colours []string) {
 	}
 }
 
+// trim shortens s to n runes by cutting its middle, so that both the cell
+// name's start and a suffix such as " p99" stay readable.
 func trim(s string, n int) string {
 	r := []rune(s)
 	if len(r) <= n {
 		return s
 	}
-	return string(r[:n-1]) + "…"
+	head := (n - 1) / 2
+	tail := n - 1 - head
+	return string(r[:head]) + "…" + string(r[len(r)-tail:])
 }
 
 // SVG renders the chart as a standalone SVG document fragment with the

@@ -36,3 +36,12 @@ func TestLegendOverflow(t *testing.T) {
 		t.Error("every series must still be drawn")
 	}
 }
+
+func TestTrimKeepsBothEnds(t *testing.T) {
+	if got := trim("Qwen__Qwen3-0.6B_chat_lite_16c p99", 24); got != "Qwen__Qwen3…lite_16c p99" || len([]rune(got)) != 24 {
+		t.Errorf("trim = %q", got)
+	}
+	if got := trim("short", 24); got != "short" {
+		t.Errorf("trim = %q", got)
+	}
+}
