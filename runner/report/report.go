@@ -214,7 +214,7 @@ func sweeps(cells []compare.Cell, add func(string, string, func(string) string),
 		name string
 		dist func(results.Benchmark) results.Dist
 	}{{"TTFT", func(b results.Benchmark) results.Dist { return b.TTFT }}, {"ITL", func(b results.Benchmark) results.Dist { return b.ITL }}} {
-		ch := LineChart{Title: "Throughput against " + m.name, X: Axis{Label: "achieved requests/s", Zero: true}, Y: Axis{Label: m.name + " (ms)", Zero: true}}
+		ch := LineChart{Title: m.name + " against achieved throughput", X: Axis{Label: "achieved requests/s", Zero: true}, Y: Axis{Label: m.name + " (ms)", Zero: true}}
 		for _, c := range cells {
 			bs := slices.Clone(c.Summary.Benchmarks)
 			if len(bs) < 2 {

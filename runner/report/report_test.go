@@ -71,7 +71,7 @@ func TestBuildDrawsEveryChartTheDataSupports(t *testing.T) {
 	}
 	for _, id := range []string{
 		"peak-output-tokens-s-against-cores", "output-tokens-s-per-core-against-cores",
-		"throughput-against-ttft", "throughput-against-itl",
+		"ttft-against-achieved-throughput", "itl-against-achieved-throughput",
 		"ttft-cdf-per-level-c4", "e2e-cdf-per-level-c16",
 		"ttft-p50-p95-p99-per-level-qwen3-0-6b", "e2e-p50-p95-p99-per-level-qwen3-0-6b",
 		"achieved-send-rate-over-the-run", "ttft-over-the-run-median-per-interval",
