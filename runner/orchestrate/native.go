@@ -140,13 +140,30 @@ func (n *Native) split(ctx context.Context, req LoadRequest, rec measure.Recorde
 		}()
 	}
 	wg.Wait()
-	agg := results.NewAggregator(results.Level{Profile: req.Level.Profile, Level: req.Level.Name, Target: req.Target, Start: start},
+	wall := time.Since(start)
+	// Time zero is the first scheduled send (each loop calibrates its
+	// prompts first); the window is the loops' own: warmup to max_seconds
+	// minus cooldown, or to the last scheduled send when no time limit.
+	zero := start
+	var last time.Time
+	for i, r := range all {
+		if i == 0 || r.Scheduled.Before(zero) {
+			zero = r.Scheduled
+		}
+		if r.Scheduled.After(last) {
+			last = r.Scheduled
+		}
+	}
+	end := last.Sub(zero)
+	if ms := seconds(req.Limits.MaxSeconds); ms > 0 {
+		end = ms
+	}
+	agg := results.NewAggregator(results.Level{Profile: req.Level.Profile, Level: req.Level.Name, Target: req.Target, Start: zero},
 		results.Validity{})
 	for _, r := range all {
 		agg.Add(r)
 	}
-	end := time.Since(start)
-	b := agg.Close(results.Closing{WindowStart: seconds(req.Limits.WarmupSeconds), WindowEnd: end - seconds(req.Limits.CooldownSeconds), Wall: end})
+	b := agg.Close(results.Closing{WindowStart: seconds(req.Limits.WarmupSeconds), WindowEnd: end - seconds(req.Limits.CooldownSeconds), Wall: wall})
 	b.Level = req.Level.Name
 	var reasons []string
 	for i, s := range sums {

@@ -284,7 +284,7 @@ func (o *Orchestrator) runCell(ctx context.Context, cell suite.Cell, pl Placemen
 	}
 
 	// A noisy neighbour runs for the whole cell.
-	if cell.Variant == suite.VariantCPUNeighbour || cell.Variant == suite.VariantMemBWNeighbour {
+	if (cell.Variant == suite.VariantCPUNeighbour || cell.Variant == suite.VariantMemBWNeighbour) && len(pl.Neighbour) > 0 {
 		if o.Stress == nil {
 			return sum, errors.New("contention: no stressor configured")
 		}

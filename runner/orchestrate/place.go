@@ -53,8 +53,11 @@ func placeCell(p *suite.Plan, c suite.Cell, topo *topology.Topology, o PlaceOpti
 		// Not our server: only the runner can be pinned, and only on request.
 		return Placement{Loadgen: o.LoadgenCPUs, Note: "external engine: its cores are not managed"}, nil
 	case "sim":
-		return Placement{Simulated: true, Loadgen: o.LoadgenCPUs,
-			Note: fmt.Sprintf("in-process simulator modelling %d cores; nothing pinned", c.Cores)}, nil
+		note := fmt.Sprintf("in-process simulator modelling %d cores; nothing pinned", c.Cores)
+		if c.Variant == suite.VariantCPUNeighbour || c.Variant == suite.VariantMemBWNeighbour {
+			note += "; a noisy neighbour cannot slow a modelled engine, so none is started (use --engine docker)"
+		}
+		return Placement{Simulated: true, Loadgen: o.LoadgenCPUs, Note: note}, nil
 	}
 	if topo == nil {
 		return Placement{}, fmt.Errorf("no CPU topology for the %s engine", o.Engine)

@@ -1,0 +1,92 @@
+package orchestrate
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/runner/engine"
+	"github.com/servebench/servebench/runner/simulator"
+	"github.com/servebench/servebench/runner/suite"
+)
+
+type countingRecorder struct {
+	mu     sync.Mutex
+	levels map[string]int
+}
+
+func (c *countingRecorder) Benchmark(l measure.BenchmarkLabels) measure.BenchmarkRecorder {
+	return countingBenchmark{c: c, level: l.Level}
+}
+
+type countingBenchmark struct {
+	c     *countingRecorder
+	level string
+}
+
+func (countingBenchmark) SetTargetRate(float64) {}
+func (countingBenchmark) Started()              {}
+func (countingBenchmark) Close()                {}
+func (b countingBenchmark) Finished(*measure.Result) {
+	b.c.mu.Lock()
+	b.c.levels[b.level]++
+	b.c.mu.Unlock()
+}
+
+// TestNativeAgainstSimulators runs the native driver against in-process
+// simulators: one URL, and the instances variant's even split over two.
+func TestNativeAgainstSimulators(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs simulated engines")
+	}
+	base := simulator.DefaultConfig()
+	base.LoadTime = 0
+	drv := engine.NewSim(base, nil, nil)
+	var urls []string
+	for i := 0; i < 2; i++ {
+		in, err := drv.Start(context.Background(), engine.Spec{Name: "sim", Model: "Qwen/Qwen3-0.6B", CPUs: make([]int, 16)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { in.Stop(context.Background()) })
+		if err := in.Ready(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		urls = append(urls, in.URL())
+	}
+	n := NewNative(nil)
+	cell := suite.Cell{ID: "c", Model: "Qwen/Qwen3-0.6B", Workload: "chat_lite", API: "chat", Cores: 16}
+	limits := suite.Limits{MaxSeconds: 1, RequestTimeoutSeconds: 30}
+	rec := &countingRecorder{levels: map[string]int{}}
+	for _, tc := range []struct {
+		urls  []string
+		level suite.Level
+	}{
+		{urls[:1], suite.Level{Name: "concurrent-2", Profile: "concurrent", Value: 2}},
+		{urls, suite.Level{Name: "poisson-50pct", Profile: "poisson", Fraction: 0.5}},
+	} {
+		req := LoadRequest{Cell: cell, Level: tc.level, Target: 4, URLs: tc.urls, Model: "Qwen/Qwen3-0.6B", Limits: limits,
+			Labels: measure.BenchmarkLabels{Suite: "test", Level: "overridden"}}
+		if tc.level.Value > 0 {
+			req.Target = tc.level.Value
+		}
+		b, err := n.Run(context.Background(), req, rec)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.level.Name, err)
+		}
+		total := b.Requests.Successful + b.Requests.Failed + b.Requests.Incomplete
+		if b.Level != tc.level.Name || total == 0 || b.TargetRate != req.Target || b.OutputTokensPerSecond <= 0 {
+			t.Errorf("%s: %+v", tc.level.Name, b)
+		}
+		// The live series carry the suite's level name, whatever the loop calls it.
+		if rec.levels[tc.level.Name] < total {
+			t.Errorf("%s: recorder saw %d requests, the summary counts %d measured", tc.level.Name, rec.levels[tc.level.Name], total)
+		}
+	}
+	_, err := n.Run(context.Background(), LoadRequest{Cell: cell, URLs: urls, Balance: "least-outstanding",
+		Level: suite.Level{Name: "concurrent-2", Profile: "concurrent"}, Target: 2, Limits: limits}, rec)
+	if err == nil {
+		t.Error("least-outstanding accepted")
+	}
+}
