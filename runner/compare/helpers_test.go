@@ -15,3 +15,5 @@ func writeCell(t *testing.T, dir string, bs ...bench) string {
 	}
 	return dir
 }
+
+func writeCellErr(dir string, bs ...bench) error { return comparetest.WriteCell(dir, bs...) }
