@@ -26,5 +26,9 @@
 //	requests_per_second, output/total tokens per second: the successful means
 //	achieved_rate      requests_per_second.total.mean (all statuses)
 //
-// Parse is safe for concurrent use; it holds no state.
+// Requests reads the same reports' per-request records (complete with
+// sample_size=0, which Args always sets) as measure.Result lines, for
+// requests.jsonl and for distributions computed servebench's way.
+//
+// Parse and Requests are safe for concurrent use; they hold no state.
 package guidellm

@@ -3,6 +3,7 @@ package guidellm
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -161,5 +162,50 @@ func BenchmarkParse(b *testing.B) {
 		if _, err := Parse(strings.NewReader(string(data))); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestRequests(t *testing.T) {
+	raw, err := os.ReadFile("testdata/v0.7.3-sweep.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var src map[string]any
+	json.Unmarshal(raw, &src)
+	per, err := Requests(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(per) != 3 || len(per[0]) != 7 || len(per[1]) != 11 {
+		t.Fatalf("records per benchmark: %d, %d, %d", len(per), len(per[0]), len(per[1]))
+	}
+	ok, incomplete := 0, 0
+	for i, r := range per[0] {
+		if r.Seq != int64(i) || (i > 0 && r.Scheduled.Before(per[0][i-1].Scheduled)) {
+			t.Errorf("record %d out of order", i)
+		}
+		switch r.Outcome {
+		case "success":
+			ok++
+			if r.OutputTokens != 32 || r.PromptTokens != 256 || r.TokenSource != "usage" || r.FirstTok.IsZero() || !r.End.After(r.FirstTok) {
+				t.Errorf("record %d: %+v", i, r)
+			}
+		case "incomplete":
+			incomplete++
+		}
+	}
+	if ok != 6 || incomplete != 1 {
+		t.Errorf("%d successful, %d incomplete", ok, incomplete)
+	}
+	// The first successful request's TTFT equals the report's, to the
+	// microsecond the epoch floats carry.
+	first := jsonAt(t, src, "benchmarks", 0, "requests", "successful", 0, "time_to_first_token_ms")
+	var r0 = per[0][0]
+	got := float64(r0.FirstTok.Sub(r0.Sent).Microseconds()) / 1000
+	if math.Abs(got-first) > 0.002 {
+		t.Errorf("TTFT from records %.4f ms, report %.4f ms", got, first)
+	}
+	if _, err := Requests(strings.NewReader(`{"benchmarks":[{"args":{}}]}`)); !errors.Is(err, ErrLegacySchema) {
+		t.Errorf("legacy: %v", err)
 	}
 }
