@@ -33,14 +33,15 @@ func init() {
 
 // benchFlags are runner bench's flags after parsing.
 type benchFlags struct {
-	cfg          loadgen.Config
-	output       string
-	requests     string
-	format       string
-	listen       string
-	webConfig    string
-	failInvalid  bool
-	progressTick time.Duration
+	cfg           loadgen.Config
+	output        string
+	requests      string
+	format        string
+	listen        string
+	webConfig     string
+	failInvalid   bool
+	requestChunks bool
+	progressTick  time.Duration
 }
 
 // listFlag collects a repeatable flag.
@@ -86,6 +87,7 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 	extraBody := fs.String("extra-body", "", "JSON object merged into every request body (null removes a key)")
 	fs.StringVar(&f.output, "output", "", "summary `file` (default: standard output)")
 	fs.StringVar(&f.requests, "requests", "", "per-request records, JSON lines `file` (no prompt text)")
+	fs.BoolVar(&f.requestChunks, "request-chunks", true, "include every chunk's arrival in --requests (false: much smaller files, no per-gap data)")
 	fs.StringVar(&f.format, "format", "json", "summary format: json or csv")
 	fs.StringVar(&f.listen, "web.listen-address", "127.0.0.1:9464", "address of the live /metrics endpoint (\"off\" disables)")
 	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web configuration (TLS, basic auth)")
@@ -284,6 +286,11 @@ func runBench(ctx context.Context, e env) error {
 	var sinkErr error
 	sink := func(r *measure.Result) {
 		if reqW != nil && sinkErr == nil {
+			if !f.requestChunks {
+				slim := *r
+				slim.Chunks = nil
+				r = &slim
+			}
 			sinkErr = reqW.Write(r)
 		}
 	}

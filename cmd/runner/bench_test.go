@@ -85,6 +85,20 @@ func TestBenchWritesFiles(t *testing.T) {
 	}
 }
 
+func TestBenchRequestsWithoutChunks(t *testing.T) {
+	srv, _ := benchServer(t)
+	reqPath := filepath.Join(t.TempDir(), "requests.jsonl")
+	code, _, stderr := runCmd([]string{"bench", "--target", srv.URL, "--profile", "synchronous", "--workload", "chat_lite",
+		"--max-requests", "2", "--requests", reqPath, "--request-chunks=false", "--output", os.DevNull, "--web.listen-address", "off"}, nil)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, _ := os.ReadFile(reqPath)
+	if strings.Count(string(b), "\n") != 2 || strings.Contains(string(b), `"chunks":[`) || !strings.Contains(string(b), `"first_token"`) {
+		t.Fatalf("requests.jsonl:\n%s", b)
+	}
+}
+
 func TestBenchStdoutCSVAndEnvKey(t *testing.T) {
 	srv, seen := benchServer(t)
 	code, stdout, stderr := runCmd([]string{"bench", "--target", srv.URL, "--profile", "synchronous", "--workload", "chat_lite",
