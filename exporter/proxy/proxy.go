@@ -65,9 +65,10 @@ type Proxy struct {
 	now       func() time.Time
 	seq       atomic.Int64
 
-	mu      sync.Mutex
-	labels  measure.BenchmarkLabels
-	benches map[string]measure.BenchmarkRecorder // by model
+	mu       sync.Mutex
+	labels   measure.BenchmarkLabels
+	benches  map[string]measure.BenchmarkRecorder // by model
+	inFlight map[*timing]struct{}                 // timed requests not yet finished
 }
 
 // New returns a Proxy for cfg.
@@ -79,7 +80,7 @@ func New(cfg Config) (*Proxy, error) {
 		return nil, errors.New("proxy recorder: nil")
 	}
 	p := &Proxy{rec: cfg.Recorder, log: cfg.Log, now: cfg.Now, transport: cfg.Transport,
-		labels: cfg.Labels, benches: map[string]measure.BenchmarkRecorder{}}
+		labels: cfg.Labels, benches: map[string]measure.BenchmarkRecorder{}, inFlight: map[*timing]struct{}{}}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -120,13 +121,38 @@ func New(cfg Config) (*Proxy, error) {
 
 // SetBenchmark switches the labels of the requests that arrive from now on
 // (e.g. the next load level) and closes the previous benchmark's recorders.
+// Requests still in flight were cut by the end of the previous benchmark's
+// window: they are recorded as incomplete when they end, as the native load
+// generator records them.
 func (p *Proxy) SetBenchmark(l measure.BenchmarkLabels) {
+	p.CutInFlight()
 	p.mu.Lock()
 	old := p.benches
 	p.labels, p.benches = l, map[string]measure.BenchmarkRecorder{}
 	p.mu.Unlock()
 	for _, b := range old {
 		b.Close()
+	}
+}
+
+// CutInFlight marks every request in flight as cut by the end of the
+// measurement window: whatever ends it (the client canceling, the stream
+// finishing), it is recorded as incomplete.
+func (p *Proxy) CutInFlight() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for t := range p.inFlight {
+		t.cut.Store(true)
+	}
+}
+
+func (p *Proxy) track(t *timing, on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if on {
+		p.inFlight[t] = struct{}{}
+	} else {
+		delete(p.inFlight, t)
 	}
 }
 
@@ -169,6 +195,16 @@ type timing struct {
 	arrived time.Time
 	opt     measure.TrackOptions
 	bench   measure.BenchmarkRecorder
+	cut     atomic.Bool // set by CutInFlight; read when the request ends
+}
+
+// finish ends a timed request once, in the goroutine that read its body.
+func (p *Proxy) finish(t *timing, tr *measure.Tracker, now time.Time, err error) {
+	if t.cut.Load() {
+		tr.Cut()
+	}
+	p.track(t, false)
+	t.bench.Finished(tr.Finish(now, err))
 }
 
 type timingKey struct{}
@@ -226,14 +262,15 @@ func (rt roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	p := rt.p
 	tr := measure.NewTracker(p.seq.Add(1)-1, t.arrived, p.now(), t.opt)
+	p.track(t, true)
 	t.bench.Started()
 	resp, err := p.transport.RoundTrip(req)
 	if err != nil {
-		t.bench.Finished(tr.Finish(p.now(), err))
+		p.finish(t, tr, p.now(), err)
 		return nil, err
 	}
 	tr.Header(resp.StatusCode, p.now())
-	resp.Body = &trackedBody{rc: resp.Body, tr: tr, bench: t.bench, ctx: req.Context(), now: p.now}
+	resp.Body = &trackedBody{p: p, t: t, rc: resp.Body, tr: tr, ctx: req.Context(), now: p.now}
 	return resp, nil
 }
 
@@ -245,12 +282,13 @@ var errClosedEarly = errors.New("response body closed before its end")
 // end of the body, on a read error, or when the proxy closes it early.
 // ReverseProxy reads and closes it from one goroutine.
 type trackedBody struct {
-	rc    io.ReadCloser
-	tr    *measure.Tracker
-	bench measure.BenchmarkRecorder
-	ctx   context.Context
-	now   func() time.Time
-	done  bool
+	p    *Proxy
+	t    *timing
+	rc   io.ReadCloser
+	tr   *measure.Tracker
+	ctx  context.Context
+	now  func() time.Time
+	done bool
 }
 
 func (b *trackedBody) Read(p []byte) (int, error) {
@@ -287,7 +325,7 @@ func (b *trackedBody) Close() error {
 
 func (b *trackedBody) finish(now time.Time, err error) {
 	b.done = true
-	b.bench.Finished(b.tr.Finish(now, err))
+	b.p.finish(b.t, b.tr, now, err)
 }
 
 // Serve serves the proxy on l until ctx is done, then gives open streams 5 s

@@ -454,3 +454,54 @@ func TestServeStopsWithContext(t *testing.T) {
 		t.Fatal("Serve did not return after cancel")
 	}
 }
+
+// Switching benchmarks cuts the requests in flight: they end as incomplete
+// under the old labels, and new requests carry the new ones.
+func TestSetBenchmarkCutsInFlight(t *testing.T) {
+	release := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, sseChunk(0))
+		w.(http.Flusher).Flush()
+		if r.URL.Query().Get("hold") != "" {
+			<-release
+		}
+		io.WriteString(w, "data: [DONE]\n\n")
+	}))
+	defer up.Close()
+	defer close(release)
+	rec := newCapture()
+	u, _ := url.Parse(up.URL)
+	p, err := New(Config{Upstream: u, Recorder: rec, Labels: measure.BenchmarkLabels{Level: "l1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := httptest.NewServer(p)
+	defer px.Close()
+
+	resp := post(t, px.URL, "/v1/chat/completions?hold=1", chatBody)
+	if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	p.SetBenchmark(measure.BenchmarkLabels{Level: "l2"})
+	resp.Body.Close() // the client gives up, as a load generator does at its window's end
+	r := rec.wait(t, 1)[0]
+	if r.Outcome != contract.OutcomeIncomplete || rec.labels[0].Level != "l1" {
+		t.Errorf("cut request: %s/%s at level %s, want incomplete at l1", r.Outcome, r.ErrorKind, rec.labels[0].Level)
+	}
+	resp = post(t, px.URL, "/v1/chat/completions", chatBody)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	r = rec.wait(t, 1)[0]
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if r.Outcome != contract.OutcomeSuccess || rec.labels[1].Level != "l2" || rec.closed != 1 {
+		t.Errorf("next request: %s at %s, %d recorders closed; want success at l2, 1 closed", r.Outcome, rec.labels[1].Level, rec.closed)
+	}
+	p.mu.Lock()
+	n := len(p.inFlight)
+	p.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d requests left in the in-flight set", n)
+	}
+}
