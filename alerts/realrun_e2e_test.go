@@ -1,0 +1,132 @@
+package alerts
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/servebench/servebench/exporter/contract"
+	"github.com/servebench/servebench/internal/e2e"
+)
+
+// TestE2ERegressionFromRealRuns is the regression proof with real runs: the
+// runner does three short smoke runs against the engine simulator, then one
+// against a simulator three times slower (--slowdown 3); a real Prometheus
+// scrapes the runner's summary series (finish timestamps and all) and
+// evaluates the generated rules with test windows (a run is "the latest"
+// for 4 s, the baseline is the runs before that); a real Alertmanager must
+// deliver an inter-token-latency regression for the slow run to the test's
+// webhook. Throughput is not used here: a one-second level finishes too few
+// requests for a stable tokens/s, while the simulator's per-token latency is
+// stable run to run.
+func TestE2ERegressionFromRealRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two binaries and does four real runs")
+	}
+	goBin := e2e.Require(t, "go")
+	e2e.Require(t, "prometheus")
+
+	bin := t.TempDir()
+	build := exec.Command(goBin, "build", "-o", bin+string(filepath.Separator), "./cmd/runner", "./cmd/vllm-sim")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	hook := make(chan webhookMessage, 64)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m webhookMessage
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			t.Errorf("webhook payload: %v", err)
+		}
+		hook <- m
+	}))
+	defer receiver.Close()
+	instant := model.Duration(0)
+	am := e2e.StartAlertmanager(t, mustString(t, func() ([]byte, error) {
+		return Alertmanager(Receivers{WebhookURL: receiver.URL + "/alerts"}, Timing{GroupWait: instant, CriticalGroupWait: instant,
+			GroupInterval: d("1s"), RepeatInterval: map[string]model.Duration{SeverityCritical: d("1h"), SeverityWarning: d("1h"), SeverityInfo: d("1h")}})
+	}))
+
+	work := t.TempDir()
+	o := DefaultOptions()
+	o.RegressionInterval, o.LiveInterval, o.RegressionFor = d("1s"), d("1s"), d("1s")
+	o.Recent, o.Baseline = d("4s"), d("10m")
+	writeRules(t, work, o)
+	runnerPort := e2e.FreePort(t)
+	prom := e2e.StartPrometheus(t, work, mustString(t, func() ([]byte, error) {
+		return Prometheus(Scrape{Interval: d("1s"), EvaluationInterval: d("1s"), Runner: fmt.Sprintf("127.0.0.1:%d", runnerPort),
+			EngineJob: o.EngineJob, Alertmanager: am.Addr, RuleFiles: []string{"rules/*.yml"}})
+	}))
+
+	sim := func(slowdown string) int {
+		port := e2e.FreePort(t)
+		e2e.Start(t, work, filepath.Join(bin, "vllm-sim"), "--host=127.0.0.1", fmt.Sprintf("--port=%d", port),
+			"--model=Qwen/Qwen3-0.6B", "--cores=16", "--slowdown="+slowdown)
+		e2e.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/health", port), 30*time.Second)
+		return port
+	}
+	smoke := func(enginePort int) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, filepath.Join(bin, "runner"), "start", "--suite=smoke", "--engine=external",
+			fmt.Sprintf("--target=http://127.0.0.1:%d", enginePort), "--results="+filepath.Join(work, "results"),
+			fmt.Sprintf("--web.listen-address=127.0.0.1:%d", runnerPort), "--max-seconds=1")
+		cmd.Dir = work
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("runner start: %v\n%s", err, out)
+		}
+	}
+
+	normal := sim("1")
+	for i := 0; i < 3; i++ {
+		smoke(normal)
+		time.Sleep(2 * time.Second) // let the last summaries be scraped; runs finish more than Recent apart
+	}
+	itl := contract.BenchmarkITL.Name + `{quantile="0.95"}`
+	if got := queryValues(t, prom.URL, fmt.Sprintf("count_over_time(%s[10m])", itl)); len(got) == 0 || got[0] < 3 {
+		t.Fatalf("baseline runs scraped per level: %v, want 3", got)
+	}
+	for len(hook) > 0 { // nothing about the baseline runs concerns this test
+		<-hook
+	}
+
+	slow := sim("3")
+	degraded := time.Now()
+	smoke(slow)
+
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case m := <-hook:
+			for _, al := range m.Alerts {
+				if al.Labels["alertname"] != AlertITLRegression || al.Status != "firing" {
+					continue
+				}
+				// A three times slower engine more than doubles ITL; a
+				// baseline run's noise would fire near the threshold (120%).
+				var pct float64
+				desc := al.Annotations["description"]
+				if _, err := fmt.Sscanf(desc[strings.Index(desc, " is ")+4:], "%g%%", &pct); err != nil || pct < 150 {
+					t.Logf("ignoring %s: %s", AlertITLRegression, desc)
+					continue
+				}
+				t.Logf("delivered %s after %s: %s", AlertITLRegression, time.Since(degraded).Round(100*time.Millisecond), al.Annotations["description"])
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no %s delivered within 30s of the slow run; latest p95 ITL per level: %v", AlertITLRegression,
+				queryValues(t, prom.URL, fmt.Sprintf("last_over_time(%s[10m])", itl)))
+		}
+	}
+}
