@@ -1,52 +1,50 @@
 package suite
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/servebench/servebench/runner/workload"
+)
 
 // Workload is what the plan needs to know of a workload: its token lengths
 // (the longest a request can be, for the context check), the API it uses
 // and the seed framework's engine settings for it.
 type Workload struct {
-	Name          string
-	API           string // chat, completions, embeddings
-	PromptTokens  int    // mean
-	OutputTokens  int    // mean
-	MaxPrompt     int    // longest prompt the workload sends
-	MaxOutput     int    // longest output it asks for
-	MaxModelLen   int    // --max-model-len the seed used, 0 = the model's context
-	KVCacheGiB    int    // the seed's fallback VLLM_CPU_KVCACHE_SPACE
-	PromptStdev   int
-	OutputStdev   int
-	MinPrompt     int
-	MinOutput     int
-	PrefixCaching bool
+	Name         string
+	API          string // chat, completions, embeddings
+	PromptTokens int    // mean
+	OutputTokens int    // mean; 0 for embeddings
+	MaxPrompt    int    // longest prompt the workload sends
+	MaxOutput    int    // longest output it asks for
+	MaxModelLen  int    // --max-model-len the seed used, 0 = the model's context
+	KVCacheGiB   int    // the seed's fallback VLLM_CPU_KVCACHE_SPACE
 }
 
-// Workloads is the seed framework's workload catalogue (test-workloads.yml),
-// the lengths the native load generator's --workload uses too.
-var Workloads = map[string]Workload{
-	"chat":               {API: "chat", PromptTokens: 512, OutputTokens: 512, MaxModelLen: 2048, KVCacheGiB: 40},
-	"chat_lite":          {API: "chat", PromptTokens: 128, OutputTokens: 128, MaxModelLen: 2048, KVCacheGiB: 10},
-	"rag":                {API: "completions", PromptTokens: 7680, OutputTokens: 512, MaxModelLen: 8320, KVCacheGiB: 40},
-	"code":               {API: "completions", PromptTokens: 1024, OutputTokens: 1024, MaxModelLen: 4096, KVCacheGiB: 40},
-	"summarization":      {API: "completions", PromptTokens: 2048, OutputTokens: 256, MaxModelLen: 4096, KVCacheGiB: 40},
-	"reasoning":          {API: "completions", PromptTokens: 256, OutputTokens: 2048, MaxModelLen: 4096, KVCacheGiB: 40},
-	"chat_var":           {API: "chat", PromptTokens: 512, OutputTokens: 512, PromptStdev: 128, OutputStdev: 128, MinPrompt: 128, MaxPrompt: 1024, MinOutput: 256, MaxOutput: 1024, MaxModelLen: 4096, KVCacheGiB: 40},
-	"code_var":           {API: "completions", PromptTokens: 1024, OutputTokens: 1024, PromptStdev: 256, OutputStdev: 256, MinPrompt: 512, MaxPrompt: 2048, MinOutput: 512, MaxOutput: 2048, MaxModelLen: 8192, KVCacheGiB: 40},
-	"summarization_var":  {API: "completions", PromptTokens: 1024, OutputTokens: 256, PromptStdev: 256, OutputStdev: 64, MinPrompt: 512, MaxPrompt: 2048, MinOutput: 128, MaxOutput: 512, KVCacheGiB: 40},
-	"context_scaling_1k": {API: "completions", PromptTokens: 1024, OutputTokens: 256, MaxModelLen: 2048, KVCacheGiB: 40},
-	"context_scaling_4k": {API: "completions", PromptTokens: 4096, OutputTokens: 256, MaxModelLen: 8192, KVCacheGiB: 40},
-	"context_scaling_8k": {API: "completions", PromptTokens: 8192, OutputTokens: 256, MaxModelLen: 16384, KVCacheGiB: 40},
-	"embedding":          {API: "embeddings", PromptTokens: 512, OutputTokens: 1, KVCacheGiB: 8},
+// Workloads is the seed framework's workload catalogue: lengths and API
+// from runner/workload (the load generator's catalogue, so both always
+// agree), engine settings from the seed's test-workloads.yml.
+var Workloads = map[string]Workload{}
+
+// seedEngine is each workload's --max-model-len and fallback KV cache (GiB)
+// in the seed framework.
+var seedEngine = map[string][2]int{
+	"chat": {2048, 40}, "chat_lite": {2048, 10}, "rag": {8320, 40}, "code": {4096, 40},
+	"summarization": {4096, 40}, "reasoning": {4096, 40}, "chat_var": {4096, 40}, "code_var": {8192, 40},
+	"summarization_var": {0, 40}, "context_scaling_1k": {2048, 40}, "context_scaling_4k": {8192, 40},
+	"context_scaling_8k": {16384, 40}, "embedding": {0, 8},
 }
 
 func init() {
-	for name, w := range Workloads {
-		w.Name = name
-		if w.MaxPrompt == 0 {
-			w.MaxPrompt = w.PromptTokens
+	for _, name := range workload.Names() {
+		spec, err := workload.Lookup(name)
+		if err != nil {
+			panic(err) // the catalogue lists only what Lookup finds
 		}
-		if w.MaxOutput == 0 {
-			w.MaxOutput = w.OutputTokens
+		w := Workload{Name: name, API: string(spec.API), PromptTokens: spec.Prompt.Mean, OutputTokens: spec.Output.Mean,
+			MaxPrompt: max(spec.Prompt.Max, spec.Prompt.Mean), MaxOutput: max(spec.Output.Max, spec.Output.Mean),
+			MaxModelLen: seedEngine[name][0], KVCacheGiB: seedEngine[name][1]}
+		if w.KVCacheGiB == 0 {
+			w.KVCacheGiB = 4
 		}
 		Workloads[name] = w
 	}
