@@ -214,7 +214,8 @@ func (b *svgBuilder) legend(names []string, dashed []bool, colours []string) {
 			dash = ` stroke-dasharray="6 4"`
 		}
 		b.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="3"%s/>`, x, y, x+legendSwatch*2, y, colours[i], dash)
-		b.f(`<text x="%.1f" y="%.1f" fill="%s">%s</text>`, x+legendSwatch*2+6, y+4, textColour, esc(trim(n, 24)))
+		// About 6 px per character at 11 px: 22 fit in the right margin.
+		b.f(`<text x="%.1f" y="%.1f" font-size="11" fill="%s">%s</text>`, x+legendSwatch*2+6, y+4, textColour, esc(trim(n, 22)))
 	}
 }
 
