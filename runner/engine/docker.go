@@ -23,6 +23,7 @@ import (
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
@@ -46,6 +47,7 @@ type DockerAPI interface {
 	ContainerWait(ctx context.Context, id string, cond container.WaitCondition) (<-chan container.WaitResponse, <-chan error)
 	ContainerStop(ctx context.Context, id string, opts container.StopOptions) error
 	ContainerRemove(ctx context.Context, id string, opts container.RemoveOptions) error
+	ContainerList(ctx context.Context, opts container.ListOptions) ([]container.Summary, error)
 }
 
 // NewDockerClient returns a Docker Engine API client with API version
@@ -73,6 +75,7 @@ const (
 const (
 	ContainerInstanceLabel = "io.servebench.instance" // Spec.Name
 	ContainerModelLabel    = "io.servebench.model"    // served model id
+	ContainerPortLabel     = "io.servebench.port"     // the port the engine listens on (host network)
 )
 
 // HFCacheMount is where Spec.ModelCache is mounted in the container.
@@ -303,6 +306,7 @@ func BuildContainer(spec Spec, ref string, flavor Flavor, publicHost, suffix str
 	labels[contract.ContainerRoleLabel] = string(contract.RoleEngine)
 	labels[ContainerInstanceLabel] = spec.Name
 	labels[ContainerModelLabel] = served
+	labels[ContainerPortLabel] = strconv.Itoa(port)
 
 	shm := spec.ShmSize
 	if shm == 0 {
@@ -360,6 +364,9 @@ func (d *Docker) Start(ctx context.Context, spec Spec) (Instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := d.portFree(ctx, cs.Config.Labels[ContainerPortLabel]); err != nil {
+		return nil, err
+	}
 	img, err := EnsureImage(ctx, d.cfg.Client, cs.Config.Image, d.cfg.Log)
 	if err != nil {
 		return nil, err
@@ -409,6 +416,28 @@ func (d *Docker) Start(ctx context.Context, spec Spec) (Instance, error) {
 	go inst.streamLogs(watch)
 	go inst.watch(watch)
 	return inst, nil
+}
+
+// portFree fails when a running servebench engine container already holds
+// port: with host networking the new engine could not bind it, and the
+// holder is usually left over from a run that was killed.
+func (d *Docker) portFree(ctx context.Context, port string) error {
+	list, err := d.cfg.Client.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(
+		filters.Arg("label", contract.ContainerRoleLabel+"="+string(contract.RoleEngine)),
+		filters.Arg("label", ContainerPortLabel+"="+port))})
+	if err != nil {
+		return fmt.Errorf("docker: list engine containers: %w", err)
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	c := list[0]
+	name := c.ID
+	if len(c.Names) > 0 {
+		name = strings.TrimPrefix(c.Names[0], "/")
+	}
+	return fmt.Errorf("port %s is held by engine container %s (run %q), probably left by an interrupted run; remove it with: docker rm -f %s",
+		port, name, c.Labels[contract.ContainerRunIDLabel], name)
 }
 
 // EnsureImage returns the local image ref, pulling it first when missing and

@@ -18,6 +18,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
@@ -48,7 +49,7 @@ func TestBuildContainerVLLMExactSpec(t *testing.T) {
 		},
 		Labels: map[string]string{
 			"io.servebench.run_id": "r1", "io.servebench.role": "engine",
-			"io.servebench.instance": "scaling/cell 3", "io.servebench.model": "qwen3",
+			"io.servebench.instance": "scaling/cell 3", "io.servebench.model": "qwen3", "io.servebench.port": "8123",
 		},
 	}
 	wantHost := &container.HostConfig{
@@ -123,6 +124,13 @@ type fakeDocker struct {
 	waitC    chan container.WaitResponse
 	oom      bool
 	startErr error
+	running  []container.Summary // what ContainerList answers
+	listArgs filters.Args
+}
+
+func (f *fakeDocker) ContainerList(_ context.Context, o container.ListOptions) ([]container.Summary, error) {
+	f.listArgs = o.Filters
+	return f.running, nil
 }
 
 func newFakeDocker() *fakeDocker {
@@ -338,5 +346,23 @@ func TestSimArgs(t *testing.T) {
 	cs, _ = BuildContainer(Spec{Model: "m", ExtraArgs: []string{"--enable-prefix-caching"}}, VLLMImageAMD64, "", "", "")
 	if strings.Join(cs.Config.Cmd, " ") != "m --host 127.0.0.1 --port 8000 --served-model-name m --enable-prefix-caching --dtype bfloat16" {
 		t.Errorf("vllm keeps every flag: %q", cs.Config.Cmd)
+	}
+}
+
+func TestDockerRefusesPortHeldByLeftover(t *testing.T) {
+	f := newFakeDocker()
+	f.images[SimImage] = image.InspectResponse{ID: "sha256:sim"}
+	f.running = []container.Summary{{ID: "abc", Names: []string{"/servebench-old-cell-1a2b3c"}, Labels: map[string]string{"io.servebench.run_id": "20261126-1"}}}
+	d, _ := NewDocker(DockerConfig{Client: f, Log: quiet()})
+	_, err := d.Start(context.Background(), Spec{Model: "m", Image: SimImage, Port: 8001})
+	want := `port 8001 is held by engine container servebench-old-cell-1a2b3c (run "20261126-1"), probably left by an interrupted run; remove it with: docker rm -f servebench-old-cell-1a2b3c`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+	if !f.listArgs.ExactMatch("label", "io.servebench.port=8001") {
+		t.Errorf("list filters %v", f.listArgs)
+	}
+	if len(f.calls) != 0 {
+		t.Errorf("created anyway: %v", f.calls)
 	}
 }
