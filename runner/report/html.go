@@ -51,6 +51,12 @@ nav a { margin-right: 1em; }
 {{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</table>
 {{end}}
+{{if .Cross}}<h3 id="cross-validation">Cross-validation: one configuration, several load generators</h3>
+{{range .Cross}}<table><caption>{{.Caption}}</caption>
+<tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table>
+{{end}}<p>Why columns may differ:</p><ul>{{range .CrossNotes}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{if .Repeatability}}<h3 id="repeatability">Repeatability</h3>
 <p>Grades: CV below 1% excellent, 1–3% good, 3–5% acceptable, above 5% poor.</p>
 {{range .Repeatability}}<table><caption>{{.Caption}}</caption>

@@ -64,7 +64,11 @@ type Report struct {
 	// Repeatability has one table per cell measured more than once (the
 	// same cell of several runs), grading each metric's CV per level.
 	Repeatability []Table
-	Warnings      []string
+	// Cross has one table per level of a configuration measured by several
+	// load generators, with the definitional differences that explain gaps.
+	Cross      []Table
+	CrossNotes []string
+	Warnings   []string
 }
 
 // Table is one cell's levels.
@@ -122,6 +126,7 @@ func Build(in Input) *Report {
 	for _, c := range in.Timeline {
 		add(SecTimeline, c.Title, c.SVG)
 	}
+	r.Cross, r.CrossNotes = cross(cells)
 	for _, c := range cells {
 		t, warns := table(c, in.CoreHourPrice)
 		r.Tables = append(r.Tables, t)
@@ -511,4 +516,66 @@ func repeatability(cells []compare.Cell) []Table {
 		}
 	}
 	return out
+}
+
+// cross tabulates configurations (model, workload, cores) measured by more
+// than one load generator, through compare.Cross.
+func cross(cells []compare.Cell) ([]Table, []string) {
+	type key struct {
+		model, workload string
+		cores           int
+	}
+	groups := map[key][]compare.Cell{}
+	var order []key
+	for _, c := range cells {
+		k := key{c.Summary.Model, c.Summary.Workload, c.Summary.Cores}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], c)
+	}
+	var tables []Table
+	notes := map[string]bool{}
+	for _, k := range order {
+		lgs := map[string]bool{}
+		for _, c := range groups[k] {
+			lgs[c.Summary.Loadgen] = true
+		}
+		if len(lgs) < 2 {
+			continue
+		}
+		cts, err := compare.Cross(groups[k], false)
+		if err != nil {
+			continue
+		}
+		for _, ct := range cts {
+			t := Table{Caption: fmt.Sprintf("%s, %s, %s cores — level %s", cmp.Or(k.model, "?"), cmp.Or(k.workload, "?"), coresText(k.cores), ct.Level),
+				Header: append(append([]string{"metric"}, ct.Columns...), "spread")}
+			for _, row := range ct.Rows {
+				cells := []string{row.Metric + " (" + row.Unit + ")"}
+				for _, v := range row.Values {
+					if v == nil {
+						cells = append(cells, "-")
+					} else {
+						cells = append(cells, num(*v))
+					}
+				}
+				sp := "-"
+				if row.Spread != nil {
+					sp = fmt.Sprintf("%.1f%%", 100**row.Spread)
+				}
+				t.Rows = append(t.Rows, append(cells, sp))
+			}
+			tables = append(tables, t)
+			for _, n := range ct.Notes {
+				notes[n] = true
+			}
+		}
+	}
+	var out []string
+	for n := range notes {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return tables, out
 }

@@ -232,3 +232,28 @@ func TestRepeatabilityAcrossRuns(t *testing.T) {
 		t.Errorf("%d tables", len(r.Tables))
 	}
 }
+
+func TestCrossValidationTable(t *testing.T) {
+	dir := t.TempDir()
+	for i, lg := range []string{"native", "guidellm", "proxy"} {
+		if err := comparetest.WriteCell(filepath.Join(dir, "run", lg), comparetest.Bench{Seed: uint64(i), N: 50, Loadgen: lg, NoRequests: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cells, err := compare.Loader{}.Load(filepath.Join(dir, "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Build(Input{Cells: cells})
+	if len(r.Cross) != 1 || strings.Join(r.Cross[0].Header, ",") != "metric,guidellm,native,proxy,spread" {
+		t.Fatalf("cross tables %+v", r.Cross)
+	}
+	notes := strings.Join(r.CrossNotes, "\n")
+	if !strings.Contains(notes, "guidellm: ITL: per-request average") || !strings.Contains(notes, "proxy: timers start when the request reaches the metering proxy") {
+		t.Errorf("notes %s", notes)
+	}
+	var buf bytes.Buffer
+	if err := r.WriteHTML(&buf); err != nil || !strings.Contains(buf.String(), "Cross-validation") {
+		t.Errorf("html: %v", err)
+	}
+}
