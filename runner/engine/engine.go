@@ -28,6 +28,23 @@
 //
 // Secrets (Spec.Secrets, Spec.APIKey) are never logged and never appear in
 // Info; only their names do.
+//
+// Drivers:
+//   - Sim (NewSim): the simulator on 127.0.0.1 and a free port; cores =
+//     len(Spec.CPUs); vLLM flags it models (--max-num-seqs, --max-model-len,
+//     ...) are honoured, the rest ignored; a simulated crash is a death.
+//   - Docker (NewDocker): one container per instance with host networking,
+//     cpuset-cpus/mems, SYS_NICE and seccomp=unconfined (NUMA syscalls), shm,
+//     VLLM_CPU_KVCACHE_SPACE and VLLM_CPU_OMP_THREADS_BIND, Spec.Env and
+//     secrets, the model cache mounted, labels io.servebench.role=engine plus
+//     instance, model, port and Spec.Labels. The image defaults to the vLLM
+//     CPU image of the daemon's architecture and is pulled with progress
+//     when missing; images named *vllm-sim* get the simulator's dialect
+//     (vLLM-only flags left off). BuildContainer is the pure spec builder
+//     that dry runs print. DockerClientOptions honours DOCKER_HOST,
+//     including ssh://.
+//   - External (NewExternal): adopts a URL; the model is auto-detected from
+//     /v1/models when the spec names none; never stopped, never dies.
 package engine
 
 import (
