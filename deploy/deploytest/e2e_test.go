@@ -349,4 +349,10 @@ func TestE2EComposeSimProfile(t *testing.T) {
 		})
 		t.Fatalf("no smoke/<run>/<cell>/summary.json under the results volume; found %v\nlogs:\n%s", files, containerLogs(ctx, cli, runner))
 	}
+
+	// The way docs/deploy.md reads a run in the results volume.
+	out := run(t, time.Minute, root(t), "docker", "run", "--rm", "-v", results+":/results", sbImage, "results", "--results", "/results", "--last")
+	if !strings.Contains(out, "smoke") {
+		t.Errorf("runner results in the image does not show the smoke run:\n%s", out)
+	}
 }
