@@ -209,3 +209,23 @@ func TestRequests(t *testing.T) {
 		t.Errorf("legacy: %v", err)
 	}
 }
+
+// GuideLLM 0.5-0.6 reports ({metadata:{version:1}, args, benchmarks}) keep
+// the strategy under benchmarks[].config.strategy and the metrics at the
+// same paths as 0.7; the target and model come from the benchmark's backend.
+func TestParseV06(t *testing.T) {
+	doc := `{"metadata":{"version":1,"guidellm_version":"0.6.1"},"args":{"target":"http://h:8000"},"benchmarks":[{"type_":"generative_benchmark",
+"config":{"strategy":{"type_":"poisson","rate":3.0,"max_concurrency":null},"backend":{"model":"m"}},
+"metrics":{"request_totals":{"successful":30,"errored":1,"incomplete":2,"total":33},
+"time_to_first_token_ms":{"successful":{"mean":120.5,"max":300.0,"count":30,"percentiles":{"p50":110.0,"p99":290.0}}},
+"requests_per_second":{"successful":{"mean":2.9},"total":{"mean":3.1}}},"duration":10.0}]}`
+	s, err := Parse(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.Benchmarks[0]
+	if s.Model != "m" || b.Level != "poisson-3" || b.TTFT.Mean != 120.5 || b.TTFT.P99 != 290 || b.RequestsPerSecond != 2.9 ||
+		b.AchievedRate != 3.1 || b.Requests != (results.Requests{Successful: 30, Failed: 1, Incomplete: 2}) || b.DurationSeconds != 10 {
+		t.Errorf("summary %+v benchmark %+v", s, b)
+	}
+}
