@@ -87,17 +87,19 @@ const (
 // token is the first chunk whose choices carry non-empty content, reasoning
 // (reasoning_content or reasoning), a refusal, or a tool call (completions:
 // non-empty text); a role-only chunk is not a token. Non-streamed responses
-// and embeddings are one chunk at the end: TTFT equals end-to-end latency.
+// and embeddings are one chunk at the end: TTFT equals end-to-end latency;
+// so is a streamed request that a server answered with one JSON object.
 type Tracker struct {
 	res Result
 	opt TrackOptions
 
-	header bool
-	sse    bool   // parse the body as SSE (a streamed 2xx)
-	line   []byte // a partial line carried across writes
-	data   []byte // data lines of the event being read
-	dataAt time.Time
-	done   bool // [DONE] seen
+	header  bool
+	sse     bool   // parse the body as SSE (a streamed 2xx)
+	started bool   // a non-whitespace body byte arrived
+	line    []byte // a partial line carried across writes
+	data    []byte // data lines of the event being read
+	dataAt  time.Time
+	done    bool // [DONE] seen
 
 	body     []byte // non-SSE body (error bodies, non-streamed responses)
 	bodyCut  bool   // body exceeded maxBody and only its tail is kept
@@ -160,6 +162,22 @@ func (t *Tracker) Cut() { t.cut = true }
 func (t *Tracker) Write(p []byte, now time.Time) {
 	if !t.header {
 		t.Header(200, now)
+	}
+	if t.sse && !t.started {
+		// A server that ignores "stream": true answers with one JSON
+		// object; time it as the non-streamed response it is.
+		i := 0
+		for i < len(p) && isWS(p[i]) {
+			i++
+		}
+		if i == len(p) {
+			return // only whitespace so far: nothing to decide or keep
+		}
+		t.started = true
+		if p[i] == '{' {
+			t.sse = false
+			p = p[i:]
+		}
 	}
 	if !t.sse {
 		t.appendBody(p)

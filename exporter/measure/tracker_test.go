@@ -216,6 +216,12 @@ func TestTrackerNonStream(t *testing.T) {
 			t.Fatalf("%+v", r)
 		}
 	})
+	t.Run("stream asked, JSON answered", func(t *testing.T) {
+		r := track(TrackOptions{API: APIChat, Stream: true}, 200, []feed{{9, "\n  "}, {12, `{"choices":[{"message":{"content":"x"}}],"usage":{"prompt_tokens":2,"completion_tokens":1}}`}}, 13, nil)
+		if r.Outcome != contract.OutcomeSuccess || !r.FirstTok.Equal(ms(13)) || r.OutputTokens != 1 || len(r.Chunks) != 1 || r.TokenMismatch {
+			t.Fatalf("%+v", r)
+		}
+	})
 	t.Run("truncated body", func(t *testing.T) {
 		r := track(TrackOptions{API: APIChat}, 200, []feed{{9, `{"choices":[{"message":{"content":"x"`}}, 10, nil)
 		if r.ErrorKind != contract.ErrMalformedChunk || !r.FirstTok.IsZero() || r.Chunks != nil {
