@@ -79,6 +79,7 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 	cooldown := fs.Float64("cooldown", 0, "cooldown cut by scheduled time: seconds, or below 1 a fraction of max-seconds")
 	timeout := fs.Float64("request-timeout", 600, "per-request timeout, seconds")
 	drain := fs.Float64("drain-timeout", 0, "how long in-flight requests may finish after sending stops, seconds (default: request-timeout)")
+	grace := fs.Float64("interrupt-grace", 10, "after an interrupt, how long in-flight requests may finish before they are cut, seconds")
 	fs.BoolVar(&c.Stream, "stream", true, "stream responses (SSE); embeddings are never streamed")
 	fs.Uint64Var(&c.Seed, "seed", 42, "seed of the prompts, output lengths and random schedules")
 	apiKeyFile := fs.String("api-key-file", "", "`file` holding the API key (default: $SERVEBENCH_API_KEY)")
@@ -129,6 +130,7 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 	c.MaxSeconds = secondsFlag(*maxSeconds)
 	c.RequestTimeout = secondsFlag(*timeout)
 	c.DrainTimeout = secondsFlag(*drain)
+	c.InterruptGrace = secondsFlag(*grace)
 	c.Warmup, c.Cooldown = loadgen.Span(*warmup), loadgen.Span(*cooldown)
 
 	switch {

@@ -129,12 +129,27 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 
 	// Drain: measured requests get DrainTimeout, the rest are cut once
 	// the measured ones are done.
+	// An interrupt shortens the wait to InterruptGrace.
 	drained := make(chan struct{})
 	go func() { l.measured.Wait(); close(drained) }()
-	select {
-	case <-drained:
-	case <-time.After(c.DrainTimeout):
-		c.Log.Warn("drain timeout: cutting in-flight requests", "level", labels.Level)
+	deadline := time.NewTimer(c.DrainTimeout)
+	defer deadline.Stop()
+	interrupted := ctx.Done()
+	var grace <-chan time.Time
+	for waiting := true; waiting; {
+		select {
+		case <-drained:
+			waiting = false
+		case <-deadline.C:
+			c.Log.Warn("drain timeout: cutting in-flight requests", "level", labels.Level)
+			waiting = false
+		case <-interrupted:
+			interrupted = nil
+			grace = time.After(c.InterruptGrace)
+		case <-grace:
+			c.Log.Warn("interrupted: cutting in-flight requests", "level", labels.Level)
+			waiting = false
+		}
 	}
 	l.cutting.Store(true)
 	l.cutAll()

@@ -15,9 +15,12 @@
 //   - Warmup and cooldown are cut by scheduled time; requests outside the
 //     window are still sent and recorded (Phase says where they fell) but do
 //     not enter the figures.
-//   - When ctx is canceled, sending stops, in-flight requests get up to
-//     DrainTimeout to finish and are then cut (outcome incomplete), and Run
-//     returns the summary of what was measured together with ctx's error.
+//   - When sending stops, measured requests in flight get up to DrainTimeout
+//     to finish; then every request still running is cut (outcome
+//     incomplete, tokens received credited).
+//   - When ctx is canceled, sending stops at once, in-flight requests get
+//     the drain, at most InterruptGrace, and Run returns the summary of what
+//     was measured together with ctx's error.
 //
 // Run may be called concurrently with different Configs.
 package loadgen
@@ -98,7 +101,10 @@ type Config struct {
 	// DrainTimeout bounds the wait for in-flight requests once sending
 	// stopped (default RequestTimeout); those still running are cut.
 	DrainTimeout time.Duration
-	Seed         uint64
+	// InterruptGrace bounds that wait once ctx is canceled (default 10 s),
+	// so an interrupted run ends promptly even with minute-long requests.
+	InterruptGrace time.Duration
+	Seed           uint64
 
 	APIKey    string
 	Header    http.Header
@@ -147,6 +153,9 @@ func (c *Config) check() ([]pacer.Spec, error) {
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = c.RequestTimeout
+	}
+	if c.InterruptGrace <= 0 {
+		c.InterruptGrace = 10 * time.Second
 	}
 	if c.ProgressEvery <= 0 {
 		c.ProgressEvery = 5 * time.Second

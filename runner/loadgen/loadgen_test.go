@@ -239,7 +239,7 @@ func TestInterruptDrainsThenCuts(t *testing.T) {
 	srv := f.start(t)
 	cfg := baseConfig(srv.URL)
 	cfg.Profile, cfg.Rates, cfg.MaxSeconds = pacer.Constant, []float64{20, 40}, 30*time.Second
-	cfg.DrainTimeout = 200 * time.Millisecond
+	cfg.InterruptGrace = 200 * time.Millisecond // the drain timeout stays the default 10 min
 	cfg.IgnoreEOS = false
 	cfg.ExtraBody = map[string]any{"max_completion_tokens": nil}
 	ctx, cancel := context.WithCancel(context.Background())
