@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -40,7 +39,7 @@ func (h Host) String() string {
 
 // RunHost runs the tool, streaming its output, and waits for it. A non-zero
 // exit is an *ExitError carrying the last lines of output. When ctx ends the
-// tool gets SIGINT, then SIGKILL after the grace period.
+// tool's process group gets SIGINT, then SIGKILL after the grace period.
 func RunHost(ctx context.Context, h Host, out Output) error {
 	if len(h.Argv) == 0 {
 		return errNoArgs
@@ -53,6 +52,10 @@ func RunHost(ctx context.Context, h Host, out Output) error {
 	}
 	lw := newLineWriter(out, 20)
 	cmd.Stdout, cmd.Stderr = lw, lw
+	ownGroup(cmd)
+	// A worker that outlives the tool and keeps its stdout open must not
+	// hold Wait forever.
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", h.Argv[0], err)
 	}
@@ -66,11 +69,11 @@ func RunHost(ctx context.Context, h Host, out Output) error {
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		_ = cmd.Process.Signal(os.Interrupt)
+		_ = signalGroup(cmd.Process, sigInterrupt)
 		select {
 		case err = <-done:
 		case <-time.After(grace):
-			_ = cmd.Process.Kill()
+			_ = signalGroup(cmd.Process, sigKill)
 			err = <-done
 		}
 	}

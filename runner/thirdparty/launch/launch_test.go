@@ -3,7 +3,11 @@ package launch
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -137,5 +141,40 @@ func TestContainerSpecExact(t *testing.T) {
 	want := "docker run --rm --name servebench-guidellm-cell1 --network host --cpuset-cpus 6-7 --cpuset-mems 0 -v /res/cell1:/results -v /models/tok:/tokenizer:ro -w /results --user 1000:1000 -e GUIDELLM__MAX_CONCURRENCY=64 -e 'HF_TOKEN=<redacted>' ghcr.io/vllm-project/guidellm:v0.7.3 run --backend kind=openai_http,target=http://127.0.0.1:9470"
 	if c.String() != want {
 		t.Errorf("String()\n got %s\nwant %s", c.String(), want)
+	}
+}
+
+func TestRunHostInterruptReachesWorkers(t *testing.T) {
+	var log syncBuf
+	ctx, cancel := context.WithCancel(context.Background())
+	pidFile := filepath.Join(t.TempDir(), "pids")
+	// A tool that forks two workers which ignore nothing and outlive a
+	// parent killed alone.
+	script := `sleep 60 & echo $! >> ` + pidFile + `; sleep 60 & echo $! >> ` + pidFile + `; echo forked; wait`
+	time.AfterFunc(300*time.Millisecond, cancel)
+	err := RunHost(ctx, Host{Argv: []string{"sh", "-c", script}, Grace: 500 * time.Millisecond}, Output{Log: &log})
+	if err == nil {
+		t.Fatal("no error after interrupt")
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for _, f := range strings.Fields(string(b)) {
+		pid, _ := strconv.Atoi(f)
+		for {
+			// A killed child of the (also killed) shell is reaped by init;
+			// until then /proc shows it as a zombie or not at all.
+			st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			if err != nil || strings.Contains(string(st), ") Z ") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("worker %d still running after the interrupt", pid)
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 }
