@@ -585,17 +585,22 @@ func medians(c [][]float64) []float64 {
 	return out
 }
 
-// thinClusters keeps every k-th cluster so that about maxBootstrapSamples
+// maxClusterSamples caps the members a cluster bootstrap resamples. It is
+// higher than maxBootstrapSamples because thinning removes whole requests,
+// and the requests, not the gaps, are what the interval's width rests on.
+const maxClusterSamples = 30000
+
+// thinClusters keeps every k-th cluster so that about maxClusterSamples
 // members remain.
 func thinClusters(c [][]float64) [][]float64 {
 	n := 0
 	for _, m := range c {
 		n += len(m)
 	}
-	if n <= maxBootstrapSamples {
+	if n <= maxClusterSamples {
 		return c
 	}
-	step := (n + maxBootstrapSamples - 1) / maxBootstrapSamples
+	step := (n + maxClusterSamples - 1) / maxClusterSamples
 	out := make([][]float64, 0, len(c)/step+1)
 	for i := 0; i < len(c); i += step {
 		out = append(out, c[i])
