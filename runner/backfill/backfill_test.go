@@ -11,9 +11,12 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/runner/compare"
 	"github.com/servebench/servebench/runner/compare/comparetest"
 )
+
+type recorderSummary = recorder.BenchmarkSummary
 
 // cellAt writes a synthetic cell of run runID starting at start and loads it.
 func cellAt(t testing.TB, dir, runID string, start time.Time, bs ...comparetest.Bench) compare.Cell {
