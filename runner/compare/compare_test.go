@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/servebench/servebench/runner/analysis"
 )
@@ -287,5 +288,36 @@ func TestSamplesMatchSummary(t *testing.T) {
 	}
 	if len(s.Done) != b.Requests.Successful {
 		t.Errorf("%d completions, %d successful", len(s.Done), b.Requests.Successful)
+	}
+}
+
+func TestWindowedKnownRates(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := Samples{Start: start}
+	// One completion (10 output, 90 prompt tokens) every second for 10 s.
+	for i := 1; i <= 10; i++ {
+		s.Done = append(s.Done, Completion{End: start.Add(time.Duration(i)*time.Second - time.Millisecond), Tokens: 10, PromptTokens: 90})
+	}
+	s.Done[9].End = start.Add(10 * time.Second)
+	req, out, tot := s.Windowed(5)
+	for i := range req {
+		if math.Abs(req[i]-1) > 0.01 || math.Abs(out[i]-10) > 0.1 || math.Abs(tot[i]-100) > 1 {
+			t.Errorf("window %d: %v req/s %v out tok/s %v tok/s, want 1, 10, 100", i, req[i], out[i], tot[i])
+		}
+	}
+	if r, _, _ := (Samples{}).Windowed(5); r != nil {
+		t.Error("no completions should give no windows")
+	}
+}
+
+func TestProfileMismatch(t *testing.T) {
+	dir := t.TempDir()
+	a := writeCell(t, filepath.Join(dir, "a", "cell"), bench{Seed: 1, N: 20, NoRequests: true})
+	b := writeCell(t, filepath.Join(dir, "b", "cell"), bench{Seed: 2, N: 20, NoRequests: true})
+	ca, _ := Loader{}.Load(a)
+	cb, _ := Loader{}.Load(b)
+	cb[0].Summary.Benchmarks[0].Profile = "constant"
+	if mm := Mismatches(ca[0], cb[0]); len(mm) != 1 || mm[0] != "level concurrent-4 profile concurrent vs constant" {
+		t.Errorf("mismatches %q", mm)
 	}
 }
