@@ -61,8 +61,11 @@ func importRunID(f thirdparty.Format, data []byte) string {
 func runImport(_ context.Context, e env) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	root := fs.String("results", "", "results `DIR` to import into, as <DIR>/import/<run>/<cell>/ (default results, or SERVEBENCH_RESULTS)")
+	root := fs.String("results", "", "results `DIR` to import into, as <DIR>/<suite>/<run>/<cell>/ (default results, or SERVEBENCH_RESULTS)")
 	output := fs.String("output", "", "write the normalised summary.json here instead of into the store (one FILE only)")
+	suiteName := fs.String("suite", "import", "suite the imported runs belong to (their history series carry it)")
+	workload := fs.String("workload", "", "workload name to record (the files do not say; default custom)")
+	cores := fs.Int("cores", 0, "engine cores the server had (the files do not say; enables tokens/s per core)")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, `usage: runner import [--results DIR | --output summary.json] FILE...
 
@@ -84,6 +87,9 @@ flags:`)
 	}
 	if *output != "" && (fs.NArg() != 1 || *root != "") {
 		return usagef("import: --output takes exactly one FILE and no --results")
+	}
+	if *suiteName == "" || strings.ContainsAny(*suiteName, `/\`) || *cores < 0 {
+		return usagef("import: --suite must be a plain name and --cores >= 0")
 	}
 	if *root == "" {
 		*root = e.getenv("SERVEBENCH_RESULTS")
@@ -110,8 +116,16 @@ flags:`)
 		if abs, err := filepath.Abs(path); err == nil {
 			s.Source = abs
 		}
-		s.Suite = "import"
-		s.Cell = cellID(path)
+		s.Suite, s.Cell = *suiteName, cellID(path)
+		if *workload != "" {
+			s.Workload = *workload
+		}
+		if s.Workload == "" {
+			s.Workload = "custom"
+		}
+		if *cores > 0 {
+			s.Cores = *cores
+		}
 		if *output != "" {
 			var buf bytes.Buffer
 			if err := results.WriteSummary(&buf, s); err != nil {
@@ -143,11 +157,11 @@ func cellID(path string) string {
 	}, base)
 }
 
-// storeImport writes <root>/import/<run>/<cell>/ with summary.json,
+// storeImport writes <root>/<suite>/<run>/<cell>/ with summary.json,
 // manifest.json (dated from the source) and the source file itself.
 func storeImport(root string, s *results.Summary, f thirdparty.Format, path string, data []byte) (string, error) {
 	st := store.New(root, nil)
-	run, err := st.Create("import", s.RunID, []store.CellState{{ID: s.Cell, Status: store.CellPending}}, map[string]string{"source": s.Source, "format": string(f)})
+	run, err := st.Create(s.Suite, s.RunID, []store.CellState{{ID: s.Cell, Status: store.CellPending}}, map[string]string{"source": s.Source, "format": string(f)})
 	if err != nil {
 		return "", fmt.Errorf("import: %w (already imported?)", err)
 	}
@@ -166,7 +180,7 @@ func storeImport(root string, s *results.Summary, f thirdparty.Format, path stri
 	if err := cw.WriteSummary(s); err != nil {
 		return "", err
 	}
-	m := &store.Manifest{RunID: s.RunID, Suite: "import", Cell: s.Cell, Model: s.Model, Loadgen: store.Loadgen{Name: s.Loadgen},
+	m := &store.Manifest{RunID: s.RunID, Suite: s.Suite, Cell: s.Cell, Model: s.Model, Workload: s.Workload, Cores: s.Cores, Loadgen: store.Loadgen{Name: s.Loadgen},
 		Command: "runner import " + filepath.Base(path)}
 	if start, end, ok := backfill.SourceTimes(data); ok {
 		m.Started, m.Finished = start, end

@@ -81,6 +81,31 @@ func TestImportKeepsTheSourcesNumbers(t *testing.T) {
 	}
 }
 
+func TestImportLabels(t *testing.T) {
+	root := t.TempDir()
+	code, _, errs := runAnalysis(t, "import", "--results", root, "--suite", "nightly", "--workload", "chat", "--cores", "16", vllmFixture)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	files, _ := filepath.Glob(filepath.Join(root, "nightly", "*", "*", "summary.json"))
+	if len(files) != 1 {
+		t.Fatalf("summaries %v", files)
+	}
+	b, _ := os.ReadFile(files[0])
+	var s results.Summary
+	if err := json.Unmarshal(b, &s); err != nil || s.Suite != "nightly" || s.Workload != "chat" || s.Cores != 16 {
+		t.Errorf("summary labels %q %q %d: %v", s.Suite, s.Workload, s.Cores, err)
+	}
+	om := filepath.Join(t.TempDir(), "h.om")
+	if code, _, errs := runAnalysis(t, "backfill", "--openmetrics", om, files[0]); code != exitOK {
+		t.Fatalf("backfill: exit %d: %s", code, errs)
+	}
+	h, _ := os.ReadFile(om)
+	if !strings.Contains(string(h), `servebench_benchmark_output_tokens_per_second_per_core{cores="16",`) || !strings.Contains(string(h), `suite="nightly"`) {
+		t.Errorf("history series lack the import's labels:\n%s", h)
+	}
+}
+
 func TestImportVLLMBenchToOutput(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "summary.json")
 	code, _, errs := runAnalysis(t, "import", "--output", out, vllmFixture)
