@@ -112,8 +112,8 @@ type Spec struct {
 	APIKey string
 	// ShmSize in bytes for the container (docker); DefaultShmSize when zero.
 	ShmSize int64
-	// ModelCache is a host directory mounted at the container's Hugging Face
-	// cache (docker); empty = no mount.
+	// ModelCache is a directory on the Docker daemon's machine mounted at
+	// the container's Hugging Face cache (docker); empty = no mount.
 	ModelCache string
 	// URL is the server's base URL (external only).
 	URL string
