@@ -23,7 +23,7 @@ func TestStartDryRun(t *testing.T) {
 	for _, want := range []string{
 		"suite concurrent-load (built-in): 4 cells, 24 load levels, 8 skipped",
 		"cell 1/4 TinyLlama__TinyLlama-1.1B-Chat-v1.0_chat_baseline_8c",
-		"engine 1: in-process simulator, model TinyLlama/TinyLlama-1.1B-Chat-v1.0, 8 cores, --max-model-len 2048 --no-enable-prefix-caching",
+		"engine 1: in-process simulator, model TinyLlama/TinyLlama-1.1B-Chat-v1.0, 8 cores, --max-model-len 2048 --block-size 128 --no-enable-prefix-caching",
 		"--enable-prefix-caching",
 		"TinyLlama__TinyLlama-1.1B-Chat-v1.0_rag_baseline_8c: workload rag needs 8192 tokens of context",
 	} {

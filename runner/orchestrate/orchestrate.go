@@ -447,6 +447,8 @@ func (o *Orchestrator) spec(cell suite.Cell, pl Placement, i int, dir string) en
 			s.ExtraArgs = append(s.ExtraArgs, "--max-model-len", strconv.Itoa(cell.MaxModelLen))
 		}
 		if cell.API != "embeddings" {
+			// The seed's block size for every workload (vLLM's CPU guidance).
+			s.ExtraArgs = append(s.ExtraArgs, "--block-size", "128")
 			if cell.PrefixCaching {
 				s.ExtraArgs = append(s.ExtraArgs, "--enable-prefix-caching")
 			} else {

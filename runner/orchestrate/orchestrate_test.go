@@ -181,7 +181,7 @@ func TestExecuteScaling(t *testing.T) {
 		t.Errorf("engines: %d started, %d still running", len(d.started), d.live)
 	}
 	// The simulated engine gets its core count through the spec's CPUs.
-	if len(d.started[1].CPUs) != 2 || !strings.Contains(strings.Join(d.started[1].ExtraArgs, " "), "--max-model-len 2048 --no-enable-prefix-caching") {
+	if len(d.started[1].CPUs) != 2 || !strings.Contains(strings.Join(d.started[1].ExtraArgs, " "), "--max-model-len 2048 --block-size 128 --no-enable-prefix-caching") {
 		t.Errorf("spec: %+v", d.started[1])
 	}
 	// Fractions of the maximum found by the throughput level.
