@@ -75,6 +75,7 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 	fs.IntVar(&c.MaxRequests, "max-requests", 0, "most requests of each level")
 	fs.IntVar(&c.MaxErrors, "max-errors", 0, "stop a level after this many failed requests (0 = no limit)")
 	fs.Float64Var(&c.MaxErrorRate, "max-error-rate", 0, "stop a level when the failed share passes this fraction (0 = no limit)")
+	fs.IntVar(&c.MaxInFlight, "max-in-flight", 0, "open loop: drop (and count) sends due while this many requests are in flight (0 = no cap)")
 	warmup := fs.Float64("warmup", 0, "warmup cut by scheduled time: seconds, or below 1 a fraction of max-seconds")
 	cooldown := fs.Float64("cooldown", 0, "cooldown cut by scheduled time: seconds, or below 1 a fraction of max-seconds")
 	timeout := fs.Float64("request-timeout", 600, "per-request timeout, seconds")

@@ -48,6 +48,8 @@ type level struct {
 	inflight sync.WaitGroup // every request
 	measured sync.WaitGroup // requests inside the window
 	sent     atomic.Int64
+	running  atomic.Int64 // requests in flight now
+	dropped  atomic.Int64 // open-loop sends skipped at the in-flight cap
 	results  chan *measure.Result
 	prog     *progress
 }
@@ -164,7 +166,8 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 	if l.winEnd > 0 && l.winEnd < winEnd {
 		winEnd = l.winEnd
 	}
-	closing := results.Closing{WindowStart: l.warm, WindowEnd: winEnd, StopReason: l.stopReason, CPU: cpu, Wall: wall}
+	closing := results.Closing{WindowStart: l.warm, WindowEnd: winEnd, StopReason: l.stopReason, CPU: cpu, Wall: wall,
+		Dropped: int(l.dropped.Load())}
 	if !spec.Kind.Closed() {
 		if p, err := pacer.New(spec); err == nil {
 			for {
@@ -213,6 +216,10 @@ func (l *level) openLoop() {
 		if !sl.until(due, l.stopCh) || l.stopped() {
 			l.stoppedAt = time.Since(l.start)
 			return
+		}
+		if c.MaxInFlight > 0 && l.running.Load() >= int64(c.MaxInFlight) {
+			l.dropped.Add(1)
+			continue
 		}
 		l.launch(int64(seq), due, at, true)
 	}
@@ -281,6 +288,7 @@ func (l *level) launch(seq int64, due time.Time, at time.Duration, async bool) b
 	}
 	l.gate.RUnlock()
 	l.sent.Add(1)
+	l.running.Add(1)
 	item := &l.bodies[int(seq)%len(l.bodies)]
 	if async {
 		go l.do(seq, due, ph, item)
@@ -295,6 +303,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }
 // do sends one request and times its response.
 func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) {
 	defer l.inflight.Done()
+	defer l.running.Add(-1)
 	if ph == measure.PhaseMeasure {
 		defer l.measured.Done()
 	}

@@ -91,10 +91,14 @@ type Config struct {
 	PromptPool int
 	IgnoreEOS  bool // ask for exactly the output length; fewer tokens is early_eos
 
-	MaxSeconds     time.Duration // per benchmark; 0 = no time limit
-	MaxRequests    int           // per benchmark; 0 = no count limit
-	MaxErrors      int           // stop a benchmark after this many failed requests (0 = no limit)
-	MaxErrorRate   float64       // stop when failed/finished passes this, after 20 requests (0 = no limit)
+	MaxSeconds   time.Duration // per benchmark; 0 = no time limit
+	MaxRequests  int           // per benchmark; 0 = no count limit
+	MaxErrors    int           // stop a benchmark after this many failed requests (0 = no limit)
+	MaxErrorRate float64       // stop when failed/finished passes this, after 20 requests (0 = no limit)
+	// MaxInFlight caps an open loop's requests in flight; a send due while
+	// at the cap is dropped and counted (the level is then invalid) rather
+	// than queued. 0 = no cap.
+	MaxInFlight    int
 	Warmup         Span
 	Cooldown       Span
 	RequestTimeout time.Duration // default 10 min
@@ -163,8 +167,8 @@ func (c *Config) check() ([]pacer.Spec, error) {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
-	if c.MaxSeconds < 0 || c.MaxRequests < 0 || c.MaxErrors < 0 || c.MaxErrorRate < 0 || c.MaxErrorRate > 1 {
-		return nil, configErr("limits: max-seconds, max-requests, max-errors must be >= 0 and max-error-rate in [0,1]")
+	if c.MaxSeconds < 0 || c.MaxRequests < 0 || c.MaxErrors < 0 || c.MaxInFlight < 0 || c.MaxErrorRate < 0 || c.MaxErrorRate > 1 {
+		return nil, configErr("limits: max-seconds, max-requests, max-errors, max-in-flight must be >= 0 and max-error-rate in [0,1]")
 	}
 	if c.MaxSeconds == 0 && c.MaxRequests == 0 && c.Profile != pacer.Replay {
 		return nil, configErr("limits: set max-seconds or max-requests, or the benchmark never ends")

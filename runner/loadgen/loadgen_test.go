@@ -436,3 +436,21 @@ func TestClosedLoopEndsAtMaxSeconds(t *testing.T) {
 		t.Fatalf("requests %+v stop %q duration %v", b.Requests, b.StopReason, b.DurationSeconds)
 	}
 }
+
+// At the in-flight cap an open loop drops sends and says so, instead of
+// queueing them client-side.
+func TestMaxInFlightDrops(t *testing.T) {
+	f := &fakeServer{TTFT: 400 * time.Millisecond, ITL: time.Millisecond, Tokens: 2}
+	srv := f.start(t)
+	cfg := baseConfig(srv.URL)
+	cfg.Profile, cfg.Rates, cfg.MaxSeconds, cfg.MaxInFlight = pacer.Constant, []float64{50}, 300*time.Millisecond, 5
+	var col collector
+	sum, err := Run(context.Background(), cfg, nil, col.sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := sum.Benchmarks[0]
+	if len(col.all) != 5 || b.Dropped != 10 || b.Valid || !strings.Contains(strings.Join(b.InvalidReasons, ";"), "10 sends dropped") {
+		t.Fatalf("%d sent, dropped %d, reasons %v", len(col.all), b.Dropped, b.InvalidReasons)
+	}
+}

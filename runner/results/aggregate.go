@@ -69,9 +69,12 @@ type Closing struct {
 	// Scheduled is the number of sends the profile asked for inside the
 	// window (open loop); the achieved rate is compared with it.
 	Scheduled  int
-	StopReason string        // why sending stopped early, "" when it ran its course
-	CPU        time.Duration // the load generator's CPU time during the benchmark
-	Wall       time.Duration // wall time the CPU figure covers
+	StopReason string // why sending stopped early, "" when it ran its course
+	// Dropped is the number of open-loop sends skipped because the
+	// in-flight cap was reached.
+	Dropped int
+	CPU     time.Duration // the load generator's CPU time during the benchmark
+	Wall    time.Duration // wall time the CPU figure covers
 }
 
 // bucketWidth is the resolution of the throughput time series.
@@ -219,6 +222,7 @@ func (a *Aggregator) Close(c Closing) Benchmark {
 
 		TokenMismatches: a.mismatch,
 		StopReason:      c.StopReason,
+		Dropped:         c.Dropped,
 		InvalidReasons:  []string{},
 	}
 	if len(a.errs) > 0 {
@@ -287,6 +291,9 @@ func (a *Aggregator) judge(b *Benchmark) {
 	}
 	if a.lv.Open && b.ScheduledRate > 0 && b.AchievedRate < v.MinAchieved*b.ScheduledRate {
 		add("client-bound: achieved %.4g req/s is below %.0f%% of the %.4g req/s scheduled", b.AchievedRate, 100*v.MinAchieved, b.ScheduledRate)
+	}
+	if b.Dropped > 0 {
+		add("client-bound: %d sends dropped at the in-flight cap", b.Dropped)
 	}
 	if b.SendLateness.Count > 0 && b.SendLateness.P99 > msec(v.MaxLatenessP99) {
 		add("client-bound: p99 send lateness %.3g ms is above %.3g ms", b.SendLateness.P99, msec(v.MaxLatenessP99))

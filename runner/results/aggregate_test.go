@@ -114,6 +114,11 @@ func TestAggregatorValidity(t *testing.T) {
 		{"errors", run(Validity{}, 1000, 1000, 0, 20, ""), []string{"error rate 2.00% is above 1.00%"}},
 		{"error rule off", run(Validity{MaxErrorRate: -1}, 1000, 1000, 0, 20, ""), nil},
 		{"stopped", run(Validity{}, 1000, 1000, 0, 0, "max-errors 5 reached"), []string{"stopped early: max-errors 5 reached"}},
+		{"dropped", func() Benchmark {
+			a := NewAggregator(Level{Profile: "constant", Target: 100, Open: true, Start: start}, Validity{MinSamplesP99: 1})
+			a.Add(req(0, 0, 0, contract.OutcomeSuccess, 5*msd))
+			return a.Close(Closing{WindowEnd: 10 * msd, Scheduled: 1, Dropped: 3})
+		}(), []string{"client-bound: 3 sends dropped at the in-flight cap"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.b.Valid != (len(tc.want) == 0) || len(tc.b.InvalidReasons) != len(tc.want) {

@@ -88,6 +88,8 @@ type Benchmark struct {
 	LoadgenCPUPercent float64 `json:"loadgen_cpu_percent,omitempty"`
 	// StopReason says why sending stopped before the profile's end.
 	StopReason string `json:"stop_reason,omitempty"`
+	// Dropped counts open-loop sends skipped at the in-flight cap.
+	Dropped int `json:"dropped,omitempty"`
 	// Notes are caveats that do not invalidate the benchmark.
 	Notes []string `json:"notes,omitempty"`
 }
