@@ -68,7 +68,7 @@ func WriteCSV(w io.Writer, s *Summary) error {
 	head := []string{"model", "workload", "loadgen", "profile", "level", "target_rate", "scheduled_rate", "achieved_rate",
 		"duration_seconds", "successful", "failed", "incomplete", "success_ratio", "requests_per_second",
 		"output_tokens_per_second", "total_tokens_per_second", "valid", "invalid_reasons", "token_source", "stop_reason",
-		"loadgen_cpu_percent"}
+		"dropped", "loadgen_cpu_percent"}
 	for _, d := range csvDists {
 		for _, c := range distCols {
 			head = append(head, d.name+"_"+c)
@@ -84,7 +84,7 @@ func WriteCSV(w io.Writer, s *Summary) error {
 		row := []string{s.Model, s.Workload, s.Loadgen, b.Profile, b.Level, f(b.TargetRate), f(b.ScheduledRate), f(b.AchievedRate),
 			f(b.DurationSeconds), strconv.Itoa(b.Requests.Successful), strconv.Itoa(b.Requests.Failed), strconv.Itoa(b.Requests.Incomplete),
 			f(b.SuccessRatio), f(b.RequestsPerSecond), f(b.OutputTokensPerSecond), f(b.TotalTokensPerSecond),
-			strconv.FormatBool(b.Valid), string(reasons), b.TokenSource, b.StopReason, f(b.LoadgenCPUPercent)}
+			strconv.FormatBool(b.Valid), string(reasons), b.TokenSource, b.StopReason, strconv.Itoa(b.Dropped), f(b.LoadgenCPUPercent)}
 		for _, d := range csvDists {
 			v := d.get(b)
 			row = append(row, f(v.Mean), f(v.P50), f(v.P90), f(v.P95), f(v.P99), f(v.P999), f(v.Max), strconv.Itoa(v.Count))
