@@ -138,21 +138,26 @@ func Compare(sides []Side, o Options) (*Report, error) {
 	return rep, nil
 }
 
-// group gathers a side's cells by key across repeats. A side holding a single
-// cell per repeat is keyed "" so that it pairs with any single cell.
-func group(s Side) (map[string][]Cell, []string) {
-	single := true
+// singleCell reports whether every repeat of a side is one cell.
+func singleCell(s Side) bool {
 	for _, r := range s.Repeats {
 		if len(r) != 1 {
-			single = false
+			return false
 		}
 	}
+	return true
+}
+
+// group gathers a side's cells by key across repeats. With anyName, every
+// cell is keyed "" so that two single-cell sides pair whatever their names;
+// a single cell against a run pairs by name.
+func group(s Side, anyName bool) (map[string][]Cell, []string) {
 	out := map[string][]Cell{}
 	var keys []string
 	for _, r := range s.Repeats {
 		for _, c := range r {
 			k := c.Key
-			if single {
+			if anyName {
 				k = ""
 			}
 			if _, ok := out[k]; !ok {
@@ -167,8 +172,9 @@ func group(s Side) (map[string][]Cell, []string) {
 
 func compareSides(a, b Side, o Options) (Comparison, error) {
 	cmp := Comparison{A: a.Label, B: b.Label}
-	ga, ka := group(a)
-	gb, kb := group(b)
+	anyName := singleCell(a) && singleCell(b)
+	ga, ka := group(a, anyName)
+	gb, kb := group(b, anyName)
 	for _, k := range ka {
 		cb, ok := gb[k]
 		if !ok {

@@ -321,3 +321,17 @@ func TestProfileMismatch(t *testing.T) {
 		t.Errorf("mismatches %q", mm)
 	}
 }
+
+func TestCellAgainstRun(t *testing.T) {
+	dir := t.TempDir()
+	writeCell(t, filepath.Join(dir, "run", "c4"), bench{Seed: 1, N: 40})
+	writeCell(t, filepath.Join(dir, "run", "c8"), bench{Seed: 2, N: 40})
+	cell := writeCell(t, filepath.Join(dir, "other", "c8"), bench{Seed: 3, N: 40})
+	rep, err := Compare([]Side{load(t, filepath.Join(dir, "run")), load(t, cell)}, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rep.Comparisons[0]; len(c.Cells) != 1 || c.Cells[0].Cell != "c8" {
+		t.Errorf("a cell against a run pairs by name: %+v", c.Cells)
+	}
+}
