@@ -314,7 +314,7 @@ func TestE2EComposeSimProfile(t *testing.T) {
 		"SIM_IMAGE":        simImage,
 		"ENGINE_PORT":      strconv.Itoa(e2e.FreePort(t)),
 		"RUNNER_PORT":      strconv.Itoa(e2e.FreePort(t)),
-		"SIM_MAX_SECONDS":  "3",
+		"SIM_MAX_SECONDS":  "8", // long enough for Docker to see the runner healthy on a loaded machine
 	}
 	p := loadCompose(t, "sim", env)
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
