@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -78,7 +79,16 @@ flags:`)
 			return usagef("backfill: %w", err)
 		}
 		for _, c := range cells {
-			fin, err := backfill.FinishTimes(c, fallback)
+			fb := fallback
+			if c.Manifest == nil && filepath.Base(c.Path) != "summary.json" {
+				// A third-party file read directly: it dates itself.
+				if raw, err := os.ReadFile(c.Path); err == nil {
+					if _, end, ok := backfill.SourceTimes(raw); ok {
+						fb = end
+					}
+				}
+			}
+			fin, err := backfill.FinishTimes(c, fb)
 			if err != nil {
 				return usagef("backfill: %w (--at)", err)
 			}

@@ -48,3 +48,27 @@ func TestBackfillOpenMetricsFile(t *testing.T) {
 		t.Errorf("no target: exit %d, want 2", code)
 	}
 }
+
+func TestBackfillDatesThirdPartyFiles(t *testing.T) {
+	om := filepath.Join(t.TempDir(), "v.om")
+	if code, _, errs := runAnalysis(t, "backfill", "--openmetrics", om, vllmFixture); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	b, _ := os.ReadFile(om)
+	// date 20260722-041843, read as UTC.
+	want := float64(time.Date(2026, 7, 22, 4, 18, 43, 0, time.UTC).Unix())
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "servebench_benchmark_") {
+			continue
+		}
+		f := strings.Fields(line)
+		if ts, err := strconv.ParseFloat(f[len(f)-1], 64); err != nil || ts != want {
+			t.Errorf("sample not dated %v: %s", want, line)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Errorf("no samples:\n%s", b)
+	}
+}

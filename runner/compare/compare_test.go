@@ -335,3 +335,12 @@ func TestCellAgainstRun(t *testing.T) {
 		t.Errorf("a cell against a run pairs by name: %+v", c.Cells)
 	}
 }
+
+func TestNothingInCommonIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	a := writeCell(t, filepath.Join(dir, "a", "cell"), bench{Seed: 1, N: 20, Level: "concurrent-4"})
+	b := writeCell(t, filepath.Join(dir, "b", "cell"), bench{Seed: 2, N: 20, Level: "concurrent-8", Conc: 8})
+	if _, err := Compare([]Side{load(t, a), load(t, b)}, testOpts); err == nil || !strings.Contains(err.Error(), "no cell and load level in common") {
+		t.Errorf("err = %v", err)
+	}
+}
