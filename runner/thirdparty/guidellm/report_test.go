@@ -229,3 +229,24 @@ func TestParseV06(t *testing.T) {
 		t.Errorf("summary %+v benchmark %+v", s, b)
 	}
 }
+
+// An embeddings run (`--backend request_format=/v1/embeddings`) reports
+// EmbeddingsMetrics: no TTFT, ITL or output tokens, which stay empty.
+func TestParseEmbeddingsBenchmark(t *testing.T) {
+	doc := `{"metadata":{"version":2},"config":{"spec":{"backend":{"target":"http://p","model":"e"}}},"benchmarks":[{"type_":"embeddings_benchmark",
+"config":{"strategy":{"type_":"throughput","max_concurrency":64}},
+"metrics":{"request_totals":{"successful":500,"errored":0,"incomplete":3,"total":503},
+"requests_per_second":{"successful":{"mean":48.2},"total":{"mean":48.5}},
+"request_latency":{"successful":{"mean":0.65,"max":1.9,"count":500,"percentiles":{"p50":0.61,"p90":0.9,"p95":1.1,"p99":1.5,"p999":1.8}}},
+"input_tokens_per_second":{"successful":{"mean":24678.0}},"tokens_per_second":{"successful":{"mean":24678.0}},
+"output_tokens_per_second":{"successful":{"mean":0.0}}},"duration":10.4}]}`
+	s, err := Parse(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.Benchmarks[0]
+	if b.Level != "throughput-64" || b.E2E.P99 != 1500 || b.E2E.Count != 500 || b.TotalTokensPerSecond != 24678 ||
+		b.TTFT.Count != 0 || b.TPOT.Count != 0 || b.OutputTokensPerSecond != 0 || b.RequestsPerSecond != 48.2 {
+		t.Errorf("%+v", b)
+	}
+}
