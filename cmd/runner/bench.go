@@ -40,6 +40,7 @@ type benchFlags struct {
 	listen        string
 	webConfig     string
 	failInvalid   bool
+	cores         int
 	requestChunks bool
 	progressTick  time.Duration
 }
@@ -97,6 +98,7 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 	minSamples := fs.Int("valid.min-samples", 1000, "validity: TTFT samples a p99 needs")
 	errRate := fs.Float64("valid.max-error-rate", 0.01, "validity: highest failed share (negative disables)")
 	fs.BoolVar(&f.failInvalid, "fail-invalid", false, "exit 3 when a benchmark is flagged invalid")
+	fs.IntVar(&f.cores, "cores", 0, "cores the server runs on, for the cores label and summary (0 = unknown)")
 	fs.DurationVar(&f.progressTick, "progress-interval", 5*time.Second, "how often the progress line is printed")
 	if err := fs.Parse(args); err != nil {
 		return nil, usageError{err}
@@ -208,6 +210,12 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 		maxErr = 1e-12 // 0 would select the default; zero tolerance is "any failure"
 	}
 	c.Validity = results.Validity{MaxLatenessP99: time.Duration(*maxLate * float64(time.Millisecond)), MinSamplesP99: *minSamples, MaxErrorRate: maxErr}
+	if f.cores < 0 {
+		return nil, usagef("--cores %d: must be >= 0", f.cores)
+	}
+	if f.cores > 0 {
+		c.Labels.Cores = strconv.Itoa(f.cores)
+	}
 	if err := webserver.Validate(f.webConfig); err != nil {
 		return nil, usagef("--web.config.file: %v", err)
 	}
@@ -304,6 +312,7 @@ func runBench(ctx context.Context, e env) error {
 	if sum == nil {
 		return runErr
 	}
+	sum.Cores = f.cores
 	// Whatever happened, write what was measured.
 	var werr error
 	if f.format == "csv" {

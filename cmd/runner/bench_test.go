@@ -55,7 +55,7 @@ func TestBenchWritesFiles(t *testing.T) {
 	sumPath, reqPath := filepath.Join(dir, "summary.json"), filepath.Join(dir, "requests.jsonl")
 	code, _, stderr := runCmd([]string{"bench", "--target", srv.URL, "--profile", "concurrent", "--rate", "1,2",
 		"--data", "prompt_tokens=8,output_tokens=3", "--max-requests", "6", "--api-key-file", keyFile, "--header", "X-Team=perf",
-		"--extra-body", `{"temperature":0}`, "--output", sumPath, "--requests", reqPath, "--web.listen-address", "127.0.0.1:0"},
+		"--extra-body", `{"temperature":0}`, "--cores", "8", "--output", sumPath, "--requests", reqPath, "--web.listen-address", "127.0.0.1:0"},
 		map[string]string{"SERVEBENCH_API_KEY": "from-env"})
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -66,7 +66,7 @@ func TestBenchWritesFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sum.Benchmarks) != 2 || sum.Benchmarks[1].Level != "concurrent-2" || sum.Benchmarks[1].Requests.Successful != 6 {
+	if len(sum.Benchmarks) != 2 || sum.Benchmarks[1].Level != "concurrent-2" || sum.Benchmarks[1].Requests.Successful != 6 || sum.Cores != 8 {
 		t.Fatalf("summary %+v", sum)
 	}
 	rf, _ := os.Open(reqPath)
