@@ -62,6 +62,8 @@ type Report struct {
 	Baseline    string       `json:"baseline"`
 	Comparisons []Comparison `json:"comparisons"`
 	Regressions int          `json:"regressions"` // metrics judged regressed, over all comparisons
+	Judged      int          `json:"judged"`      // metrics a test could judge
+	Untested    int          `json:"untested"`    // metrics no test could judge (data missing)
 	Options     Options      `json:"options"`
 }
 
@@ -127,8 +129,14 @@ func Compare(sides []Side, o Options) (*Report, error) {
 		for _, cc := range c.Cells {
 			for _, l := range cc.Levels {
 				for _, m := range l.Metrics {
-					if m.Verdict == Regressed {
+					switch m.Verdict {
+					case Regressed:
 						rep.Regressions++
+						rep.Judged++
+					case Untested:
+						rep.Untested++
+					default:
+						rep.Judged++
 					}
 				}
 			}

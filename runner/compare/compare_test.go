@@ -344,3 +344,22 @@ func TestNothingInCommonIsAnError(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestCountsJudgedAndUntested(t *testing.T) {
+	dir := t.TempDir()
+	a := writeCell(t, filepath.Join(dir, "a", "cell"), bench{Seed: 1, N: 20, NoRequests: true})
+	b := writeCell(t, filepath.Join(dir, "b", "cell"), bench{Seed: 2, N: 20, NoRequests: true})
+	rep, err := Compare([]Side{load(t, a), load(t, b)}, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Summaries only: success rate and validity judged, the rest not.
+	if rep.Judged != 2 || rep.Untested != 11 {
+		t.Errorf("judged %d untested %d, want 2 and 11", rep.Judged, rep.Untested)
+	}
+	var buf bytes.Buffer
+	WriteText(&buf, rep)
+	if !strings.Contains(buf.String(), "2 metric(s) judged, 11 not tested") {
+		t.Errorf("summary line:\n%s", buf.String())
+	}
+}

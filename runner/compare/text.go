@@ -42,10 +42,11 @@ func WriteText(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintln(ew)
 	}
+	tested := fmt.Sprintf("%d metric(s) judged, %d not tested for lack of data; alpha %g, min change %.1f%%", r.Judged, r.Untested, r.Options.Alpha, 100*r.Options.MinChange)
 	if r.Regressions > 0 {
-		fmt.Fprintf(ew, "REGRESSION: %d metric(s) regressed (alpha %g, min change %.1f%%)\n", r.Regressions, r.Options.Alpha, 100*r.Options.MinChange)
+		fmt.Fprintf(ew, "REGRESSION: %d metric(s) regressed (%s)\n", r.Regressions, tested)
 	} else {
-		fmt.Fprintf(ew, "no regression (alpha %g, min change %.1f%%)\n", r.Options.Alpha, 100*r.Options.MinChange)
+		fmt.Fprintf(ew, "no regression (%s)\n", tested)
 	}
 	return ew.err
 }
