@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -253,6 +254,24 @@ func runStart(ctx context.Context, e env) error {
 		resumed = r
 	}
 	st, err := setupStart(f, e.getenv, "/")
+	if err == nil && st.cfg.Engine == "external" && f.o.Models == nil && e.getenv("SERVEBENCH_MODELS") == "" {
+		// The suite's models mean nothing to a server someone else runs:
+		// plan (cells, labels, context check) with the model it serves.
+		key, kerr := readAPIKey(f.apiKeyFile, e.getenv)
+		if kerr != nil {
+			return usageError{kerr}
+		}
+		model, derr := detectModel(ctx, st.cfg.Target, key)
+		switch {
+		case derr == nil:
+			f.o.Models = []string{model}
+			st, err = setupStart(f, e.getenv, "/")
+		case f.dryRun:
+			fmt.Fprintf(e.stderr, "runner: %v; the plan below uses the suite's models\n", derr)
+		default:
+			err = derr
+		}
+	}
 	if err != nil {
 		if resumed != nil {
 			_ = resumed.Close(store.StatusIncomplete)
@@ -378,6 +397,44 @@ func hasCell(r *store.Run, id string) bool {
 		}
 	}
 	return false
+}
+
+// detectModel asks an external engine which model it serves: the first id
+// of /v1/models, with the API key.
+func detectModel(ctx context.Context, target, apiKey string) (string, error) {
+	base, err := engine.NormalizeURL(target)
+	if err != nil {
+		return "", usageError{fmt.Errorf("target: %w", err)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/models", nil)
+	if err != nil {
+		return "", err
+	}
+	if apiKey != "" {
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("external engine: detect the model: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("external engine: detect the model: %s/v1/models answered %s", base, resp.Status)
+	}
+	var list struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&list); err != nil {
+		return "", fmt.Errorf("external engine: detect the model: %w", err)
+	}
+	if len(list.Data) == 0 || list.Data[0].ID == "" {
+		return "", fmt.Errorf("external engine: %s/v1/models lists no model", base)
+	}
+	return list.Data[0].ID, nil
 }
 
 // readAPIKey reads the external engine's key from a file or SERVEBENCH_API_KEY.

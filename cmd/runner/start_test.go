@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/servebench/servebench/internal/e2e"
+	"github.com/servebench/servebench/runner/engine"
+	"github.com/servebench/servebench/runner/simulator"
 	"github.com/servebench/servebench/runner/store"
 )
 
@@ -210,5 +213,37 @@ func TestStartInterrupt(t *testing.T) {
 	st, _ = store.ReadState(filepath.Dir(runs[0]))
 	if st.Status != store.StatusComplete || len(st.Resumed) != 1 {
 		t.Errorf("after resume: %+v", st)
+	}
+}
+
+// TestStartExternal runs the smoke suite against a server the runner did
+// not start: the served model is detected and planned with, not the suite's.
+func TestStartExternal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a simulated engine")
+	}
+	base := simulator.DefaultConfig()
+	base.LoadTime = 0
+	base.Slowdown = 0.1 // ten times faster than the modelled CPU: a short test
+	in, err := engine.NewSim(base, nil, nil).Start(context.Background(), engine.Spec{Model: "TinyLlama/TinyLlama-1.1B-Chat-v1.0", CPUs: make([]int, 16)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Stop(context.Background())
+	if err := in.Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	code, out, errOut := runCLI(t, nil, "start", "--suite", "smoke", "--engine", "external", "--target", in.URL()+"/v1",
+		"--max-seconds", "1", "--results", dir, "--web.listen-address", "off")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(out, "TinyLlama__TinyLlama-1.1B-Chat-v1.0_chat_lite ") {
+		t.Errorf("the detected model must name the cell:\n%s", out)
+	}
+	code, _, errOut = runCLI(t, nil, "start", "--suite", "smoke", "--engine", "external", "--target", "http://127.0.0.1:1", "--results", dir)
+	if code != exitFailure || !strings.Contains(errOut, "external engine: detect the model") {
+		t.Errorf("unreachable target: exit %d %s", code, errOut)
 	}
 }

@@ -409,12 +409,6 @@ func (o *Orchestrator) spec(cell suite.Cell, pl Placement, i int, dir string) en
 			"io.servebench.cell": cell.ID,
 		},
 	}
-	if o.Plan.Config.Engine == "external" {
-		s.Model = "" // auto-detected unless the user named one
-		if len(o.Plan.Config.Models) == 1 && o.Plan.Config.Models[0] != suite.Defaults.Models[0] {
-			s.Model = o.Plan.Config.Models[0]
-		}
-	}
 	if i > 0 || cell.Variant == suite.VariantInstances {
 		s.Name = fmt.Sprintf("%s-%d", cell.ID, i+1)
 		s.Labels["io.servebench.instance_index"] = strconv.Itoa(i + 1)
