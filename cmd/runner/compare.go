@@ -23,6 +23,7 @@ func runCompare(_ context.Context, e env) error {
 	fs.SetOutput(e.stderr)
 	var o compare.Options
 	asJSON := fs.Bool("json", false, "print the verdicts as JSON")
+	failUntested := fs.Bool("fail-untested", false, "exit 2 when any metric could not be tested (data missing), so CI cannot pass on nothing")
 	cross := fs.Bool("cross", false, "cross-validation: one table of the same metrics per load generator, no verdicts")
 	fs.BoolVar(&o.Force, "force", false, "compare even when hardware or configuration differ")
 	fs.Float64Var(&o.Alpha, "alpha", 0.01, "significance level of each test")
@@ -99,6 +100,9 @@ flags:`)
 	}
 	if rep.Regressions > 0 {
 		return exitError{code: exitRegression, err: fmt.Errorf("compare: %d metric(s) regressed", rep.Regressions)}
+	}
+	if *failUntested && rep.Untested > 0 {
+		return usagef("compare: %d metric(s) could not be tested (--fail-untested)", rep.Untested)
 	}
 	return nil
 }

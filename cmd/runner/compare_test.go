@@ -62,6 +62,9 @@ func TestCompareExitCodes(t *testing.T) {
 	if code, _, _ = runAnalysis(t, "compare", "--force", base, other); code == exitUsage {
 		t.Errorf("--force: exit %d", code)
 	}
+	if code, _, errs = runAnalysis(t, "compare", "--fail-untested", base, same); code != exitUsage || !strings.Contains(errs, "could not be tested") {
+		t.Errorf("--fail-untested with p99s lacking samples: exit %d: %s", code, errs)
+	}
 	if code, _, _ = runAnalysis(t, "compare", base); code != exitUsage {
 		t.Errorf("one input: exit %d, want 2", code)
 	}
