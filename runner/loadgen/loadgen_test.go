@@ -187,8 +187,8 @@ func TestFailuresAreData(t *testing.T) {
 			t.Fatalf("errors %v, want %v", b.Errors, want)
 		}
 	}
-	// Broken streams delivered two tokens each: their TTFT counts.
-	if b.TTFT.Count != 12 || b.E2E.Count != 8 || b.Valid || !strings.Contains(strings.Join(b.InvalidReasons, ";"), "error rate 60.00%") {
+	// Latencies are of the successful requests; the failures show as counts.
+	if b.TTFT.Count != 8 || b.E2E.Count != 8 || b.SendLateness.Count != 20 || b.Valid || !strings.Contains(strings.Join(b.InvalidReasons, ";"), "error rate 60.00%") {
 		t.Fatalf("ttft %d e2e %d valid %v %v", b.TTFT.Count, b.E2E.Count, b.Valid, b.InvalidReasons)
 	}
 	if b.SuccessRatio != 0.4 {

@@ -85,10 +85,12 @@ const bucketWidth = 10 * time.Millisecond
 // safe for concurrent use.
 //
 // Which requests count where:
-//   - latency distributions use measured requests (phase measure, i.e.
-//     scheduled inside the window): TTFT of every request that received a
-//     first token, whatever its outcome; ITL of every gap received; E2E and
-//     TPOT of successful requests only (an error's end is not a latency);
+//   - latency distributions (TTFT, ITL, TPOT, E2E) use successful measured
+//     requests (phase measure, i.e. scheduled inside the window), as the
+//     live histograms and runner compare do; send lateness uses every
+//     measured request. Failures stay visible as counts by kind, the success
+//     ratio and the error-rate validity rule, never as silently better
+//     percentiles;
 //   - request counts by outcome are of measured requests;
 //   - throughput (requests and tokens per second) counts events that happened
 //     inside the window, whichever request they belong to: successful
@@ -174,6 +176,9 @@ func (a *Aggregator) Add(r *measure.Result) {
 		a.mismatch++
 	}
 	a.late = append(a.late, msec(r.Lateness()))
+	if r.Outcome != contract.OutcomeSuccess {
+		return
+	}
 	if ttft, ok := r.TTFT(); ok {
 		a.ttft = append(a.ttft, msec(ttft))
 		a.ttftSend = append(a.ttftSend, msec(r.FirstTok.Sub(r.Sent)))
@@ -183,9 +188,6 @@ func (a *Aggregator) Add(r *measure.Result) {
 		gap := msec(r.Chunks[i].At - r.Chunks[i-1].At)
 		a.itl = append(a.itl, gap)
 		a.itlTok = append(a.itlTok, gap/float64(max(r.Chunks[i].Tokens, 1)))
-	}
-	if r.Outcome != contract.OutcomeSuccess {
-		return
 	}
 	a.e2e = append(a.e2e, msec(r.E2E()))
 	if n := len(r.Chunks); n >= 2 && r.OutputTokens > 1 {

@@ -111,8 +111,8 @@ func TestAggregatorValidity(t *testing.T) {
 		{"late sends", run(Validity{}, 1000, 1000, 2*msd, 0, ""), []string{"client-bound: p99 send lateness 2 ms is above 1 ms"}},
 		{"looser lateness threshold", run(Validity{MaxLatenessP99: 5 * msd}, 1000, 1000, 2*msd, 0, ""), nil},
 		{"few samples", run(Validity{}, 999, 999, 0, 0, ""), []string{"too few samples: 999 TTFT samples, p99 needs 1000"}},
-		{"errors", run(Validity{}, 1000, 1000, 0, 20, ""), []string{"error rate 2.00% is above 1.00%"}},
-		{"error rule off", run(Validity{MaxErrorRate: -1}, 1000, 1000, 0, 20, ""), nil},
+		{"errors", run(Validity{}, 1100, 1100, 0, 22, ""), []string{"error rate 2.00% is above 1.00%"}},
+		{"error rule off", run(Validity{MaxErrorRate: -1}, 1100, 1100, 0, 22, ""), nil},
 		{"stopped", run(Validity{}, 1000, 1000, 0, 0, "max-errors 5 reached"), []string{"stopped early: max-errors 5 reached"}},
 		{"dropped", func() Benchmark {
 			a := NewAggregator(Level{Profile: "constant", Target: 100, Open: true, Start: start}, Validity{MinSamplesP99: 1})
@@ -147,8 +147,8 @@ func TestAggregatorFailuresAndTrend(t *testing.T) {
 	if b.Requests != (Requests{Successful: 30, Failed: 1, Incomplete: 1}) || b.Errors[contract.ErrStreamBroken] != 1 {
 		t.Fatalf("requests %+v errors %v", b.Requests, b.Errors)
 	}
-	// TTFT counts every request that got a first token; E2E only successes.
-	if b.TTFT.Count != 32 || b.E2E.Count != 30 || b.ITL.Count != 31 {
+	// Latencies are of successful requests; lateness of every one.
+	if b.TTFT.Count != 30 || b.E2E.Count != 30 || b.ITL.Count != 30 || b.SendLateness.Count != 32 {
 		t.Fatalf("ttft %d e2e %d itl %d", b.TTFT.Count, b.E2E.Count, b.ITL.Count)
 	}
 	if b.TTFTTrend < 1.5 {
