@@ -62,8 +62,12 @@ func TestCompareExitCodes(t *testing.T) {
 	if code, _, _ = runAnalysis(t, "compare", "--force", base, other); code == exitUsage {
 		t.Errorf("--force: exit %d", code)
 	}
-	if code, _, errs = runAnalysis(t, "compare", "--fail-untested", base, same); code != exitUsage || !strings.Contains(errs, "could not be tested") {
-		t.Errorf("--fail-untested with p99s lacking samples: exit %d: %s", code, errs)
+	bare := writeSynthetic(t, filepath.Join(dir, "bare", "cell"), comparetest.Bench{Seed: 6, N: 600, NoRequests: true})
+	if code, _, errs = runAnalysis(t, "compare", "--fail-untested", base, bare); code != exitUsage || !strings.Contains(errs, "could not be tested") {
+		t.Errorf("--fail-untested against a summary without records: exit %d: %s", code, errs)
+	}
+	if code, _, errs = runAnalysis(t, "compare", "--fail-untested", base, same); code != exitOK {
+		t.Errorf("--fail-untested with everything tested: exit %d: %s", code, errs)
 	}
 	if code, _, _ = runAnalysis(t, "compare", base); code != exitUsage {
 		t.Errorf("one input: exit %d, want 2", code)
