@@ -35,6 +35,7 @@ type progress struct {
 	level      string
 	target     float64
 	levelStart time.Time
+	sent       int
 	finished   int
 	errs       int
 	ttft       []float64 // ring of recent TTFTs, seconds
@@ -104,7 +105,7 @@ func (p *progress) startCell(c suite.Cell, stage string) {
 func (p *progress) startLevel(c suite.Cell, pos int, l suite.Level, target float64) {
 	p.mu.Lock()
 	p.stage, p.levelPos, p.level, p.target, p.levelStart = "", pos, l.Name, target, p.now()
-	p.finished, p.errs, p.ttft, p.ttftNext = 0, 0, p.ttft[:0], 0
+	p.sent, p.finished, p.errs, p.ttft, p.ttftNext = 0, 0, 0, p.ttft[:0], 0
 	p.mu.Unlock()
 	p.line(fmt.Sprintf("cell %d/%d %s: level %s (%d/%d), target %.4g", c.Index, len(p.plan.Cells), c.ID, l.Name, pos+1, len(c.Levels), target))
 }
@@ -160,9 +161,9 @@ func (p *progress) status() string {
 		return fmt.Sprintf("%s %s | elapsed %s | ETA ≤ %s", head, p.stage, elapsed, p.eta(now).Round(time.Second))
 	}
 	inLevel := now.Sub(p.levelStart).Seconds()
-	rate := 0.0
+	sent, done := 0.0, 0.0
 	if inLevel > 0 {
-		rate = float64(p.finished) / inLevel
+		sent, done = float64(p.sent)/inLevel, float64(p.finished)/inLevel
 	}
 	ttft := "-"
 	if len(p.ttft) > 0 {
@@ -170,8 +171,8 @@ func (p *progress) status() string {
 		sort.Float64s(s)
 		ttft = fmt.Sprintf("%.0f ms", s[len(s)/2]*1000)
 	}
-	return fmt.Sprintf("%s level %s (%d/%d) | elapsed %s | ETA ≤ %s | %.2f req/s | p50 TTFT %s | errors %d | done %d",
-		head, p.level, p.levelPos+1, len(p.cell.Levels), elapsed, p.eta(now).Round(time.Second), rate, ttft, p.errs, p.finished)
+	return fmt.Sprintf("%s level %s (%d/%d) | elapsed %s | ETA ≤ %s | sent %.2f req/s, done %.2f req/s | p50 TTFT %s | errors %d | done %d",
+		head, p.level, p.levelPos+1, len(p.cell.Levels), elapsed, p.eta(now).Round(time.Second), sent, done, ttft, p.errs, p.finished)
 }
 
 // eta bounds the time left: the current level's remaining window and every
@@ -208,6 +209,13 @@ func (r progressRecorder) Benchmark(l measure.BenchmarkLabels) measure.Benchmark
 type progressBenchmark struct {
 	measure.BenchmarkRecorder
 	p *progress
+}
+
+func (b progressBenchmark) Started() {
+	b.BenchmarkRecorder.Started()
+	b.p.mu.Lock()
+	b.p.sent++
+	b.p.mu.Unlock()
 }
 
 func (b progressBenchmark) Finished(r *measure.Result) {

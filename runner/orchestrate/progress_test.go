@@ -28,6 +28,9 @@ func TestProgressStatus(t *testing.T) {
 	pr.startLevel(c, 1, c.Levels[1], 2.5)
 	rec := pr.recorder(measure.Discard).Benchmark(measure.BenchmarkLabels{})
 	t0 := time.Unix(2000, 0)
+	for range 4 {
+		rec.Started()
+	}
 	for i, ms := range []int{100, 300, 200} {
 		r := &measure.Result{Scheduled: t0, FirstTok: t0.Add(time.Duration(ms) * time.Millisecond), Outcome: contract.OutcomeSuccess}
 		if i == 2 {
@@ -36,9 +39,9 @@ func TestProgressStatus(t *testing.T) {
 		rec.Finished(r)
 	}
 	now = now.Add(4 * time.Second)
-	// 3 done in 4 s; p50 of the two successful TTFTs; 6 s of this level and
+	// 4 sent and 3 done in 4 s; p50 of the two successful TTFTs; 6 s of this level and
 	// 3 + 5 levels left.
-	want := "cell 1/2 level poisson-25pct (2/5) | elapsed 7s | ETA ≤ 1m26s | 0.75 req/s | p50 TTFT 300 ms | errors 1 | done 3"
+	want := "cell 1/2 level poisson-25pct (2/5) | elapsed 7s | ETA ≤ 1m26s | sent 1.00 req/s, done 0.75 req/s | p50 TTFT 300 ms | errors 1 | done 3"
 	if got := pr.status(); got != want {
 		t.Errorf("running:\n got %q\nwant %q", got, want)
 	}
