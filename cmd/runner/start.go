@@ -39,7 +39,7 @@ func init() {
 type startFlags struct {
 	suite, resume, apiKeyFile, webConfig, modelCache string
 	loadgenBinary, loadgenImage, tokenizer           string
-	dryRun, forceOverlap                             bool
+	dryRun, forceOverlap, reserveFrontend            bool
 	enginePort                                       int
 	set                                              map[string]bool
 	o                                                suite.Overrides
@@ -72,6 +72,7 @@ func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
 	fs.StringVar(&f.apiKeyFile, "api-key-file", "", "file holding the external engine's API key (else SERVEBENCH_API_KEY)")
 	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web config (TLS, basic auth) for /metrics")
 	fs.StringVar(&f.modelCache, "model-cache", "", "host directory mounted as the engine container's Hugging Face cache")
+	fs.BoolVar(&f.reserveFrontend, "reserve-frontend-core", false, "keep one core of the engine's cpuset out of VLLM_CPU_OMP_THREADS_BIND for vLLM's API server")
 	fs.IntVar(&f.enginePort, "engine-port", 0, "first port of docker engines on the host network (default 8000)")
 	fs.StringVar(&f.loadgenBinary, "loadgen-binary", "", "guidellm or vllm binary to run (default: on PATH, else the tool's container image)")
 	fs.StringVar(&f.loadgenImage, "loadgen-image", "", "container image of the third-party load generator")
@@ -174,7 +175,8 @@ func setupStart(f *startFlags, getenv func(string) string, topoRoot string) (*st
 	if len(plan.Cells) == 0 {
 		return nil, usagef("start: every cell of the plan is skipped (runner show %s lists why)", s.Name)
 	}
-	opts := orchestrate.PlaceOptions{Engine: cfg.Engine, NUMANode: cfg.NUMANode, TP: cfg.TP, ForceOverlap: cfg.ForceOverlap}
+	opts := orchestrate.PlaceOptions{Engine: cfg.Engine, NUMANode: cfg.NUMANode, TP: cfg.TP, ForceOverlap: cfg.ForceOverlap,
+		ReserveFrontend: f.reserveFrontend}
 	if opts.EngineCPUs, err = topology.ParseList(cfg.EngineCPUs); err != nil {
 		return nil, usagef("engine cpus: %v", err)
 	}

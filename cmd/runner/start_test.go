@@ -79,6 +79,16 @@ func TestStartDryRunDocker(t *testing.T) {
 	if strings.Contains(out, "hf_secret") {
 		t.Error("a secret was printed")
 	}
+	f.reserveFrontend = true
+	st, err = setupStart(f, func(string) string { return "" }, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	printDryRun(&b, st, loadgenOptions{}, func(string) string { return "" })
+	if out := b.String(); !strings.Contains(out, "--cpuset-cpus 0-7") || !strings.Contains(out, "-e VLLM_CPU_OMP_THREADS_BIND=0-6") || !strings.Contains(out, "-e OMP_NUM_THREADS=7") {
+		t.Errorf("--reserve-frontend-core: the bind must leave core 7 to the API server:\n%s", out)
+	}
 }
 
 func TestStartUsageErrors(t *testing.T) {

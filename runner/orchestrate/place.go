@@ -28,6 +28,9 @@ type PlaceOptions struct {
 	NUMANode     int    // -1 = automatic
 	TP           int    // 0 = automatic
 	ForceOverlap bool
+	// ReserveFrontend keeps one CPU of each engine's cpuset out of its OMP
+	// bind, for vLLM's API server and tokenizer.
+	ReserveFrontend bool
 	// LoadgenCores is how many CPUs the load generator gets when not given
 	// explicitly; 2 when zero.
 	LoadgenCores int
@@ -72,7 +75,7 @@ func placeCell(p *suite.Plan, c suite.Cell, topo *topology.Topology, o PlaceOpti
 	var pl Placement
 	exclude := append([]int(nil), o.LoadgenCPUs...)
 	for n := 0; n < instances; n++ {
-		req := topology.Request{Cores: c.Cores, TP: o.TP, NUMANode: o.NUMANode, Exclude: exclude}
+		req := topology.Request{Cores: c.Cores, TP: o.TP, NUMANode: o.NUMANode, Exclude: exclude, ReserveFrontend: o.ReserveFrontend}
 		if n == 0 && len(o.EngineCPUs) > 0 {
 			req.CPUs = o.EngineCPUs
 		}
