@@ -102,6 +102,7 @@ func promtool(t *testing.T, bin, dir string, args ...string) (string, error) {
 
 // promtool check rules and promtool test rules pass on the generated files.
 func TestPromtoolRules(t *testing.T) {
+	t.Parallel()
 	bin := e2e.Require(t, "promtool")
 	dir := t.TempDir()
 	test := writeRules(t, dir, DefaultOptions())
@@ -120,6 +121,7 @@ func TestPromtoolRules(t *testing.T) {
 
 // The scenarios are sharp: rules with looser thresholds fail them.
 func TestPromtoolScenariosCatchLooserRules(t *testing.T) {
+	t.Parallel()
 	bin := e2e.Require(t, "promtool")
 	o := DefaultOptions()
 	o.ThroughputDrop = 0.25 // a 20% drop no longer fires

@@ -58,6 +58,7 @@ func (s summarySample) line(name string, ts string) string {
 // ServebenchThroughputRegression for A only, and a real Alertmanager must
 // deliver it to the test's webhook within a bounded time.
 func TestE2ERegressionAlertDelivered(t *testing.T) {
+	t.Parallel()
 	promtoolBin := e2e.Require(t, "promtool")
 	e2e.Require(t, "prometheus")
 

@@ -29,6 +29,7 @@ import (
 // requests for a stable tokens/s, while the simulator's per-token latency is
 // stable run to run.
 func TestE2ERegressionFromRealRuns(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds two binaries and does four real runs")
 	}

@@ -64,7 +64,7 @@ func UnitTests(ruleDir string) TestFile {
 	}
 	return TestFile{
 		RuleFiles:          []string{ruleDir + "/" + RecordingFile, ruleDir + "/" + AlertsFile},
-		EvaluationInterval: d("15s"),
+		EvaluationInterval: d("30s"),
 		Tests: []TestGroup{
 			regressionScenario(rules),
 			errorScenario(rules),
