@@ -190,9 +190,8 @@ func (c Cell) ByLevel() map[string][]measure.Result {
 }
 
 // Samples are one benchmark's per-request measurements, in milliseconds,
-// taken as summary.json takes them (results.Aggregator): requests of the
-// measurement phase only; TTFT and ITL from every request that got tokens;
-// E2E and TPOT from successful requests.
+// taken as summary.json takes them (results.Aggregator): successful requests
+// of the measurement phase only.
 type Samples struct {
 	TTFT, ITL, TPOT, E2E []float64
 	// ITLByRequest holds each request's gaps: they are correlated within a
@@ -226,6 +225,9 @@ func SamplesOf(recs []measure.Result) Samples {
 		if s.Start.IsZero() || (!r.Scheduled.IsZero() && r.Scheduled.Before(s.Start)) {
 			s.Start = r.Scheduled
 		}
+		if r.Outcome != contract.OutcomeSuccess {
+			continue
+		}
 		if ttft, ok := r.TTFT(); ok {
 			s.TTFT = append(s.TTFT, ms(ttft))
 		}
@@ -236,9 +238,6 @@ func SamplesOf(recs []measure.Result) Samples {
 			}
 			s.ITL = append(s.ITL, gaps...)
 			s.ITLByRequest = append(s.ITLByRequest, gaps)
-		}
-		if r.Outcome != contract.OutcomeSuccess {
-			continue
 		}
 		s.Done = append(s.Done, Completion{End: r.End, Tokens: r.OutputTokens, PromptTokens: r.PromptTokens})
 		s.E2E = append(s.E2E, ms(r.E2E()))
