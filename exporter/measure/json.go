@@ -16,15 +16,30 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
+// strPlain marks the bytes a JSON string may hold as they are: not a quote,
+// not a backslash, not a control character.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // skipString returns the index after the string starting at b[i] == '"',
 // or -1 when it is malformed.
 func skipString(b []byte, i int) int {
 	i++
-	for i < len(b) {
-		switch c := b[i]; {
-		case c == '"':
+	for {
+		for i < len(b) && strPlain[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			return -1
+		}
+		switch b[i] {
+		case '"':
 			return i + 1
-		case c == '\\':
+		case '\\':
 			if i+1 >= len(b) {
 				return -1
 			}
@@ -44,13 +59,10 @@ func skipString(b []byte, i int) int {
 			default:
 				return -1
 			}
-		case c < 0x20:
+		default: // a control character
 			return -1
-		default:
-			i++
 		}
 	}
-	return -1
 }
 
 func isHex(c byte) bool {
