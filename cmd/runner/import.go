@@ -13,11 +13,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/runner/backfill"
 	"github.com/servebench/servebench/runner/compare"
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/store"
 	"github.com/servebench/servebench/runner/thirdparty"
+	"github.com/servebench/servebench/runner/thirdparty/guidellm"
 )
 
 func init() {
@@ -169,12 +171,28 @@ func storeImport(root string, s *results.Summary, f thirdparty.Format, path stri
 	if err != nil {
 		return "", err
 	}
-	// The store opens requests.jsonl for every cell; an import has no
-	// per-request records, and an empty file would claim it had.
 	if err := cw.Close(); err != nil {
 		return "", err
 	}
-	if err := os.Remove(filepath.Join(cw.Dir, "requests.jsonl")); err != nil {
+	// The store opens requests.jsonl for every cell. Keep it only with the
+	// source's complete per-request records; an empty file would claim
+	// records that were never kept.
+	reqPath := filepath.Join(cw.Dir, "requests.jsonl")
+	if recs := importRecords(s, f, data); recs != nil {
+		var buf bytes.Buffer
+		w := results.NewRequestWriter(&buf)
+		for i := range recs {
+			if err := w.Write(&recs[i]); err != nil {
+				return "", err
+			}
+		}
+		if err := w.Flush(); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(reqPath, buf.Bytes(), 0o644); err != nil {
+			return "", err
+		}
+	} else if err := os.Remove(reqPath); err != nil {
 		return "", err
 	}
 	if err := cw.WriteSummary(s); err != nil {
@@ -200,4 +218,31 @@ func storeImport(root string, s *results.Summary, f thirdparty.Format, path stri
 		return "", err
 	}
 	return cw.Dir, nil
+}
+
+// importRecords returns a GuideLLM report's per-request records, each tagged
+// with its benchmark's level, when they are complete: as many per benchmark
+// as the summary counts requests. A reservoir sample (sample_size=N) would
+// understate throughput, so it is not kept; neither are other formats, which
+// carry none.
+func importRecords(s *results.Summary, f thirdparty.Format, data []byte) []measure.Result {
+	if f != thirdparty.FormatGuideLLM {
+		return nil
+	}
+	per, err := guidellm.Requests(bytes.NewReader(data))
+	if err != nil || len(per) != len(s.Benchmarks) {
+		return nil
+	}
+	var out []measure.Result
+	for i, rs := range per {
+		b := s.Benchmarks[i]
+		if len(rs) != b.Requests.Successful+b.Requests.Failed+b.Requests.Incomplete {
+			return nil
+		}
+		for j := range rs {
+			rs[j].Level = b.Level
+		}
+		out = append(out, rs...)
+	}
+	return out
 }

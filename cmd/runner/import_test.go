@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/servebench/servebench/runner/compare"
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/thirdparty"
 )
@@ -67,8 +68,16 @@ func TestImportKeepsTheSourcesNumbers(t *testing.T) {
 			t.Errorf("%s not kept: %v", f, err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dirs[0], "requests.jsonl")); err == nil {
-		t.Error("an import must not claim per-request records")
+	// GuideLLM's complete per-request records are kept, one level each.
+	cells, err := compare.Loader{}.Load(dirs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := cells[0].ByLevel()
+	for _, b := range imported.Benchmarks {
+		if n := b.Requests.Successful + b.Requests.Failed + b.Requests.Incomplete; len(by[b.Level]) != n {
+			t.Errorf("level %s: %d records, summary counts %d", b.Level, len(by[b.Level]), n)
+		}
 	}
 	// The import is dated from the source, so it can be backfilled as is.
 	om := filepath.Join(t.TempDir(), "h.om")
@@ -95,6 +104,9 @@ func TestImportLabels(t *testing.T) {
 	var s results.Summary
 	if err := json.Unmarshal(b, &s); err != nil || s.Suite != "nightly" || s.Workload != "chat" || s.Cores != 16 {
 		t.Errorf("summary labels %q %q %d: %v", s.Suite, s.Workload, s.Cores, err)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(files[0]), "requests.jsonl")); err == nil {
+		t.Error("a vllm bench import has no per-request records and must not claim any")
 	}
 	om := filepath.Join(t.TempDir(), "h.om")
 	if code, _, errs := runAnalysis(t, "backfill", "--openmetrics", om, files[0]); code != exitOK {
