@@ -79,6 +79,11 @@ func printDryRun(w io.Writer, st *startSetup, lo loadgenOptions, getenv func(str
 			}
 		}
 		fmt.Fprintf(w, "  load: %s\n", describeLoad(cfg.Loadgen, c.API, lo))
+		if cfg.Loadgen != "native" {
+			for _, line := range thirdPartyCommands(cfg, c, c.Model, lo) {
+				fmt.Fprintf(w, "    %s\n", line)
+			}
+		}
 	}
 	if len(plan.Skipped) > 0 {
 		fmt.Fprintln(w, "\nskipped:")

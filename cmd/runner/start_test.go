@@ -257,3 +257,18 @@ func TestStartExternal(t *testing.T) {
 		t.Errorf("unreachable target: exit %d %s", code, errOut)
 	}
 }
+
+func TestStartDryRunThirdParty(t *testing.T) {
+	_, out, errOut := runCLI(t, nil, "start", "--suite", "smoke", "--loadgen", "vllm-bench", "--image", "vllm/vllm-openai-cpu:v0.25.1", "--dry-run")
+	for _, want := range []string{"--base-url http://127.0.0.1:PROXY_PORT --model Qwen/Qwen3-0.6B", "--max-concurrency 8", "--result-filename vllm-bench-concurrent-8.json"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("vllm-bench dry run lacks %q:\n%s%s", want, out, errOut)
+		}
+	}
+	_, out, _ = runCLI(t, nil, "start", "--suite", "scaling", "--cores", "8", "--loadgen", "guidellm", "--tokenizer", "/models/tiny", "--dry-run")
+	for _, want := range []string{"target=http://127.0.0.1:PROXY_PORT", "--profile kind=poisson,rate=1", "(rate shown as 1: the run uses 25% of the maximum found)", "/models/tiny"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("guidellm dry run lacks %q:\n%s", want, out)
+		}
+	}
+}
