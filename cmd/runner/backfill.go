@@ -21,12 +21,6 @@ func init() {
 	register(command{name: "backfill", summary: "push finished results into VictoriaMetrics or Prometheus blocks with their original timestamps", run: runBackfill})
 }
 
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
 func runBackfill(ctx context.Context, e env) error {
 	fs := flag.NewFlagSet("backfill", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -35,7 +29,7 @@ func runBackfill(ctx context.Context, e env) error {
 	omFile := fs.String("openmetrics", "", "write an OpenMetrics file (s timestamps) for promtool tsdb create-blocks-from openmetrics")
 	blocks := fs.String("blocks", "", "also run promtool to turn the OpenMetrics file into TSDB blocks in this directory")
 	at := fs.String("at", "", "finish time (RFC 3339) for levels that neither requests.jsonl nor manifest.json can date")
-	var extra stringList
+	var extra listFlag // bench.go
 	fs.Var(&extra, "extra-label", "name=value added to every sample on import (VictoriaMetrics; repeatable)")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, `usage: runner backfill [flags] RESULT...
