@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -193,8 +192,3 @@ func (r levelRecorder) Benchmark(l measure.BenchmarkLabels) measure.BenchmarkRec
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
-
-// String describes the native load of a level, for --dry-run.
-func (n *Native) String(req LoadRequest) string {
-	return fmt.Sprintf("native %s at %g against %s", req.Level.Profile, req.Target, strings.Join(req.URLs, ", "))
-}

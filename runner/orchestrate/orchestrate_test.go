@@ -392,3 +392,39 @@ func TestScalingReportEmbeddings(t *testing.T) {
 		t.Errorf("embedding scaling: %+v", rep.Scaling)
 	}
 }
+
+// TestNeighbourRunsForTheCell checks that the noisy neighbour starts with
+// the cell's load, on the placement's CPUs, and stops with the cell.
+func TestNeighbourRunsForTheCell(t *testing.T) {
+	d, l := &fakeDriver{}, &fakeLoad{}
+	o := newOrch(t, t.TempDir(), "contention", suite.Overrides{}, d, l, nil)
+	var mu sync.Mutex
+	var calls []string
+	stopped := make(chan string, 4)
+	for i, c := range o.Plan.Cells {
+		if c.Variant == suite.VariantCPUNeighbour || c.Variant == suite.VariantMemBWNeighbour {
+			o.Placements[i].Neighbour = []int{2, 3}
+		}
+	}
+	o.Stress = func(ctx context.Context, kind string, cpus []int) error {
+		mu.Lock()
+		calls = append(calls, fmt.Sprint(kind, cpus))
+		mu.Unlock()
+		<-ctx.Done()
+		stopped <- kind
+		return nil
+	}
+	if err := o.Execute(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		select {
+		case <-stopped:
+		case <-time.After(5 * time.Second):
+			t.Fatal("a stressor outlived its cell")
+		}
+	}
+	if got := strings.Join(calls, " "); got != "cpu[2 3] membw[2 3]" {
+		t.Errorf("stressors: %s", got)
+	}
+}
