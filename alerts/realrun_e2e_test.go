@@ -19,7 +19,7 @@ import (
 )
 
 // TestE2ERegressionFromRealRuns is the regression proof with real runs: the
-// runner does three short smoke runs against the engine simulator, then one
+// runner does (at least) three short smoke runs against the engine simulator, then one
 // against a simulator three times slower (--slowdown 3); a real Prometheus
 // scrapes the runner's summary series (finish timestamps and all) and
 // evaluates the generated rules with test windows (a run is "the latest"
@@ -65,7 +65,7 @@ func TestE2ERegressionFromRealRuns(t *testing.T) {
 	writeRules(t, work, o)
 	runnerPort := e2e.FreePort(t)
 	prom := e2e.StartPrometheus(t, work, mustString(t, func() ([]byte, error) {
-		return Prometheus(Scrape{Interval: d("1s"), EvaluationInterval: d("1s"), Runner: fmt.Sprintf("127.0.0.1:%d", runnerPort),
+		return Prometheus(Scrape{Interval: d("500ms"), EvaluationInterval: d("1s"), Runner: fmt.Sprintf("127.0.0.1:%d", runnerPort),
 			EngineJob: o.EngineJob, Alertmanager: am.Addr, RuleFiles: []string{"rules/*.yml"}})
 	}))
 
@@ -89,14 +89,20 @@ func TestE2ERegressionFromRealRuns(t *testing.T) {
 		}
 	}
 
+	// Baseline runs until three of them reached Prometheus: the runner exits
+	// right after its last benchmark, so a scrape can miss a run's summary.
 	normal := sim("1")
-	for i := 0; i < 3; i++ {
-		smoke(normal)
-		time.Sleep(2 * time.Second) // let the last summaries be scraped; runs finish more than Recent apart
-	}
 	itl := contract.BenchmarkITL.Name + `{quantile="0.95"}`
-	if got := queryValues(t, prom.URL, fmt.Sprintf("count_over_time(%s[10m])", itl)); len(got) == 0 || got[0] < 3 {
-		t.Fatalf("baseline runs scraped per level: %v, want 3", got)
+	baseline := 0.0
+	for runs := 0; baseline < 3; runs++ {
+		if runs == 6 {
+			t.Fatalf("only %g of %d baseline runs reached Prometheus", baseline, runs)
+		}
+		smoke(normal)
+		time.Sleep(2 * time.Second) // runs finish more than Recent apart
+		for _, v := range queryValues(t, prom.URL, fmt.Sprintf("count_over_time(%s[10m])", itl)) {
+			baseline = max(baseline, v)
+		}
 	}
 	for len(hook) > 0 { // nothing about the baseline runs concerns this test
 		<-hook
