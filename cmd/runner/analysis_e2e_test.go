@@ -48,7 +48,7 @@ func benchCell(t *testing.T, url, dir string) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	code, _, errs := runAnalysis(t, "bench", "--target", url, "--profile", "concurrent", "--rate", "8", "--max-requests", "60",
+	code, _, errs := runCLI(t, nil, "bench", "--target", url, "--profile", "concurrent", "--rate", "8", "--max-requests", "60",
 		"--data", "prompt_tokens=64,output_tokens=8", "--web.listen-address", "off", "--progress-interval", "1m",
 		"--output", filepath.Join(dir, "summary.json"), "--requests", filepath.Join(dir, "requests.jsonl"))
 	if code != exitOK {
@@ -71,11 +71,11 @@ func TestE2ECompareSimulatorRuns(t *testing.T) {
 
 	// A 10% bar: the machine is shared, and run-to-run noise of a few percent
 	// is not what this test is about; the slowed engine is 50% slower.
-	code, out, errs := runAnalysis(t, "compare", "--min-change", "0.1", a, b)
+	code, out, errs := runCLI(t, nil, "compare", "--min-change", "0.1", a, b)
 	if code != exitOK {
 		t.Errorf("like runs: exit %d, want 0\n%s%s", code, out, errs)
 	}
-	code, out, errs = runAnalysis(t, "compare", "--min-change", "0.1", a, c)
+	code, out, errs = runCLI(t, nil, "compare", "--min-change", "0.1", a, c)
 	if code != exitRegression {
 		t.Fatalf("slowed engine: exit %d, want 3\n%s%s", code, out, errs)
 	}
@@ -95,7 +95,7 @@ func TestE2ECompareSimulatorRuns(t *testing.T) {
 		}
 	}
 
-	code, out, errs = runAnalysis(t, "report", "--output", filepath.Join(dir, "report.html"), a, c)
+	code, out, errs = runCLI(t, nil, "report", "--output", filepath.Join(dir, "report.html"), a, c)
 	if code != exitOK || !strings.Contains(out, "charts") {
 		t.Errorf("report: exit %d: %s%s", code, out, errs)
 	}
@@ -116,7 +116,7 @@ func TestE2EReportEngineTimelines(t *testing.T) {
 	cell := benchCell(t, url, filepath.Join(dir, "run", "cell"))
 	time.Sleep(2500 * time.Millisecond) // the scrapes after the last request
 	out := filepath.Join(dir, "report.html")
-	code, stdout, errs := runAnalysis(t, "report", "--prometheus", p.URL, "--output", out, cell)
+	code, stdout, errs := runCLI(t, nil, "report", "--prometheus", p.URL, "--output", out, cell)
 	if code != exitOK {
 		t.Fatalf("report: exit %d: %s%s", code, stdout, errs)
 	}

@@ -18,11 +18,11 @@ func TestBackfillOpenMetricsFile(t *testing.T) {
 	writeSynthetic(t, filepath.Join(run, "c2"), comparetest.Bench{Seed: 2, N: 20, NoRequests: true, Cores: 16})
 	om := filepath.Join(dir, "out.om")
 
-	code, _, errs := runAnalysis(t, "backfill", "--openmetrics", om, run)
+	code, _, errs := runCLI(t, nil, "backfill", "--openmetrics", om, run)
 	if code != exitUsage || !strings.Contains(errs, "no finish time") {
 		t.Errorf("undated cell: exit %d: %s", code, errs)
 	}
-	code, out, errs := runAnalysis(t, "backfill", "--openmetrics", om, "--at", "2026-11-02T10:00:00Z", run)
+	code, out, errs := runCLI(t, nil, "backfill", "--openmetrics", om, "--at", "2026-11-02T10:00:00Z", run)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -44,14 +44,14 @@ func TestBackfillOpenMetricsFile(t *testing.T) {
 	if dated == 0 || !strings.HasSuffix(string(b), "# EOF\n") || !strings.Contains(out, "wrote 2 benchmarks") {
 		t.Errorf("output %q\n%s", out, b)
 	}
-	if code, _, _ := runAnalysis(t, "backfill", run); code != exitUsage {
+	if code, _, _ := runCLI(t, nil, "backfill", run); code != exitUsage {
 		t.Errorf("no target: exit %d, want 2", code)
 	}
 }
 
 func TestBackfillDatesThirdPartyFiles(t *testing.T) {
 	om := filepath.Join(t.TempDir(), "v.om")
-	if code, _, errs := runAnalysis(t, "backfill", "--openmetrics", om, vllmFixture); code != exitOK {
+	if code, _, errs := runCLI(t, nil, "backfill", "--openmetrics", om, vllmFixture); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	b, _ := os.ReadFile(om)

@@ -21,7 +21,7 @@ const (
 
 func TestImportKeepsTheSourcesNumbers(t *testing.T) {
 	root := t.TempDir()
-	code, out, errs := runAnalysis(t, "import", "--results", root, guidellmFixture)
+	code, out, errs := runCLI(t, nil, "import", "--results", root, guidellmFixture)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -81,18 +81,18 @@ func TestImportKeepsTheSourcesNumbers(t *testing.T) {
 	}
 	// The import is dated from the source, so it can be backfilled as is.
 	om := filepath.Join(t.TempDir(), "h.om")
-	if code, _, errs := runAnalysis(t, "backfill", "--openmetrics", om, dirs[0]); code != exitOK {
+	if code, _, errs := runCLI(t, nil, "backfill", "--openmetrics", om, dirs[0]); code != exitOK {
 		t.Errorf("backfill of the import: exit %d: %s", code, errs)
 	}
 	// Importing the same file again is refused, not duplicated.
-	if code, _, _ := runAnalysis(t, "import", "--results", root, guidellmFixture); code == exitOK {
+	if code, _, _ := runCLI(t, nil, "import", "--results", root, guidellmFixture); code == exitOK {
 		t.Error("second import of the same file succeeded")
 	}
 }
 
 func TestImportLabels(t *testing.T) {
 	root := t.TempDir()
-	code, _, errs := runAnalysis(t, "import", "--results", root, "--suite", "nightly", "--workload", "chat", "--cores", "16", vllmFixture)
+	code, _, errs := runCLI(t, nil, "import", "--results", root, "--suite", "nightly", "--workload", "chat", "--cores", "16", vllmFixture)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -109,7 +109,7 @@ func TestImportLabels(t *testing.T) {
 		t.Error("a vllm bench import has no per-request records and must not claim any")
 	}
 	om := filepath.Join(t.TempDir(), "h.om")
-	if code, _, errs := runAnalysis(t, "backfill", "--openmetrics", om, files[0]); code != exitOK {
+	if code, _, errs := runCLI(t, nil, "backfill", "--openmetrics", om, files[0]); code != exitOK {
 		t.Fatalf("backfill: exit %d: %s", code, errs)
 	}
 	h, _ := os.ReadFile(om)
@@ -120,7 +120,7 @@ func TestImportLabels(t *testing.T) {
 
 func TestImportVLLMBenchToOutput(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "summary.json")
-	code, _, errs := runAnalysis(t, "import", "--output", out, vllmFixture)
+	code, _, errs := runCLI(t, nil, "import", "--output", out, vllmFixture)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -140,22 +140,22 @@ func TestImportVLLMBenchToOutput(t *testing.T) {
 }
 
 func TestImportRejectsLegacyGuideLLM(t *testing.T) {
-	code, _, errs := runAnalysis(t, "import", "--results", t.TempDir(), legacyFixture)
+	code, _, errs := runCLI(t, nil, "import", "--results", t.TempDir(), legacyFixture)
 	if code != exitUsage || !strings.Contains(errs, "0.4") {
 		t.Errorf("legacy schema: exit %d: %s", code, errs)
 	}
-	if code, _, _ := runAnalysis(t, "import", "--output", "x.json", guidellmFixture, vllmFixture); code != exitUsage {
+	if code, _, _ := runCLI(t, nil, "import", "--output", "x.json", guidellmFixture, vllmFixture); code != exitUsage {
 		t.Errorf("--output with two files: exit %d", code)
 	}
 }
 
 func TestCompareReadsThirdPartyFiles(t *testing.T) {
 	// Different load generators: refused by compare, tabulated by --cross.
-	code, _, errs := runAnalysis(t, "compare", guidellmFixture, vllmFixture)
+	code, _, errs := runCLI(t, nil, "compare", guidellmFixture, vllmFixture)
 	if code != exitUsage || !strings.Contains(errs, "load generator") {
 		t.Errorf("compare across tools: exit %d: %s", code, errs)
 	}
-	code, out, errs := runAnalysis(t, "compare", "--cross", "--force", guidellmFixture, vllmFixture)
+	code, out, errs := runCLI(t, nil, "compare", "--cross", "--force", guidellmFixture, vllmFixture)
 	if code != exitOK || !strings.Contains(out, "guidellm") || !strings.Contains(out, "vllm-bench") {
 		t.Errorf("--cross: exit %d\n%s%s", code, out, errs)
 	}

@@ -18,7 +18,7 @@ func TestReportCommand(t *testing.T) {
 			comparetest.Bench{Seed: uint64(i + 10), N: 40, Cores: cores, Level: "concurrent-8", Conc: 8})
 	}
 	svgs := filepath.Join(dir, "svg")
-	code, out, errs := runAnalysis(t, "report", "--svg-dir", svgs, "--core-hour-price", "0.1", run)
+	code, out, errs := runCLI(t, nil, "report", "--svg-dir", svgs, "--core-hour-price", "0.1", run)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -31,10 +31,10 @@ func TestReportCommand(t *testing.T) {
 		!strings.Contains(string(b), "give --prometheus URL") {
 		t.Errorf("out %q, %d svg files", out, len(files))
 	}
-	if code, _, _ := runAnalysis(t, "report", filepath.Join(dir, "nothing")); code != exitUsage {
+	if code, _, _ := runCLI(t, nil, "report", filepath.Join(dir, "nothing")); code != exitUsage {
 		t.Errorf("missing run: exit %d, want 2", code)
 	}
-	if code, _, errs := runAnalysis(t, "report", "--results", filepath.Join(dir, "empty")); code != exitUsage || !strings.Contains(errs, "no last run") {
+	if code, _, errs := runCLI(t, nil, "report", "--results", filepath.Join(dir, "empty")); code != exitUsage || !strings.Contains(errs, "no last run") {
 		t.Errorf("no run at all: exit %d: %s", code, errs)
 	}
 }
@@ -46,7 +46,7 @@ func TestReportLastRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeSynthetic(t, filepath.Join(run.Dir, "c"), comparetest.Bench{Seed: 1, N: 20})
-	code, out, errs := runAnalysis(t, "report", "--results", root)
+	code, out, errs := runCLI(t, nil, "report", "--results", root)
 	if code != exitOK || !strings.Contains(out, filepath.Join(run.Dir, "report.html")) {
 		t.Errorf("exit %d: %s%s", code, out, errs)
 	}
