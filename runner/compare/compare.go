@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/servebench/servebench/runner/analysis"
 	"github.com/servebench/servebench/runner/results"
@@ -225,14 +227,28 @@ func compareCell(key string, ca, cb []Cell, o Options) (CellComparison, []string
 	cc.Mismatches = mm
 	la, orderA := levels(ca)
 	lb, _ := levels(cb)
-	var unmatched []string
+	var unmatched, shared []string
 	for _, lv := range orderA {
 		if _, ok := lb[lv]; !ok {
 			unmatched = append(unmatched, fmt.Sprintf("level %s of %s only on one side", lv, name))
 			continue
 		}
-		cc.Levels = append(cc.Levels, compareLevel(lv, la[lv], lb[lv], o))
+		shared = append(shared, lv)
 	}
+	// Levels are independent and each bootstraps from its own seeded
+	// generator, so judging them in parallel changes nothing but the time.
+	cc.Levels = make([]LevelComparison, len(shared))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, lv := range shared {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			cc.Levels[i] = compareLevel(lv, la[lv], lb[lv], o)
+		}()
+	}
+	wg.Wait()
 	for lv := range lb {
 		if _, ok := la[lv]; !ok {
 			unmatched = append(unmatched, fmt.Sprintf("level %s of %s only on one side", lv, name))

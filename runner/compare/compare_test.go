@@ -363,3 +363,22 @@ func TestCountsJudgedAndUntested(t *testing.T) {
 		t.Errorf("summary line:\n%s", buf.String())
 	}
 }
+
+func TestDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	a := writeCell(t, filepath.Join(dir, "a", "cell"), bench{Seed: 1, N: 600}, bench{Seed: 2, N: 600, Level: "concurrent-8", Conc: 8})
+	b := writeCell(t, filepath.Join(dir, "b", "cell"), bench{Seed: 3, N: 600}, bench{Seed: 4, N: 600, Level: "concurrent-8", Conc: 8})
+	var out [2]bytes.Buffer
+	for i := range out {
+		rep, err := Compare([]Side{load(t, a), load(t, b)}, testOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteJSON(&out[i], rep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out[0].String() != out[1].String() {
+		t.Error("the same inputs and seed gave different reports")
+	}
+}
