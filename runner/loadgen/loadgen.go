@@ -299,12 +299,13 @@ func Run(ctx context.Context, cfg Config, rec measure.Recorder, sink func(*measu
 		cfg.Log.Warn("the server has no /tokenize: prompt lengths are estimated (one token per word)")
 	}
 	r := &runner{cfg: &cfg, rec: rec, sink: sink, bodies: bodies, labels: labels}
+	r.runLevel = r.level
 
 	if specs == nil {
 		return r.sweep(ctx, sum)
 	}
 	for _, s := range specs {
-		b := r.level(ctx, s)
+		b := r.runLevel(ctx, s)
 		sum.Benchmarks = append(sum.Benchmarks, b)
 		if ctx.Err() != nil {
 			return sum, ctx.Err()
@@ -363,6 +364,8 @@ type runner struct {
 	sink   func(*measure.Result)
 	bodies []prepared
 	labels measure.BenchmarkLabels
+	// runLevel runs one benchmark: r.level, or a stand-in in sweep tests.
+	runLevel func(context.Context, pacer.Spec) results.Benchmark
 }
 
 // Saturation thresholds of a sweep.
@@ -375,7 +378,7 @@ const (
 // their measured request rates, stopping at the first saturated level.
 func (r *runner) sweep(ctx context.Context, sum *results.Summary) (*results.Summary, error) {
 	run := func(s pacer.Spec) (results.Benchmark, bool) {
-		b := r.level(ctx, s)
+		b := r.runLevel(ctx, s)
 		sum.Benchmarks = append(sum.Benchmarks, b)
 		return b, ctx.Err() == nil
 	}

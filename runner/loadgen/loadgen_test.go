@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"net/http"
 	"sort"
@@ -452,5 +453,37 @@ func TestMaxInFlightDrops(t *testing.T) {
 	b := sum.Benchmarks[0]
 	if len(col.all) != 5 || b.Dropped != 10 || b.Valid || !strings.Contains(strings.Join(b.InvalidReasons, ";"), "10 sends dropped") {
 		t.Fatalf("%d sent, dropped %d, reasons %v", len(col.all), b.Dropped, b.InvalidReasons)
+	}
+}
+
+// The sweep's rates sit between the measured synchronous and throughput
+// request rates, and it stops at the first level the server cannot keep up
+// with, naming the last rate it did keep up with.
+func TestSweepStopsAtSaturation(t *testing.T) {
+	var ran []string
+	r := &runner{cfg: &Config{SweepSize: 6, SweepStreams: 64, Log: slog.New(slog.DiscardHandler)}}
+	r.runLevel = func(_ context.Context, s pacer.Spec) results.Benchmark {
+		ran = append(ran, s.Level())
+		b := results.Benchmark{Profile: string(s.Kind), Level: s.Level(), TargetRate: s.Target()}
+		switch s.Kind {
+		case pacer.Synchronous:
+			b.RequestsPerSecond = 10
+		case pacer.Throughput:
+			b.RequestsPerSecond = 50
+		default: // the server completes at most 30 req/s
+			b.RequestsPerSecond = math.Min(s.Rate, 30)
+		}
+		return b
+	}
+	sum, err := r.sweep(context.Background(), &results.Summary{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"synchronous", "throughput-64", "constant-20", "constant-30", "constant-40"}
+	if strings.Join(ran, " ") != strings.Join(want, " ") {
+		t.Fatalf("ran %v, want %v", ran, want)
+	}
+	if sum.Saturation == nil || sum.Saturation.Rate != 30 || !strings.Contains(sum.Saturation.Reason, "at 40 req/s: completed 30 req/s of 40 targeted") {
+		t.Fatalf("saturation %+v", sum.Saturation)
 	}
 }
