@@ -466,3 +466,26 @@ func TestConfigValidation(t *testing.T) {
 		t.Errorf("generic profile %+v, max_model_len %d", e.Profile(), e.Config().MaxModelLen)
 	}
 }
+
+// TestEveryPresetServes: each preset starts with the defaults and serves a
+// request of its kind.
+func TestEveryPresetServes(t *testing.T) {
+	for _, id := range perfmodel.PresetIDs() {
+		t.Run(strings.ReplaceAll(id, "/", "_"), func(t *testing.T) {
+			cfg := fast()
+			cfg.Model = id
+			e, url := serve(t, cfg)
+			p := e.Profile()
+			if e.Config().MaxModelLen <= 0 || e.Config().MaxModelLen > p.MaxModelLen {
+				t.Errorf("max_model_len %d (model's %d)", e.Config().MaxModelLen, p.MaxModelLen)
+			}
+			path, body := "/v1/completions", `{"model":"`+id+`","prompt":"hello","max_tokens":3,"ignore_eos":true}`
+			if p.Embedding {
+				path, body = "/v1/embeddings", `{"model":"`+id+`","input":"hello"}`
+			}
+			if resp, b := post(t, url+path, body); resp.StatusCode != 200 {
+				t.Errorf("%s: %d %s", path, resp.StatusCode, b)
+			}
+		})
+	}
+}
