@@ -93,3 +93,51 @@ func FuzzParseChunk(f *testing.F) {
 		}
 	})
 }
+
+// refSkipString is the plain byte-by-byte string scan skipString must match.
+func refSkipString(b []byte, i int) int {
+	for i++; i < len(b); {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1
+		case c == '\\':
+			if i+1 >= len(b) {
+				return -1
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) {
+					return -1
+				}
+				for _, h := range b[i+2 : i+6] {
+					if !isHex(h) {
+						return -1
+					}
+				}
+				i += 6
+			default:
+				return -1
+			}
+		case c < 0x20:
+			return -1
+		default:
+			i++
+		}
+	}
+	return -1
+}
+
+// FuzzSkipString: the word-at-a-time scan agrees with the byte scan.
+func FuzzSkipString(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"0123456789abcdef\"x"`, "\"a\x01b\"", `"\u00e9 long enough to use words\n"`, `"unterminated`, "\"\xff\xfe\"", `"ab\q"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		b = append([]byte{'"'}, b...)
+		if got, want := skipString(b, 0), refSkipString(b, 0); got != want {
+			t.Fatalf("%q: %d, want %d", b, got, want)
+		}
+	})
+}
