@@ -9,9 +9,10 @@
 //     every open stream and returns when the loop has exited. Run does all
 //     of it on a listener the caller owns and returns, with no goroutine
 //     left, when its context ends.
-//   - One scheduler goroutine steps the batch. Each request is served by its
-//     own HTTP handler goroutine, which only waits for its tokens' scheduled
-//     times and writes pre-encoded chunks, one flush per chunk.
+//   - One scheduler goroutine steps the batch and hands each token's due
+//     time to a dispatcher goroutine, which wakes the request's HTTP handler
+//     goroutine when the token is due. Handlers only wait and write
+//     pre-encoded chunks, one write and one flush per chunk.
 //   - Every method of Engine is safe for concurrent use.
 //   - Outputs, output lengths and fault draws depend only on Seed and the
 //     request (and, for faults, its arrival number); with Jitter 0 the step
