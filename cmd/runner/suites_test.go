@@ -3,15 +3,35 @@ package main
 import (
 	"bytes"
 	"strings"
+	"sync"
 	"testing"
 )
 
-// runCLI runs the runner's entry point with no environment.
+// runCLI runs the runner's entry point with the given environment.
 func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errb bytes.Buffer
+	var out, errb syncBuffer
 	code := run(args, &out, &errb, func(k string) string { return env[k] })
 	return code, out.String(), errb.String()
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writers a run has
+// (logger, progress, live server), as an *os.File is.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestSuitesAndShow(t *testing.T) {
