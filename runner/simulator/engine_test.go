@@ -201,39 +201,56 @@ func TestGaugesAndAbort(t *testing.T) {
 	}
 }
 
-// TestLiveTimingFollowsModel: a lone stream's token gaps match the model's
-// batch-1 decode step (the machine is shared, so the tolerance is loose).
+// TestLiveTimingFollowsModel: a lone stream runs on the model's schedule.
+// Engine-side, every inter-token gap is exactly the model's batch-1 decode
+// step; client-side, the stream cannot finish before the schedule allows
+// (writes are never early by more than the dispatcher's slack), and on a
+// machine that is not starved it finishes close to it.
 func TestLiveTimingFollowsModel(t *testing.T) {
 	cfg := fast()
 	cfg.Slowdown = 1
 	cfg.Cores = 16
 	e, url := serve(t, cfg)
-	p := e.Profile()
-	want := perfmodel.StepCost(p, e.sc.Hardware, []perfmodel.Work{{NewTokens: 1, Context: 20}}).Total
+	p, h := e.Profile(), e.sc.Hardware
+	const n = 6
+	prefill := perfmodel.StepCost(p, h, []perfmodel.Work{{NewTokens: 1}}).Total
+	var decode time.Duration
+	for i := 1; i < n; i++ {
+		decode += perfmodel.StepCost(p, h, []perfmodel.Work{{NewTokens: 1, Context: i}}).Total
+	}
+	start := time.Now()
 	resp, err := http.Post(url+"/v1/completions", "application/json",
-		strings.NewReader(`{"prompt":"timing","max_tokens":6,"ignore_eos":true,"stream":true}`))
+		strings.NewReader(fmt.Sprintf(`{"prompt":"timing","max_tokens":%d,"ignore_eos":true,"stream":true}`, n)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	br := bufio.NewReader(resp.Body)
-	var times []time.Time
+	chunks := 0
 	for {
 		line, err := br.ReadString('\n')
 		if err != nil {
 			break
 		}
 		if strings.HasPrefix(line, "data: {") {
-			times = append(times, time.Now())
+			chunks++
 		}
 	}
-	if len(times) != 6 {
-		t.Fatalf("%d chunks, want 6", len(times))
+	took := time.Since(start)
+	if chunks != n {
+		t.Fatalf("%d chunks, want %d", chunks, n)
 	}
-	// The mean gap, so that one late write (a busy machine) does not decide.
-	gap := times[len(times)-1].Sub(times[0]) / time.Duration(len(times)-1)
-	if gap < want*8/10 || gap > want*13/10+10*time.Millisecond {
-		t.Errorf("mean token gap %s, model step %s", gap, want)
+	s := scrape(t, e)
+	if got := s.sum["vllm:inter_token_latency_seconds"]; s.count["vllm:inter_token_latency_seconds"] != n-1 ||
+		got < decode.Seconds()*(1-1e-6) || got > decode.Seconds()*(1+1e-6) {
+		t.Errorf("engine-side ITL sum %.6fs over %d gaps, model %.6fs over %d", got, s.count["vllm:inter_token_latency_seconds"], decode.Seconds(), n-1)
+	}
+	want := prefill + decode + h.FrontendPerSeq
+	if took < want-time.Millisecond {
+		t.Errorf("stream took %s, faster than the model's %s", took, want)
+	}
+	if took > 3*want+200*time.Millisecond {
+		t.Errorf("stream took %s, the model says %s", took, want)
 	}
 }
 
