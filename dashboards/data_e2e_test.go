@@ -41,18 +41,14 @@ var noDataExpected = map[string]string{
 // Grafana's variables substituted, must return data (range queries over the
 // run, instant ones at its end), and every variable must list values.
 func TestE2EEveryPanelHasData(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds three binaries and does a real run")
 	}
 	goBin := e2e.Require(t, "go")
 	e2e.Require(t, "prometheus")
 
-	bin := t.TempDir()
-	build := exec.Command(goBin, "build", "-o", bin+string(filepath.Separator), "./cmd/runner", "./cmd/vllm-sim", "./cmd/exporter")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinaries(t, goBin, "runner", "vllm-sim", "exporter")
 	if out, err := exec.Command(filepath.Join(bin, "runner"), "start", "--help").CombinedOutput(); err != nil && !strings.Contains(string(out), "-suite") {
 		t.Fatalf("runner has no start command: %v\n%s", err, out)
 	}
@@ -66,7 +62,63 @@ func TestE2EEveryPanelHasData(t *testing.T) {
 	e2e.Start(t, work, filepath.Join(bin, "exporter"), fmt.Sprintf("--web.listen-address=127.0.0.1:%d", exporterPort))
 	e2e.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", exporterPort), 30*time.Second)
 
-	// The deployment's recording rules, with this test's targets.
+	cfg := scrapeConfig(t, work, runnerPort, exporterPort, enginePort)
+	prom := e2e.StartPrometheus(t, work, cfg)
+
+	start := time.Now()
+	out, runID := runSmoke(t, filepath.Join(bin, "runner"), work, runnerPort,
+		"--engine=external", fmt.Sprintf("--target=http://127.0.0.1:%d", enginePort), "--max-seconds=4")
+	end := time.Now()
+	t.Logf("run %s: %s", runID, end.Sub(start).Round(time.Second))
+
+	// Subqueries over summary series step every 15 s on absolute time: wait
+	// for the first step after the run.
+	eval := end.Truncate(15 * time.Second).Add(16 * time.Second)
+	time.Sleep(time.Until(eval))
+	if !checkEveryPanel(t, prom.URL, start, eval, runID, noDataExpected) {
+		logTail(t, out)
+	}
+}
+
+// checkEveryPanel evaluates every board query (annotations aside) over
+// [start, eval] and reports those without data, except the panels in
+// noData. It reports whether all others had data.
+func checkEveryPanel(t *testing.T, promURL string, start, eval time.Time, runID string, noData map[string]string) bool {
+	t.Helper()
+	ranges := fmt.Sprintf("%ds", int(eval.Sub(start).Seconds())+60)
+	var missing []string
+	checked := 0
+	for _, q := range boardQueries(t) {
+		if strings.HasPrefix(q.Where, "annotation") {
+			continue // annotations may be empty (no regression here); TestE2EPanelQueriesParse runs them
+		}
+		expr := substitute(t, q.Expr, ranges, "__rate_interval", "5s", varRunA, runID, varRunB, runID)
+		n, err := countResults(promURL, expr, start, eval, q.Instant)
+		if err != nil {
+			t.Errorf("%s %s: %v\n  %s", q.Board, q.Where, err, expr)
+			continue
+		}
+		checked++
+		if n > 0 {
+			continue
+		}
+		if why, ok := noData[q.Panel]; ok {
+			t.Logf("%s %s: no data, as expected: %s", q.Board, q.Where, why)
+			continue
+		}
+		missing = append(missing, fmt.Sprintf("%s %s\n    %s", q.Board, q.Where, expr))
+	}
+	if len(missing) > 0 {
+		t.Errorf("%d of %d queries returned no data:\n  %s", len(missing), checked, strings.Join(missing, "\n  "))
+	}
+	t.Logf("%d queries checked against run %s", checked, runID)
+	return len(missing) == 0
+}
+
+// scrapeConfig copies the deployment's rule files into work and returns a
+// prometheus.yml scraping the runner, the exporter and the engine every second.
+func scrapeConfig(t *testing.T, work string, runnerPort, exporterPort, enginePort int) string {
+	t.Helper()
 	rules, err := filepath.Glob("../deploy/prometheus/rules/*.yml")
 	if err != nil || len(rules) == 0 {
 		t.Fatalf("no rule files: %v", err)
@@ -83,7 +135,7 @@ func TestE2EEveryPanelHasData(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg := fmt.Sprintf(`global:
+	return fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s
 rule_files: [rules/*.yml]
@@ -95,66 +147,48 @@ scrape_configs:
   - job_name: engine
     static_configs: [{targets: ["127.0.0.1:%d"]}]
 `, runnerPort, exporterPort, enginePort)
-	prom := e2e.StartPrometheus(t, work, cfg)
+}
 
-	start := time.Now()
+// buildBinaries builds the named commands into a temporary directory.
+func buildBinaries(t *testing.T, goBin string, cmds ...string) string {
+	t.Helper()
+	bin := t.TempDir()
+	args := []string{"build", "-o", bin + string(filepath.Separator)}
+	for _, c := range cmds {
+		args = append(args, "./cmd/"+c)
+	}
+	build := exec.Command(goBin, args...)
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// runSmoke runs runner start --suite smoke with extra flags and returns
+// its output and run id.
+func runSmoke(t *testing.T, runner, work string, runnerPort int, flags ...string) ([]byte, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	run := exec.CommandContext(ctx, filepath.Join(bin, "runner"), "start", "--suite=smoke", "--engine=external",
-		fmt.Sprintf("--target=http://127.0.0.1:%d", enginePort), "--results="+filepath.Join(work, "results"),
-		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", runnerPort), "--max-seconds=4")
+	args := append([]string{"start", "--suite=smoke", "--results=" + filepath.Join(work, "results"),
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", runnerPort)}, flags...)
+	run := exec.CommandContext(ctx, runner, args...)
 	run.Dir = work
 	out, err := run.CombinedOutput()
 	if err != nil {
 		t.Fatalf("runner start: %v\n%s", err, out)
 	}
-	end := time.Now()
-	runID := regexp.MustCompile(`run (\d{8}-\d{6}-[0-9a-f]+)`).FindSubmatch(out)
-	if runID == nil {
+	id := regexp.MustCompile(`run (\d{8}-\d{6}-[0-9a-f]+)`).FindSubmatch(out)
+	if id == nil {
 		t.Fatalf("no run id in the runner's output:\n%s", out)
 	}
-	t.Logf("run %s: %s", runID[1], end.Sub(start).Round(time.Second))
 	for _, l := range strings.Split(string(out), "\n") {
 		if strings.Contains(l, "benchmark finished") {
 			t.Log(strings.TrimSpace(l))
 		}
 	}
-
-	// Subqueries over summary series step every 15 s on absolute time: wait
-	// for the first step after the run.
-	eval := end.Truncate(15 * time.Second).Add(16 * time.Second)
-	time.Sleep(time.Until(eval))
-	ranges := fmt.Sprintf("%ds", int(eval.Sub(start).Seconds())+60)
-
-	var missing []string
-	checked := 0
-	for _, q := range boardQueries(t) {
-		if strings.HasPrefix(q.Where, "annotation") {
-			continue // annotations may be empty (no regression here); TestE2EPanelQueriesParse runs them
-		}
-		expr := substitute(t, q.Expr, ranges, "__rate_interval", "5s", varRunA, string(runID[1]), varRunB, string(runID[1]))
-		n, err := countResults(prom.URL, expr, start, eval, q.Instant)
-		if err != nil {
-			t.Errorf("%s %s: %v\n  %s", q.Board, q.Where, err, expr)
-			continue
-		}
-		checked++
-		if n > 0 {
-			continue
-		}
-		if why, ok := noDataExpected[q.Panel]; ok {
-			t.Logf("%s %s: no data, as expected: %s", q.Board, q.Where, why)
-			continue
-		}
-		missing = append(missing, fmt.Sprintf("%s %s\n    %s", q.Board, q.Where, expr))
-	}
-	if len(missing) > 0 {
-		t.Errorf("%d of %d queries returned no data:\n  %s", len(missing), checked, strings.Join(missing, "\n  "))
-	}
-	t.Logf("%d queries checked against run %s", checked, runID[1])
-	if t.Failed() {
-		logTail(t, out)
-	}
+	return out, string(id[1])
 }
 
 func logTail(t *testing.T, out []byte) {

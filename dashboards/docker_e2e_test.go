@@ -1,0 +1,83 @@
+package dashboards
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/servebench/servebench/internal/e2e"
+)
+
+// simImage is this test's own tag of the engine simulator image, so a
+// concurrent `make sim-image` or another test's build is never disturbed.
+const simImage = "servebench/vllm-sim:obs-e2e"
+
+// TestE2EDockerEnginePanelsHaveData covers what an external engine cannot:
+// the runner starts the simulator image as a pinned container through
+// dockerd (so the engine's cores are known and its container is labelled
+// io.servebench.role), and the per-core, scaling and container panels must
+// show data too. Only the error panel (no fault injection here) and the
+// prefix cache (none in the simulator) may stay empty.
+func TestE2EDockerEnginePanelsHaveData(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds an image and does a real run under dockerd")
+	}
+	goBin := e2e.Require(t, "go")
+	e2e.Require(t, "prometheus")
+	e2e.RequireDocker(t)
+
+	bin := buildBinaries(t, goBin, "runner", "exporter")
+	buildSimImage(t, goBin)
+
+	work := t.TempDir()
+	enginePort, exporterPort, runnerPort := e2e.FreePort(t), e2e.FreePort(t), e2e.FreePort(t)
+	e2e.Start(t, work, filepath.Join(bin, "exporter"), fmt.Sprintf("--web.listen-address=127.0.0.1:%d", exporterPort))
+	e2e.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", exporterPort), 30*time.Second)
+	prom := e2e.StartPrometheus(t, work, scrapeConfig(t, work, runnerPort, exporterPort, enginePort))
+
+	start := time.Now()
+	out, runID := runSmoke(t, filepath.Join(bin, "runner"), work, runnerPort, "--engine=docker", "--image="+simImage,
+		fmt.Sprintf("--engine-port=%d", enginePort), "--cores=2", "--force-overlap", "--max-seconds=1")
+	end := time.Now()
+	t.Logf("run %s under dockerd: %s", runID, end.Sub(start).Round(time.Second))
+
+	eval := end.Truncate(15 * time.Second).Add(16 * time.Second)
+	time.Sleep(time.Until(eval))
+	noData := map[string]string{
+		"Errors by kind":        "no request fails without fault injection",
+		"Prefix cache hit rate": "the engine simulator has no prefix cache",
+	}
+	if !checkEveryPanel(t, prom.URL, start, eval, runID, noData) {
+		logTail(t, out)
+	}
+}
+
+// buildSimImage builds cmd/vllm-sim statically into simImage from
+// deploy/vllm-sim's Dockerfile, in a private build context.
+func buildSimImage(t *testing.T, goBin string) {
+	t.Helper()
+	ctxDir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	build := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-o", filepath.Join(ctxDir, "vllm-sim"), "./cmd/vllm-sim")
+	build.Dir = ".."
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build vllm-sim: %v\n%s", err, out)
+	}
+	df, err := os.ReadFile("../deploy/vllm-sim/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), df, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.CommandContext(ctx, "docker", "build", "-q", "-t", simImage, ctxDir).CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+}
