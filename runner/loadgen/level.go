@@ -298,7 +298,10 @@ func (l *level) launch(seq int64, due time.Time, at time.Duration, async bool) b
 	return true
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+// bufPool holds read buffers; a response keeps one for its whole life, so
+// they are small: a read returns what has arrived, rarely more than a few
+// chunks of a few hundred bytes.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 8<<10); return &b }}
 
 // do sends one request and times its response.
 func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) {
