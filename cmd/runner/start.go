@@ -52,6 +52,7 @@ func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
 	fs.StringVar(&f.suite, "suite", "", "suite `NAME` (runner suites) or YAML file")
 	models := fs.String("models", "", "comma-separated model ids")
 	workloads := fs.String("workloads", "", "comma-separated workloads")
+	phases := fs.String("phases", "", "comma-separated phases of the suite to run (default: all)")
 	cores := fs.String("cores", "", "comma-separated engine core counts, e.g. 8,16,32")
 	eng := fs.String("engine", "", "engine: sim (in-process simulator), docker, external")
 	image := fs.String("image", "", "engine image (docker); default: the vLLM CPU image for the daemon's architecture")
@@ -94,6 +95,9 @@ func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
 	}
 	if f.set["workloads"] {
 		o.Workloads = suite.SplitList(*workloads)
+	}
+	if f.set["phases"] {
+		o.Phases = suite.SplitList(*phases)
 	}
 	if f.set["cores"] {
 		c, err := suite.ParseCores(*cores)

@@ -19,6 +19,8 @@ type Config struct {
 	Loadgen   string
 	API       string // "" = each workload's API
 	Limits    Limits
+	// Phases are the suite's phases to run, by name; nil = all of them.
+	Phases []string
 
 	Results       string // results root directory
 	ListenAddress string // live /metrics
@@ -50,6 +52,7 @@ var Defaults = Config{
 // the flags). A nil pointer or nil slice means "not set in this layer".
 type Overrides struct {
 	Models, Workloads []string
+	Phases            []string
 	Cores             []int
 	Engine, Image     *string
 	Target, Loadgen   *string
@@ -69,6 +72,7 @@ type Overrides struct {
 var EnvVars = []struct{ Name, Sets string }{
 	{"SERVEBENCH_MODELS", "models (comma-separated)"},
 	{"SERVEBENCH_WORKLOADS", "workloads (comma-separated)"},
+	{"SERVEBENCH_PHASES", "phases of the suite to run (comma-separated)"},
 	{"SERVEBENCH_CORES", "core counts (comma-separated)"},
 	{"SERVEBENCH_ENGINE", "engine: sim, docker, external"},
 	{"SERVEBENCH_IMAGE", "engine image"},
@@ -97,6 +101,9 @@ func FromEnv(getenv func(string) string) (Overrides, error) {
 	}
 	if v := str("SERVEBENCH_WORKLOADS"); v != nil {
 		o.Workloads = SplitList(*v)
+	}
+	if v := str("SERVEBENCH_PHASES"); v != nil {
+		o.Phases = SplitList(*v)
 	}
 	if v := str("SERVEBENCH_CORES"); v != nil {
 		c, err := ParseCores(*v)
@@ -166,6 +173,9 @@ func Resolve(s *Suite, env, flags Overrides) (Config, error) {
 		if o.Workloads != nil {
 			c.Workloads = o.Workloads
 		}
+		if o.Phases != nil {
+			c.Phases = o.Phases
+		}
 		if o.Cores != nil {
 			c.Cores = o.Cores
 		}
@@ -198,6 +208,20 @@ func (c Config) validate() error {
 	}
 	if len(c.Workloads) == 0 {
 		return errors.New("workloads: none given")
+	}
+	for _, ph := range c.Phases {
+		var names []string
+		found := false
+		for _, sp := range c.Suite.Phases {
+			names = append(names, sp.Name)
+			found = found || sp.Name == ph
+		}
+		if !found {
+			if len(names) == 0 {
+				return fmt.Errorf("phases: suite %s has no phases", c.Suite.Name)
+			}
+			return fmt.Errorf("phases: suite %s has no phase %q (phases: %s)", c.Suite.Name, ph, strings.Join(names, ", "))
+		}
 	}
 	for _, n := range c.Cores {
 		if n <= 0 {

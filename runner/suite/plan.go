@@ -75,7 +75,12 @@ func (p *Plan) MaxDuration() time.Duration {
 // in that order).
 func NewPlan(c Config) (*Plan, error) {
 	p := &Plan{Config: c}
-	phases := c.Suite.Phases
+	var phases []Phase
+	for _, ph := range c.Suite.Phases {
+		if len(c.Phases) == 0 || oneOf(ph.Name, c.Phases) {
+			phases = append(phases, ph)
+		}
+	}
 	if len(phases) == 0 {
 		phases = []Phase{{}}
 	}

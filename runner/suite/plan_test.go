@@ -135,3 +135,19 @@ func TestPlanUnknownModelIsNotSkipped(t *testing.T) {
 		t.Errorf("unknown model: %+v %+v", p.Cells, p.Skipped)
 	}
 }
+
+func TestPlanPhases(t *testing.T) {
+	p := plan(t, "concurrent-load", Overrides{Phases: []string{"baseline"}})
+	if len(p.Cells) != 51 || len(p.Skipped) != 9 {
+		t.Errorf("baseline only: %d cells, %d skipped", len(p.Cells), len(p.Skipped))
+	}
+	s, _ := Builtin("concurrent-load")
+	if _, err := Resolve(s, Overrides{}, Overrides{Phases: []string{"nightly"}}); err == nil ||
+		err.Error() != `phases: suite concurrent-load has no phase "nightly" (phases: baseline, variable, production)` {
+		t.Errorf("unknown phase: %v", err)
+	}
+	s, _ = Builtin("smoke")
+	if _, err := Resolve(s, Overrides{}, Overrides{Phases: []string{"baseline"}}); err == nil || err.Error() != "phases: suite smoke has no phases" {
+		t.Errorf("phases of a suite without: %v", err)
+	}
+}
