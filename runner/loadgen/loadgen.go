@@ -5,7 +5,9 @@
 // Contract:
 //   - Open-loop profiles send at the pacer's schedule whatever the server
 //     does; a send that could not go out on time goes out late, and its
-//     lateness is recorded. Latency is measured from the scheduled send.
+//     lateness is recorded (with MaxInFlight set, a send due at the cap is
+//     dropped and counted instead). Latency is measured from the scheduled
+//     send.
 //     Closed-loop profiles (synchronous, concurrent, throughput) schedule a
 //     request when its stream becomes free.
 //   - Every request becomes a measure.Result, failed ones too. Each is given
@@ -13,8 +15,8 @@
 //     recorder must be safe for concurrent use) and then to sink, which is
 //     called from one goroutine at a time, in completion order.
 //   - Warmup and cooldown are cut by scheduled time; requests outside the
-//     window are still sent and recorded (Phase says where they fell) but do
-//     not enter the figures.
+//     window are still sent and recorded (Phase says where they fell) but
+//     enter no per-request figure; throughput counts the window's events.
 //   - When sending stops, measured requests in flight get up to DrainTimeout
 //     to finish; then every request still running is cut (outcome
 //     incomplete, tokens received credited).
