@@ -272,3 +272,22 @@ func TestStartDryRunThirdParty(t *testing.T) {
 		}
 	}
 }
+
+func TestResumeRefusesAnotherPlan(t *testing.T) {
+	dir := t.TempDir()
+	st := store.New(dir, nil)
+	r, err := st.Create("smoke", "20261127-050000-abcd", []store.CellState{{ID: "Qwen__Qwen3-0.6B_chat_lite_16c"}},
+		map[string]any{"args": []string{"--suite", "smoke"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close(store.StatusIncomplete)
+	code, _, errOut := runCLI(t, nil, "start", "--resume", "20261127-050000-abcd", "--results", dir, "--cores", "8", "--web.listen-address", "off")
+	if code != exitFailure || !strings.Contains(errOut, "the plan has cell Qwen__Qwen3-0.6B_chat_lite_8c that the run does not") {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+	s, _ := store.ReadState(r.Dir)
+	if s.Status != store.StatusIncomplete {
+		t.Errorf("a refused resume must leave the run resumable, not %s", s.Status)
+	}
+}

@@ -130,7 +130,7 @@ func (o *Orchestrator) Execute(ctx context.Context) error {
 	}
 	cfg := o.Plan.Config
 	info := recorder.RunInfo{RunID: o.Run.ID(), Suite: cfg.Suite.Name, Model: strings.Join(cfg.Models, ","),
-		Engine: cfg.Engine, Image: o.Image, Loadgen: o.Load.Name()}
+		Engine: cfg.Engine, Image: o.Image, CPUSet: o.cpusets(), Loadgen: o.Load.Name()}
 	if o.Live != nil {
 		o.Live.StartRun(info)
 		defer o.Live.EndRun(info)
@@ -184,6 +184,22 @@ func (o *Orchestrator) Execute(ctx context.Context) error {
 		return o.finish(store.StatusFailed, summaries, fmt.Errorf("%w: %d of %d: %s", ErrCellsFailed, len(failed), len(o.Plan.Cells), strings.Join(failed, ", ")))
 	}
 	return o.finish(store.StatusComplete, summaries, nil)
+}
+
+// cpusets lists the distinct engine cpusets of the plan ("0-7 0-15"), for
+// servebench_run_info; "" when nothing is pinned.
+func (o *Orchestrator) cpusets() string {
+	var out []string
+	seen := map[string]bool{}
+	for _, pl := range o.Placements {
+		for _, a := range pl.Engines {
+			if l := a.CPUList(); !seen[l] {
+				seen[l] = true
+				out = append(out, l)
+			}
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 func (o *Orchestrator) finish(status string, sums []*results.Summary, cause error) error {

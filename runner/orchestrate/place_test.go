@@ -100,3 +100,15 @@ func TestPlaceSimAndExternal(t *testing.T) {
 		t.Error("docker without topology accepted")
 	}
 }
+
+func TestRunInfoCPUSets(t *testing.T) {
+	p := planFor(t, "scaling", suite.Overrides{Engine: docker(), Cores: []int{8, 24}})
+	pls, err := Place(p, topo(t, "two-node"), PlaceOptions{Engine: "docker", NUMANode: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &Orchestrator{Plan: p, Placements: pls}
+	if got := o.cpusets(); got != "0-7 0-11,16-27" {
+		t.Errorf("cpusets = %q", got)
+	}
+}
