@@ -2,6 +2,9 @@ package topology
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
@@ -232,5 +235,40 @@ func TestPinSelf(t *testing.T) {
 	runtime.UnlockOSThread()
 	if err != nil || FormatList(now) != FormatList(before[:1]) {
 		t.Errorf("after pin: %v %v", now, err)
+	}
+}
+
+// TestReadWithoutNUMA reads a machine whose kernel has no NUMA support (no
+// /sys/devices/system/node) and with an offline CPU: one node of every
+// online CPU, memory from /proc/meminfo.
+func TestReadWithoutNUMA(t *testing.T) {
+	root := t.TempDir()
+	write := func(p, s string) {
+		t.Helper()
+		p = filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("sys/devices/system/cpu/online", "0-1,3\n")
+	for _, c := range []int{0, 1, 3} {
+		write(fmt.Sprintf("sys/devices/system/cpu/cpu%d/topology/core_id", c), fmt.Sprint(c%2))
+		write(fmt.Sprintf("sys/devices/system/cpu/cpu%d/topology/physical_package_id", c), "0")
+	}
+	write("proc/meminfo", "MemTotal:        8388608 kB\nMemAvailable:    4194304 kB\n")
+	topo, err := Read(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// cpu 3 is core 1's sibling (cpu 2 is offline).
+	if len(topo.Nodes) != 1 || FormatList(topo.Nodes[0].Physical) != "0-1" || FormatList(topo.Nodes[0].Siblings) != "3" ||
+		topo.Nodes[0].MemTotal != 8<<30 || topo.Nodes[0].MemFree != 4<<30 {
+		t.Errorf("%+v", topo.Nodes)
+	}
+	if _, err := Read(t.TempDir()); err == nil {
+		t.Error("a root without /sys must be an error")
 	}
 }
