@@ -42,7 +42,7 @@ var trendGroup = []string{contract.LabelModel, contract.LabelWorkload, contract.
 func trendPanel(title string, m contract.Metric, unit string, extra ...string) cog.Builder[dashboard.Panel] {
 	s := sel(m, "", extra...)
 	return pointsPanel(title, "One point per finished benchmark; dashed: median of the preceding 30 days.", unit, half).
-		WithTarget(query(fmt.Sprintf("max by (%s) (%s)", by(trendGroup...), s), legend(trendGroup...))).
+		WithTarget(query(fmt.Sprintf("max by (%s) (%s)", by(trendGroup...), everySample(s)), legend(trendGroup...))).
 		WithTarget(query(fmt.Sprintf("max by (%s) (quantile_over_time(0.5, %s[30d]))", by(trendGroup...), s), "median "+legend(trendGroup...))).
 		OverrideByRegexp("^median .*", []dashboard.DynamicConfigValue{
 			{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": []int{10, 10}}},

@@ -235,10 +235,13 @@ func runAnnotation() cog.Builder[dashboard.AnnotationQuery] {
 		TagKeys("suite,model,engine").UseValueForTime(false)
 }
 
-// finishAnnotation marks each finished benchmark at its finish time.
+// finishAnnotation marks each finished benchmark at its finish time: the
+// info sample stays visible for the 5 min lookback, so it is kept only at
+// the one 1 m step after its timestamp (a mark, not a 5 min region).
 func finishAnnotation() cog.Builder[dashboard.AnnotationQuery] {
+	info := sel(contract.BenchmarkInfo, "", eq(contract.LabelRunID, varRun))
 	return dashboard.NewAnnotationQueryBuilder().Name("Benchmarks finished").Datasource(ds).Enable(true).IconColor("green").
-		Expr(sel(contract.BenchmarkInfo, "", eq(contract.LabelRunID, varRun))).Step("1m").TitleFormat("run {{run_id}}").
+		Expr(fmt.Sprintf("%s unless %s offset 1m", info, info)).Step("1m").TitleFormat("run {{run_id}}").
 		TextFormat("{{workload}} / {{cores}} cores / {{level}}").TagKeys("run_id,model,workload,cores").UseValueForTime(false)
 }
 

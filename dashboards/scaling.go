@@ -78,5 +78,5 @@ func coresQuantilePanel(title string, m contract.Metric) cog.Builder[dashboard.P
 
 func scalingTrendPanel() cog.Builder[dashboard.Panel] {
 	return pointsPanel("Output tokens/s by cores, per benchmark", "One point per finished benchmark: drift at a fixed core count shows here.", tokensUnit, full).
-		WithTarget(query(fmt.Sprintf("max by (cores, workload) (%s)", sel(contract.BenchmarkOutputTokenRate, "")), "{{cores}} cores {{workload}}"))
+		WithTarget(query(fmt.Sprintf("max by (cores, workload) (%s)", everySample(sel(contract.BenchmarkOutputTokenRate, ""))), "{{cores}} cores {{workload}}"))
 }

@@ -39,6 +39,14 @@ func ofRun(m contract.Metric, runVar string, group []string, extra ...string) st
 // sample falls between two steps. 15 s costs 5760 steps a day of range.
 const subqueryStep = "15s"
 
+// everySample plots a summary series in a range query: a sample is visible
+// for the 5 min lookback only, and a month-long range steps by tens of
+// minutes, so a bare selector would miss most runs; the last sample of each
+// step's interval shows every run (two runs in one step show the later).
+func everySample(selector string) string {
+	return "last_over_time(" + selector + "[$__interval])"
+}
+
 // coresOrder sorts a table by the numeric value of its cores column so bar
 // charts read left to right in core counts, and turns cores back into a
 // category for the bar chart's x axis.
