@@ -5,16 +5,22 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/servebench/servebench/runner/topology"
 )
 
 func TestStress(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("linux only")
 	}
+	cpus, err := topology.Affinity()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, kind := range []string{"cpu", "membw"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		start := time.Now()
-		if err := Stress(ctx, kind, []int{0}); err != nil {
+		if err := Stress(ctx, kind, cpus[:1]); err != nil {
 			t.Errorf("%s: %v", kind, err)
 		}
 		cancel()
