@@ -228,3 +228,15 @@ func TestReceiversFromEnv(t *testing.T) {
 		})
 	}
 }
+
+// vmalert (VictoriaMetrics' rule evaluator, for history kept there) parses
+// the same rule files.
+func TestVmalertDryRun(t *testing.T) {
+	bin := e2e.Require(t, "vmalert")
+	dir := t.TempDir()
+	writeRules(t, dir, DefaultOptions())
+	out, err := exec.Command(bin, "-dryRun", "-rule="+filepath.Join(dir, "rules", "*.yml")).CombinedOutput()
+	if err != nil || strings.Contains(string(out), "fatal") {
+		t.Fatalf("vmalert -dryRun: %v\n%s", err, out)
+	}
+}

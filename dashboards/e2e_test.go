@@ -2,10 +2,13 @@ package dashboards
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/servebench/servebench/internal/e2e"
 )
@@ -80,4 +83,31 @@ func TestE2EPanelQueriesParse(t *testing.T) {
 		t.Errorf("a malformed query answered %d, want 400", code)
 	}
 	t.Logf("%d queries from %d boards parse", len(queries), len(All()))
+}
+
+// TestE2EPanelQueriesParseVictoriaMetrics runs every board query through a
+// real VictoriaMetrics (history may live there): MetricsQL must accept all
+// of them too.
+func TestE2EPanelQueriesParseVictoriaMetrics(t *testing.T) {
+	bin := e2e.Require(t, "victoria-metrics")
+	addr := fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(t))
+	dir := t.TempDir()
+	e2e.Start(t, dir, bin, "-httpListenAddr="+addr, "-storageDataPath="+filepath.Join(dir, "data"), "-retentionPeriod=1")
+	base := "http://" + addr
+	e2e.WaitHTTP(t, base+"/health", 30*time.Second)
+	queries := boardQueries(t)
+	for _, q := range queries {
+		expr := substitute(t, q.Expr, "1h")
+		code, r, err := instantQuery(base, expr)
+		if err != nil {
+			t.Fatalf("%s %s: %v", q.Board, q.Where, err)
+		}
+		if code != http.StatusOK || r.Status != "success" {
+			t.Errorf("%s %s: %d %s: %s\n  %s", q.Board, q.Where, code, r.ErrorType, r.Error, expr)
+		}
+	}
+	if code, _, _ := instantQuery(base, "sum by (le (rate(x[1m]))"); code == http.StatusOK {
+		t.Error("a malformed query answered 200")
+	}
+	t.Logf("%d queries parse in VictoriaMetrics", len(queries))
 }
