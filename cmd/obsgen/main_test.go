@@ -124,3 +124,21 @@ func TestHistoryBoardMarksRegressionAlerts(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkGenerate renders every generated file (7 boards, 2 rule files,
+// the promtool scenarios, prometheus.yml, alertmanager.yml, provisioning and
+// docs/metrics.md) in memory.
+func BenchmarkGenerate(b *testing.B) {
+	var size int
+	for b.Loop() {
+		files, err := generate()
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = 0
+		for _, f := range files {
+			size += len(f)
+		}
+	}
+	b.ReportMetric(float64(size), "bytes/generate")
+}
