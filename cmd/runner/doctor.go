@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/docker/client"
-
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/thirdparty/guidellm"
 	"github.com/servebench/servebench/runner/topology"
@@ -64,7 +62,7 @@ func runDoctor(ctx context.Context, e env) error {
 			}
 			return err
 		},
-		docker: func() (engine.DockerAPI, error) { return engine.NewDockerClient(client.FromEnv) },
+		docker: func() (engine.DockerAPI, error) { return newDockerClient(e.getenv) },
 	}
 	if *noDocker {
 		deps.docker = nil

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/docker/client"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sys/unix"
@@ -301,7 +300,7 @@ func execute(ctx context.Context, e env, f *startFlags, st *startSetup, run *sto
 		return err
 	}
 	defer cleanup()
-	load, closeLoad, err := newLoadGenerator(ctx, cfg, f.loadgenOptions(cfg, ""), log, e.stderr)
+	load, closeLoad, err := newLoadGenerator(ctx, cfg, f.loadgenOptions(cfg, ""), log, e.stderr, e.getenv)
 	if err != nil {
 		return err
 	}
@@ -470,7 +469,7 @@ func newDriver(cfg suite.Config, log *slog.Logger, getenv func(string) string) (
 	case "external":
 		return engine.NewExternal(&http.Client{}, log), func() {}, nil
 	case "docker":
-		c, err := engine.NewDockerClient(client.FromEnv)
+		c, err := newDockerClient(getenv)
 		if err != nil {
 			return nil, nil, fmt.Errorf("docker: %w", err)
 		}

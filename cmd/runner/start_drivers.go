@@ -27,6 +27,17 @@ func newSimDriver(log *slog.Logger) (engine.Driver, func(), error) {
 	return engine.NewSim(simulator.DefaultConfig(), loadgen.NewClient(), log), func() {}, nil
 }
 
+// newDockerClient is a Docker Engine API client configured the way the
+// docker CLI is: DOCKER_HOST (unix://, tcp://, ssh://), DOCKER_CERT_PATH and
+// DOCKER_API_VERSION, read through getenv.
+func newDockerClient(getenv func(string) string) (*client.Client, error) {
+	opts, err := engine.DockerClientOptions(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return engine.NewDockerClient(opts...)
+}
+
 // loadgenOptions say how a third-party load generator runs.
 type loadgenOptions struct {
 	binary    string // host binary; "" = on PATH, else its container image
@@ -41,7 +52,7 @@ type loadgenOptions struct {
 // newLoadGenerator returns the configured load generator. A third-party
 // tool runs from its host binary when one is on PATH (or given), else in
 // its container image through Docker.
-func newLoadGenerator(ctx context.Context, cfg suite.Config, o loadgenOptions, log *slog.Logger, console io.Writer) (orchestrate.LoadGenerator, func(), error) {
+func newLoadGenerator(ctx context.Context, cfg suite.Config, o loadgenOptions, log *slog.Logger, console io.Writer, getenv func(string) string) (orchestrate.LoadGenerator, func(), error) {
 	none := func() {}
 	switch cfg.Loadgen {
 	case "native":
@@ -61,7 +72,7 @@ func newLoadGenerator(ctx context.Context, cfg suite.Config, o loadgenOptions, l
 	var docker engine.DockerAPI
 	cleanup := none
 	if bin == "" {
-		c, err := engine.NewDockerClient(client.FromEnv)
+		c, err := newDockerClient(getenv)
 		if err != nil {
 			return nil, none, fmt.Errorf("loadgen %s: no %s on PATH and no Docker: %w", cfg.Loadgen, tool, err)
 		}
