@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,11 +36,9 @@ func TestE2EScalingDocker(t *testing.T) {
 		t.Skip("a minute of scaling run; skipped with -short")
 	}
 	e2e.RequireDocker(t)
-	if l, err := net.Listen("tcp", "127.0.0.1:8000"); err != nil {
-		t.Skipf("port 8000, the docker engine's default, is busy: %v", err)
-	} else {
-		l.Close()
-	}
+	// A free port rather than the default 8000, which another server on
+	// this machine may hold.
+	enginePort := e2e.FreePort(t)
 	buildSimImage(t)
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -63,7 +60,8 @@ func TestE2EScalingDocker(t *testing.T) {
 	res := filepath.Join(dir, "results")
 	// Two CPUs here: the 2-core cell leaves none for the load generator.
 	cmd := exec.CommandContext(ctx, runner, "start", "--suite", "scaling", "--engine", "docker", "--cores", "1,2",
-		"--image", fastSimImage, "--max-seconds", "4", "--results", res, "--force-overlap", "--web.listen-address", "off")
+		"--image", fastSimImage, "--max-seconds", "4", "--results", res, "--force-overlap", "--web.listen-address", "off",
+		"--engine-port", itoa(enginePort))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("runner start: %v\n%s", err, tailOf(string(out), 4000))
