@@ -20,15 +20,18 @@ const (
 	Counter   Type = "counter"
 	Gauge     Type = "gauge"
 	Histogram Type = "histogram"
+	// SummaryType is a summary: one series per quantile label value plus
+	// _sum and _count. (Summary names the list of benchmark summary series.)
+	SummaryType Type = "summary"
 )
 
 // Metric describes one series family.
 type Metric struct {
 	Name    string    // full name, namespace included
 	Help    string    // one sentence, as exposed in # HELP
-	Type    Type      // counter, gauge or histogram
+	Type    Type      // counter, gauge, histogram or summary
 	Unit    string    // base unit ("seconds", "bytes", "tokens", "requests", ...) or "" for ratios and info
-	Labels  []string  // label names, in exposition order
+	Labels  []string  // label names, in exposition order; without a histogram's le or a summary's quantile
 	Buckets []float64 // histogram upper bounds (classic le), ascending; nil otherwise
 }
 
@@ -164,13 +167,15 @@ func Core() []Metric {
 // quantile_over_time / count_over_time over them give the median and the
 // number of past runs. BenchmarkInfo ties each finished benchmark to its run.
 //
-// The quantile series are gauges carrying a quantile label, which
-// `promtool check metrics` flags ("non-summary metrics should not have
-// quantile label"); it is the one lint finding the exposition accepts, so
-// that each quantile stays one plain series for *_over_time functions.
+// The latency series are summaries: each quantile (SummaryQuantiles) is
+// still one plain series per configuration for *_over_time functions, and
+// _count and _sum carry the distribution's sample count and total, so
+// _sum / _count is its mean and runs can be weighted by their samples.
 var (
-	SummaryLabels         = BenchmarkLabels
-	SummaryQuantileLabels = append(clone(BenchmarkLabels), "quantile")
+	SummaryLabels = BenchmarkLabels
+	// SummaryQuantileLabels are the labels of a latency summary's quantile
+	// series: its Labels plus the implicit quantile label.
+	SummaryQuantileLabels = append(clone(BenchmarkLabels), LabelQuantile)
 
 	BenchmarkInfo = Metric{Name: "servebench_benchmark_info", Type: Gauge, Labels: append([]string{"run_id"}, BenchmarkLabels...),
 		Help: "1 for each finished benchmark, at its finish time, tying its configuration to its run."}
@@ -186,14 +191,14 @@ var (
 		Help: "Prompt plus output tokens per second of a finished benchmark."}
 	BenchmarkOutputTokenRatePerCore = Metric{Name: "servebench_benchmark_output_tokens_per_second_per_core", Type: Gauge, Unit: "tokens per second", Labels: SummaryLabels,
 		Help: "Output tokens per second per engine core of a finished benchmark (absent when cores is unknown)."}
-	BenchmarkTTFT = Metric{Name: "servebench_benchmark_ttft_seconds", Type: Gauge, Unit: "seconds", Labels: SummaryQuantileLabels,
-		Help: "TTFT quantiles (0.5, 0.95, 0.99) of a finished benchmark."}
-	BenchmarkITL = Metric{Name: "servebench_benchmark_itl_seconds", Type: Gauge, Unit: "seconds", Labels: SummaryQuantileLabels,
-		Help: "Inter-token latency quantiles (per gap; 0.5, 0.95, 0.99) of a finished benchmark."}
-	BenchmarkTPOT = Metric{Name: "servebench_benchmark_tpot_seconds", Type: Gauge, Unit: "seconds", Labels: SummaryQuantileLabels,
-		Help: "TPOT quantiles (0.5, 0.95, 0.99) of a finished benchmark."}
-	BenchmarkE2E = Metric{Name: "servebench_benchmark_e2e_seconds", Type: Gauge, Unit: "seconds", Labels: SummaryQuantileLabels,
-		Help: "End-to-end latency quantiles (0.5, 0.95, 0.99) of a finished benchmark."}
+	BenchmarkTTFT = Metric{Name: "servebench_benchmark_ttft_seconds", Type: SummaryType, Unit: "seconds", Labels: SummaryLabels,
+		Help: "TTFT of a finished benchmark: quantiles 0.5, 0.95, 0.99, sample count and sum."}
+	BenchmarkITL = Metric{Name: "servebench_benchmark_itl_seconds", Type: SummaryType, Unit: "seconds", Labels: SummaryLabels,
+		Help: "Inter-token latency (one sample per gap) of a finished benchmark: quantiles 0.5, 0.95, 0.99, sample count and sum."}
+	BenchmarkTPOT = Metric{Name: "servebench_benchmark_tpot_seconds", Type: SummaryType, Unit: "seconds", Labels: SummaryLabels,
+		Help: "TPOT of a finished benchmark: quantiles 0.5, 0.95, 0.99, sample count and sum."}
+	BenchmarkE2E = Metric{Name: "servebench_benchmark_e2e_seconds", Type: SummaryType, Unit: "seconds", Labels: SummaryLabels,
+		Help: "End-to-end latency of a finished benchmark: quantiles 0.5, 0.95, 0.99, sample count and sum."}
 	BenchmarkSuccessRatio = Metric{Name: "servebench_benchmark_success_ratio", Type: Gauge, Labels: SummaryLabels,
 		Help: "Successful requests over all requests of a finished benchmark."}
 	BenchmarkValid = Metric{Name: "servebench_benchmark_valid", Type: Gauge, Labels: SummaryLabels,
@@ -202,7 +207,11 @@ var (
 		Help: "Measured duration of a finished benchmark."}
 )
 
-// SummaryQuantiles are the quantile label values of the summary series.
+// LabelQuantile is the label a summary's quantile series carry.
+const LabelQuantile = "quantile"
+
+// SummaryQuantiles are the quantile label values of the latency summaries,
+// formatted as Prometheus formats them.
 var SummaryQuantiles = []string{"0.5", "0.95", "0.99"}
 
 // Summary lists the benchmark summary series in documentation order.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -69,6 +70,15 @@ func TestConventions(t *testing.T) {
 			if strings.HasSuffix(m.Name, "_total") {
 				t.Errorf("%s: gauge named like a counter", m.Name)
 			}
+		case SummaryType:
+			for _, s := range []string{"_total", "_sum", "_count"} {
+				if strings.HasSuffix(m.Name, s) {
+					t.Errorf("%s: summary named with reserved suffix %s", m.Name, s)
+				}
+			}
+			if slices.Contains(m.Labels, LabelQuantile) {
+				t.Errorf("%s: summary lists its implicit quantile label", m.Name)
+			}
 		default:
 			t.Errorf("%s: unknown type %q", m.Name, m.Type)
 		}
@@ -80,7 +90,7 @@ func TestConventions(t *testing.T) {
 		}
 		labels := map[string]bool{}
 		for _, l := range m.Labels {
-			if !labelRe.MatchString(l) || l == "le" {
+			if !labelRe.MatchString(l) || l == "le" || l == LabelQuantile {
 				t.Errorf("%s: bad label %q", m.Name, l)
 			}
 			if labels[l] {
@@ -88,6 +98,22 @@ func TestConventions(t *testing.T) {
 			}
 			labels[l] = true
 		}
+	}
+}
+
+// The summary quantile label values are what the Prometheus text format
+// prints for them, so a query's {quantile="0.95"} matches the exposition.
+func TestSummaryQuantiles(t *testing.T) {
+	prev := 0.0
+	for _, q := range SummaryQuantiles {
+		v, err := strconv.ParseFloat(q, 64)
+		if err != nil || v <= prev || v >= 1 {
+			t.Errorf("quantile %q: want ascending values in (0, 1) (%v)", q, err)
+		}
+		if f := strconv.FormatFloat(v, 'g', -1, 64); f != q {
+			t.Errorf("quantile %q is exposed as %q", q, f)
+		}
+		prev = v
 	}
 }
 

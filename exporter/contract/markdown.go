@@ -24,6 +24,11 @@ func Markdown() []byte {
 				unit = "-"
 			}
 			labels := codeList(m.Labels)
+			if m.Type == SummaryType {
+				// Users select quantiles by this label, so name it although
+				// the library adds it.
+				labels = codeList(append(clone(m.Labels), LabelQuantile))
+			}
 			if labels == "" {
 				labels = "-"
 			}
@@ -48,7 +53,7 @@ func Markdown() []byte {
 	fmt.Fprintf(&b, "- `%s`: %s\n", LabelOutcome, codeList(outcomes))
 	fmt.Fprintf(&b, "- `%s`: %s\n", LabelKind, codeList(kinds))
 	fmt.Fprintf(&b, "- `%s`: %s\n", LabelRole, codeList(roles))
-	fmt.Fprintf(&b, "- `quantile` (summary series): %s\n\n", codeList(SummaryQuantiles))
+	fmt.Fprintf(&b, "- `%s` (summary series): %s\n\n", LabelQuantile, codeList(SummaryQuantiles))
 
 	b.WriteString("## Histogram buckets\n\n")
 	b.WriteString("Classic `le` buckets, so `histogram_quantile` works on Prometheus 2.42+, Prometheus 3 and VictoriaMetrics; " +

@@ -33,23 +33,32 @@ type BenchmarkSummary struct {
 	TTFT, ITL, TPOT, E2E Quantiles
 }
 
-// Quantiles are a distribution's p50, p95 and p99, in seconds.
+// Quantiles describe one latency distribution of a finished benchmark, in
+// seconds: its p50, p95 and p99, its mean and its sample count (requests, or
+// gaps for ITL). They become one summary whose _count is Count and whose
+// _sum is Mean × Count.
 type Quantiles struct {
 	P50, P95, P99 float64
+	Mean          float64
+	Count         uint64
 }
 
 func (q Quantiles) values() [3]float64 { return [3]float64{q.P50, q.P95, q.P99} }
 
 // Summaries is a prometheus.Collector exposing the contract's
 // servebench_benchmark_* series for finished benchmarks, each sample stamped
-// with the benchmark's finish time. It keeps the latest benchmark per
+// with the benchmark's finish time: gauges for the headline figures, one
+// summary (quantiles, _sum, _count) per latency distribution, which passes
+// `promtool check metrics` where quantile-labelled gauges would not. It
+// keeps the latest benchmark per
 // configuration (label set), so the series count is bounded by the number
 // of configurations, not of runs; Prometheus keeps the history. Safe for
 // concurrent use.
 type Summaries struct {
-	mu     sync.Mutex
-	latest map[measure.BenchmarkLabels]BenchmarkSummary
-	descs  map[string]*prometheus.Desc
+	mu        sync.Mutex
+	latest    map[measure.BenchmarkLabels]BenchmarkSummary
+	descs     map[string]*prometheus.Desc
+	quantiles [3]float64 // contract.SummaryQuantiles as numbers, in Quantiles.values order
 }
 
 // NewSummaries returns an empty summary publisher; register it on a registry.
@@ -57,6 +66,16 @@ func NewSummaries() *Summaries {
 	s := &Summaries{latest: map[measure.BenchmarkLabels]BenchmarkSummary{}, descs: map[string]*prometheus.Desc{}}
 	for _, m := range contract.Summary() {
 		s.descs[m.Name] = prometheus.NewDesc(m.Name, m.Help, m.Labels, nil)
+	}
+	if len(contract.SummaryQuantiles) != len(s.quantiles) {
+		panic(fmt.Sprintf("recorder: contract has %d summary quantiles, Quantiles carries %d", len(contract.SummaryQuantiles), len(s.quantiles)))
+	}
+	for i, q := range contract.SummaryQuantiles {
+		v, err := strconv.ParseFloat(q, 64)
+		if err != nil {
+			panic(fmt.Sprintf("recorder: contract summary quantile %q: %v", q, err))
+		}
+		s.quantiles[i] = v
 	}
 	return s
 }
@@ -72,6 +91,16 @@ func (s *Summaries) Publish(b BenchmarkSummary) error {
 	}
 	if b.Labels.Level == "" {
 		return errors.New("benchmark summary: level label is empty")
+	}
+	for _, d := range []struct {
+		name string
+		q    Quantiles
+	}{{"ttft", b.TTFT}, {"itl", b.ITL}, {"tpot", b.TPOT}, {"e2e", b.E2E}} {
+		// The mean becomes the summary's _sum; a quantile that is not a
+		// number is left out of the exposition instead.
+		if math.IsNaN(d.q.Mean) || math.IsInf(d.q.Mean, 0) {
+			return fmt.Errorf("benchmark summary: %s mean is %v", d.name, d.q.Mean)
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -101,11 +130,18 @@ func (s *Summaries) Collect(ch chan<- prometheus.Metric) {
 				return
 			}
 			lv := append(append([]string(nil), extra...), v...)
-			if m.Labels[len(m.Labels)-1] == "quantile" {
-				lv = append(v[:len(v):len(v)], extra...)
-			}
 			ch <- prometheus.NewMetricWithTimestamp(b.Finished,
 				prometheus.MustNewConstMetric(s.descs[m.Name], prometheus.GaugeValue, value, lv...))
+		}
+		summary := func(m contract.Metric, d Quantiles) {
+			qs := make(map[float64]float64, len(s.quantiles))
+			for i, q := range d.values() {
+				if !math.IsNaN(q) && !math.IsInf(q, 0) {
+					qs[s.quantiles[i]] = q
+				}
+			}
+			ch <- prometheus.NewMetricWithTimestamp(b.Finished,
+				prometheus.MustNewConstSummary(s.descs[m.Name], d.Count, d.Mean*float64(d.Count), qs, v...))
 		}
 		emit(contract.BenchmarkInfo, 1, b.RunID)
 		emit(contract.BenchmarkTargetRate, b.TargetRate)
@@ -120,9 +156,7 @@ func (s *Summaries) Collect(ch chan<- prometheus.Metric) {
 			m contract.Metric
 			q Quantiles
 		}{{contract.BenchmarkTTFT, b.TTFT}, {contract.BenchmarkITL, b.ITL}, {contract.BenchmarkTPOT, b.TPOT}, {contract.BenchmarkE2E, b.E2E}} {
-			for i, q := range d.q.values() {
-				emit(d.m, q, contract.SummaryQuantiles[i])
-			}
+			summary(d.m, d.q)
 		}
 		emit(contract.BenchmarkSuccessRatio, b.SuccessRatio)
 		valid := 0.0

@@ -1,6 +1,7 @@
 package recorder
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,10 @@ func summary(run string, finished time.Time, rate float64) BenchmarkSummary {
 		RunID: run, Labels: labels, Finished: finished,
 		TargetRate: 4, AchievedRate: 3.9, RequestsPerSecond: rate, OutputTokensPerSecond: 80, TotalTokensPerSecond: 480,
 		DurationSeconds: 60, SuccessRatio: 0.99, Valid: true,
-		TTFT: Quantiles{0.05, 0.2, 0.3}, ITL: Quantiles{0.02, 0.03, 0.04}, TPOT: Quantiles{0.021, 0.031, 0.041}, E2E: Quantiles{1, 2, 3},
+		TTFT: Quantiles{P50: 0.05, P95: 0.2, P99: 0.3, Mean: 0.08, Count: 240},
+		ITL:  Quantiles{P50: 0.02, P95: 0.03, P99: 0.04, Mean: 0.025, Count: 4560},
+		TPOT: Quantiles{P50: 0.021, P95: 0.031, P99: 0.041, Mean: 0.026, Count: 240},
+		E2E:  Quantiles{P50: 1, P95: 2, P99: 3, Mean: 1.25, Count: 240},
 	}
 }
 
@@ -35,7 +39,16 @@ func TestSummariesExposeFinishTime(t *testing.T) {
 		`servebench_benchmark_info{cores="8",level="concurrent-4",loadgen="native",model="m",run_id="r1",suite="smoke",workload="chat"} 1 1767000000123`,
 		`servebench_benchmark_requests_per_second{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 3.8 1767000000123`,
 		`servebench_benchmark_output_tokens_per_second_per_core{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 10 1767000000123`,
-		`servebench_benchmark_ttft_seconds{cores="8",level="concurrent-4",loadgen="native",model="m",quantile="0.99",suite="smoke",workload="chat"} 0.3 1767000000123`,
+		`# TYPE servebench_benchmark_ttft_seconds summary`,
+		`servebench_benchmark_ttft_seconds{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat",quantile="0.5"} 0.05 1767000000123`,
+		`servebench_benchmark_ttft_seconds{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat",quantile="0.95"} 0.2 1767000000123`,
+		`servebench_benchmark_ttft_seconds{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat",quantile="0.99"} 0.3 1767000000123`,
+		`servebench_benchmark_ttft_seconds_sum{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 19.2 1767000000123`,
+		`servebench_benchmark_ttft_seconds_count{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 240 1767000000123`,
+		`servebench_benchmark_itl_seconds_sum{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 114 1767000000123`,
+		`servebench_benchmark_itl_seconds_count{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 4560 1767000000123`,
+		`servebench_benchmark_e2e_seconds{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat",quantile="0.95"} 2 1767000000123`,
+		`servebench_benchmark_e2e_seconds_sum{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 300 1767000000123`,
 		`servebench_benchmark_valid{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 1 1767000000123`,
 	} {
 		if !strings.Contains(text, want+"\n") {
@@ -85,6 +98,7 @@ func TestSummariesRejectBadInput(t *testing.T) {
 		"no time":     {BenchmarkSummary{RunID: "r", Labels: labels}, "finished"},
 		"no level":    {BenchmarkSummary{RunID: "r", Finished: fin}, "level"},
 		"out of time": {summary("old", fin.Add(-time.Hour), 1), "before the published run"},
+		"nan mean":    {nanMean(summary("nan", fin, 1)), "itl mean"},
 	} {
 		if name == "out of time" {
 			if err := s.Publish(summary("new", fin, 1)); err != nil {
@@ -94,6 +108,33 @@ func TestSummariesRejectBadInput(t *testing.T) {
 		err := s.Publish(tc.b)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one naming %q", name, err, tc.want)
+		}
+	}
+}
+
+func nanMean(b BenchmarkSummary) BenchmarkSummary {
+	b.ITL.Mean = math.NaN()
+	return b
+}
+
+// A quantile that is not a number is left out of the summary; the rest of
+// it, _sum and _count included, is still exposed.
+func TestSummariesDropNaNQuantiles(t *testing.T) {
+	s := NewSummaries()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(s)
+	b := summary("r1", time.UnixMilli(1_767_000_000_000), 1)
+	b.TPOT.P99 = math.NaN()
+	if err := s.Publish(b); err != nil {
+		t.Fatal(err)
+	}
+	text := gatherText(t, reg)
+	if strings.Contains(text, `servebench_benchmark_tpot_seconds{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat",quantile="0.99"}`) {
+		t.Errorf("NaN quantile exposed:\n%s", text)
+	}
+	for _, want := range []string{`quantile="0.95"} 0.031 `, `servebench_benchmark_tpot_seconds_count{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 240 `} {
+		if !strings.Contains(text, want) {
+			t.Errorf("exposition lacks %s", want)
 		}
 	}
 }
