@@ -40,6 +40,7 @@ type startFlags struct {
 	loadgenBinary, loadgenImage, tokenizer           string
 	dryRun, forceOverlap, reserveFrontend            bool
 	enginePort                                       int
+	engineMetricsEvery                               time.Duration
 	set                                              map[string]bool
 	o                                                suite.Overrides
 }
@@ -74,6 +75,7 @@ func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
 	fs.StringVar(&f.modelCache, "model-cache", "", "host directory mounted as the engine container's Hugging Face cache")
 	fs.BoolVar(&f.reserveFrontend, "reserve-frontend-core", false, "keep one core of the engine's cpuset out of VLLM_CPU_OMP_THREADS_BIND for vLLM's API server")
 	fs.IntVar(&f.enginePort, "engine-port", 0, "first port of docker engines on the host network (default 8000)")
+	fs.DurationVar(&f.engineMetricsEvery, "engine-metrics-interval", time.Second, "how often the engine's own /metrics is sampled into each cell's engine-metrics.jsonl; 0 disables")
 	fs.StringVar(&f.loadgenBinary, "loadgen-binary", "", "guidellm or vllm binary to run (default: on PATH, else the tool's container image)")
 	fs.StringVar(&f.loadgenImage, "loadgen-image", "", "container image of the third-party load generator")
 	fs.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer for a third-party tool's synthetic prompts (default: the served model id)")
@@ -134,6 +136,9 @@ func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
 	}
 	if f.enginePort < 0 || f.enginePort > 65535 {
 		return nil, usagef("--engine-port: %d is not a port", f.enginePort)
+	}
+	if f.engineMetricsEvery < 0 {
+		return nil, usagef("--engine-metrics-interval: %s is negative", f.engineMetricsEvery)
 	}
 	if f.set["force-overlap"] {
 		o.ForceOverlap = &f.forceOverlap
@@ -362,7 +367,7 @@ func execute(ctx context.Context, e env, f *startFlags, st *startSetup, run *sto
 		Image: cfg.Image, Target: cfg.Target, APIKey: apiKey, ModelCache: f.modelCache,
 		Secrets: secretsFromEnv(e.getenv), Host: hostInfo(st.topo), GitRevision: gitRevision(ctx),
 		Command:  "runner start " + strings.Join(e.args, " "),
-		Progress: e.stderr, TTY: isTTY(e.stderr), Log: log,
+		Progress: e.stderr, TTY: isTTY(e.stderr), Log: log, EngineMetricsEvery: f.engineMetricsEvery,
 	}
 	if home, err := topology.Affinity(); err == nil {
 		o.Home = home

@@ -163,10 +163,15 @@ func TestStartSmoke(t *testing.T) {
 	}
 	runDir := filepath.Dir(runs[0])
 	cell := filepath.Join(runDir, "Qwen__Qwen3-0.6B_chat_lite_16c")
-	for _, f := range []string{"requests.jsonl", "summary.json", "manifest.json"} {
+	for _, f := range []string{"requests.jsonl", "summary.json", "manifest.json", "engine-metrics.jsonl"} {
 		if fi, err := os.Stat(filepath.Join(cell, f)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s: %v", f, err)
 		}
+	}
+	// The engine was sampled every second through the cell's levels.
+	em, _ := os.ReadFile(filepath.Join(cell, "engine-metrics.jsonl"))
+	if lines := strings.Count(string(em), "\n"); lines < 3 || !strings.Contains(string(em), `"vllm:num_requests_running":`) {
+		t.Errorf("engine-metrics.jsonl has %d lines:\n%.1000s", lines, em)
 	}
 	var man map[string]any
 	b, _ := os.ReadFile(filepath.Join(cell, "manifest.json"))

@@ -11,11 +11,15 @@
 package orchestrate
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -106,6 +110,14 @@ type Orchestrator struct {
 	Now      func() time.Time
 	// ProgressEvery is the progress refresh period; 2s when zero.
 	ProgressEvery time.Duration
+	// EngineMetricsEvery is how often each engine's own /metrics is scraped
+	// into the cell's engine-metrics.jsonl while its levels run; zero: never.
+	EngineMetricsEvery time.Duration
+	// EngineMetricsPrefixes keeps the series whose names start with one of
+	// them; "vllm:" when empty.
+	EngineMetricsPrefixes []string
+	// HTTPClient scrapes engine metrics; http.DefaultClient when nil.
+	HTTPClient *http.Client
 }
 
 // ErrCellsFailed is wrapped by Execute's error when some cells failed but
@@ -321,6 +333,14 @@ func (o *Orchestrator) runCell(ctx context.Context, cell suite.Cell, pl Placemen
 	for i, in := range insts {
 		urls[i] = in.URL()
 	}
+	if o.EngineMetricsEvery > 0 {
+		stop, err := o.sampleEngines(ctx, cw.Dir, urls)
+		if err != nil {
+			return sum, err
+		}
+		// Registered after the engines' stop: runs before it.
+		defer stop()
+	}
 	model := insts[0].Model()
 	var maxRate float64
 	for li, lvl := range cell.Levels {
@@ -359,6 +379,39 @@ func (o *Orchestrator) runCell(ctx context.Context, cell suite.Cell, pl Placemen
 		}
 	}
 	return sum, nil
+}
+
+// sampleEngines scrapes the engines' /metrics into the cell's
+// EngineMetricsFile until the returned stop is called.
+func (o *Orchestrator) sampleEngines(ctx context.Context, dir string, urls []string) (func(), error) {
+	f, err := os.Create(filepath.Join(dir, EngineMetricsFile))
+	if err != nil {
+		return nil, fmt.Errorf("engine metrics: %w", err)
+	}
+	s := &engineSampler{client: o.HTTPClient, urls: urls, apiKey: o.APIKey, every: o.EngineMetricsEvery,
+		prefixes: o.EngineMetricsPrefixes, now: o.Now}
+	if s.client == nil {
+		s.client = http.DefaultClient
+	}
+	if len(s.prefixes) == 0 {
+		s.prefixes = []string{"vllm:"}
+	}
+	bw := bufio.NewWriter(f)
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := s.run(sctx, bw); err != nil {
+			o.Log.Warn("engine metrics", "err", err)
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		if err := errors.Join(bw.Flush(), f.Close()); err != nil {
+			o.Log.Warn("engine metrics", "err", err)
+		}
+	}, nil
 }
 
 // runLevel runs one level, cancelling it if an engine dies.

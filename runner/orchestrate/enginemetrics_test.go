@@ -1,0 +1,103 @@
+package orchestrate
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/runner/engine"
+	"github.com/servebench/servebench/runner/simulator"
+	"github.com/servebench/servebench/runner/suite"
+)
+
+// TestEngineSamplerAgainstSimulator samples the in-process simulator's
+// /metrics while load runs: the generated-token counter must grow from the
+// first sample to the last and some sample must see requests running.
+func TestEngineSamplerAgainstSimulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a simulated engine")
+	}
+	cfg := simulator.DefaultConfig()
+	cfg.LoadTime = 0
+	in, err := engine.NewSim(cfg, nil, nil).Start(context.Background(), engine.Spec{Name: "sim", Model: "Qwen/Qwen3-0.6B", CPUs: make([]int, 8)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Stop(context.Background()) })
+	if err := in.Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	s := &engineSampler{client: http.DefaultClient, urls: []string{in.URL()}, every: 100 * time.Millisecond,
+		prefixes: []string{"vllm:"}, now: time.Now}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.run(ctx, &buf) }()
+	cell := suite.Cell{ID: "c", Model: "Qwen/Qwen3-0.6B", Workload: "chat_lite", API: "chat", Cores: 8}
+	_, err = NewNative(nil).Run(context.Background(), LoadRequest{Cell: cell, URLs: []string{in.URL()}, Model: "Qwen/Qwen3-0.6B",
+		Level: suite.Level{Name: "concurrent-4", Profile: "concurrent", Value: 4}, Target: 4,
+		Limits: suite.Limits{MaxSeconds: 1, RequestTimeoutSeconds: 30}}, measure.Discard)
+	time.Sleep(150 * time.Millisecond) // one sample after the load
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var samples []EngineSample
+	sc := bufio.NewScanner(&buf)
+	for sc.Scan() {
+		var e EngineSample
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		samples = append(samples, e)
+	}
+	if len(samples) < 5 {
+		t.Fatalf("%d samples in about 1.2s at 100ms", len(samples))
+	}
+	first, last := samples[0], samples[len(samples)-1]
+	if first.Error != "" || first.Instance != 1 {
+		t.Fatalf("first sample %+v", first)
+	}
+	if !(last.Metrics["vllm:generation_tokens_total"] > first.Metrics["vllm:generation_tokens_total"]) {
+		t.Errorf("generation tokens %v -> %v: the counter did not move", first.Metrics["vllm:generation_tokens_total"], last.Metrics["vllm:generation_tokens_total"])
+	}
+	running := 0.0
+	for _, e := range samples {
+		running = max(running, e.Metrics["vllm:num_requests_running"])
+		for k := range e.Metrics {
+			if !strings.HasPrefix(k, "vllm:") || strings.Contains(k, "model_name") || strings.Contains(k, "_bucket") {
+				t.Fatalf("series %q kept", k)
+			}
+		}
+	}
+	if running < 1 {
+		t.Errorf("no sample saw a running request (max %v)", running)
+	}
+	if _, ok := last.Metrics["vllm:time_to_first_token_seconds_count"]; !ok {
+		t.Errorf("histogram count missing from %v", last.Metrics)
+	}
+}
+
+// A failed scrape is a line with the error, not the end of sampling.
+func TestEngineSamplerRecordsFailures(t *testing.T) {
+	var buf bytes.Buffer
+	s := &engineSampler{client: http.DefaultClient, urls: []string{"http://127.0.0.1:1"}, every: 20 * time.Millisecond, now: time.Now}
+	ctx, cancel := context.WithTimeout(context.Background(), 70*time.Millisecond)
+	defer cancel()
+	if err := s.run(ctx, &buf); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) < 2 || !strings.Contains(lines[0], `"error":`) {
+		t.Fatalf("lines %q", lines)
+	}
+}
