@@ -85,7 +85,7 @@ func Summaries(s *results.Summary, finished map[string]time.Time) ([]recorder.Be
 
 // quantiles converts a millisecond distribution to the recorder's seconds.
 func quantiles(d results.Dist) recorder.Quantiles {
-	return recorder.Quantiles{P50: d.P50 / 1e3, P95: d.P95 / 1e3, P99: d.P99 / 1e3}
+	return recorder.Quantiles{P50: d.P50 / 1e3, P95: d.P95 / 1e3, P99: d.P99 / 1e3, Mean: d.Mean / 1e3, Count: uint64(max(d.Count, 0))}
 }
 
 // Families renders benchmark summaries as metric families: one family per

@@ -2,18 +2,22 @@ package backfill
 
 import (
 	"bytes"
+	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
 	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/runner/compare"
 	"github.com/servebench/servebench/runner/compare/comparetest"
+	"github.com/servebench/servebench/runner/results"
 )
 
 type recorderSummary = recorder.BenchmarkSummary
@@ -87,9 +91,35 @@ func TestTextHasMillisecondTimestampsAndTheSummaryValues(t *testing.T) {
 			t.Errorf("label %s=%q, want %q", l.GetName(), l.GetValue(), want[l.GetName()])
 		}
 	}
-	ttft := fams["servebench_benchmark_ttft_seconds"]
-	if ttft == nil || len(ttft.Metric) != 3 {
-		t.Fatalf("ttft quantiles: %v", ttft)
+	// Each latency distribution is one summary: p50/p95/p99, _count the
+	// distribution's samples, _sum its mean times its count.
+	for name, d := range map[string]results.Dist{
+		"servebench_benchmark_ttft_seconds": b.TTFT, "servebench_benchmark_itl_seconds": b.ITL,
+		"servebench_benchmark_tpot_seconds": b.TPOT, "servebench_benchmark_e2e_seconds": b.E2E,
+	} {
+		f := fams[name]
+		if f == nil || f.GetType() != dto.MetricType_SUMMARY || len(f.Metric) != 1 {
+			t.Fatalf("%s: want one summary, got %v", name, f)
+		}
+		sm := f.Metric[0].GetSummary()
+		if d.Count == 0 || sm.GetSampleCount() != uint64(d.Count) || math.Abs(sm.GetSampleSum()-d.Mean*float64(d.Count)/1e3) > 1e-9 {
+			t.Errorf("%s: count %d sum %g, want %d and %g", name, sm.GetSampleCount(), sm.GetSampleSum(), d.Count, d.Mean*float64(d.Count)/1e3)
+		}
+		want := map[float64]float64{0.5: d.P50 / 1e3, 0.95: d.P95 / 1e3, 0.99: d.P99 / 1e3}
+		if len(sm.Quantile) != len(want) {
+			t.Errorf("%s: %d quantiles, want %d", name, len(sm.Quantile), len(want))
+		}
+		for _, q := range sm.Quantile {
+			if w, ok := want[q.GetQuantile()]; !ok || q.GetValue() != w {
+				t.Errorf("%s: quantile %g = %g, want %g", name, q.GetQuantile(), q.GetValue(), w)
+			}
+		}
+		if strconv.FormatInt(f.Metric[0].GetTimestampMs(), 10) != ms {
+			t.Errorf("%s: timestamp %d, want %s", name, f.Metric[0].GetTimestampMs(), ms)
+		}
+	}
+	if b.ITL.Count <= b.TTFT.Count {
+		t.Errorf("fixture: ITL has %d samples, TTFT %d; want one per gap, more than one per request", b.ITL.Count, b.TTFT.Count)
 	}
 	if !strings.Contains(string(text), `servebench_benchmark_info{`) || !strings.Contains(string(text), `run_id="r1"`) {
 		t.Errorf("no info series:\n%s", text)
@@ -142,6 +172,30 @@ func TestOpenMetricsSecondsAndEOF(t *testing.T) {
 	}
 	if strings.Count(out, "# TYPE servebench_benchmark_requests_per_second ") != 1 {
 		t.Error("family split in two")
+	}
+	if !strings.Contains(out, "# TYPE servebench_benchmark_ttft_seconds summary\n") {
+		t.Error("ttft is not an OpenMetrics summary")
+	}
+	// A summary's points: each run's quantiles, _sum and _count together,
+	// runs in time order, as OpenMetrics requires of one series.
+	var names []string
+	var stamps2 []float64
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "servebench_benchmark_e2e_seconds") {
+			f := strings.Fields(line)
+			name, _, _ := strings.Cut(f[0], "{")
+			ts, err := strconv.ParseFloat(f[len(f)-1], 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			names, stamps2 = append(names, name), append(stamps2, ts)
+		}
+	}
+	base := "servebench_benchmark_e2e_seconds"
+	point := []string{base, base, base, base + "_sum", base + "_count"}
+	if !slices.Equal(names, append(point, point...)) || slices.Min(stamps2[:5]) != slices.Max(stamps2[:5]) ||
+		slices.Min(stamps2[5:]) != slices.Max(stamps2[5:]) || stamps2[0] >= stamps2[5] {
+		t.Errorf("e2e summary lines out of order: %v %v", names, stamps2)
 	}
 }
 

@@ -96,6 +96,17 @@ func checkHistory(t *testing.T, base string, all []recorderSummary, cells []comp
 	if v, ok := promQuery(t, base, `servebench_benchmark_ttft_seconds{quantile="0.99"}`, last.Finished.Add(time.Second)); !ok || math.Abs(v-b2.TTFT.P99/1e3) > 1e-9 {
 		t.Errorf("ttft p99 = %v, want %v", v, b2.TTFT.P99/1e3)
 	}
+	// The summaries' _count and _sum arrived with the quantiles: the sample
+	// count and the mean of each distribution.
+	if v, ok := promQuery(t, base, `servebench_benchmark_itl_seconds_count`, last.Finished.Add(time.Second)); !ok || v != float64(b2.ITL.Count) {
+		t.Errorf("itl count = %v (%v), want %d", v, ok, b2.ITL.Count)
+	}
+	if v, ok := promQuery(t, base, `servebench_benchmark_ttft_seconds_sum / servebench_benchmark_ttft_seconds_count`, last.Finished.Add(time.Second)); !ok || math.Abs(v-b2.TTFT.Mean/1e3) > 1e-9 {
+		t.Errorf("ttft mean = %v (%v), want %v", v, ok, b2.TTFT.Mean/1e3)
+	}
+	if v, ok := promQuery(t, base, `count_over_time(servebench_benchmark_e2e_seconds_count[3d])`, last.Finished.Add(time.Second)); !ok || v != 2 {
+		t.Errorf("count_over_time of e2e _count over both runs = %v, want 2", v)
+	}
 	// History: both runs are in the range, at their own times.
 	if v, ok := promQuery(t, base, `count_over_time(servebench_benchmark_e2e_seconds{quantile="0.5"}[3d])`, last.Finished.Add(time.Second)); !ok || v != 2 {
 		t.Errorf("count_over_time over both runs = %v, want 2", v)

@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
@@ -28,7 +29,11 @@ type RemoteWrite struct {
 
 // Write sends every sample of fams in one request.
 func (r RemoteWrite) Write(ctx context.Context, fams []*dto.MetricFamily) error {
-	body := snappyLiteral(writeRequest(fams))
+	wr, err := writeRequest(fams)
+	if err != nil {
+		return err
+	}
+	body := snappyLiteral(wr)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -60,35 +65,54 @@ type label struct{ name, value string }
 // TimeSeries{1: repeated Label, 2: repeated Sample}, Label{1: name, 2: value},
 // Sample{1: double value, 2: int64 timestamp ms}. Samples of one label set
 // (several runs of a configuration) share a TimeSeries, in time order.
-func writeRequest(fams []*dto.MetricFamily) []byte {
+// Gauges, counters and summaries (quantile series, _sum, _count) are
+// written; the benchmark summary families hold nothing else.
+func writeRequest(fams []*dto.MetricFamily) ([]byte, error) {
 	type series struct {
 		labels  []label
 		samples [][2]float64 // value, timestamp
 	}
 	var order []string
 	byKey := map[string]*series{}
+	add := func(name string, m *dto.Metric, extra *label, v float64) {
+		ls := []label{{"__name__", name}}
+		for _, l := range m.Label {
+			ls = append(ls, label{l.GetName(), l.GetValue()})
+		}
+		if extra != nil {
+			ls = append(ls, *extra)
+		}
+		slices.SortFunc(ls, func(a, b label) int { return strings.Compare(a.name, b.name) })
+		var key strings.Builder
+		for _, l := range ls {
+			key.WriteString(l.name + "\x00" + l.value + "\x00")
+		}
+		s, ok := byKey[key.String()]
+		if !ok {
+			s = &series{labels: ls}
+			byKey[key.String()] = s
+			order = append(order, key.String())
+		}
+		s.samples = append(s.samples, [2]float64{v, float64(m.GetTimestampMs())})
+	}
 	for _, f := range fams {
 		for _, m := range f.Metric {
-			ls := []label{{"__name__", f.GetName()}}
-			for _, l := range m.Label {
-				ls = append(ls, label{l.GetName(), l.GetValue()})
+			switch {
+			case m.Summary != nil:
+				// A summary is several series on the wire, named and
+				// labelled as the text format names them.
+				for _, q := range m.Summary.Quantile {
+					add(f.GetName(), m, &label{"quantile", strconv.FormatFloat(q.GetQuantile(), 'g', -1, 64)}, q.GetValue())
+				}
+				add(f.GetName()+"_sum", m, nil, m.Summary.GetSampleSum())
+				add(f.GetName()+"_count", m, nil, float64(m.Summary.GetSampleCount()))
+			case m.Counter != nil:
+				add(f.GetName(), m, nil, m.GetCounter().GetValue())
+			case m.Gauge != nil:
+				add(f.GetName(), m, nil, m.GetGauge().GetValue())
+			default:
+				return nil, fmt.Errorf("remote write: family %s: type %s is not supported", f.GetName(), f.GetType())
 			}
-			slices.SortFunc(ls, func(a, b label) int { return strings.Compare(a.name, b.name) })
-			var key strings.Builder
-			for _, l := range ls {
-				key.WriteString(l.name + "\x00" + l.value + "\x00")
-			}
-			s, ok := byKey[key.String()]
-			if !ok {
-				s = &series{labels: ls}
-				byKey[key.String()] = s
-				order = append(order, key.String())
-			}
-			v := m.GetGauge().GetValue()
-			if m.Counter != nil {
-				v = m.GetCounter().GetValue()
-			}
-			s.samples = append(s.samples, [2]float64{v, float64(m.GetTimestampMs())})
 		}
 	}
 	var out []byte
@@ -117,7 +141,7 @@ func writeRequest(fams []*dto.MetricFamily) []byte {
 		out = protowire.AppendTag(out, 1, protowire.BytesType)
 		out = protowire.AppendBytes(out, ts)
 	}
-	return out
+	return out, nil
 }
 
 // snappyLiteral frames b as a snappy block of literals only: valid snappy
