@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,7 @@ import (
 	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/exporter/webserver"
 	"github.com/servebench/servebench/runner/loadgen"
+	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/pacer"
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/workload"
@@ -43,6 +45,7 @@ type benchFlags struct {
 	cores         int
 	requestChunks bool
 	progressTick  time.Duration
+	linger        time.Duration
 }
 
 // listFlag collects a repeatable flag.
@@ -93,6 +96,7 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 	fs.BoolVar(&f.requestChunks, "request-chunks", true, "include every chunk's arrival in --requests (false: much smaller files, no per-gap data)")
 	fs.StringVar(&f.format, "format", "json", "summary format: json or csv")
 	fs.StringVar(&f.listen, "web.listen-address", "127.0.0.1:9464", "address of the live /metrics endpoint (\"off\" disables)")
+	fs.DurationVar(&f.linger, "web.linger", 0, "keep serving /metrics this long after the last benchmark, so that a scrape sees the finished summaries")
 	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web configuration (TLS, basic auth)")
 	maxLate := fs.Float64("valid.max-lateness", 1, "validity: highest p99 send lateness, ms")
 	minSamples := fs.Int("valid.min-samples", 1000, "validity: TTFT samples a p99 needs")
@@ -272,6 +276,7 @@ func runBench(ctx context.Context, e env) error {
 	}
 
 	var rec measure.Recorder = measure.Discard
+	var live *benchLive
 	if f.listen != "off" && f.listen != "" {
 		// The run_info series is labelled with the model: know it first.
 		if c.Model == "" {
@@ -286,12 +291,12 @@ func runBench(ctx context.Context, e env) error {
 				return err
 			}
 		}
-		stopServer, r, err := serveBenchMetrics(ctx, f, e.log)
+		live, err = serveBenchMetrics(ctx, f, e.log)
 		if err != nil {
 			return err
 		}
-		defer stopServer()
-		rec = r
+		defer live.stop()
+		rec = live.levels
 	}
 
 	var sinkErr error
@@ -313,6 +318,10 @@ func runBench(ctx context.Context, e env) error {
 		return runErr
 	}
 	sum.Cores = f.cores
+	if live != nil {
+		live.publish(sum)
+		defer live.linger(ctx, f.linger)
+	}
 	// Whatever happened, write what was measured.
 	var werr error
 	if f.format == "csv" {
@@ -339,18 +348,55 @@ func runBench(ctx context.Context, e env) error {
 	return nil
 }
 
-// serveBenchMetrics serves the live recorder's series until the returned
-// stop function is called.
-func serveBenchMetrics(ctx context.Context, f *benchFlags, log *slog.Logger) (func(), measure.Recorder, error) {
+// benchLive is runner bench's live endpoint: the per-request series while
+// benchmarks run, then each finished benchmark's summary series, as runner
+// start publishes them.
+type benchLive struct {
+	runID  string
+	levels *levelCloses
+	sums   *recorder.Summaries
+	log    *slog.Logger
+	stop   func()
+}
+
+// publish puts every benchmark of sum on the endpoint, labelled as its live
+// series and stamped with the time its level ended.
+func (b *benchLive) publish(sum *results.Summary) {
+	for _, bm := range sum.Benchmarks {
+		l, at := b.levels.of(bm.Level)
+		if err := b.sums.Publish(orchestrate.SummaryOf(b.runID, l, bm, at)); err != nil {
+			b.log.Warn("publish benchmark summary", "level", bm.Level, "err", err)
+		}
+	}
+}
+
+// linger keeps the endpoint up for d after the run, unless interrupted.
+func (b *benchLive) linger(ctx context.Context, d time.Duration) {
+	if d <= 0 || ctx.Err() != nil {
+		return
+	}
+	b.log.Info("serving the finished summaries", "for", d)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// serveBenchMetrics serves the live recorder's series until stop is called.
+func serveBenchMetrics(ctx context.Context, f *benchFlags, log *slog.Logger) (*benchLive, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	rec, err := recorder.New(reg, recorder.Options{NativeHistograms: true})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	sums := recorder.NewSummaries()
+	reg.MustRegister(sums)
 	l, err := webserver.Listen(f.listen)
 	if err != nil {
-		return nil, nil, usagef("--web.listen-address: %v (pass another address or \"off\")", err)
+		return nil, usagef("--web.listen-address: %v (pass another address or \"off\")", err)
 	}
 	info := recorder.RunInfo{RunID: "bench-" + time.Now().UTC().Format("20060102-150405"), Suite: "bench", Model: f.cfg.Model, Engine: "external", Loadgen: "native"}
 	rec.StartRun(info)
@@ -363,5 +409,54 @@ func serveBenchMetrics(ctx context.Context, f *benchFlags, log *slog.Logger) (fu
 		}
 	}()
 	log.Info("serving live metrics", "url", "http://"+l.Addr().String()+"/metrics")
-	return func() { rec.EndRun(info); cancel(); <-served }, rec, nil
+	return &benchLive{runID: info.RunID, levels: newLevelCloses(rec), sums: sums, log: log,
+		stop: func() { rec.EndRun(info); cancel(); <-served }}, nil
+}
+
+// levelCloses passes a recorder through and remembers each benchmark's
+// labels and the time it closed.
+type levelCloses struct {
+	measure.Recorder
+	mu     sync.Mutex
+	labels map[string]measure.BenchmarkLabels
+	closed map[string]time.Time
+}
+
+func newLevelCloses(r measure.Recorder) *levelCloses {
+	return &levelCloses{Recorder: r, labels: map[string]measure.BenchmarkLabels{}, closed: map[string]time.Time{}}
+}
+
+func (r *levelCloses) Benchmark(l measure.BenchmarkLabels) measure.BenchmarkRecorder {
+	r.mu.Lock()
+	r.labels[l.Level] = l
+	r.mu.Unlock()
+	return closeTimer{BenchmarkRecorder: r.Recorder.Benchmark(l), r: r, level: l.Level}
+}
+
+// of returns a level's labels and close time (now when it never closed).
+func (r *levelCloses) of(level string) (measure.BenchmarkLabels, time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l, ok := r.labels[level]
+	if !ok {
+		l = measure.BenchmarkLabels{Suite: "bench", Level: level}
+	}
+	at, ok := r.closed[level]
+	if !ok {
+		at = time.Now()
+	}
+	return l, at
+}
+
+type closeTimer struct {
+	measure.BenchmarkRecorder
+	r     *levelCloses
+	level string
+}
+
+func (c closeTimer) Close() {
+	c.BenchmarkRecorder.Close()
+	c.r.mu.Lock()
+	c.r.closed[c.level] = time.Now()
+	c.r.mu.Unlock()
 }

@@ -540,23 +540,29 @@ func (o *Orchestrator) publish(l measure.BenchmarkLabels, b results.Benchmark, a
 	if o.Summaries == nil {
 		return
 	}
+	if err := o.Summaries.Publish(SummaryOf(o.Run.ID(), l, b, at)); err != nil {
+		o.Log.Warn("publish benchmark summary", "level", l.Level, "err", err)
+	}
+}
+
+// SummaryOf is the published headline of a finished benchmark (latencies
+// from milliseconds to seconds), as runner start and runner bench publish
+// it on their live endpoints.
+func SummaryOf(runID string, l measure.BenchmarkLabels, b results.Benchmark, finished time.Time) recorder.BenchmarkSummary {
 	total := b.Requests.Successful + b.Requests.Failed + b.Requests.Incomplete
 	ratio := 0.0
 	if total > 0 {
 		ratio = float64(b.Requests.Successful) / float64(total)
 	}
 	q := func(d results.Dist) recorder.Quantiles {
-		return recorder.Quantiles{P50: d.P50 / 1000, P95: d.P95 / 1000, P99: d.P99 / 1000}
+		return recorder.Quantiles{P50: d.P50 / 1000, P95: d.P95 / 1000, P99: d.P99 / 1000, Mean: d.Mean / 1000, Count: uint64(max(d.Count, 0))}
 	}
-	err := o.Summaries.Publish(recorder.BenchmarkSummary{
-		RunID: o.Run.ID(), Labels: l, Finished: at,
+	return recorder.BenchmarkSummary{
+		RunID: runID, Labels: l, Finished: finished,
 		TargetRate: b.TargetRate, AchievedRate: b.AchievedRate, RequestsPerSecond: b.RequestsPerSecond,
 		OutputTokensPerSecond: b.OutputTokensPerSecond, TotalTokensPerSecond: b.TotalTokensPerSecond,
 		DurationSeconds: b.DurationSeconds, SuccessRatio: ratio, Valid: b.Valid,
 		TTFT: q(b.TTFT), ITL: q(b.ITL), TPOT: q(b.TPOT), E2E: q(b.E2E),
-	})
-	if err != nil {
-		o.Log.Warn("publish benchmark summary", "level", l.Level, "err", err)
 	}
 }
 
