@@ -201,3 +201,27 @@ func cpuTime() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkGatherSummaries: a scrape of the benchmark summary series of 1000
+// configurations (a large nightly matrix), reported per configuration.
+func BenchmarkGatherSummaries(b *testing.B) {
+	s := NewSummaries()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s)
+	fin := time.Unix(1_767_000_000, 0)
+	const configs = 1000
+	for i := range configs {
+		bs := summary("r", fin, 1)
+		bs.Labels.Level = fmt.Sprintf("concurrent-%d", i)
+		if err := s.Publish(bs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := reg.Gather(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/configs, "ns/configuration")
+}
