@@ -134,8 +134,40 @@ func printRunTable(w io.Writer, path string) error {
 			}
 			tw.Flush()
 		}
+		if len(rep.Repeatability) > 0 {
+			printRepeatability(w, rep.Repeatability)
+		}
 	}
 	return nil
+}
+
+// printRepeatability prints each repeated cell's run-to-run variation per
+// level and metric, graded, then the percentiles resting on too few samples.
+func printRepeatability(w io.Writer, rows []orchestrate.RepeatRow) {
+	fmt.Fprintln(w, "\nrepeatability (coefficient of variation over repetitions; <1% excellent, 1-3% good, 3-5% acceptable, >5% poor):")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "CELL\tLEVEL\tMETRIC\tRUNS\tMEAN\tSTDDEV\tCV\tGRADE\t")
+	var warnings []string
+	for _, r := range rows {
+		for _, m := range orchestrate.RepeatMetrics {
+			sp, ok := r.Metrics[m.Name]
+			if !ok {
+				continue
+			}
+			cv := "-"
+			if sp.Grade != "unknown" {
+				cv = fmt.Sprintf("%.1f%%", sp.CV*100)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.2f\t%.2f\t%s\t%s\t\n", r.Cell, r.Level, m.Name, sp.N, sp.Mean, sp.StdDev, cv, sp.Grade)
+		}
+		for _, x := range r.Warnings {
+			warnings = append(warnings, fmt.Sprintf("%s %s: %s", r.Cell, r.Level, x))
+		}
+	}
+	tw.Flush()
+	for _, x := range warnings {
+		fmt.Fprintln(w, "warning:", x)
+	}
 }
 
 // loadSummaries reads a summary.json, a cell directory or every cell of a

@@ -66,6 +66,7 @@ func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
 	engineCPUs := fs.String("engine-cpus", "", "explicit engine cpuset, e.g. 0-7 (docker)")
 	loadgenCPUs := fs.String("loadgen-cpus", "", "explicit cpuset for the runner and its load generator")
 	numa := fs.Int("numa-node", -1, "pin the engine to this NUMA node (TP 1)")
+	repeat := fs.Int("repeat", 0, "run every cell N times in a row, each with a fresh engine; the suite summary grades the run-to-run variation (default 1)")
 	tp := fs.Int("tp", 0, "tensor-parallel degree (default: chosen from the topology)")
 	fs.BoolVar(&f.forceOverlap, "force-overlap", false, "run even when the load generator must share the engine's CPUs")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan, placements, container specs and commands, and exit")
@@ -133,6 +134,12 @@ func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
 	}
 	if f.set["tp"] {
 		o.TP = tp
+	}
+	if f.set["repeat"] {
+		if *repeat < 1 {
+			return nil, usagef("--repeat: %d is not a positive count", *repeat)
+		}
+		o.Repeat = repeat
 	}
 	if f.enginePort < 0 || f.enginePort > 65535 {
 		return nil, usagef("--engine-port: %d is not a port", f.enginePort)

@@ -18,6 +18,9 @@ type Report struct {
 	Cells         []CellHeadline  `json:"cells"`
 	Scaling       []ScalingRow    `json:"scaling,omitempty"`
 	Contention    []ContentionRow `json:"contention,omitempty"`
+	// Repeatability grades run-to-run variation per level of each cell the
+	// run repeated (runner start --repeat).
+	Repeatability []RepeatRow `json:"repeatability,omitempty"`
 }
 
 // CellHeadline is one cell's best figures over its levels.
@@ -86,6 +89,7 @@ func BuildReport(p *suite.Plan, sums []*results.Summary) Report {
 	if reports["contention"] {
 		rep.Contention = contention(sums, cells)
 	}
+	rep.Repeatability = repeatability(sums, cells)
 	return rep
 }
 

@@ -29,6 +29,10 @@ type Config struct {
 	NUMANode      int    // -1 = automatic
 	TP            int    // 0 = automatic
 	ForceOverlap  bool   // allow engine and load-generator cpusets to overlap
+	// Repeat runs every cell this many times in a row, each repetition with
+	// a fresh engine, so that the suite summary can grade run-to-run
+	// variation; 0 and 1 mean once.
+	Repeat int
 }
 
 // Defaults are the values every suite starts from; the one place defaults
@@ -66,6 +70,7 @@ type Overrides struct {
 	NUMANode          *int
 	TP                *int
 	ForceOverlap      *bool
+	Repeat            *int
 }
 
 // EnvVars lists the environment variables Resolve reads and what they set.
@@ -84,6 +89,7 @@ var EnvVars = []struct{ Name, Sets string }{
 	{"SERVEBENCH_WEB_LISTEN_ADDRESS", "address of the live /metrics endpoint"},
 	{"SERVEBENCH_ENGINE_CPUS", "explicit engine cpuset, e.g. 0-7"},
 	{"SERVEBENCH_LOADGEN_CPUS", "explicit load-generator cpuset"},
+	{"SERVEBENCH_REPEAT", "run every cell this many times (repeatability)"},
 }
 
 // FromEnv reads the SERVEBENCH_* variables through getenv. Bad values are
@@ -133,6 +139,13 @@ func FromEnv(getenv func(string) string) (Overrides, error) {
 			return o, fmt.Errorf("SERVEBENCH_MAX_REQUESTS: %q is not a request count", *v)
 		}
 		o.MaxRequests = &n
+	}
+	if v := str("SERVEBENCH_REPEAT"); v != nil {
+		n, err := strconv.Atoi(*v)
+		if err != nil || n < 1 {
+			return o, fmt.Errorf("SERVEBENCH_REPEAT: %q is not a positive count", *v)
+		}
+		o.Repeat = &n
 	}
 	return o, nil
 }
@@ -193,11 +206,15 @@ func Resolve(s *Suite, env, flags Overrides) (Config, error) {
 		setPtr(&c.NUMANode, o.NUMANode)
 		setPtr(&c.TP, o.TP)
 		setPtr(&c.ForceOverlap, o.ForceOverlap)
+		setPtr(&c.Repeat, o.Repeat)
 	}
 	return c, c.validate()
 }
 
 func (c Config) validate() error {
+	if c.Repeat < 0 {
+		return fmt.Errorf("repeat: %d is negative", c.Repeat)
+	}
 	if len(c.Models) == 0 {
 		return errors.New("models: none given")
 	}

@@ -30,6 +30,11 @@ type Cell struct {
 	MaxModelLen   int    // --max-model-len for the engine, 0 = the engine's default
 	Levels        []Level
 	Skip          string // why the cell is not run; "" for runnable cells
+	// Repetition is this cell's run among Config.Repeat runs of the same
+	// configuration (1-based; 0 when cells are not repeated); BaseID is the
+	// ID without the "_rN" suffix repetitions carry.
+	Repetition int
+	BaseID     string
 }
 
 // Level is one benchmark (load level) of a cell.
@@ -108,6 +113,7 @@ func NewPlan(c Config) (*Plan, error) {
 							Levels: append([]Level(nil), levels...),
 						}
 						cell.ID = cellID(cell)
+						cell.BaseID = cell.ID
 						if seen[cell.ID] {
 							return nil, fmt.Errorf("plan: cell %s appears twice (a model, workload or core count is listed twice)", cell.ID)
 						}
@@ -132,8 +138,19 @@ func NewPlan(c Config) (*Plan, error) {
 								cell.MaxModelLen = m.Context
 							}
 						}
-						cell.Index = len(p.Cells) + 1
-						p.Cells = append(p.Cells, cell)
+						if c.Repeat <= 1 {
+							cell.Index = len(p.Cells) + 1
+							p.Cells = append(p.Cells, cell)
+							continue
+						}
+						// Repetitions run back to back, each its own cell
+						// (directory, engine start, summary).
+						for r := 1; r <= c.Repeat; r++ {
+							rc := cell
+							rc.Levels = append([]Level(nil), cell.Levels...)
+							rc.Repetition, rc.ID, rc.Index = r, fmt.Sprintf("%s_r%d", cell.ID, r), len(p.Cells)+1
+							p.Cells = append(p.Cells, rc)
+						}
 					}
 				}
 			}

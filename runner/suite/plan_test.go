@@ -151,3 +151,34 @@ func TestPlanPhases(t *testing.T) {
 		t.Errorf("phases of a suite without: %v", err)
 	}
 }
+
+func TestPlanRepeat(t *testing.T) {
+	n := 3
+	p := plan(t, "smoke", Overrides{Repeat: &n})
+	once := plan(t, "smoke", Overrides{})
+	if len(p.Cells) != 3*len(once.Cells) {
+		t.Fatalf("%d cells repeated 3 times gave %d", len(once.Cells), len(p.Cells))
+	}
+	for i, c := range p.Cells {
+		base := once.Cells[i/3]
+		want := base.ID + "_r" + string(rune('1'+i%3))
+		if c.ID != want || c.BaseID != base.ID || c.Repetition != i%3+1 || c.Index != i+1 || len(c.Levels) != len(base.Levels) {
+			t.Errorf("cell %d: %s base %s repetition %d index %d; want %s", i, c.ID, c.BaseID, c.Repetition, c.Index, want)
+		}
+	}
+	if once.Cells[0].Repetition != 0 || once.Cells[0].BaseID != once.Cells[0].ID {
+		t.Errorf("unrepeated cell %+v", once.Cells[0])
+	}
+	if _, err := FromEnv(func(k string) string { return map[string]string{"SERVEBENCH_REPEAT": "0"}[k] }); err == nil || !strings.Contains(err.Error(), "SERVEBENCH_REPEAT") {
+		t.Errorf("a zero env count: %v", err)
+	}
+	o, err := FromEnv(func(k string) string {
+		if k == "SERVEBENCH_REPEAT" {
+			return "4"
+		}
+		return ""
+	})
+	if err != nil || o.Repeat == nil || *o.Repeat != 4 {
+		t.Errorf("SERVEBENCH_REPEAT=4: %v %v", o.Repeat, err)
+	}
+}
