@@ -75,9 +75,11 @@ func (n *Native) Config(req LoadRequest, url string, target float64) (loadgen.Co
 	return cfg, nil
 }
 
-// Run implements LoadGenerator. With several URLs (engine instances) the
-// target is split evenly and each URL gets its own loop; the figures are
-// then aggregated over every request.
+// Run implements LoadGenerator. With several URLs (engine instances) and
+// round-robin balance the target is split evenly and each URL gets its own
+// loop, the figures then aggregated over every request; with
+// least-outstanding one loop sends through a loopback proxy that picks the
+// instance with the fewest requests in flight.
 func (n *Native) Run(ctx context.Context, req LoadRequest, rec measure.Recorder) (results.Benchmark, error) {
 	rec = levelRecorder{next: rec, level: req.Level.Name}
 	if len(req.URLs) == 1 {
@@ -107,7 +109,7 @@ func (n *Native) one(req LoadRequest, sum *results.Summary, err error) (results.
 // (streams are rounded up), and aggregates every request of all loops.
 func (n *Native) split(ctx context.Context, req LoadRequest, rec measure.Recorder) (results.Benchmark, error) {
 	if req.Balance == "least-outstanding" {
-		return results.Benchmark{}, errors.New("balance least-outstanding: the native load generator spreads load over instances evenly (round-robin) only")
+		return n.leastOutstanding(ctx, req, rec)
 	}
 	k := float64(len(req.URLs))
 	per := req.Target / k
@@ -178,6 +180,27 @@ func (n *Native) split(ctx context.Context, req LoadRequest, rec measure.Recorde
 	}
 	b.InvalidReasons = append(b.InvalidReasons, reasons...)
 	return b, errors.Join(errs...)
+}
+
+// leastOutstanding runs one loop with the level's whole target through a
+// least-outstanding proxy over the instances.
+func (n *Native) leastOutstanding(ctx context.Context, req LoadRequest, rec measure.Recorder) (results.Benchmark, error) {
+	lo, err := newLeastOutstanding(req.URLs, n.log)
+	if err != nil {
+		return results.Benchmark{}, err
+	}
+	base, stop, err := lo.serve()
+	if err != nil {
+		return results.Benchmark{}, err
+	}
+	defer stop()
+	cfg, err := n.Config(req, base, req.Target)
+	if err != nil {
+		return results.Benchmark{}, err
+	}
+	sum, err := loadgen.Run(ctx, cfg, rec, nil)
+	n.log.Info("least-outstanding spread", "level", req.Level.Name, "requests_per_instance", lo.Served())
+	return n.one(req, sum, err)
 }
 
 // levelRecorder labels the live series with the suite's level name.

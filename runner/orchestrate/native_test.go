@@ -2,6 +2,7 @@ package orchestrate
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"testing"
 
@@ -84,9 +85,62 @@ func TestNativeAgainstSimulators(t *testing.T) {
 			t.Errorf("%s: recorder saw %d requests, the summary counts %d measured", tc.level.Name, rec.levels[tc.level.Name], total)
 		}
 	}
-	_, err := n.Run(context.Background(), LoadRequest{Cell: cell, URLs: urls, Balance: "least-outstanding",
-		Level: suite.Level{Name: "concurrent-2", Profile: "concurrent"}, Target: 2, Limits: limits}, rec)
-	if err == nil {
-		t.Error("least-outstanding accepted")
+}
+
+// TestNativeLeastOutstanding spreads one closed loop over a 2-core and a
+// 16-core simulator: the faster engine finishes its requests sooner, so
+// the least-outstanding proxy hands it more of them.
+func TestNativeLeastOutstanding(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs simulated engines")
+	}
+	base := simulator.DefaultConfig()
+	base.LoadTime = 0
+	base.Slowdown = 0.05 // twenty times the modelled speed: requests of ~0.1 s
+	drv := engine.NewSim(base, nil, nil)
+	var urls []string
+	for _, cores := range []int{2, 16} {
+		in, err := drv.Start(context.Background(), engine.Spec{Name: "sim", Model: "Qwen/Qwen3-0.6B", CPUs: make([]int, cores)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { in.Stop(context.Background()) })
+		if err := in.Ready(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		urls = append(urls, in.URL())
+	}
+	lo, err := newLeastOutstanding(urls, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, stop, err := lo.serve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	// Through the proxy directly, to count where requests went.
+	n := NewNative(nil)
+	cell := suite.Cell{ID: "c", Model: "Qwen/Qwen3-0.6B", Workload: "chat_lite", API: "chat", Cores: 16}
+	req := LoadRequest{Cell: cell, Level: suite.Level{Name: "concurrent-4", Profile: "concurrent"}, Target: 4,
+		URLs: []string{proxy}, Model: "Qwen/Qwen3-0.6B", Limits: suite.Limits{MaxSeconds: 2, RequestTimeoutSeconds: 30}}
+	rec := &countingRecorder{levels: map[string]int{}}
+	b, err := n.Run(context.Background(), req, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := lo.Served()
+	t.Logf("requests per instance (2 cores, 16 cores): %v; %d ok", got, b.Requests.Successful)
+	if got[1] <= got[0] || got[0] == 0 {
+		t.Errorf("requests per instance %v: the 16-core engine should get more, the 2-core one some", got)
+	}
+
+	// Through Run with both URLs: one loop, the whole target.
+	req.URLs, req.Balance = urls, "least-outstanding"
+	req.Limits.MaxSeconds = 1
+	b, err = n.Run(context.Background(), req, rec)
+	total := b.Requests.Successful + b.Requests.Failed + b.Requests.Incomplete
+	if err != nil || b.Level != "concurrent-4" || b.TargetRate != 4 || b.Requests.Failed != 0 || total == 0 {
+		t.Errorf("least-outstanding level: %v %+v", err, b.Requests)
 	}
 }
