@@ -83,8 +83,14 @@ flags:`)
 		} else {
 			in.Missing = append(in.Missing, report.Missing{Title: "Engine queue, KV-cache and host CPU over the run", Reason: "no requests.jsonl to date the run"})
 		}
+	} else if charts, ok, err := report.EngineFileCharts(in.Cells); err != nil {
+		return fmt.Errorf("report: %w", err)
+	} else if ok {
+		// The engine's queue and KV cache as runner start sampled them.
+		in.Timeline = charts
+		in.Missing = append(in.Missing, report.Missing{Title: "Host CPU by role over the run", Reason: "give --prometheus URL of the server that scraped the run"})
 	} else {
-		in.Missing = append(in.Missing, report.Missing{Title: "Engine queue, KV-cache and host CPU over the run", Reason: "give --prometheus URL of the server that scraped the run"})
+		in.Missing = append(in.Missing, report.Missing{Title: "Engine queue, KV-cache and host CPU over the run", Reason: "give --prometheus URL of the server that scraped the run, or run with runner start's engine sampling"})
 	}
 	r := report.Build(in)
 	out := *output
