@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/servebench/servebench/runner/orchestrate"
+	"github.com/servebench/servebench/runner/results"
 )
 
 // TestStartRepeat runs the smoke suite twice per cell on the simulator with
@@ -29,9 +30,11 @@ func TestStartRepeat(t *testing.T) {
 		t.Fatalf("runs: %v", runs)
 	}
 	runDir := filepath.Dir(runs[0])
-	for _, c := range []string{"Qwen__Qwen3-0.6B_chat_lite_16c_r1", "Qwen__Qwen3-0.6B_chat_lite_16c_r2"} {
-		if _, err := os.Stat(filepath.Join(runDir, c, "summary.json")); err != nil {
-			t.Errorf("repetition %s: %v", c, err)
+	for i, c := range []string{"Qwen__Qwen3-0.6B_chat_lite_16c_r1", "Qwen__Qwen3-0.6B_chat_lite_16c_r2"} {
+		var s results.Summary
+		b, err := os.ReadFile(filepath.Join(runDir, c, "summary.json"))
+		if err != nil || json.Unmarshal(b, &s) != nil || s.RepeatOf != "Qwen__Qwen3-0.6B_chat_lite_16c" || s.Repetition != i+1 {
+			t.Errorf("repetition %s: %v %s", c, err, b)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(runDir, "Qwen__Qwen3-0.6B_chat_lite_16c", "engine-metrics.jsonl")); err == nil {

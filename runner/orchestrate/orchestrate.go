@@ -239,6 +239,9 @@ func (o *Orchestrator) runCell(ctx context.Context, cell suite.Cell, pl Placemen
 		Model: cell.Model, Workload: cell.Workload, Cores: cell.Cores, Loadgen: o.Load.Name(),
 		Benchmarks: []results.Benchmark{},
 	}
+	if cell.Repetition > 0 {
+		sum.RepeatOf, sum.Repetition = cell.BaseID, cell.Repetition
+	}
 	man := &store.Manifest{
 		RunID: o.Run.ID(), Suite: cfg.Suite.Name, Cell: cell.ID, Started: started,
 		Model: cell.Model, Workload: cell.Workload, Phase: cell.Phase, PrefixCaching: cell.PrefixCaching,

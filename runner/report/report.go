@@ -473,7 +473,8 @@ func repeatability(cells []compare.Cell) []Table {
 	groups := map[key][]compare.Cell{}
 	var order []key
 	for _, c := range cells {
-		k := key{cellName(c), c.Summary.Model, c.Summary.Workload, c.Summary.Loadgen, c.Summary.Cores}
+		// Repetitions of one cell (runner start --repeat) group under its ID.
+		k := key{cmp.Or(c.Summary.RepeatOf, cellName(c)), c.Summary.Model, c.Summary.Workload, c.Summary.Loadgen, c.Summary.Cores}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}

@@ -35,6 +35,10 @@ type Summary struct {
 	Benchmarks        []Benchmark `json:"benchmarks"`
 	// Saturation is set by sweeps that stopped early, with the reason.
 	Saturation *Saturation `json:"saturation,omitempty"`
+	// RepeatOf and Repetition mark one of several runs of the same cell
+	// (runner start --repeat): the cell's ID without the "_rN" suffix, and N.
+	RepeatOf   string `json:"repeat_of,omitempty"`
+	Repetition int    `json:"repetition,omitempty"`
 }
 
 // Saturation records where a sweep found the server saturated.
