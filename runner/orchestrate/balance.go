@@ -1,45 +1,45 @@
 package orchestrate
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
-	"net"
+	"io"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"strings"
 	"sync"
-	"time"
 )
 
-// leastOutstanding is a loopback reverse proxy that sends each request to
-// the engine instance with the fewest requests in flight through it (ties
-// rotate), the client-side least-outstanding balancing of the contention
-// suite's instances variant. One load loop drives it, so the level's
-// target is the whole cell's and a slower instance simply gets fewer
-// requests. Streams pass through unbuffered: every SSE chunk is flushed as
-// it arrives, so chunk timing is the engine's plus a loopback hop.
+// leastOutstanding is an http.RoundTripper for the load generator's client
+// that sends each request to the engine instance with the fewest requests
+// in flight (ties rotate): the client-side least-outstanding balancing of
+// the contention suite's instances variant. One load loop uses it, so the
+// level's target is the whole cell's and a slower instance simply gets
+// fewer requests. A request is in flight from its send until its response
+// body is closed or read to the end; nothing sits between the client and
+// the engines, so latencies are measured as without it.
 type leastOutstanding struct {
-	proxies []*httputil.ReverseProxy
+	targets []*url.URL
+	next    http.RoundTripper
 
 	mu       sync.Mutex
 	inFlight []int
 	served   []int
-	next     int // where the tie-break starts
+	rotate   int // where the tie-break starts
 }
 
-func newLeastOutstanding(urls []string, log *slog.Logger) (*leastOutstanding, error) {
-	lo := &leastOutstanding{inFlight: make([]int, len(urls)), served: make([]int, len(urls))}
+// newLeastOutstanding balances over urls, which must differ only in scheme,
+// host and port; next sends the requests.
+func newLeastOutstanding(urls []string, next http.RoundTripper) (*leastOutstanding, error) {
+	lo := &leastOutstanding{next: next, inFlight: make([]int, len(urls)), served: make([]int, len(urls))}
 	for _, raw := range urls {
 		u, err := url.Parse(raw)
 		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("balance least-outstanding: engine URL %q: %v", raw, err)
+			return nil, fmt.Errorf("balance least-outstanding: engine URL %q: not an absolute URL", raw)
 		}
-		p := httputil.NewSingleHostReverseProxy(u)
-		p.FlushInterval = -1
-		p.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
-		lo.proxies = append(lo.proxies, p)
+		if len(lo.targets) > 0 && strings.TrimRight(u.Path, "/") != strings.TrimRight(lo.targets[0].Path, "/") {
+			return nil, fmt.Errorf("balance least-outstanding: engine URLs %s and %s have different paths", lo.targets[0], u)
+		}
+		lo.targets = append(lo.targets, u)
 	}
 	return lo, nil
 }
@@ -50,13 +50,13 @@ func (l *leastOutstanding) pick(work bool) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := len(l.inFlight)
-	best := l.next % n
+	best := l.rotate % n
 	for k := 1; k < n; k++ {
-		if i := (l.next + k) % n; l.inFlight[i] < l.inFlight[best] {
+		if i := (l.rotate + k) % n; l.inFlight[i] < l.inFlight[best] {
 			best = i
 		}
 	}
-	l.next = best + 1
+	l.rotate = best + 1
 	l.inFlight[best]++
 	if work {
 		l.served[best]++
@@ -70,13 +70,21 @@ func (l *leastOutstanding) release(i int) {
 	l.mu.Unlock()
 }
 
-func (l *leastOutstanding) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// RoundTrip implements http.RoundTripper.
+func (l *leastOutstanding) RoundTrip(req *http.Request) (*http.Response, error) {
 	// Prompt calibration (/tokenize) and model listing are spread too, but
 	// only inference requests count as served.
-	p := r.URL.Path
+	p := req.URL.Path
 	i := l.pick(strings.HasSuffix(p, "/completions") || strings.HasSuffix(p, "/embeddings"))
-	defer l.release(i)
-	l.proxies[i].ServeHTTP(w, r)
+	out := req.Clone(req.Context())
+	out.URL.Scheme, out.URL.Host, out.Host = l.targets[i].Scheme, l.targets[i].Host, ""
+	resp, err := l.next.RoundTrip(out)
+	if err != nil {
+		l.release(i)
+		return nil, err
+	}
+	resp.Body = &releasingBody{ReadCloser: resp.Body, release: sync.OnceFunc(func() { l.release(i) })}
+	return resp, nil
 }
 
 // Served returns how many inference requests each instance got.
@@ -86,26 +94,29 @@ func (l *leastOutstanding) Served() []int {
 	return append([]int(nil), l.served...)
 }
 
-// serve listens on a loopback port and returns the proxy's base URL and a
-// stop function that waits for the server to end.
-func (l *leastOutstanding) serve() (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, fmt.Errorf("balance least-outstanding: %w", err)
-	}
-	srv := &http.Server{Handler: l, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ln) // after Shutdown; a failure shows as the loop's failed requests
+// releasingBody ends a request's time in flight at EOF, error or Close.
+type releasingBody struct {
+	io.ReadCloser
+	release func()
+}
 
-	}()
-	return "http://" + ln.Addr().String(), func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if srv.Shutdown(ctx) != nil {
-			srv.Close()
-		}
-		<-done
-	}, nil
+func (b *releasingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.release()
+	}
+	return n, err
+}
+
+func (b *releasingBody) Close() error {
+	b.release()
+	return b.ReadCloser.Close()
+}
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the
+// transport underneath.
+func (l *leastOutstanding) CloseIdleConnections() {
+	if c, ok := l.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }

@@ -78,8 +78,8 @@ func (n *Native) Config(req LoadRequest, url string, target float64) (loadgen.Co
 // Run implements LoadGenerator. With several URLs (engine instances) and
 // round-robin balance the target is split evenly and each URL gets its own
 // loop, the figures then aggregated over every request; with
-// least-outstanding one loop sends through a loopback proxy that picks the
-// instance with the fewest requests in flight.
+// least-outstanding one loop's client sends each request to the instance
+// with the fewest requests in flight.
 func (n *Native) Run(ctx context.Context, req LoadRequest, rec measure.Recorder) (results.Benchmark, error) {
 	rec = levelRecorder{next: rec, level: req.Level.Name}
 	if len(req.URLs) == 1 {
@@ -182,22 +182,21 @@ func (n *Native) split(ctx context.Context, req LoadRequest, rec measure.Recorde
 	return b, errors.Join(errs...)
 }
 
-// leastOutstanding runs one loop with the level's whole target through a
-// least-outstanding proxy over the instances.
+// leastOutstanding runs one loop with the level's whole target, its client
+// sending each request to the instance with the fewest in flight.
 func (n *Native) leastOutstanding(ctx context.Context, req LoadRequest, rec measure.Recorder) (results.Benchmark, error) {
-	lo, err := newLeastOutstanding(req.URLs, n.log)
+	client := loadgen.NewClient()
+	lo, err := newLeastOutstanding(req.URLs, client.Transport)
 	if err != nil {
 		return results.Benchmark{}, err
 	}
-	base, stop, err := lo.serve()
+	client.Transport = lo
+	defer client.CloseIdleConnections()
+	cfg, err := n.Config(req, req.URLs[0], req.Target)
 	if err != nil {
 		return results.Benchmark{}, err
 	}
-	defer stop()
-	cfg, err := n.Config(req, base, req.Target)
-	if err != nil {
-		return results.Benchmark{}, err
-	}
+	cfg.Client = client
 	sum, err := loadgen.Run(ctx, cfg, rec, nil)
 	n.log.Info("least-outstanding spread", "level", req.Level.Name, "requests_per_instance", lo.Served())
 	return n.one(req, sum, err)

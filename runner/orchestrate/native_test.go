@@ -2,12 +2,12 @@ package orchestrate
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 	"testing"
 
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/runner/engine"
+	"github.com/servebench/servebench/runner/loadgen"
 	"github.com/servebench/servebench/runner/simulator"
 	"github.com/servebench/servebench/runner/suite"
 )
@@ -89,7 +89,7 @@ func TestNativeAgainstSimulators(t *testing.T) {
 
 // TestNativeLeastOutstanding spreads one closed loop over a 2-core and a
 // 16-core simulator: the faster engine finishes its requests sooner, so
-// the least-outstanding proxy hands it more of them.
+// the least-outstanding client hands it more of them.
 func TestNativeLeastOutstanding(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs simulated engines")
@@ -110,37 +110,38 @@ func TestNativeLeastOutstanding(t *testing.T) {
 		}
 		urls = append(urls, in.URL())
 	}
-	lo, err := newLeastOutstanding(urls, slog.New(slog.DiscardHandler))
+	client := loadgen.NewClient()
+	lo, err := newLeastOutstanding(urls, client.Transport)
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy, stop, err := lo.serve()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	// Through the proxy directly, to count where requests went.
+	client.Transport = lo
 	n := NewNative(nil)
 	cell := suite.Cell{ID: "c", Model: "Qwen/Qwen3-0.6B", Workload: "chat_lite", API: "chat", Cores: 16}
 	req := LoadRequest{Cell: cell, Level: suite.Level{Name: "concurrent-4", Profile: "concurrent"}, Target: 4,
-		URLs: []string{proxy}, Model: "Qwen/Qwen3-0.6B", Limits: suite.Limits{MaxSeconds: 2, RequestTimeoutSeconds: 30}}
-	rec := &countingRecorder{levels: map[string]int{}}
-	b, err := n.Run(context.Background(), req, rec)
+		URLs: urls, Model: "Qwen/Qwen3-0.6B", Limits: suite.Limits{MaxSeconds: 2, RequestTimeoutSeconds: 30}}
+	cfg, err := n.Config(req, urls[0], 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Client = client
+	sum, err := loadgen.Run(context.Background(), cfg, measure.Discard, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := lo.Served()
-	t.Logf("requests per instance (2 cores, 16 cores): %v; %d ok", got, b.Requests.Successful)
-	if got[1] <= got[0] || got[0] == 0 {
-		t.Errorf("requests per instance %v: the 16-core engine should get more, the 2-core one some", got)
+	t.Logf("requests per instance (2 cores, 16 cores): %v; %+v", got, sum.Benchmarks[0].Requests)
+	if got[1] <= got[0] || got[0] == 0 || sum.Benchmarks[0].Requests.Failed != 0 {
+		t.Errorf("requests per instance %v, %+v: the 16-core engine should get more, the 2-core one some, none fail", got, sum.Benchmarks[0].Requests)
 	}
 
-	// Through Run with both URLs: one loop, the whole target.
-	req.URLs, req.Balance = urls, "least-outstanding"
+	// Through Run: one loop, the whole target.
+	req.Balance = "least-outstanding"
 	req.Limits.MaxSeconds = 1
-	b, err = n.Run(context.Background(), req, rec)
+	rec := &countingRecorder{levels: map[string]int{}}
+	b, err := n.Run(context.Background(), req, rec)
 	total := b.Requests.Successful + b.Requests.Failed + b.Requests.Incomplete
 	if err != nil || b.Level != "concurrent-4" || b.TargetRate != 4 || b.Requests.Failed != 0 || total == 0 {
-		t.Errorf("least-outstanding level: %v %+v", err, b.Requests)
+		t.Errorf("least-outstanding level: %v %+v %v", err, b.Requests, b.Errors)
 	}
 }
