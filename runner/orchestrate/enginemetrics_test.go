@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -100,4 +101,34 @@ func TestEngineSamplerRecordsFailures(t *testing.T) {
 	if len(lines) < 2 || !strings.Contains(lines[0], `"error":`) {
 		t.Fatalf("lines %q", lines)
 	}
+}
+
+// BenchmarkEngineScrape is one sample of the simulator's /metrics: fetch,
+// parse and one JSON line, the load-generator CPU each sample costs.
+func BenchmarkEngineScrape(b *testing.B) {
+	cfg := simulator.DefaultConfig()
+	cfg.LoadTime = 0
+	in, err := engine.NewSim(cfg, nil, nil).Start(context.Background(), engine.Spec{Name: "sim", Model: "Qwen/Qwen3-0.6B", CPUs: make([]int, 8)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Stop(context.Background())
+	if err := in.Ready(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	s := &engineSampler{client: http.DefaultClient, urls: []string{in.URL()}, every: time.Second, prefixes: []string{"vllm:"}, now: time.Now}
+	enc := json.NewEncoder(io.Discard)
+	var series int
+	b.ResetTimer()
+	for range b.N {
+		m, err := s.scrape(context.Background(), in.URL())
+		if err != nil {
+			b.Fatal(err)
+		}
+		series = len(m)
+		if err := enc.Encode(EngineSample{Time: time.Now(), Instance: 1, Metrics: m}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(series), "series")
 }
