@@ -96,7 +96,7 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 	fs.BoolVar(&f.requestChunks, "request-chunks", true, "include every chunk's arrival in --requests (false: much smaller files, no per-gap data)")
 	fs.StringVar(&f.format, "format", "json", "summary format: json or csv")
 	fs.StringVar(&f.listen, "web.listen-address", "127.0.0.1:9464", "address of the live /metrics endpoint (\"off\" disables)")
-	fs.DurationVar(&f.linger, "web.linger", 0, "keep serving /metrics this long after the last benchmark, so that a scrape sees the finished summaries")
+	fs.DurationVar(&f.linger, "web.linger", defaultLinger, lingerUsage)
 	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web configuration (TLS, basic auth)")
 	maxLate := fs.Float64("valid.max-lateness", 1, "validity: highest p99 send lateness, ms")
 	minSamples := fs.Int("valid.min-samples", 1000, "validity: TTFT samples a p99 needs")
@@ -352,11 +352,12 @@ func runBench(ctx context.Context, e env) error {
 // benchmarks run, then each finished benchmark's summary series, as runner
 // start publishes them.
 type benchLive struct {
-	runID  string
-	levels *levelCloses
-	sums   *recorder.Summaries
-	log    *slog.Logger
-	stop   func()
+	runID   string
+	levels  *levelCloses
+	sums    *recorder.Summaries
+	log     *slog.Logger
+	stop    func()
+	scrapes *webserver.Scrapes
 }
 
 // publish puts every benchmark of sum on the endpoint, labelled as its live
@@ -370,18 +371,10 @@ func (b *benchLive) publish(sum *results.Summary) {
 	}
 }
 
-// linger keeps the endpoint up for d after the run, unless interrupted.
+// linger keeps the endpoint up, for at most d, until a scrape that began
+// after the summaries were published has been served.
 func (b *benchLive) linger(ctx context.Context, d time.Duration) {
-	if d <= 0 || ctx.Err() != nil {
-		return
-	}
-	b.log.Info("serving the finished summaries", "for", d)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
+	awaitFinalScrape(ctx, b.scrapes, d, b.log)
 }
 
 // serveBenchMetrics serves the live recorder's series until stop is called.
@@ -394,6 +387,7 @@ func serveBenchMetrics(ctx context.Context, f *benchFlags, log *slog.Logger) (*b
 	}
 	sums := recorder.NewSummaries()
 	reg.MustRegister(sums)
+	scrapes := new(webserver.Scrapes)
 	l, err := webserver.Listen(f.listen)
 	if err != nil {
 		return nil, usagef("--web.listen-address: %v (pass another address or \"off\")", err)
@@ -404,12 +398,12 @@ func serveBenchMetrics(ctx context.Context, f *benchFlags, log *slog.Logger) (*b
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
-		if err := webserver.Serve(sctx, l, webserver.Handler(reg, log, "servebench runner bench"), f.webConfig, log); err != nil {
+		if err := webserver.Serve(sctx, l, scrapes.Wrap(webserver.Handler(reg, log, "servebench runner bench")), f.webConfig, log); err != nil {
 			log.Error("metrics server", "err", err)
 		}
 	}()
 	log.Info("serving live metrics", "url", "http://"+l.Addr().String()+"/metrics")
-	return &benchLive{runID: info.RunID, levels: newLevelCloses(rec), sums: sums, log: log,
+	return &benchLive{runID: info.RunID, levels: newLevelCloses(rec), sums: sums, log: log, scrapes: scrapes,
 		stop: func() { rec.EndRun(info); cancel(); <-served }}, nil
 }
 

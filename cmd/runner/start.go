@@ -40,7 +40,7 @@ type startFlags struct {
 	loadgenBinary, loadgenImage, tokenizer           string
 	dryRun, forceOverlap, reserveFrontend            bool
 	enginePort                                       int
-	engineMetricsEvery                               time.Duration
+	engineMetricsEvery, linger                       time.Duration
 	set                                              map[string]bool
 	o                                                suite.Overrides
 }
@@ -72,6 +72,7 @@ func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan, placements, container specs and commands, and exit")
 	fs.StringVar(&f.resume, "resume", "", "finish run `RUN_ID`, skipping its finished cells")
 	fs.StringVar(&f.apiKeyFile, "api-key-file", "", "file holding the external engine's API key (else SERVEBENCH_API_KEY)")
+	fs.DurationVar(&f.linger, "web.linger", defaultLinger, lingerUsage)
 	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web config (TLS, basic auth) for /metrics")
 	fs.StringVar(&f.modelCache, "model-cache", "", "host directory mounted as the engine container's Hugging Face cache")
 	fs.BoolVar(&f.reserveFrontend, "reserve-frontend-core", false, "keep one core of the engine's cpuset out of VLLM_CPU_OMP_THREADS_BIND for vLLM's API server")
@@ -332,15 +333,20 @@ func execute(ctx context.Context, e env, f *startFlags, st *startSetup, run *sto
 		if err != nil {
 			return usagef("--web.listen-address: %v (another runner running? pass another address or \"off\")", err)
 		}
+		scrapes := new(webserver.Scrapes)
 		sctx, stopServer := context.WithCancel(context.WithoutCancel(ctx))
 		served := make(chan struct{})
 		go func() {
 			defer close(served)
-			if err := webserver.Serve(sctx, l, webserver.Handler(reg, log, "servebench runner"), f.webConfig, log); err != nil {
+			if err := webserver.Serve(sctx, l, scrapes.Wrap(webserver.Handler(reg, log, "servebench runner")), f.webConfig, log); err != nil {
 				log.Error("metrics server", "err", err)
 			}
 		}()
-		defer func() { stopServer(); <-served }()
+		defer func() {
+			awaitFinalScrape(ctx, scrapes, f.linger, log)
+			stopServer()
+			<-served
+		}()
 		log.Info("serving live metrics", "url", "http://"+l.Addr().String()+"/metrics")
 	}
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -120,33 +122,36 @@ func TestStartSmoke(t *testing.T) {
 	dir := t.TempDir()
 	port := e2e.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	scraped := make(chan string, 1)
+	// Scrape like Prometheus would, all through the run: one body from
+	// while requests flow, and the last one, which must carry the summary of
+	// the run's final benchmark (the runner waits for that scrape).
+	scraped, last := make(chan string, 1), make(chan string, 1)
+	runDone := make(chan struct{})
 	go func() {
-		deadline := time.Now().Add(20 * time.Second)
-		for time.Now().Before(deadline) {
-			resp, err := http.Get("http://" + addr + "/metrics")
-			if err == nil {
-				var b strings.Builder
-				buf := make([]byte, 1<<16)
-				for {
-					n, err := resp.Body.Read(buf)
-					b.Write(buf[:n])
-					if err != nil {
-						break
-					}
-				}
-				resp.Body.Close()
-				if strings.Contains(b.String(), "servebench_requests_total{") {
-					scraped <- b.String()
-					return
-				}
+		var live, final string
+		for {
+			select {
+			case <-runDone:
+				scraped <- live
+				last <- final
+				return
+			case <-time.After(200 * time.Millisecond):
 			}
-			time.Sleep(200 * time.Millisecond)
+			resp, err := http.Get("http://" + addr + "/metrics")
+			if err != nil {
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			final = string(b)
+			if live == "" && strings.Contains(final, "servebench_requests_total{") {
+				live = final
+			}
 		}
-		scraped <- ""
 	}()
 	start := time.Now()
 	code, out, errOut := runCLI(t, nil, "start", "--suite", "smoke", "--max-seconds", "2", "--results", dir, "--web.listen-address", addr)
+	close(runDone)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}
@@ -156,6 +161,9 @@ func TestStartSmoke(t *testing.T) {
 	}
 	if m := <-scraped; !strings.Contains(m, `servebench_run_info{`) || !strings.Contains(m, `level="concurrent-1"`) {
 		t.Errorf("live metrics during the run lacked the run and its series:\n%.2000s", m)
+	}
+	if m := <-last; !regexp.MustCompile(`servebench_benchmark_achieved_rate\{[^}]*level="concurrent-8"`).MatchString(m) {
+		t.Errorf("the last scrape lacked the final benchmark's summary:\n%.3000s", m)
 	}
 	runs, _ := filepath.Glob(filepath.Join(dir, "smoke", "*", "run.json"))
 	if len(runs) != 1 {
