@@ -319,8 +319,9 @@ func runBench(ctx context.Context, e env) error {
 	}
 	sum.Cores = f.cores
 	if live != nil {
+		published := time.Now()
 		live.publish(sum)
-		defer live.linger(ctx, f.linger)
+		defer live.linger(ctx, published, f.linger)
 	}
 	// Whatever happened, write what was measured.
 	var werr error
@@ -373,8 +374,8 @@ func (b *benchLive) publish(sum *results.Summary) {
 
 // linger keeps the endpoint up, for at most d, until a scrape that began
 // after the summaries were published has been served.
-func (b *benchLive) linger(ctx context.Context, d time.Duration) {
-	awaitFinalScrape(ctx, b.scrapes, d, b.log)
+func (b *benchLive) linger(ctx context.Context, published time.Time, d time.Duration) {
+	awaitFinalScrape(ctx, b.scrapes, published, d, b.log)
 }
 
 // serveBenchMetrics serves the live recorder's series until stop is called.

@@ -18,14 +18,15 @@ const lingerUsage = "after the last benchmark, keep /metrics up for at most this
 // awaitFinalScrape holds the process until the scraper that watched the run
 // has collected the figures published at its end, so the last benchmark of a
 // run reaches Prometheus's history like the others.
-func awaitFinalScrape(ctx context.Context, s *webserver.Scrapes, max time.Duration, log *slog.Logger) {
+// published is when the last figures went up; a scrape that began after it
+// carries them.
+func awaitFinalScrape(ctx context.Context, s *webserver.Scrapes, published time.Time, max time.Duration, log *slog.Logger) {
 	if s == nil || max <= 0 || ctx.Err() != nil {
 		return
 	}
-	published := time.Now()
 	if s.WaitAfter(ctx, published, max) {
 		log.Debug("final summaries scraped", "after", time.Since(published).Round(time.Millisecond))
-	} else if ctx.Err() == nil && time.Since(published) >= max {
+	} else if ctx.Err() == nil && time.Since(published) >= max/2 {
 		log.Warn("no scrape collected the final summaries", "waited", max)
 	}
 }

@@ -343,7 +343,8 @@ func execute(ctx context.Context, e env, f *startFlags, st *startSetup, run *sto
 			}
 		}()
 		defer func() {
-			awaitFinalScrape(ctx, scrapes, f.linger, log)
+			// Every summary is published by now.
+			awaitFinalScrape(ctx, scrapes, time.Now(), f.linger, log)
 			stopServer()
 			<-served
 		}()
