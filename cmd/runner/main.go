@@ -13,8 +13,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"syscall"
+
+	"github.com/servebench/servebench/runner/loadgen"
 )
 
 // Exit codes.
@@ -65,6 +68,9 @@ var commands = map[string]command{}
 func register(c command) { commands[c.name] = c }
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(loadgen.GCPercent)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
 

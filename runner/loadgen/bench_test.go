@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -132,6 +133,7 @@ func startHelper(b *testing.B, mode string) string {
 // against a server answering at once. Budget: achieved >= 99.5% of the
 // scheduled rate, p99 send lateness <= 1 ms.
 func BenchmarkConstant2000(b *testing.B) {
+	defer debug.SetGCPercent(debug.SetGCPercent(GCPercent)) // as cmd/runner runs
 	url := startHelper(b, "fast")
 	for b.Loop() {
 		cfg := Config{Target: url, Model: "m", API: measure.APIChat, Stream: true, Profile: pacer.Constant, Rates: []float64{2000},
@@ -162,6 +164,7 @@ func BenchmarkConstant2000(b *testing.B) {
 //
 // The same at 100 streams shows how the error grows with load.
 func BenchmarkTruth500(b *testing.B) {
+	defer debug.SetGCPercent(debug.SetGCPercent(GCPercent)) // as cmd/runner runs
 	url := startHelper(b, "truth")
 	const tokens = 20
 	items := make([]workload.Item, 40000)
