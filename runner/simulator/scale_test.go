@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -71,26 +74,106 @@ func runScale(b *testing.B, streams int, slowdown float64, tokens int, frontend 
 		srv.Close()
 	}()
 	addr := strings.TrimPrefix(srv.URL, "http://")
+	// The clients run in a child process (this test binary re-executed as
+	// TestScaleClientProcess), as a real client would: in this process their
+	// 2,000 goroutines would queue in the same Go run queues as the engine's
+	// handlers, and the engine's lateness would be the harness's scheduling.
+	// Both processes still share this machine's cores.
+	cmd := exec.Command(os.Args[0], "-test.run=^TestScaleClientProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "SIMSCALE_ADDR="+addr,
+		fmt.Sprintf("SIMSCALE_STREAMS=%d", streams), fmt.Sprintf("SIMSCALE_TOKENS=%d", tokens),
+		fmt.Sprintf("SIMSCALE_FIRST=%d", min(streams, seqs)))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	var steady *latenessCounts
+	var chunks, failed int64
+	cpu0 := processCPU(b)
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "steady":
+			// Every stream is open and as many as may run have had their
+			// first token; lateness is summarised from here.
+			for e.arrivals.Load() < uint64(streams) {
+				time.Sleep(time.Millisecond)
+			}
+			steady = e.lat.snapshot()
+		case strings.HasPrefix(line, "result "):
+			if _, err := fmt.Sscanf(line, "result chunks=%d failed=%d", &chunks, &failed); err != nil {
+				b.Fatalf("client result %q: %v", line, err)
+			}
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		b.Fatalf("client process: %v", err)
+	}
+	elapsed := time.Since(start)
+	cpu := processCPU(b) - cpu0
+	var clientCPU time.Duration
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		clientCPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	if failed > 0 || chunks != int64(streams*tokens) {
+		b.Errorf("%d of %d streams failed or were short (%d chunks of %d)", failed, streams, chunks, streams*tokens)
+	}
+	all := e.WriteLateness()
+	s := all
+	if steady != nil {
+		s = e.lat.summarySince(steady)
+	} else {
+		b.Errorf("the %d streams were never all open at once", streams)
+		return
+	}
+	sl := e.StepLateness()
+	b.ReportMetric(float64(chunks)/elapsed.Seconds(), "chunks/s")
+	b.ReportMetric(float64(s.P50.Microseconds())/1000, "lateness_p50_ms")
+	b.ReportMetric(float64(s.P99.Microseconds())/1000, "lateness_p99_ms")
+	b.ReportMetric(float64(s.Max.Microseconds())/1000, "lateness_max_ms")
+	b.ReportMetric(float64(all.P99.Microseconds())/1000, "lateness_p99_incl_rampup_ms")
+	cpuPerChunk := float64(cpu.Microseconds()) / float64(chunks)
+	clientPerChunk := float64(clientCPU.Microseconds()) / float64(chunks)
+	b.ReportMetric(cpuPerChunk, "engine_cpu_us/chunk")
+	b.ReportMetric(clientPerChunk, "client_cpu_us/chunk")
+	b.Logf("figure: %d concurrent streams, %d chunks in %s (%.0f chunks/s); write lateness with all streams open: p50 %s p99 %s max %s over %d writes; including the connection ramp-up: p99 %s max %s over %d writes; step loop wake-up lateness p99 %s; engine process CPU %s (%.0f µs per chunk), client process CPU %s (%.0f µs per chunk)",
+		streams, chunks, elapsed.Round(time.Millisecond), float64(chunks)/elapsed.Seconds(),
+		s.P50, s.P99, s.Max, s.Count, all.P99, all.Max, all.Count, sl.P99,
+		cpu.Round(time.Millisecond), cpuPerChunk, clientCPU.Round(time.Millisecond), clientPerChunk)
+}
+
+// TestScaleClientProcess is BenchmarkScaleStreams' client side, run in a
+// child process; it skips unless the benchmark started it. It opens every
+// stream at once, reads each to [DONE], prints "steady" once the first
+// tokens of the streams that may run have arrived, and at the end
+// "result chunks=N failed=M".
+func TestScaleClientProcess(t *testing.T) {
+	addr := os.Getenv("SIMSCALE_ADDR")
+	if addr == "" {
+		t.Skip("run by BenchmarkScaleStreams only")
+	}
+	var streams, tokens, firstWanted int
+	for _, v := range []struct {
+		name string
+		dst  *int
+	}{{"SIMSCALE_STREAMS", &streams}, {"SIMSCALE_TOKENS", &tokens}, {"SIMSCALE_FIRST", &firstWanted}} {
+		n, err := strconv.Atoi(os.Getenv(v.name))
+		if err != nil {
+			t.Fatalf("%s: %v", v.name, err)
+		}
+		*v.dst = n
+	}
 	body := fmt.Sprintf(`{"prompt":"scale test prompt with a few words","max_tokens":%d,"ignore_eos":true,"stream":true}`, tokens)
 	request := fmt.Sprintf("POST /v1/completions HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", addr, len(body), body)
 	var wg sync.WaitGroup
 	var chunks, failed, first atomic.Int64
-	var steady atomic.Pointer[latenessCounts]
-	// The steady state starts once every stream has arrived and as many as
-	// may run have had their first token; lateness is summarised from there.
-	watchDone := make(chan struct{})
-	go func() {
-		defer close(watchDone)
-		for e.arrivals.Load() < uint64(streams) || first.Load() < int64(min(streams, seqs)) {
-			if failed.Load() > 0 {
-				return
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-		steady.Store(e.lat.snapshot())
-	}()
-	cpu0 := processCPU(b)
-	start := time.Now()
+	var steadyOnce sync.Once
 	for range streams {
 		wg.Add(1)
 		go func() {
@@ -117,8 +200,8 @@ func runScale(b *testing.B, streams int, slowdown float64, tokens int, frontend 
 				}
 				if bytes.HasPrefix(line, []byte("data: {")) {
 					got++
-					if got == 1 {
-						first.Add(1)
+					if got == 1 && first.Add(1) == int64(firstWanted) {
+						steadyOnce.Do(func() { fmt.Println("steady") })
 					}
 				}
 				if bytes.HasPrefix(line, []byte("data: [DONE]")) {
@@ -132,31 +215,7 @@ func runScale(b *testing.B, streams int, slowdown float64, tokens int, frontend 
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	cpu := processCPU(b) - cpu0
-	<-watchDone
-	if failed.Load() > 0 {
-		b.Errorf("%d of %d streams failed or were short", failed.Load(), streams)
-	}
-	all := e.WriteLateness()
-	s := all
-	if base := steady.Load(); base != nil {
-		s = e.lat.summarySince(base)
-	} else {
-		b.Errorf("the %d streams were never all open at once", streams)
-		return
-	}
-	sl := e.StepLateness()
-	b.ReportMetric(float64(chunks.Load())/elapsed.Seconds(), "chunks/s")
-	b.ReportMetric(float64(s.P50.Microseconds())/1000, "lateness_p50_ms")
-	b.ReportMetric(float64(s.P99.Microseconds())/1000, "lateness_p99_ms")
-	b.ReportMetric(float64(s.Max.Microseconds())/1000, "lateness_max_ms")
-	b.ReportMetric(float64(all.P99.Microseconds())/1000, "lateness_p99_incl_rampup_ms")
-	cpuPerChunk := float64(cpu.Microseconds()) / float64(chunks.Load())
-	b.ReportMetric(cpuPerChunk, "cpu_us/chunk")
-	b.Logf("figure: %d concurrent streams, %d chunks in %s (%.0f chunks/s); write lateness with all streams open: p50 %s p99 %s max %s over %d writes; including the connection ramp-up: p99 %s max %s over %d writes; step loop wake-up lateness p99 %s; process CPU %s (%.0f µs per chunk, clients and connection set-up included)",
-		streams, chunks.Load(), elapsed.Round(time.Millisecond), float64(chunks.Load())/elapsed.Seconds(),
-		s.P50, s.P99, s.Max, s.Count, all.P99, all.Max, all.Count, sl.P99, cpu.Round(time.Millisecond), cpuPerChunk)
+	fmt.Printf("result chunks=%d failed=%d\n", chunks.Load(), failed.Load())
 }
 
 // processCPU is the user plus system CPU time this process has used.
