@@ -174,6 +174,7 @@ func TestScaleClientProcess(t *testing.T) {
 	var wg sync.WaitGroup
 	var chunks, failed, first atomic.Int64
 	var steadyOnce sync.Once
+	conns := make(chan net.Conn, streams)
 	for range streams {
 		wg.Add(1)
 		go func() {
@@ -185,7 +186,9 @@ func TestScaleClientProcess(t *testing.T) {
 				failed.Add(1)
 				return
 			}
-			defer conn.Close()
+			// Kept open until every stream has finished, as a pooling HTTP
+			// client keeps its idle connections.
+			conns <- conn
 			if _, err := io.WriteString(conn, request); err != nil {
 				failed.Add(1)
 				return
@@ -215,6 +218,10 @@ func TestScaleClientProcess(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	close(conns)
+	for c := range conns {
+		c.Close()
+	}
 	fmt.Printf("result chunks=%d failed=%d\n", chunks.Load(), failed.Load())
 }
 
