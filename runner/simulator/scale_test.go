@@ -22,7 +22,7 @@ import (
 // BenchmarkScaleStreams holds 2,000 concurrent streams open against one
 // engine on this machine and reports how late the engine's token writes
 // were against its own schedule (p50, p99, max), with the clients running
-// in the same process on the same cores. Each iteration is one full run.
+// in a child process on the same cores. Each iteration is one full run.
 //
 //	go test -run '^$' -bench ScaleStreams -benchtime 1x ./runner/simulator/
 func BenchmarkScaleStreams(b *testing.B) {
