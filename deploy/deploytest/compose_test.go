@@ -2,6 +2,7 @@ package deploytest
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/servebench/servebench/runner/topology"
 )
 
 func root(t testing.TB) string {
@@ -309,7 +312,7 @@ func TestComposeEngineSettings(t *testing.T) {
 		}
 
 		def := loadCompose(t, tc.profile, nil).Services[tc.service]
-		if _, err := ParseCPUSet(def.CPUSet); err != nil {
+		if _, err := parseCPUSet(def.CPUSet); err != nil {
 			t.Errorf("%s: default cpuset: %v", tc.service, err)
 		}
 		if v := def.Environment["VLLM_CPU_KVCACHE_SPACE"]; v == nil || *v == "" {
@@ -328,11 +331,11 @@ func TestComposeSingleNodeCPUSetsDisjoint(t *testing.T) {
 		{"VLLM_CPUS": "32-63", "LOADGEN_CPUS": "0-3"},
 	} {
 		p := loadCompose(t, "single-node", env)
-		engine, err := ParseCPUSet(p.Services["vllm"].CPUSet)
+		engine, err := parseCPUSet(p.Services["vllm"].CPUSet)
 		if err != nil {
 			t.Fatalf("vllm: %v", err)
 		}
-		load, err := ParseCPUSet(p.Services["loadgen"].CPUSet)
+		load, err := parseCPUSet(p.Services["loadgen"].CPUSet)
 		if err != nil {
 			t.Fatalf("loadgen: %v", err)
 		}
@@ -382,4 +385,13 @@ func TestComposeDocumented(t *testing.T) {
 			t.Errorf("docs/deploy.md does not list port %s", p)
 		}
 	}
+}
+
+// parseCPUSet reads a compose cpuset with the runner's own parser; an empty
+// one is an error here, since every pinned service must name its CPUs.
+func parseCPUSet(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, fmt.Errorf("cpuset: empty")
+	}
+	return topology.ParseList(s)
 }
