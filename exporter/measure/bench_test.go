@@ -11,16 +11,14 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/servebench/servebench/internal/e2e"
 )
 
 // The speed benchmark runs its streaming server in a child process (this
@@ -69,33 +67,7 @@ func TestHelperSSEServer(t *testing.T) {
 
 // startHelper re-executes the test binary as the SSE server.
 func startHelper(b *testing.B) string {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperSSEServer$", "-test.v=false")
-	cmd.Env = append(os.Environ(), helperEnv+"=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	var set unix.CPUSet
-	if unix.SchedGetaffinity(0, &set) == nil && set.Count() > 1 {
-		last := -1
-		for i := 0; i < 1024; i++ {
-			if set.IsSet(i) {
-				last = i
-			}
-		}
-		var one unix.CPUSet
-		one.Set(last)
-		_ = unix.SchedSetaffinity(cmd.Process.Pid, &one)
-	}
-	addr, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		b.Fatal(err)
-	}
-	return "http://" + strings.TrimSpace(addr)
+	return "http://" + e2e.StartHelperProcess(b, "TestHelperSSEServer", helperEnv+"=1")
 }
 
 func cpuNow() time.Duration {

@@ -3,7 +3,6 @@
 package loadgen
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,18 +10,15 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime/debug"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/internal/e2e"
 	"github.com/servebench/servebench/runner/pacer"
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/workload"
@@ -100,33 +96,7 @@ func TestHelperServer(t *testing.T) {
 }
 
 func startHelper(b *testing.B, mode string) string {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServer$")
-	cmd.Env = append(os.Environ(), helperEnv+"="+mode)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	var set unix.CPUSet
-	if unix.SchedGetaffinity(0, &set) == nil && set.Count() > 1 {
-		last := -1
-		for i := 0; i < 1024; i++ {
-			if set.IsSet(i) {
-				last = i
-			}
-		}
-		var one unix.CPUSet
-		one.Set(last)
-		_ = unix.SchedSetaffinity(cmd.Process.Pid, &one)
-	}
-	addr, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		b.Fatal(err)
-	}
-	return "http://" + strings.TrimSpace(addr)
+	return "http://" + e2e.StartHelperProcess(b, "TestHelperServer", helperEnv+"="+mode)
 }
 
 // BenchmarkConstant2000: open loop at 2,000 req/s for 5 s (1 s warmup)
