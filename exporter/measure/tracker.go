@@ -277,22 +277,10 @@ func (t *Tracker) dispatch() {
 		t.done = true
 		return
 	}
+	if !t.absorb(payload) {
+		return
+	}
 	ci := &t.ci
-	if !parseChunk(payload, t.opt.API, ci) {
-		t.badEvent()
-		return
-	}
-	if ci.isErr {
-		t.setStreamErr(ci)
-		return
-	}
-	if ci.hasUsage {
-		t.usage = true
-		t.usagePrompt, t.usageOut = ci.prompt, ci.completion
-	}
-	if !ci.token {
-		return
-	}
 	tokens := 1
 	if ci.hasUsage && ci.completion > t.lastCumulative {
 		// Continuous usage stats: the cumulative count tells how many
@@ -421,22 +409,29 @@ func (t *Tracker) finishBody(now time.Time) {
 		t.res.FirstTok = now
 		return
 	}
+	if t.absorb(body) {
+		r.FirstTok = now
+	}
+}
+
+// absorb parses one JSON payload (an SSE event's data or a whole
+// non-streamed body) into t.ci, records a malformed payload, an error object
+// or usage, and reports whether the payload carried a token.
+func (t *Tracker) absorb(payload []byte) bool {
 	ci := &t.ci
-	if !parseChunk(body, t.opt.API, ci) {
+	if !parseChunk(payload, t.opt.API, ci) {
 		t.badEvent()
-		return
+		return false
 	}
 	if ci.isErr {
 		t.setStreamErr(ci)
-		return
+		return false
 	}
 	if ci.hasUsage {
 		t.usage = true
 		t.usagePrompt, t.usageOut = ci.prompt, ci.completion
 	}
-	if ci.token {
-		r.FirstTok = now
-	}
+	return ci.token
 }
 
 func (t *Tracker) settleTokens() {
