@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,9 +30,6 @@ func runHealthcheck(ctx context.Context, e env) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(e.args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		return usageError{err}
 	}
 	if fs.NArg() == 0 {

@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -103,6 +104,8 @@ func exitCode(ctx context.Context, stderr io.Writer, err error) int {
 		return exitInterrupted
 	case err == nil:
 		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK // -h: the flag set has printed its usage
 	case errors.As(err, &ee):
 		fmt.Fprintf(stderr, "runner: %v\n", err)
 		return ee.code

@@ -234,9 +234,6 @@ func remoteDocker(host string) bool {
 func runStart(ctx context.Context, e env) error {
 	f, err := parseStartFlags(e.args, e.stderr)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
 		var ue usageError
 		if errors.As(err, &ue) {
 			return err
