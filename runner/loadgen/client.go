@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/internal/netstamp"
 	"github.com/servebench/servebench/runner/workload"
 )
 
@@ -18,11 +19,14 @@ import (
 // no limit on connections per host and enough idle ones kept that an open
 // loop never waits for a connection slot (no client-side queueing), no
 // compression (it would hide chunk timing), no proxy from the environment.
-// Timeouts are per request, through the request's context.
+// Timeouts are per request, through the request's context. Its TCP
+// connections carry the kernel's receive timestamps (internal/netstamp), so
+// chunks are timed by when they reached the host even when the client is
+// slow to read them.
 func NewClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           netstamp.DialContext(&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}),
 		MaxIdleConns:          0,
 		MaxIdleConnsPerHost:   65536,
 		MaxConnsPerHost:       0,

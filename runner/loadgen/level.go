@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/internal/netstamp"
 	"github.com/servebench/servebench/runner/pacer"
 	"github.com/servebench/servebench/runner/results"
 )
@@ -50,8 +52,11 @@ type level struct {
 	sent     atomic.Int64
 	running  atomic.Int64 // requests in flight now
 	dropped  atomic.Int64 // open-loop sends skipped at the in-flight cap
-	results  chan *measure.Result
-	prog     *progress
+	// Responses timed by the kernel's receive timestamps, and by the
+	// client's clock when it read them.
+	kernelTimed, readTimed atomic.Int64
+	results                chan *measure.Result
+	prog                   *progress
 }
 
 func (l *level) stop(reason string) {
@@ -182,6 +187,7 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 		}
 	}
 	b := agg.Close(closing)
+	b.ChunkClock = chunkClock(l.kernelTimed.Load(), l.readTimed.Load())
 	l.br.Close()
 	l.prog.final(b)
 	c.Log.Info("benchmark finished", "level", labels.Level, "valid", b.Valid, "successful", b.Requests.Successful,
@@ -313,7 +319,10 @@ func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) {
 	c := l.cfg
 	ctx, cancel := context.WithTimeout(l.reqCtx, c.RequestTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.url, bytes.NewReader(item.body))
+	// The connection the request goes out on, for its receive timestamps.
+	var conn netstamp.Stamper
+	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { conn = netstamp.Of(i.Conn) }}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, l.url, bytes.NewReader(item.body))
 	if err == nil {
 		req.Header = l.header
 		req.ContentLength = int64(len(item.body))
@@ -328,13 +337,24 @@ func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) {
 		resp, err = c.Client.Do(req)
 	}
 	if err == nil {
-		tr.Header(resp.StatusCode, time.Now())
+		// A chunk's time is when the kernel received its bytes, when the
+		// connection says; else when it was read.
+		at := func(floor time.Time) time.Time { return time.Now() }
+		if conn != nil {
+			l.kernelTimed.Add(1)
+			at = func(floor time.Time) time.Time { return netstamp.At(conn.LastRx(), time.Now(), floor) }
+		} else {
+			l.readTimed.Add(1)
+		}
+		last := at(sent)
+		tr.Header(resp.StatusCode, last)
 		bp := bufPool.Get().(*[]byte)
 		buf := *bp
 		for {
 			n, rerr := resp.Body.Read(buf)
 			if n > 0 {
-				tr.Write(buf[:n], time.Now())
+				last = at(last)
+				tr.Write(buf[:n], last)
 			}
 			if rerr != nil {
 				if rerr != io.EOF {
@@ -376,4 +396,18 @@ func (l *level) collect(agg *results.Aggregator, done chan<- struct{}) {
 			l.stop(fmt.Sprintf("error rate %.3g passed max-error-rate %.3g", float64(failed)/float64(finished), c.MaxErrorRate))
 		}
 	}
+}
+
+// chunkClock names what timed the level's chunks: "kernel" (receive
+// timestamps), "read" (the client's clock when it read them) or "mixed".
+func chunkClock(kernel, read int64) string {
+	switch {
+	case kernel > 0 && read > 0:
+		return "mixed"
+	case kernel > 0:
+		return "kernel"
+	case read > 0:
+		return "read"
+	}
+	return ""
 }

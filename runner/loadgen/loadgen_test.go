@@ -3,9 +3,12 @@ package loadgen
 import (
 	"context"
 	"errors"
+	"github.com/servebench/servebench/internal/netstamp"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -122,6 +125,10 @@ func TestOpenLoopTiming(t *testing.T) {
 	}
 	if b.DurationSeconds != 0.6 || b.LoadgenCPUSeconds <= 0 {
 		t.Fatalf("duration %v cpu %v", b.DurationSeconds, b.LoadgenCPUSeconds)
+	}
+	// On Linux chunks are timed by the kernel's receive timestamps.
+	if want := map[bool]string{true: "kernel", false: "read"}[runtime.GOOS == "linux"]; b.ChunkClock != want {
+		t.Fatalf("chunk clock %q, want %q", b.ChunkClock, want)
 	}
 	if rec.started.Load() != 40 || rec.finished.Load() != 40 || rec.closed.Load() != 1 || rec.target[0] != 40 ||
 		rec.levels[0] != "bench|fake-model|tiny||native|constant-40" {
@@ -485,5 +492,63 @@ func TestSweepStopsAtSaturation(t *testing.T) {
 	}
 	if sum.Saturation == nil || sum.Saturation.Rate != 30 || !strings.Contains(sum.Saturation.Reason, "at 40 req/s: completed 30 req/s of 40 targeted") {
 		t.Fatalf("saturation %+v", sum.Saturation)
+	}
+}
+
+// lateConn delivers what it reads 20 ms late, as a client busy elsewhere
+// would; stampedLateConn also passes on the kernel's receive timestamps.
+type lateConn struct{ net.Conn }
+
+func (c *lateConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	time.Sleep(20 * time.Millisecond)
+	return n, err
+}
+
+type stampedLateConn struct{ lateConn }
+
+func (c *stampedLateConn) LastRx() int64 { return netstamp.Of(c.Conn).LastRx() }
+
+// A client that reads late still reports when the tokens arrived, when the
+// kernel's receive timestamps are at hand; without them it reports the
+// read time (the control, showing the test can tell the two apart).
+func TestLateReaderTimesArrival(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("receive timestamps are read on Linux only")
+	}
+	f := &fakeServer{TTFT: 30 * time.Millisecond, ITL: 60 * time.Millisecond}
+	srv := f.start(t)
+	for _, stamped := range []bool{true, false} {
+		d := &net.Dialer{}
+		tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := netstamp.DialContext(d)(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			if !stamped {
+				return &lateConn{c}, nil
+			}
+			return &stampedLateConn{lateConn{c}}, nil
+		}}
+		cfg := baseConfig(srv.URL)
+		cfg.Client = &http.Client{Transport: tr}
+		cfg.Workload.Output.Mean = 3
+		cfg.Profile, cfg.Rates, cfg.MaxRequests = pacer.Concurrent, []float64{1}, 3
+		sum, err := Run(context.Background(), cfg, nil, nil)
+		tr.CloseIdleConnections()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := sum.Benchmarks[0]
+		if b.Requests.Successful != 3 {
+			t.Fatalf("stamped=%v: requests %+v", stamped, b.Requests)
+		}
+		ttft, itl := b.TTFTFromSend.P50, b.ITL.P50
+		if stamped && (b.ChunkClock != "kernel" || ttft < 29 || ttft > 40 || itl < 55 || itl > 65) {
+			t.Fatalf("with timestamps: clock %q, TTFT %.1f ms (server: 30), ITL %.1f ms (server: 60)", b.ChunkClock, ttft, itl)
+		}
+		if !stamped && (b.ChunkClock != "read" || ttft < 48) {
+			t.Fatalf("without timestamps: clock %q, TTFT %.1f ms; a 20 ms late read should show", b.ChunkClock, ttft)
+		}
 	}
 }

@@ -78,6 +78,10 @@ type Benchmark struct {
 	Errors          map[contract.ErrorKind]int `json:"errors,omitempty"`
 	TokenSource     string                     `json:"token_source,omitempty"` // usage, chunks or mixed
 	TokenMismatches int                        `json:"token_mismatches,omitempty"`
+	// ChunkClock says what timed the chunks: "kernel" (the kernel's
+	// receive timestamps: when the bytes reached the host), "read" (the
+	// client's clock when it read them) or "mixed".
+	ChunkClock string `json:"chunk_clock,omitempty"`
 
 	// ScheduledRate is what an open-loop profile asked for inside the
 	// window (req/s); the achieved-rate validity rule compares with it.
