@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -15,6 +16,10 @@ import (
 // first line of output), pins the child to the last CPU this process may use
 // so that a benchmark's client and server do not share a core, and returns
 // the address the child printed. The child is killed when the test ends.
+//
+// The child is forked from a thread pinned to that CPU, so every thread it
+// ever starts inherits the mask (pinning its pid after the start would miss
+// the threads the Go runtime starts first).
 func StartHelperProcess(tb testing.TB, test, env string) string {
 	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v=false")
@@ -23,25 +28,47 @@ func StartHelperProcess(tb testing.TB, test, env string) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := startOn(cmd, lastCPU()); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	var set unix.CPUSet
-	if unix.SchedGetaffinity(0, &set) == nil && set.Count() > 1 {
-		last := -1
-		for i := 0; i < 1024; i++ {
-			if set.IsSet(i) {
-				last = i
-			}
-		}
-		var one unix.CPUSet
-		one.Set(last)
-		_ = unix.SchedSetaffinity(cmd.Process.Pid, &one)
-	}
 	addr, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		tb.Fatalf("%s: no address from the helper process: %v", test, err)
 	}
 	return strings.TrimSpace(addr)
+}
+
+// lastCPU is the highest CPU this thread may use, -1 when it may use only one.
+func lastCPU() int {
+	var set unix.CPUSet
+	if unix.SchedGetaffinity(0, &set) != nil || set.Count() < 2 {
+		return -1
+	}
+	last := -1
+	for i := 0; i < 1024; i++ {
+		if set.IsSet(i) {
+			last = i
+		}
+	}
+	return last
+}
+
+// startOn starts cmd with every thread on cpu (-1: unpinned).
+func startOn(cmd *exec.Cmd, cpu int) error {
+	if cpu < 0 {
+		return cmd.Start()
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var old, one unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &old); err != nil {
+		return cmd.Start()
+	}
+	one.Set(cpu)
+	if err := unix.SchedSetaffinity(0, &one); err != nil {
+		return cmd.Start()
+	}
+	defer unix.SchedSetaffinity(0, &old)
+	return cmd.Start()
 }
