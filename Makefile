@@ -5,8 +5,8 @@ TESTFLAGS ?=
 SIM_IMAGE ?= servebench/vllm-sim:dev
 # Scenario benchmarks run a whole load pattern per iteration and report their
 # figures with b.ReportMetric; micro-benchmarks measure one operation.
-SCENARIO_BENCH := Constant2000|Truth500|ScaleStreams|AddedTTFT500|ChunksPerCPUSecond|ChunkCPU|Scrape20k|ScrapeUnderLoad|CompareLargeLevel|BootstrapP99Diff|MannWhitney100k
-MICRO_BENCH    := Observe|TokenChunk|Count|Parse|TrackerWrite
+SCENARIO_BENCH := Constant2000|SleeperAlone|Truth500|ScaleStreams|AddedTTFT500|ChunksPerCPUSecond|ChunkCPU|Scrape20k|ScrapeUnderLoad|CompareLargeLevel|BootstrapP99Diff|MannWhitney100k
+MICRO_BENCH    := Read|Observe|TokenChunk|Count|Parse|TrackerWrite
 IMAGE     ?= servebench/servebench:dev
 
 .DEFAULT_GOAL := help

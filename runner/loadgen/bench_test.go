@@ -125,6 +125,35 @@ func BenchmarkConstant2000(b *testing.B) {
 	}
 }
 
+// BenchmarkSleeperAlone: the pacer's sleeper with nothing else to do, 10,000
+// waits 0.5 ms apart (2,000 a second). Its lateness is the floor the
+// machine itself sets (a virtual CPU the host deschedules now and then)
+// under BenchmarkConstant2000's figures.
+func BenchmarkSleeperAlone(b *testing.B) {
+	for b.Loop() {
+		sl := newSleeper()
+		late := make([]float64, 0, 10000)
+		start := time.Now()
+		for i := range 10000 {
+			due := start.Add(time.Duration(i+1) * 500 * time.Microsecond)
+			sl.until(due, nil)
+			late = append(late, float64(time.Since(due))/1e6)
+		}
+		sl.close()
+		d := results.NewDist(late)
+		b.ReportMetric(d.P99, "lateness-p99-ms")
+		b.ReportMetric(d.Max, "lateness-max-ms")
+		over := 0
+		for _, v := range late {
+			if v > 1 {
+				over++
+			}
+		}
+		b.Logf("figure sleeper-alone: lateness p50 %.3f ms p99 %.3f ms p99.9 %.3f ms max %.1f ms; %d of 10,000 waits over 1 ms",
+			d.P50, d.P99, d.P999, d.Max, over)
+	}
+}
+
 // BenchmarkTruth500: 500 concurrent streams against a server that writes
 // the first token 50 ms after arrival and one every 10 ms and logs when it
 // really wrote each. In steady state (after 2 s), the reported first-token

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -29,6 +30,13 @@ func (s *sleeper) until(due time.Time, stop <-chan struct{}) bool {
 		case <-stop:
 			return false
 		}
+		d = time.Until(due)
+	}
+	if d > 0 {
+		// The thread keeps its P while it sleeps, so goroutines queued on
+		// the P (the request just launched) would wait for the runtime to
+		// hand it over: let them run first.
+		runtime.Gosched()
 		d = time.Until(due)
 	}
 	if d > 0 {
