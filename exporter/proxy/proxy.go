@@ -8,8 +8,10 @@
 // The proxy reads a request body whole (the upstream needs it anyway) but
 // looks only at "model" (the label) and "stream"; it never logs or labels
 // prompt text. A request's schedule is its arrival at the proxy, its send is
-// when the upstream round trip starts, and every response chunk is timed when
-// the proxy reads it from the upstream, before forwarding it and flushing.
+// when the upstream round trip starts, and every response chunk is timed by
+// its arrival from the upstream (the kernel's receive timestamp where the
+// upstream connection has one, else when the proxy reads it), before it is
+// forwarded and flushed.
 // Paths other than /v1/chat/completions, /v1/completions and /v1/embeddings
 // pass through untimed. A Proxy is safe for concurrent use.
 package proxy
@@ -24,6 +26,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"net/url"
 	"sync"
@@ -31,6 +34,7 @@ import (
 	"time"
 
 	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/internal/netstamp"
 )
 
 // MaxModels bounds the model label values one Proxy creates; requests naming
@@ -50,10 +54,12 @@ type Config struct {
 	// Labels are the benchmark labels of recorded requests; Model is used
 	// only when a request body names none. Loadgen should name the client
 	// behind the proxy (guidellm, vllm-bench, ...).
-	Labels    measure.BenchmarkLabels
-	Transport http.RoundTripper // upstream transport; nil = a tuned http.Transport
-	Log       *slog.Logger      // nil discards
-	Now       func() time.Time  // clock; nil = time.Now
+	Labels measure.BenchmarkLabels
+	// Transport is the upstream transport; nil = a tuned http.Transport
+	// whose connections carry the kernel's receive timestamps.
+	Transport http.RoundTripper
+	Log       *slog.Logger     // nil discards
+	Now       func() time.Time // clock; nil = time.Now (and receive timestamps)
 }
 
 // Proxy is an http.Handler forwarding to one upstream.
@@ -63,6 +69,7 @@ type Proxy struct {
 	rec       measure.Recorder
 	log       *slog.Logger
 	now       func() time.Time
+	stamps    bool // chunks are dated by receive timestamps when the connection has them
 	seq       atomic.Int64
 
 	mu       sync.Mutex
@@ -85,11 +92,12 @@ func New(cfg Config) (*Proxy, error) {
 		p.log = slog.New(slog.DiscardHandler)
 	}
 	if p.now == nil {
-		p.now = time.Now
+		p.now, p.stamps = time.Now, true
 	}
 	if p.transport == nil {
 		p.transport = &http.Transport{
 			Proxy:               nil, // never route benchmark traffic through an environment proxy
+			DialContext:         netstamp.DialContext(&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}),
 			MaxIdleConns:        4096,
 			MaxIdleConnsPerHost: 4096,
 			IdleConnTimeout:     90 * time.Second,
@@ -108,6 +116,7 @@ func New(cfg Config) (*Proxy, error) {
 		},
 		Transport:     roundTripper{p},
 		FlushInterval: -1, // flush after every write: SSE chunks must not wait
+		BufferPool:    bufferPool{},
 		ErrorLog:      slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if r.Context().Err() == nil {
@@ -252,6 +261,16 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), timingKey{}, t)))
 }
 
+// bufferPool lends ReverseProxy its copy buffers, so a response does not
+// allocate one. A read returns what has arrived, rarely more than a few
+// chunks, so they are small.
+type bufferPool struct{}
+
+var copyBuffers = sync.Pool{New: func() any { return make([]byte, 8<<10) }}
+
+func (bufferPool) Get() []byte  { return copyBuffers.Get().([]byte) }
+func (bufferPool) Put(b []byte) { copyBuffers.Put(b) } // boxing the slice header costs 24 bytes, not 8 KiB
+
 // roundTripper times the upstream round trip of timed requests.
 type roundTripper struct{ p *Proxy }
 
@@ -261,16 +280,24 @@ func (rt roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		return rt.p.transport.RoundTrip(req)
 	}
 	p := rt.p
-	tr := measure.NewTracker(p.seq.Add(1)-1, t.arrived, p.now(), t.opt)
+	b := &trackedBody{p: p, t: t, ctx: req.Context(), now: p.now}
+	if p.stamps {
+		trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { b.conn = netstamp.Of(i.Conn) }}
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	}
+	sent := p.now()
+	b.tr = measure.NewTracker(p.seq.Add(1)-1, t.arrived, sent, t.opt)
 	p.track(t, true)
 	t.bench.Started()
 	resp, err := p.transport.RoundTrip(req)
 	if err != nil {
-		p.finish(t, tr, p.now(), err)
+		p.finish(t, b.tr, p.now(), err)
 		return nil, err
 	}
-	tr.Header(resp.StatusCode, p.now())
-	resp.Body = &trackedBody{p: p, t: t, rc: resp.Body, tr: tr, ctx: req.Context(), now: p.now}
+	b.last = b.at(sent)
+	b.tr.Header(resp.StatusCode, b.last)
+	b.rc = resp.Body
+	resp.Body = b
 	return resp, nil
 }
 
@@ -288,7 +315,19 @@ type trackedBody struct {
 	tr   *measure.Tracker
 	ctx  context.Context
 	now  func() time.Time
+	conn netstamp.Stamper // the upstream connection, when it has receive timestamps
+	last time.Time        // the time given to the previous read
 	done bool
+}
+
+// at dates what the last read returned: its receive timestamp when the
+// connection has one, else now; never before floor.
+func (b *trackedBody) at(floor time.Time) time.Time {
+	now := b.now()
+	if b.conn == nil {
+		return now
+	}
+	return netstamp.At(b.conn.LastRx(), now, floor)
 }
 
 func (b *trackedBody) Read(p []byte) (int, error) {
@@ -298,7 +337,8 @@ func (b *trackedBody) Read(p []byte) (int, error) {
 	}
 	now := b.now()
 	if n > 0 {
-		b.tr.Write(p[:n], now)
+		b.last = b.at(b.last)
+		b.tr.Write(p[:n], b.last)
 	}
 	switch {
 	case err == io.EOF:

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/exporter/recorder"
+	"github.com/servebench/servebench/internal/netstamp"
 )
 
 // capture is a Recorder keeping every Result with its labels.
@@ -503,5 +505,76 @@ func TestSetBenchmarkCutsInFlight(t *testing.T) {
 	p.mu.Unlock()
 	if n != 0 {
 		t.Errorf("%d requests left in the in-flight set", n)
+	}
+}
+
+// lateConn hands over what it reads 20 ms late, as a busy proxy would;
+// stampedLateConn also passes on the kernel's receive timestamps.
+type lateConn struct{ net.Conn }
+
+func (c *lateConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	time.Sleep(20 * time.Millisecond)
+	return n, err
+}
+
+type stampedLateConn struct{ lateConn }
+
+func (c *stampedLateConn) LastRx() int64 { return netstamp.Of(c.Conn).LastRx() }
+
+// The proxy dates chunks by their arrival from the upstream, not by when it
+// got round to reading them, where the connection has receive timestamps;
+// without them (the control) a 20 ms late read shows in TTFT.
+func TestChunksDatedByArrival(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("receive timestamps are read on Linux only")
+	}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.(http.Flusher).Flush() // headers at once
+		time.Sleep(30 * time.Millisecond)
+		io.WriteString(w, sseChunk(0))
+		w.(http.Flusher).Flush()
+		time.Sleep(60 * time.Millisecond)
+		io.WriteString(w, sseChunk(1)+"data: [DONE]\n\n")
+	}))
+	defer up.Close()
+	u, _ := url.Parse(up.URL)
+	for _, stamped := range []bool{true, false} {
+		d := &net.Dialer{}
+		tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := netstamp.DialContext(d)(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			if !stamped {
+				return &lateConn{c}, nil
+			}
+			return &stampedLateConn{lateConn{c}}, nil
+		}}
+		rec := newCapture()
+		p, err := New(Config{Upstream: u, Recorder: rec, Transport: tr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		px := httptest.NewServer(p)
+		resp := post(t, px.URL, "/v1/chat/completions", chatBody)
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		r := rec.wait(t, 1)[0]
+		px.Close()
+		tr.CloseIdleConnections()
+		ttft, ok := r.TTFT()
+		if !ok || len(r.Chunks) != 2 {
+			t.Fatalf("stamped=%v: result %+v", stamped, r)
+		}
+		gap := r.Chunks[1].At - r.Chunks[0].At
+		if stamped && (ttft < 29*time.Millisecond || ttft > 40*time.Millisecond || gap < 55*time.Millisecond || gap > 65*time.Millisecond) {
+			t.Fatalf("with timestamps: TTFT %v (upstream: 30 ms), gap %v (upstream: 60 ms)", ttft, gap)
+		}
+		if !stamped && ttft < 48*time.Millisecond {
+			t.Fatalf("without timestamps: TTFT %v; a 20 ms late read should show", ttft)
+		}
 	}
 }
