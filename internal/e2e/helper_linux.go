@@ -22,13 +22,27 @@ import (
 // the threads the Go runtime starts first).
 func StartHelperProcess(tb testing.TB, test, env string) string {
 	tb.Helper()
+	addr, _ := startHelper(tb, test, []string{env}, lastCPU())
+	return addr
+}
+
+// StartFreeHelperProcess is StartHelperProcess without pinning, with any
+// number of environment settings; it also returns the child's pid (to read
+// its CPU time).
+func StartFreeHelperProcess(tb testing.TB, test string, env ...string) (addr string, pid int) {
+	tb.Helper()
+	return startHelper(tb, test, env, -1)
+}
+
+func startHelper(tb testing.TB, test string, env []string, cpu int) (string, int) {
+	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v=false")
-	cmd.Env = append(os.Environ(), env)
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := startOn(cmd, lastCPU()); err != nil {
+	if err := startOn(cmd, cpu); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
@@ -36,7 +50,7 @@ func StartHelperProcess(tb testing.TB, test, env string) string {
 	if err != nil {
 		tb.Fatalf("%s: no address from the helper process: %v", test, err)
 	}
-	return strings.TrimSpace(addr)
+	return strings.TrimSpace(addr), cmd.Process.Pid
 }
 
 // lastCPU is the highest CPU this thread may use, -1 when it may use only one.
