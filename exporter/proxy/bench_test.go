@@ -79,17 +79,22 @@ func benchUpstream(b *testing.B) string {
 }
 
 // TestHelperProxy is not a test: it is the child process's metering proxy
-// (recording into a registry, as the exporter does) or, as a baseline, a
-// bare relay: the standard library's reverse proxy with the same flushing
-// and nothing measured.
+// (recording into a registry, as the exporter does) or a baseline: "relay",
+// the standard library's reverse proxy with the same flushing and nothing
+// measured; "tcp", a TCP forwarder that copies bytes both ways and knows
+// nothing of HTTP, the least any process on the path can cost.
 func TestHelperProxy(t *testing.T) {
 	mode := os.Getenv(helperEnv)
-	if mode != "proxy" && mode != "relay" {
+	if mode != "proxy" && mode != "relay" && mode != "tcp" {
 		t.Skip("helper process only")
 	}
 	u, err := url.Parse(os.Getenv(upstreamEnv))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if mode == "tcp" {
+		tcpForward(t, u.Host)
+		return
 	}
 	var h http.Handler = &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(u) }, FlushInterval: -1}
 	if mode == "proxy" {
@@ -109,7 +114,33 @@ func TestHelperProxy(t *testing.T) {
 	_ = http.Serve(l, h)
 }
 
-// benchProxy starts a proxy ("proxy" or "relay") in a child process and
+// tcpForward accepts connections and copies bytes between each and a new
+// connection to upstream, both ways.
+func tcpForward(t *testing.T, upstream string) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println(l.Addr().String())
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			u, err := net.Dial("tcp", upstream)
+			if err != nil {
+				return
+			}
+			defer u.Close()
+			go io.Copy(u, c)
+			io.Copy(c, u)
+		}()
+	}
+}
+
+// benchProxy starts a proxy ("proxy", "relay" or "tcp") in a child process and
 // returns its URL and pid.
 func benchProxy(b *testing.B, mode, upstream string) (string, int) {
 	addr, pid := e2e.StartFreeHelperProcess(b, "TestHelperProxy", helperEnv+"="+mode, upstreamEnv+"="+upstream)
@@ -178,16 +209,18 @@ func ttft(c *http.Client, url string) (time.Duration, error) {
 
 // BenchmarkAddedTTFT500: with 500 streams open through the proxy (a chunk
 // every 100 ms each), probe requests go in turn to the upstream directly,
-// through a bare relay (the standard library's reverse proxy, measuring
-// nothing) and through the metering proxy; the figure is the difference of
-// the proxied and direct TTFT p99 (budget: 0.3 ms), the relay's shows what
-// one more process on the path costs by itself. The upstream, each proxy and
-// the clients are separate processes, as in use; probes are timed by the
-// kernel's receive timestamps.
+// through a TCP forwarder, through a bare HTTP relay (the standard library's
+// reverse proxy, measuring nothing) and through the metering proxy; the
+// figure is the difference of the proxied and direct TTFT p99 (budget:
+// 0.3 ms). The baselines show what one more process on the path costs by
+// itself on this machine. The upstream, each proxy and the clients are
+// separate processes, as in use; probes are timed by the kernel's receive
+// timestamps.
 func BenchmarkAddedTTFT500(b *testing.B) {
 	up := benchUpstream(b)
 	px, _ := benchProxy(b, "proxy", up)
 	relay, _ := benchProxy(b, "relay", up)
+	fwd, _ := benchProxy(b, "tcp", up)
 	client := benchClient()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -214,14 +247,14 @@ func BenchmarkAddedTTFT500(b *testing.B) {
 	defer func() { cancel(); wg.Wait() }()
 
 	probe := probeClient()
-	var direct, relayed, proxied []time.Duration
+	var direct, forwarded, relayed, proxied []time.Duration
 	b.ResetTimer()
 	for b.Loop() {
 		for range 1000 {
 			for _, p := range []struct {
 				url string
 				to  *[]time.Duration
-			}{{up, &direct}, {relay, &relayed}, {px, &proxied}} {
+			}{{up, &direct}, {fwd, &forwarded}, {relay, &relayed}, {px, &proxied}} {
 				d, err := ttft(probe, p.url+"/v1/chat/completions")
 				if err != nil {
 					b.Fatal(err)
@@ -231,12 +264,14 @@ func BenchmarkAddedTTFT500(b *testing.B) {
 		}
 	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	dd, dr, dp := durDist(direct), durDist(relayed), durDist(proxied)
+	dd, df, dr, dp := durDist(direct), durDist(forwarded), durDist(relayed), durDist(proxied)
 	b.ReportMetric(ms(dp[0]-dd[0]), "added-p50-ms")
 	b.ReportMetric(ms(dp[1]-dd[1]), "added-p99-ms")
+	b.ReportMetric(ms(df[1]-dd[1]), "tcp-added-p99-ms")
 	b.ReportMetric(ms(dr[1]-dd[1]), "relay-added-p99-ms")
-	b.Logf("figure proxy-added-ttft: TTFT p50/p99 direct %.3f/%.3f ms, bare relay %.3f/%.3f ms, metering proxy %.3f/%.3f ms; added by the proxy p50 %.3f ms p99 %.3f ms (relay: %.3f, %.3f)",
-		ms(dd[0]), ms(dd[1]), ms(dr[0]), ms(dr[1]), ms(dp[0]), ms(dp[1]), ms(dp[0]-dd[0]), ms(dp[1]-dd[1]), ms(dr[0]-dd[0]), ms(dr[1]-dd[1]))
+	b.Logf("figure proxy-added-ttft: TTFT p50/p99 direct %.3f/%.3f ms, TCP forwarder %.3f/%.3f, bare relay %.3f/%.3f, metering proxy %.3f/%.3f; added p50/p99: TCP forwarder %.3f/%.3f ms, relay %.3f/%.3f ms, metering proxy %.3f/%.3f ms",
+		ms(dd[0]), ms(dd[1]), ms(df[0]), ms(df[1]), ms(dr[0]), ms(dr[1]), ms(dp[0]), ms(dp[1]),
+		ms(df[0]-dd[0]), ms(df[1]-dd[1]), ms(dr[0]-dd[0]), ms(dr[1]-dd[1]), ms(dp[0]-dd[0]), ms(dp[1]-dd[1]))
 }
 
 // durDist returns the p50 and p99 of ds.
