@@ -13,8 +13,8 @@ import (
 	"runtime/debug"
 	"sort"
 	"strconv"
-	"syscall"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 

@@ -197,37 +197,97 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 
 // openLoop sends at the pacer's schedule. It never waits for a response: a
 // send that is late goes out at once and its lateness is recorded.
+//
+// Two wakers (when the process may use more than one CPU) sleep towards
+// every due time and the first awake sends: on a virtual machine a vCPU is
+// now and then descheduled for milliseconds, rarely both at once, so the
+// pair is late far less often than either alone.
 func (l *level) openLoop() {
-	c := l.cfg
 	p, err := pacer.New(l.spec)
 	if err != nil {
 		l.stop(err.Error())
 		return
 	}
+	s := &schedule{l: l, p: p}
+	s.cur.Store(s.next(0))
+	var wg sync.WaitGroup
+	for range wakers() {
+		wg.Go(s.wake)
+	}
+	wg.Wait()
+	l.stoppedAt = s.stoppedAt
+}
+
+// schedule hands the pacer's send times to the wakers, one slot at a time.
+type schedule struct {
+	l         *level
+	mu        sync.Mutex // serialises claims and the pacer
+	p         pacer.Pacer
+	cur       atomic.Pointer[slot] // the next send, or the end
+	stoppedAt time.Duration        // set under mu by the waker that saw the end
+}
+
+// slot is one due send, or the end of sending (end set).
+type slot struct {
+	seq       int
+	at        time.Duration
+	end       bool
+	stoppedAt time.Duration // with end: where the profile stopped sending, 0 = at once
+}
+
+// next computes send seq from the pacer (under mu, or before the wakers run).
+func (s *schedule) next(seq int) *slot {
+	c := s.l.cfg
+	if c.MaxRequests > 0 && seq >= c.MaxRequests {
+		return &slot{end: true}
+	}
+	at, ok := s.p.Next()
+	if !ok {
+		return &slot{end: true} // a replay's trace is over
+	}
+	if c.MaxSeconds > 0 && at >= c.MaxSeconds {
+		return &slot{end: true, stoppedAt: c.MaxSeconds}
+	}
+	return &slot{seq: seq, at: at}
+}
+
+// wake is a waker's loop: sleep to the next due time, claim the send if no
+// other waker has, send.
+func (s *schedule) wake() {
+	l := s.l
 	sl := newSleeper()
 	defer sl.close()
-	for seq := 0; ; seq++ {
-		at, ok := p.Next()
-		if !ok {
-			return // a replay's trace is over
-		}
-		if c.MaxSeconds > 0 && at >= c.MaxSeconds {
-			l.stoppedAt = c.MaxSeconds
+	for {
+		cur := s.cur.Load()
+		if cur.end {
+			s.mu.Lock()
+			if s.stoppedAt == 0 {
+				s.stoppedAt = cur.stoppedAt
+			}
+			s.mu.Unlock()
 			return
 		}
-		if c.MaxRequests > 0 && seq >= c.MaxRequests {
-			return
-		}
-		due := l.start.Add(at)
+		due := l.start.Add(cur.at)
 		if !sl.until(due, l.stopCh) || l.stopped() {
-			l.stoppedAt = time.Since(l.start)
+			s.mu.Lock()
+			if s.stoppedAt == 0 {
+				s.stoppedAt = time.Since(l.start)
+			}
+			s.mu.Unlock()
 			return
 		}
-		if c.MaxInFlight > 0 && l.running.Load() >= int64(c.MaxInFlight) {
+		s.mu.Lock()
+		if s.cur.Load() != cur {
+			s.mu.Unlock()
+			continue // the other waker sent it
+		}
+		s.cur.Store(s.next(cur.seq + 1))
+		s.mu.Unlock()
+		if c := l.cfg; c.MaxInFlight > 0 && l.running.Load() >= int64(c.MaxInFlight) {
 			l.dropped.Add(1)
 			continue
 		}
-		l.launch(int64(seq), due, at, true)
+		l.launch(int64(cur.seq), due, cur.at, true)
 	}
 }
 

@@ -552,3 +552,42 @@ func TestLateReaderTimesArrival(t *testing.T) {
 		}
 	}
 }
+
+// The open loop's wakers send every due request exactly once, in schedule
+// order by sequence number, and stop at max-requests.
+func TestOpenLoopSendsEachOnce(t *testing.T) {
+	f := &fakeServer{Tokens: 1}
+	srv := f.start(t)
+	for _, maxReq := range []int{0, 300} {
+		cfg := baseConfig(srv.URL)
+		cfg.Workload.Output.Mean = 1
+		cfg.Profile, cfg.Rates, cfg.MaxSeconds, cfg.MaxRequests = pacer.Constant, []float64{1000}, 500*time.Millisecond, maxReq
+		var col collector
+		if _, err := Run(context.Background(), cfg, nil, col.sink); err != nil {
+			t.Fatal(err)
+		}
+		want := 500
+		if maxReq > 0 {
+			want = maxReq
+		}
+		seen := map[int64]bool{}
+		for _, r := range col.all {
+			if seen[r.Seq] {
+				t.Fatalf("request %d sent twice", r.Seq)
+			}
+			seen[r.Seq] = true
+			// Due 1 ms apart from the first.
+			if d := r.Scheduled.Sub(col.all[0].Scheduled) - time.Duration(r.Seq-col.all[0].Seq)*time.Millisecond; d < -time.Microsecond || d > time.Microsecond {
+				t.Fatalf("request %d scheduled %v off its slot", r.Seq, d)
+			}
+		}
+		if len(seen) != want {
+			t.Fatalf("max-requests %d: %d requests, want %d", maxReq, len(seen), want)
+		}
+		for i := range want {
+			if !seen[int64(i)] {
+				t.Fatalf("request %d never sent", i)
+			}
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // sleeper waits until a due time with sub-millisecond precision. Go's timers
@@ -45,4 +47,15 @@ func (s *sleeper) until(due time.Time, stop <-chan struct{}) bool {
 		}
 	}
 	return true
+}
+
+// wakers is how many goroutines pace an open loop: two when this process
+// may run on two CPUs or more (their threads then mostly sleep on different
+// CPUs: the Linux scheduler spreads waking threads), else one.
+func wakers() int {
+	var set unix.CPUSet
+	if unix.SchedGetaffinity(0, &set) == nil && set.Count() >= 2 {
+		return 2
+	}
+	return 1
 }

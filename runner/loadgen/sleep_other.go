@@ -25,3 +25,6 @@ func (s *sleeper) until(due time.Time, stop <-chan struct{}) bool {
 		return false
 	}
 }
+
+// wakers is how many goroutines pace an open loop: one here.
+func wakers() int { return 1 }
