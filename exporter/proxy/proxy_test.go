@@ -21,7 +21,7 @@ import (
 	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/exporter/recorder"
-	"github.com/servebench/servebench/internal/netstamp"
+	"github.com/servebench/servebench/internal/netstamp/netstamptest"
 )
 
 // capture is a Recorder keeping every Result with its labels.
@@ -508,20 +508,6 @@ func TestSetBenchmarkCutsInFlight(t *testing.T) {
 	}
 }
 
-// lateConn hands over what it reads 20 ms late, as a busy proxy would;
-// stampedLateConn also passes on the kernel's receive timestamps.
-type lateConn struct{ net.Conn }
-
-func (c *lateConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	time.Sleep(20 * time.Millisecond)
-	return n, err
-}
-
-type stampedLateConn struct{ lateConn }
-
-func (c *stampedLateConn) LastRx() int64 { return netstamp.Of(c.Conn).LastRx() }
-
 // The proxy dates chunks by their arrival from the upstream, not by when it
 // got round to reading them, where the connection has receive timestamps;
 // without them (the control) a 20 ms late read shows in TTFT.
@@ -542,17 +528,7 @@ func TestChunksDatedByArrival(t *testing.T) {
 	defer up.Close()
 	u, _ := url.Parse(up.URL)
 	for _, stamped := range []bool{true, false} {
-		d := &net.Dialer{}
-		tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := netstamp.DialContext(d)(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			if !stamped {
-				return &lateConn{c}, nil
-			}
-			return &stampedLateConn{lateConn{c}}, nil
-		}}
+		tr := &http.Transport{DialContext: netstamptest.LateDialer(20*time.Millisecond, stamped)}
 		rec := newCapture()
 		p, err := New(Config{Upstream: u, Recorder: rec, Transport: tr})
 		if err != nil {

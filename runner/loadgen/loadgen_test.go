@@ -3,10 +3,9 @@ package loadgen
 import (
 	"context"
 	"errors"
-	"github.com/servebench/servebench/internal/netstamp"
+	"github.com/servebench/servebench/internal/netstamp/netstamptest"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"runtime"
 	"sort"
@@ -495,20 +494,6 @@ func TestSweepStopsAtSaturation(t *testing.T) {
 	}
 }
 
-// lateConn delivers what it reads 20 ms late, as a client busy elsewhere
-// would; stampedLateConn also passes on the kernel's receive timestamps.
-type lateConn struct{ net.Conn }
-
-func (c *lateConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	time.Sleep(20 * time.Millisecond)
-	return n, err
-}
-
-type stampedLateConn struct{ lateConn }
-
-func (c *stampedLateConn) LastRx() int64 { return netstamp.Of(c.Conn).LastRx() }
-
 // A client that reads late still reports when the tokens arrived, when the
 // kernel's receive timestamps are at hand; without them it reports the
 // read time (the control, showing the test can tell the two apart).
@@ -519,17 +504,7 @@ func TestLateReaderTimesArrival(t *testing.T) {
 	f := &fakeServer{TTFT: 30 * time.Millisecond, ITL: 60 * time.Millisecond}
 	srv := f.start(t)
 	for _, stamped := range []bool{true, false} {
-		d := &net.Dialer{}
-		tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := netstamp.DialContext(d)(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			if !stamped {
-				return &lateConn{c}, nil
-			}
-			return &stampedLateConn{lateConn{c}}, nil
-		}}
+		tr := &http.Transport{DialContext: netstamptest.LateDialer(20*time.Millisecond, stamped)}
 		cfg := baseConfig(srv.URL)
 		cfg.Client = &http.Client{Transport: tr}
 		cfg.Workload.Output.Mean = 3
