@@ -198,10 +198,10 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 // openLoop sends at the pacer's schedule. It never waits for a response: a
 // send that is late goes out at once and its lateness is recorded.
 //
-// Two wakers (when the process may use more than one CPU) sleep towards
-// every due time and the first awake sends: on a virtual machine a vCPU is
-// now and then descheduled for milliseconds, rarely both at once, so the
-// pair is late far less often than either alone.
+// Two wakers, each on a CPU of its own when the process may use more than
+// one, sleep towards every due time and the first awake sends: on a virtual
+// machine a vCPU is now and then descheduled for milliseconds, rarely both
+// at once, so the pair is late far less often than either alone.
 func (l *level) openLoop() {
 	p, err := pacer.New(l.spec)
 	if err != nil {
@@ -211,8 +211,11 @@ func (l *level) openLoop() {
 	s := &schedule{l: l, p: p}
 	s.cur.Store(s.next(0))
 	var wg sync.WaitGroup
-	for range wakers() {
-		wg.Go(s.wake)
+	for i := range wakers() {
+		wg.Go(func() {
+			defer pinWaker(i)()
+			s.wake()
+		})
 	}
 	wg.Wait()
 	l.stoppedAt = s.stoppedAt

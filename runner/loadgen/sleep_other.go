@@ -28,3 +28,6 @@ func (s *sleeper) until(due time.Time, stop <-chan struct{}) bool {
 
 // wakers is how many goroutines pace an open loop: one here.
 func wakers() int { return 1 }
+
+// pinWaker does nothing here.
+func pinWaker(int) func() { return func() {} }
