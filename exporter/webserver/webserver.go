@@ -30,12 +30,14 @@ const DefaultListenAddress = "127.0.0.1:9465"
 // links. A gather error from one collector still serves the rest.
 func Handler(g prometheus.Gatherer, log *slog.Logger, name string) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", fastGzip(promhttp.HandlerFor(g, promhttp.HandlerOpts{
-		ErrorLog:            slog.NewLogLogger(log.Handler(), slog.LevelError),
-		ErrorHandling:       promhttp.ContinueOnError,
-		MaxRequestsInFlight: 16, // collectors bound their own time; no handler timeout buffering the body
-		DisableCompression:  true,
-	})))
+	const maxInFlight = 16 // collectors bound their own time; no handler timeout buffering the body
+	mux.Handle("/metrics", fastGzip(&textHandler{g: g, log: log, sem: make(chan struct{}, maxInFlight),
+		next: promhttp.HandlerFor(g, promhttp.HandlerOpts{
+			ErrorLog:            slog.NewLogLogger(log.Handler(), slog.LevelError),
+			ErrorHandling:       promhttp.ContinueOnError,
+			MaxRequestsInFlight: maxInFlight,
+			DisableCompression:  true,
+		})}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "Healthy")
