@@ -166,10 +166,7 @@ func (t *Tracker) Write(p []byte, now time.Time) {
 	if t.sse && !t.started {
 		// A server that ignores "stream": true answers with one JSON
 		// object; time it as the non-streamed response it is.
-		i := 0
-		for i < len(p) && isWS(p[i]) {
-			i++
-		}
+		i := skipWS(p, 0)
 		if i == len(p) {
 			return // only whitespace so far: nothing to decide or keep
 		}
@@ -387,15 +384,15 @@ func (t *Tracker) fail(kind contract.ErrorKind, detail string) {
 // finishBody parses a non-SSE body: an error body, or a whole response.
 func (t *Tracker) finishBody(now time.Time) {
 	r := &t.res
+	body := bytes.TrimSpace(t.body)
 	if r.Status < 200 || r.Status >= 300 {
-		if parseChunk(bytes.TrimSpace(t.body), t.opt.API, &t.ci) && t.ci.isErr {
+		if parseChunk(body, t.opt.API, &t.ci) && t.ci.isErr {
 			t.streamErrMsg = clip(t.ci.errMsg)
 		} else {
-			t.streamErrMsg = clip(bytes.TrimSpace(t.body))
+			t.streamErrMsg = clip(body)
 		}
 		return
 	}
-	body := bytes.TrimSpace(t.body)
 	if t.bodyCut {
 		// Only the tail is left: find the usage object in it.
 		if i := bytes.LastIndex(body, []byte(`"usage"`)); i >= 0 {
