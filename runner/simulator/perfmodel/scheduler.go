@@ -39,7 +39,6 @@ type Seq struct {
 	computed int // tokens whose KV is in the cache
 	blocks   int
 	running  bool
-	queued   bool
 }
 
 // Finished reports whether the sequence needs no more steps.
@@ -129,7 +128,6 @@ func (s *Scheduler) TotalBlocks() int { return s.totalBlocks }
 // Add queues q at now.
 func (s *Scheduler) Add(q *Seq, now time.Time) {
 	q.Arrival = now
-	q.queued = true
 	s.waiting = append(s.waiting, q)
 }
 
@@ -142,7 +140,7 @@ func (s *Scheduler) Abort(q *Seq) {
 	s.release(q)
 	s.running = remove(s.running, q)
 	s.waiting = remove(s.waiting, q)
-	q.running, q.queued = false, false
+	q.running = false
 }
 
 func remove(list []*Seq, q *Seq) []*Seq {
@@ -181,7 +179,6 @@ func (s *Scheduler) preempt(q *Seq) {
 	s.release(q)
 	q.computed = 0
 	q.running = false
-	q.queued = true
 	q.Preemptions++
 	s.running = remove(s.running, q)
 	s.waiting = append([]*Seq{q}, s.waiting...)
@@ -231,7 +228,7 @@ func (s *Scheduler) Step(start time.Time) Step {
 		s.waiting = s.waiting[1:]
 		s.freeBlocks -= need
 		q.blocks += need
-		q.queued, q.running = false, true
+		q.running = true
 		q.Scheduled = start
 		s.running = append(s.running, q)
 		budget -= n
