@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/http/httputil"
 	"net/url"
 	"os"
@@ -183,15 +182,14 @@ func probeClient() *http.Client {
 
 // ttft posts a streaming request and returns the time to the first data line.
 func ttft(c *http.Client, url string) (time.Duration, error) {
-	var conn netstamp.Stamper
-	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
-		GotConn: func(i httptrace.GotConnInfo) { conn = netstamp.Of(i.Conn) }})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(chatBody))
+	var dater netstamp.Dater
+	req, err := http.NewRequestWithContext(dater.Trace(context.Background()), http.MethodPost, url, strings.NewReader(chatBody))
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	start := time.Now()
+	dater.Since(start)
 	resp, err := c.Do(req)
 	if err != nil {
 		return 0, err
@@ -201,10 +199,7 @@ func ttft(c *http.Client, url string) (time.Duration, error) {
 	if _, err := br.ReadString('\n'); err != nil {
 		return 0, err
 	}
-	at := time.Now()
-	if conn != nil {
-		at = netstamp.At(conn.LastRx(), at, start)
-	}
+	at := dater.Date(time.Now())
 	io.Copy(io.Discard, br)
 	return at.Sub(start), nil
 }

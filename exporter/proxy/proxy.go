@@ -26,7 +26,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/http/httputil"
 	"net/url"
 	"sync"
@@ -282,10 +281,10 @@ func (rt roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	p := rt.p
 	b := &trackedBody{p: p, t: t, ctx: req.Context(), now: p.now}
 	if p.stamps {
-		trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { b.conn = netstamp.Of(i.Conn) }}
-		req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+		req = req.WithContext(b.dater.Trace(req.Context()))
 	}
 	sent := p.now()
+	b.dater.Since(sent)
 	b.tr = measure.NewTracker(p.seq.Add(1)-1, t.arrived, sent, t.opt)
 	p.track(t, true)
 	t.bench.Started()
@@ -294,8 +293,7 @@ func (rt roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		p.finish(t, b.tr, p.now(), err)
 		return nil, err
 	}
-	b.last = b.at(sent)
-	b.tr.Header(resp.StatusCode, b.last)
+	b.tr.Header(resp.StatusCode, b.dater.Date(p.now()))
 	b.rc = resp.Body
 	resp.Body = b
 	return resp, nil
@@ -309,25 +307,14 @@ var errClosedEarly = errors.New("response body closed before its end")
 // end of the body, on a read error, or when the proxy closes it early.
 // ReverseProxy reads and closes it from one goroutine.
 type trackedBody struct {
-	p    *Proxy
-	t    *timing
-	rc   io.ReadCloser
-	tr   *measure.Tracker
-	ctx  context.Context
-	now  func() time.Time
-	conn netstamp.Stamper // the upstream connection, when it has receive timestamps
-	last time.Time        // the time given to the previous read
-	done bool
-}
-
-// at dates what the last read returned: its receive timestamp when the
-// connection has one, else now; never before floor.
-func (b *trackedBody) at(floor time.Time) time.Time {
-	now := b.now()
-	if b.conn == nil {
-		return now
-	}
-	return netstamp.At(b.conn.LastRx(), now, floor)
+	p     *Proxy
+	t     *timing
+	rc    io.ReadCloser
+	tr    *measure.Tracker
+	ctx   context.Context
+	now   func() time.Time
+	dater netstamp.Dater // dates reads by arrival from the upstream, where it can
+	done  bool
 }
 
 func (b *trackedBody) Read(p []byte) (int, error) {
@@ -337,8 +324,7 @@ func (b *trackedBody) Read(p []byte) (int, error) {
 	}
 	now := b.now()
 	if n > 0 {
-		b.last = b.at(b.last)
-		b.tr.Write(p[:n], b.last)
+		b.tr.Write(p[:n], b.dater.Date(now))
 	}
 	switch {
 	case err == io.EOF:

@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
+	"net/http/httptrace"
 	"time"
 )
 
@@ -55,11 +56,11 @@ func Of(c net.Conn) Stamper {
 // older one (a clock step, a stale stamp) is not trusted.
 const maxAge = 10 * time.Second
 
-// At returns the time data stamped rx (Unix nanoseconds) arrived, given the
+// arrival returns the time data stamped rx (Unix nanoseconds) arrived, given the
 // moment now it was read: now moved back by the stamp's age, so the result
 // keeps now's monotonic clock reading. Without a usable stamp it is now. The
 // result is never before floor.
-func At(rx int64, now, floor time.Time) time.Time {
+func arrival(rx int64, now, floor time.Time) time.Time {
 	if rx == 0 {
 		return now
 	}
@@ -72,4 +73,38 @@ func At(rx int64, now, floor time.Time) time.Time {
 		return floor
 	}
 	return t
+}
+
+// Dater dates what the reads of one HTTP response return: by the receive
+// timestamps of the connection the request went out on, when it has them,
+// else by the moment of the read. The zero Dater dates by the moment of the
+// read; Trace lets it learn the connection. A Dater serves one response,
+// read from one goroutine.
+type Dater struct {
+	conn Stamper
+	last time.Time
+}
+
+// Trace returns ctx with a client trace that tells d which connection the
+// request goes out on.
+func (d *Dater) Trace(ctx context.Context) context.Context {
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { d.conn = Of(i.Conn) }})
+}
+
+// Since makes t the earliest date d gives (the moment the request was sent).
+func (d *Dater) Since(t time.Time) { d.last = t }
+
+// Stamped reports whether the connection has receive timestamps (known once
+// the request went out).
+func (d *Dater) Stamped() bool { return d.conn != nil }
+
+// Date returns when the data of the connection's last read arrived, given the
+// moment now it was read: now without timestamps, else the stamp's time,
+// never before the previous date.
+func (d *Dater) Date(now time.Time) time.Time {
+	if d.conn == nil {
+		return now
+	}
+	d.last = arrival(d.conn.LastRx(), now, d.last)
+	return d.last
 }

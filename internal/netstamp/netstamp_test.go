@@ -57,7 +57,7 @@ func TestLateReadKeepsArrivalTime(t *testing.T) {
 		t.Fatalf("read %d %v", n, err)
 	}
 	now := time.Now()
-	at := At(st.LastRx(), now, time.Time{})
+	at := arrival(st.LastRx(), now, time.Time{})
 	if d := w.Sub(at); d < -time.Millisecond || d > time.Millisecond {
 		t.Fatalf("stamped %v, written %v (off by %v); read at %v", at, w, d, now)
 	}
@@ -74,7 +74,7 @@ func TestLateReadKeepsArrivalTime(t *testing.T) {
 	if err != nil || n != 12 {
 		t.Fatalf("read %d %v", n, err)
 	}
-	at = At(st.LastRx(), time.Now(), time.Time{})
+	at = arrival(st.LastRx(), time.Now(), time.Time{})
 	if d := w3.Sub(at); d < -time.Millisecond || d > time.Millisecond {
 		t.Fatalf("stamped %v, last written %v", at, w3)
 	}
@@ -122,7 +122,7 @@ func TestAt(t *testing.T) {
 		{"too old", now.UnixNano() - int64(time.Minute), now},
 		{"before the floor", now.UnixNano() - int64(2*time.Second), floor},
 	} {
-		if got := At(c.rx, now, floor); !got.Equal(c.want) {
+		if got := arrival(c.rx, now, floor); !got.Equal(c.want) {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}
@@ -177,3 +177,34 @@ func BenchmarkRead(b *testing.B) {
 		})
 	}
 }
+
+// A Dater dates by the stamps of the connection the request went out on,
+// never before its floor nor an earlier date; without a stamped connection
+// it gives the moment of the read.
+func TestDater(t *testing.T) {
+	now := time.Now()
+	var plain Dater
+	if plain.Stamped() || !plain.Date(now).Equal(now) {
+		t.Fatal("a Dater without a connection must give the read time")
+	}
+	st := &fixedStamp{}
+	d := Dater{conn: st}
+	d.Since(now.Add(-5 * time.Millisecond))
+	st.rx = now.UnixNano() - int64(3*time.Millisecond)
+	if got := d.Date(now); !got.Equal(now.Add(-3 * time.Millisecond)) {
+		t.Fatalf("dated %v, want 3 ms before the read", now.Sub(got))
+	}
+	st.rx = now.UnixNano() - int64(4*time.Millisecond) // older than the last date
+	if got := d.Date(now); !got.Equal(now.Add(-3 * time.Millisecond)) {
+		t.Fatalf("dated %v before the read, want no earlier than the last date", now.Sub(got))
+	}
+	st.rx = now.UnixNano() - int64(time.Second) // before the floor
+	d.Since(now.Add(-time.Millisecond))
+	if got := d.Date(now); !got.Equal(now.Add(-time.Millisecond)) {
+		t.Fatalf("dated %v before the read, want the floor", now.Sub(got))
+	}
+}
+
+type fixedStamp struct{ rx int64 }
+
+func (f *fixedStamp) LastRx() int64 { return f.rx }

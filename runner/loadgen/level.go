@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptrace"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -382,16 +381,15 @@ func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) {
 	c := l.cfg
 	ctx, cancel := context.WithTimeout(l.reqCtx, c.RequestTimeout)
 	defer cancel()
-	// The connection the request goes out on, for its receive timestamps.
-	var conn netstamp.Stamper
-	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { conn = netstamp.Of(i.Conn) }}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, l.url, bytes.NewReader(item.body))
+	var dater netstamp.Dater // chunks dated by arrival, where the connection has receive timestamps
+	req, err := http.NewRequestWithContext(dater.Trace(ctx), http.MethodPost, l.url, bytes.NewReader(item.body))
 	if err == nil {
 		req.Header = l.header
 		req.ContentLength = int64(len(item.body))
 	}
 	stream := c.Stream && c.API != measure.APIEmbeddings
 	sent := time.Now()
+	dater.Since(sent)
 	l.br.Started()
 	tr := measure.NewTracker(seq, due, sent, measure.TrackOptions{Stream: stream, API: c.API,
 		ExpectTokens: item.expect, PromptTokens: item.prompt, ChunkHint: item.hint})
@@ -400,24 +398,18 @@ func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) {
 		resp, err = c.Client.Do(req)
 	}
 	if err == nil {
-		// A chunk's time is when the kernel received its bytes, when the
-		// connection says; else when it was read.
-		at := func(floor time.Time) time.Time { return time.Now() }
-		if conn != nil {
+		if dater.Stamped() {
 			l.kernelTimed.Add(1)
-			at = func(floor time.Time) time.Time { return netstamp.At(conn.LastRx(), time.Now(), floor) }
 		} else {
 			l.readTimed.Add(1)
 		}
-		last := at(sent)
-		tr.Header(resp.StatusCode, last)
+		tr.Header(resp.StatusCode, dater.Date(time.Now()))
 		bp := bufPool.Get().(*[]byte)
 		buf := *bp
 		for {
 			n, rerr := resp.Body.Read(buf)
 			if n > 0 {
-				last = at(last)
-				tr.Write(buf[:n], last)
+				tr.Write(buf[:n], dater.Date(time.Now()))
 			}
 			if rerr != nil {
 				if rerr != io.EOF {
