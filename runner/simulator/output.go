@@ -5,10 +5,10 @@ import (
 	"strings"
 )
 
-// words are the simulator's output vocabulary. Each is at most five ASCII
-// letters, so " word" is exactly one token under the tokenizer's rule and
-// needs no JSON escaping.
-var words = strings.Fields(`the of and to in is it that for on with as was at by this be from or
+// words are the simulator's output tokens, each " word": a space and at most
+// five ASCII letters, so exactly one token under the tokenizer's rule and no
+// JSON escaping. They are built once, so a plan's pieces share them.
+var words = spaced(strings.Fields(`the of and to in is it that for on with as was at by this be from or
 have an are not but had his they you which one all were we her can there their has been if more
 when will would who so no out up into do time only some could them other than then its also new
 two may first like over any my these our such even most made after what many must well back way
@@ -16,7 +16,14 @@ just where years how much good being work day great place right three since hous
 last long under never might while found still state large again power water both those each case
 hand part high point given group light order early local sound field black young cause force
 heart voice watch green river plant paper north south human ready music child leave clear start
-model token batch cache layer speed core queue block query`)
+model token batch cache layer speed core queue block query`))
+
+func spaced(ws []string) []string {
+	for i, w := range ws {
+		ws[i] = " " + w
+	}
+	return ws
+}
 
 // splitmix64 is a fast, well-mixed hash step; the simulator draws every
 // pseudo-random choice from it so that choices depend only on their inputs.
@@ -75,7 +82,7 @@ func makePlan(key uint64, maxTokens int, ignoreEOS bool, median int, sigma float
 	}
 	p.pieces = make([]string, p.n)
 	for i := range p.pieces {
-		p.pieces[i] = " " + words[splitmix64(key+uint64(i)*0x9e3779b97f4a7c15)%uint64(len(words))]
+		p.pieces[i] = words[splitmix64(key+uint64(i)*0x9e3779b97f4a7c15)%uint64(len(words))]
 	}
 	if len(stop) == 0 {
 		return p
