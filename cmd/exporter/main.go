@@ -19,7 +19,6 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"reflect"
 	"regexp"
 	"runtime"
 	"strings"
@@ -312,7 +311,7 @@ func runProxy(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 // promFlag adapts promslog's Level and Format to the flag package, whose
-// help output calls String on a zero value.
+// help output calls String on a zero promFlag, one without a value.
 type promFlag struct {
 	v interface {
 		String() string
@@ -321,7 +320,7 @@ type promFlag struct {
 }
 
 func (f promFlag) String() string {
-	if f.v == nil || reflect.ValueOf(f.v).IsNil() {
+	if f.v == nil {
 		return ""
 	}
 	return f.v.String()
