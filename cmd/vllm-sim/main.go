@@ -91,12 +91,13 @@ func parse(args []string, stderr io.Writer, getenv func(string) string) (*option
 	fs.Func("head-dim", "dimension per head", o.profInt("head-dim", &o.prof.HeadDim))
 	fs.Func("model-context-len", "the model's own context length", o.profInt("model-context-len", &o.prof.MaxModelLen))
 	fs.BoolVar(&o.embedding, "embedding", false, "the model is an embedding model (with --hidden as its dimension)")
-	// Hardware profile.
-	fs.Float64Var(&o.coreGFLOPS, "core-gflops", 0, "effective bf16 GFLOP/s per core (default 250)")
-	fs.Float64Var(&o.coreBW, "core-mem-bw", 0, "GB/s one core pulls from memory (default 12)")
-	fs.Float64Var(&o.nodeBW, "node-mem-bw", 0, "GB/s at which one NUMA node saturates (default 120)")
-	fs.IntVar(&c.Hardware.CoresPerNode, "cores-per-numa-node", 0, "cores per NUMA node (default 32)")
-	fs.IntVar(&c.Hardware.NUMANodes, "numa-nodes", 0, "NUMA nodes (default 2)")
+	// Hardware profile; 0 leaves perfmodel's default, which the usage names.
+	hw := perfmodel.DefaultHardware()
+	fs.Float64Var(&o.coreGFLOPS, "core-gflops", 0, fmt.Sprintf("effective bf16 GFLOP/s per core (default %g)", hw.CoreFLOPS/1e9))
+	fs.Float64Var(&o.coreBW, "core-mem-bw", 0, fmt.Sprintf("GB/s one core pulls from memory (default %g)", hw.CoreBandwidth/1e9))
+	fs.Float64Var(&o.nodeBW, "node-mem-bw", 0, fmt.Sprintf("GB/s at which one NUMA node saturates (default %g)", hw.NodeBandwidth/1e9))
+	fs.IntVar(&c.Hardware.CoresPerNode, "cores-per-numa-node", 0, fmt.Sprintf("cores per NUMA node (default %d)", hw.CoresPerNode))
+	fs.IntVar(&c.Hardware.NUMANodes, "numa-nodes", 0, fmt.Sprintf("NUMA nodes (default %d)", hw.NUMANodes))
 	// Faults.
 	f := &c.Faults
 	fs.Float64Var(&f.ErrorRate, "fault-error-rate", 0, "fraction of requests answered 500")
