@@ -33,16 +33,18 @@ func BenchmarkScaleStreams(b *testing.B) {
 		frontend time.Duration
 		seqs     int
 	}{
-		// TinyLlama on 64 simulated cores: ~1.1 s steps at batch 2,000, each
-		// step's 2,000 chunks spread by the modelled frontend (50 µs each).
+		// TinyLlama on 64 simulated cores: ~1.16 s steps at batch 2,000
+		// (perfmodel.StepCost), each step's 2,000 chunks spread over 0.1 s by
+		// the modelled frontend (50 µs each).
 		{"modelled", 1, 6, 0, 2048},
 		// The same with no frontend spread: all 2,000 chunks of a step due at
 		// its end, the worst burst the machinery can be handed.
 		{"burst", 1, 6, time.Nanosecond, 2048},
-		// Ten times faster: the frontend queue, not the steps, paces the writes.
+		// Ten times faster: ~0.12 s steps, nearly all of which the frontend's
+		// 0.1 s of chunks fill, so writes are spread almost without a gap.
 		{"10x-faster", 0.1, 30, 0, 2048},
-		// vLLM's CPU serving limit of 256 running sequences: 2,000 streams
-		// open, 256 of them decoding at a time, the rest queued.
+		// max_num_seqs 256: 2,000 streams open, 256 of them decoding at a
+		// time (~0.15 s steps), the rest queued.
 		{"max-num-seqs=256", 1, 6, 0, 256},
 	} {
 		b.Run(fmt.Sprintf("streams=2000/%s", c.name), func(b *testing.B) {
