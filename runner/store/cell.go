@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -65,12 +66,14 @@ func (c *CellWriter) Close() error {
 	return c.err
 }
 
-// WriteSummary writes summary.json.
+// WriteSummary replaces summary.json atomically with s, encoded by
+// results.WriteSummary as runner bench writes it.
 func (c *CellWriter) WriteSummary(s *results.Summary) error {
-	if s.SchemaVersion == 0 {
-		s.SchemaVersion = results.SchemaVersion
+	var buf bytes.Buffer
+	if err := results.WriteSummary(&buf, s); err != nil {
+		return fmt.Errorf("store: %w", err)
 	}
-	return writeJSON(filepath.Join(c.Dir, "summary.json"), s)
+	return writeFile(filepath.Join(c.Dir, "summary.json"), buf.Bytes())
 }
 
 // WriteManifest writes manifest.json.

@@ -88,6 +88,10 @@ func TestRunLifecycle(t *testing.T) {
 	if sum.SchemaVersion != results.SchemaVersion || sum.Benchmarks[0].Level != "concurrent-4" {
 		t.Errorf("summary: %+v", sum)
 	}
+	// Encoded as results.WriteSummary writes it: no reasons is [], not null.
+	if b, _ := os.ReadFile(filepath.Join(cw.Dir, "summary.json")); !strings.Contains(string(b), `"invalid_reasons": []`) {
+		t.Errorf("summary.json:\n%s", b)
+	}
 	var man map[string]any
 	readJSON(t, filepath.Join(cw.Dir, "manifest.json"), &man)
 	if man["schema_version"] != 1.0 || man["host"].(map[string]any)["kernel"] != "6.1" {
