@@ -265,23 +265,14 @@ func (e *Engine) loop() {
 	var next time.Time
 	for {
 		e.mu.Lock()
-		if e.sched.Idle() {
-			e.mu.Unlock()
-			select {
-			case <-e.wake:
-				next = time.Time{}
-				continue
-			case <-e.stop:
-				return
-			}
-		}
 		if next.IsZero() {
 			next = time.Now()
 		}
 		st := e.sched.Step(next)
 		e.mu.Unlock()
 		if st.End.Equal(st.Start) {
-			// Nothing fits (all blocked on KV); wait for an abort or arrival.
+			// Idle, or nothing fits (all blocked on KV): wait for an arrival
+			// or an abort, and start the next step when it comes.
 			select {
 			case <-e.wake:
 				next = time.Time{}
