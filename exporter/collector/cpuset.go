@@ -2,38 +2,14 @@ package collector
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/servebench/servebench/exporter/contract"
+	"github.com/servebench/servebench/internal/cpulist"
 )
 
-// ParseCPUSet parses a Linux cpuset list ("0-3,8,10-11") into CPU numbers.
-// The empty string is the empty set.
-func ParseCPUSet(s string) ([]int, error) {
-	var out []int
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, nil
-	}
-	for _, part := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
-		a, err := strconv.Atoi(lo)
-		if err != nil || a < 0 {
-			return nil, fmt.Errorf("cpuset %q: bad cpu %q", s, lo)
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.Atoi(hi); err != nil || b < a {
-				return nil, fmt.Errorf("cpuset %q: bad range %q", s, part)
-			}
-		}
-		for c := a; c <= b; c++ {
-			out = append(out, c)
-		}
-	}
-	return out, nil
-}
+// ParseCPUSet parses a Linux cpuset list ("0-3,8,10-11") into CPU numbers,
+// sorted and deduplicated. The empty string is the empty set.
+func ParseCPUSet(s string) ([]int, error) { return cpulist.Parse(s) }
 
 // Roles maps CPUs to their role; CPUs not in the map are RoleOther.
 type Roles map[int]contract.Role

@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/servebench/servebench/internal/cpulist"
 )
 
 // CPU is one logical CPU.
@@ -204,35 +206,7 @@ func readList(path string) ([]int, error) {
 
 // ParseList parses the kernel's CPU list syntax ("0-3,8,10-11"), the same as
 // docker's --cpuset-cpus. The result is sorted and deduplicated.
-func ParseList(s string) ([]int, error) {
-	seen := map[int]bool{}
-	var out []int
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
-	}
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, err := strconv.Atoi(lo)
-		if err != nil || a < 0 {
-			return nil, fmt.Errorf("cpu list %q: bad entry %q", s, part)
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.Atoi(hi); err != nil || b < a {
-				return nil, fmt.Errorf("cpu list %q: bad range %q", s, part)
-			}
-		}
-		for i := a; i <= b; i++ {
-			if !seen[i] {
-				seen[i] = true
-				out = append(out, i)
-			}
-		}
-	}
-	sort.Ints(out)
-	return out, nil
-}
+func ParseList(s string) ([]int, error) { return cpulist.Parse(s) }
 
 // FormatList renders CPU ids in the kernel's list syntax ("0-3,8").
 func FormatList(ids []int) string {
