@@ -1,7 +1,7 @@
 // Package cpulist reads the kernel's CPU list syntax ("0-3,8,10-11"), the
 // syntax of /sys/devices/system/cpu/online, cpuset.cpus and docker's
 // --cpuset-cpus. It is the one parser of it for the exporter's cpuset roles
-// and the runner's topology, which may not import each other's packages.
+// and the runner's topology (the exporter may not import the runner).
 package cpulist
 
 import (
