@@ -62,21 +62,7 @@ func TestE2ERegressionAlertDelivered(t *testing.T) {
 	promtoolBin := e2e.Require(t, "promtool")
 	e2e.Require(t, "prometheus")
 
-	hook := make(chan webhookMessage, 64)
-	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var m webhookMessage
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-			t.Errorf("webhook payload: %v", err)
-		}
-		hook <- m
-	}))
-	defer receiver.Close()
-
-	instant := model.Duration(0)
-	am := e2e.StartAlertmanager(t, mustString(t, func() ([]byte, error) {
-		return Alertmanager(Receivers{WebhookURL: receiver.URL + "/alerts"}, Timing{GroupWait: instant, CriticalGroupWait: instant,
-			GroupInterval: d("1s"), RepeatInterval: map[string]model.Duration{SeverityCritical: d("1h"), SeverityWarning: d("1h"), SeverityInfo: d("1h")}})
-	}))
+	hook, am := startWebhookAlertmanager(t)
 
 	name := contract.BenchmarkOutputTokenRate.Name
 	a, b := config("nightly", "chat", "8", "constant-4"), config("nightly", "chat", "16", "constant-4")
@@ -151,6 +137,29 @@ func TestE2ERegressionAlertDelivered(t *testing.T) {
 	if firing := queryValues(t, prom.URL, fmt.Sprintf(`ALERTS{alertname=%q,alertstate="firing"}`, AlertThroughputRegression)); len(firing) != 1 {
 		t.Errorf("firing %s series: %d, want 1", AlertThroughputRegression, len(firing))
 	}
+}
+
+// startWebhookAlertmanager runs a real Alertmanager with the generated
+// configuration, notifying at once (group wait 0, group interval 1 s), whose
+// only receiver is a webhook of the test's; the webhook's messages arrive on
+// the channel.
+func startWebhookAlertmanager(t *testing.T) (<-chan webhookMessage, *e2e.Alertmanager) {
+	t.Helper()
+	hook := make(chan webhookMessage, 64)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m webhookMessage
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			t.Errorf("webhook payload: %v", err)
+		}
+		hook <- m
+	}))
+	t.Cleanup(receiver.Close)
+	instant := model.Duration(0)
+	am := e2e.StartAlertmanager(t, mustString(t, func() ([]byte, error) {
+		return Alertmanager(Receivers{WebhookURL: receiver.URL + "/alerts"}, Timing{GroupWait: instant, CriticalGroupWait: instant,
+			GroupInterval: d("1s"), RepeatInterval: map[string]model.Duration{SeverityCritical: d("1h"), SeverityWarning: d("1h"), SeverityInfo: d("1h")}})
+	}))
+	return hook, am
 }
 
 func mustString(t *testing.T, f func() ([]byte, error)) string {

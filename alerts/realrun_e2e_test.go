@@ -2,17 +2,12 @@ package alerts
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/common/model"
 
 	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/internal/e2e"
@@ -43,20 +38,7 @@ func TestE2ERegressionFromRealRuns(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
-	hook := make(chan webhookMessage, 64)
-	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var m webhookMessage
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-			t.Errorf("webhook payload: %v", err)
-		}
-		hook <- m
-	}))
-	defer receiver.Close()
-	instant := model.Duration(0)
-	am := e2e.StartAlertmanager(t, mustString(t, func() ([]byte, error) {
-		return Alertmanager(Receivers{WebhookURL: receiver.URL + "/alerts"}, Timing{GroupWait: instant, CriticalGroupWait: instant,
-			GroupInterval: d("1s"), RepeatInterval: map[string]model.Duration{SeverityCritical: d("1h"), SeverityWarning: d("1h"), SeverityInfo: d("1h")}})
-	}))
+	hook, am := startWebhookAlertmanager(t)
 
 	work := t.TempDir()
 	o := DefaultOptions()
