@@ -27,15 +27,15 @@ const dispatchSlack = 50 * time.Microsecond
 
 func newDispatcher() *dispatcher { return &dispatcher{wake: make(chan struct{}, 1)} }
 
-// add queues a poke of q at due. Safe for concurrent use.
-func (d *dispatcher) add(due time.Time, q *request) {
+// add queues a step's pokes, in due order, under one lock and wakes the
+// dispatcher. Safe for concurrent use; items is not kept.
+func (d *dispatcher) add(items []dispatchItem) {
+	if len(items) == 0 {
+		return
+	}
 	d.mu.Lock()
-	d.queue = append(d.queue, dispatchItem{due, q})
+	d.queue = append(d.queue, items...)
 	d.mu.Unlock()
-}
-
-// kick tells the dispatcher that items were added.
-func (d *dispatcher) kick() {
 	select {
 	case d.wake <- struct{}{}:
 	default:

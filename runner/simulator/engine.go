@@ -49,9 +49,10 @@ type Engine struct {
 	reg         *prometheus.Registry
 	m           *metrics
 	disp        *dispatcher
-	frontFree   time.Time // loop-owned: when the simulated frontend is next idle
-	lat         *lateness // token writes against their schedule
-	stepLat     *lateness // the step loop's wake-ups against step ends
+	frontFree   time.Time      // loop-owned: when the simulated frontend is next idle
+	pokes       []dispatchItem // loop-owned: a step's pokes, handed to the dispatcher at once
+	lat         *lateness      // token writes against their schedule
+	stepLat     *lateness      // the step loop's wake-ups against step ends
 	handler     http.Handler
 
 	mu      sync.Mutex // guards sched, active, closed
@@ -308,6 +309,7 @@ func (e *Engine) publish(st perfmodel.Step) {
 	if e.frontFree.After(front) {
 		front = e.frontFree
 	}
+	e.pokes = e.pokes[:0]
 	for _, s := range st.Emitted {
 		q := s.Tag.(*request)
 		if s.Generated == 1 {
@@ -319,10 +321,10 @@ func (e *Engine) publish(st perfmodel.Step) {
 		q.prevTok = st.End
 		front = front.Add(fp)
 		q.push(front, s.Done)
-		e.disp.add(front, q)
+		e.pokes = append(e.pokes, dispatchItem{front, q})
 	}
 	e.frontFree = front
-	e.disp.kick()
+	e.disp.add(e.pokes)
 	m.generationTokens.Add(float64(len(st.Emitted)))
 	for _, s := range st.Finished {
 		q := s.Tag.(*request)
