@@ -2,9 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"log/slog"
-	"net"
-	"net/http"
 	"testing"
 	"time"
 
@@ -12,6 +9,7 @@ import (
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/runner/pacer"
 	"github.com/servebench/servebench/runner/simulator"
+	"github.com/servebench/servebench/runner/simulator/simtest"
 	"github.com/servebench/servebench/runner/workload"
 )
 
@@ -26,29 +24,7 @@ func startSim(t *testing.T, mod func(*simulator.Config)) string {
 	if mod != nil {
 		mod(&cfg)
 	}
-	eng, err := simulator.New(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- eng.Run(ctx, l) }()
-	t.Cleanup(func() { cancel(); <-done })
-	url := "http://" + l.Addr().String()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if resp, err := http.Get(url + "/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return url
-			}
-		}
-	}
-	t.Fatal("simulator not healthy")
-	return ""
+	return simtest.Start(t, cfg)
 }
 
 // Against the engine simulator: exact prompt lengths through its /tokenize,

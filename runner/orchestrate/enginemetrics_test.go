@@ -12,10 +12,18 @@ import (
 	"time"
 
 	"github.com/servebench/servebench/exporter/measure"
-	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/simulator"
+	"github.com/servebench/servebench/runner/simulator/simtest"
 	"github.com/servebench/servebench/runner/suite"
 )
+
+// sampledSim is the simulated engine the sampler tests scrape: Qwen3-0.6B
+// on 8 cores, ready at once.
+func sampledSim() simulator.Config {
+	cfg := simulator.DefaultConfig()
+	cfg.Model, cfg.Cores, cfg.LoadTime = "Qwen/Qwen3-0.6B", 8, 0
+	return cfg
+}
 
 // TestEngineSamplerAgainstSimulator samples the in-process simulator's
 // /metrics while load runs: the generated-token counter must grow from the
@@ -24,24 +32,15 @@ func TestEngineSamplerAgainstSimulator(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a simulated engine")
 	}
-	cfg := simulator.DefaultConfig()
-	cfg.LoadTime = 0
-	in, err := engine.NewSim(cfg, nil, nil).Start(context.Background(), engine.Spec{Name: "sim", Model: "Qwen/Qwen3-0.6B", CPUs: make([]int, 8)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.Stop(context.Background()) })
-	if err := in.Ready(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	url := simtest.Start(t, sampledSim())
 	var buf bytes.Buffer
-	s := &engineSampler{client: http.DefaultClient, urls: []string{in.URL()}, every: 100 * time.Millisecond,
+	s := &engineSampler{client: http.DefaultClient, urls: []string{url}, every: 100 * time.Millisecond,
 		prefixes: []string{"vllm:"}, now: time.Now}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.run(ctx, &buf) }()
 	cell := suite.Cell{ID: "c", Model: "Qwen/Qwen3-0.6B", Workload: "chat_lite", API: "chat", Cores: 8}
-	_, err = NewNative(nil).Run(context.Background(), LoadRequest{Cell: cell, URLs: []string{in.URL()}, Model: "Qwen/Qwen3-0.6B",
+	_, err := NewNative(nil).Run(context.Background(), LoadRequest{Cell: cell, URLs: []string{url}, Model: "Qwen/Qwen3-0.6B",
 		Level: suite.Level{Name: "concurrent-4", Profile: "concurrent", Value: 4}, Target: 4,
 		Limits: suite.Limits{MaxSeconds: 1, RequestTimeoutSeconds: 30}}, measure.Discard)
 	time.Sleep(150 * time.Millisecond) // one sample after the load
@@ -106,22 +105,13 @@ func TestEngineSamplerRecordsFailures(t *testing.T) {
 // BenchmarkEngineScrape is one sample of the simulator's /metrics: fetch,
 // parse and one JSON line, the load-generator CPU each sample costs.
 func BenchmarkEngineScrape(b *testing.B) {
-	cfg := simulator.DefaultConfig()
-	cfg.LoadTime = 0
-	in, err := engine.NewSim(cfg, nil, nil).Start(context.Background(), engine.Spec{Name: "sim", Model: "Qwen/Qwen3-0.6B", CPUs: make([]int, 8)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer in.Stop(context.Background())
-	if err := in.Ready(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	s := &engineSampler{client: http.DefaultClient, urls: []string{in.URL()}, every: time.Second, prefixes: []string{"vllm:"}, now: time.Now}
+	url := simtest.Start(b, sampledSim())
+	s := &engineSampler{client: http.DefaultClient, urls: []string{url}, every: time.Second, prefixes: []string{"vllm:"}, now: time.Now}
 	enc := json.NewEncoder(io.Discard)
 	var series int
 	b.ResetTimer()
 	for range b.N {
-		m, err := s.scrape(context.Background(), in.URL())
+		m, err := s.scrape(context.Background(), url)
 		if err != nil {
 			b.Fatal(err)
 		}
