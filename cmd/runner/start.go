@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/exporter/webserver"
 	"github.com/servebench/servebench/runner/engine"
+	"github.com/servebench/servebench/runner/loadgen"
 	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/store"
 	"github.com/servebench/servebench/runner/suite"
@@ -429,33 +429,15 @@ func detectModel(ctx context.Context, target, apiKey string) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/models", nil)
-	if err != nil {
-		return "", err
-	}
+	h := http.Header{}
 	if apiKey != "" {
-		req.Header.Set("Authorization", "Bearer "+apiKey)
+		h.Set("Authorization", "Bearer "+apiKey)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	model, err := loadgen.ResolveModel(ctx, http.DefaultClient, base, h)
 	if err != nil {
-		return "", fmt.Errorf("external engine: detect the model: %w", err)
+		return "", fmt.Errorf("external engine: detect the model (%s): %w", base, err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("external engine: detect the model: %s/v1/models answered %s", base, resp.Status)
-	}
-	var list struct {
-		Data []struct {
-			ID string `json:"id"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&list); err != nil {
-		return "", fmt.Errorf("external engine: detect the model: %w", err)
-	}
-	if len(list.Data) == 0 || list.Data[0].ID == "" {
-		return "", fmt.Errorf("external engine: %s/v1/models lists no model", base)
-	}
-	return list.Data[0].ID, nil
+	return model, nil
 }
 
 // readAPIKey reads the external engine's key from a file or SERVEBENCH_API_KEY.
