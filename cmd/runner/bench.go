@@ -179,15 +179,9 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 		c.API = measure.APIChat
 	}
 
-	key := getenv("SERVEBENCH_API_KEY")
-	if *apiKeyFile != "" {
-		b, err := os.ReadFile(*apiKeyFile)
-		if err != nil {
-			return nil, usagef("--api-key-file: %v", err)
-		}
-		key = strings.TrimSpace(string(b))
+	if c.APIKey, err = readAPIKey(*apiKeyFile, getenv); err != nil {
+		return nil, usageError{err}
 	}
-	c.APIKey = key
 	if len(headers) > 0 {
 		c.Header = http.Header{}
 		for _, h := range headers {
