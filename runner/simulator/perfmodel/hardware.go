@@ -1,6 +1,7 @@
 package perfmodel
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"time"
@@ -52,39 +53,17 @@ func DefaultHardware() Hardware {
 // Normalize fills zero fields from DefaultHardware and checks the result.
 func (h Hardware) Normalize() (Hardware, error) {
 	d := DefaultHardware()
-	if h.Cores == 0 {
-		h.Cores = d.Cores
-	}
-	if h.CoreFLOPS == 0 {
-		h.CoreFLOPS = d.CoreFLOPS
-	}
-	if h.CoreBandwidth == 0 {
-		h.CoreBandwidth = d.CoreBandwidth
-	}
-	if h.NodeBandwidth == 0 {
-		h.NodeBandwidth = d.NodeBandwidth
-	}
-	if h.CoresPerNode == 0 {
-		h.CoresPerNode = d.CoresPerNode
-	}
-	if h.NUMANodes == 0 {
-		h.NUMANodes = d.NUMANodes
-	}
-	if h.SyncOverhead == 0 {
-		h.SyncOverhead = d.SyncOverhead
-	}
-	if h.HalfUtilTokens == 0 {
-		h.HalfUtilTokens = d.HalfUtilTokens
-	}
-	if h.StepOverhead == 0 {
-		h.StepOverhead = d.StepOverhead
-	}
-	if h.SeqOverhead == 0 {
-		h.SeqOverhead = d.SeqOverhead
-	}
-	if h.FrontendPerSeq == 0 {
-		h.FrontendPerSeq = d.FrontendPerSeq
-	}
+	h.Cores = cmp.Or(h.Cores, d.Cores)
+	h.CoreFLOPS = cmp.Or(h.CoreFLOPS, d.CoreFLOPS)
+	h.CoreBandwidth = cmp.Or(h.CoreBandwidth, d.CoreBandwidth)
+	h.NodeBandwidth = cmp.Or(h.NodeBandwidth, d.NodeBandwidth)
+	h.CoresPerNode = cmp.Or(h.CoresPerNode, d.CoresPerNode)
+	h.NUMANodes = cmp.Or(h.NUMANodes, d.NUMANodes)
+	h.SyncOverhead = cmp.Or(h.SyncOverhead, d.SyncOverhead)
+	h.HalfUtilTokens = cmp.Or(h.HalfUtilTokens, d.HalfUtilTokens)
+	h.StepOverhead = cmp.Or(h.StepOverhead, d.StepOverhead)
+	h.SeqOverhead = cmp.Or(h.SeqOverhead, d.SeqOverhead)
+	h.FrontendPerSeq = cmp.Or(h.FrontendPerSeq, d.FrontendPerSeq)
 	switch {
 	case h.Cores < 0:
 		return h, fmt.Errorf("cores must be > 0, got %d", h.Cores)
