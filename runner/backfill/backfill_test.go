@@ -39,7 +39,8 @@ func cellAt(t testing.TB, dir, runID string, start time.Time, bs ...comparetest.
 	return cells[0]
 }
 
-func families(t testing.TB, cells ...compare.Cell) []byte {
+// summaries are the cells' benchmark summaries, each dated by its records.
+func summaries(t testing.TB, cells ...compare.Cell) []recorderSummary {
 	t.Helper()
 	var all []recorderSummary
 	for _, c := range cells {
@@ -53,7 +54,13 @@ func families(t testing.TB, cells ...compare.Cell) []byte {
 		}
 		all = append(all, s...)
 	}
-	fams, err := Families(all)
+	return all
+}
+
+// families is the cells' summaries as Prometheus text.
+func families(t testing.TB, cells ...compare.Cell) []byte {
+	t.Helper()
+	fams, err := Families(summaries(t, cells...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,16 +141,7 @@ func TestOpenMetricsSecondsAndEOF(t *testing.T) {
 	dir := t.TempDir()
 	c1 := cellAt(t, dir, "r1", start, comparetest.Bench{Seed: 1, N: 50})
 	c2 := cellAt(t, dir, "r2", start.Add(24*time.Hour), comparetest.Bench{Seed: 2, N: 50})
-	var all []recorderSummary
-	for _, c := range []compare.Cell{c2, c1} { // out of order on purpose
-		fin, _ := FinishTimes(c, time.Time{})
-		s, err := Summaries(c.Summary, fin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, s...)
-	}
-	fams, err := Families(all)
+	fams, err := Families(summaries(t, c2, c1)) // out of order on purpose
 	if err != nil {
 		t.Fatal(err)
 	}

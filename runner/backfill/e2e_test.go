@@ -28,19 +28,7 @@ func history(t *testing.T) ([]recorderSummary, []compare.Cell) {
 	start := time.Now().Add(-72 * time.Hour).Truncate(time.Second)
 	c1 := cellAt(t, dir, "r1", start, comparetest.Bench{Seed: 1, N: 80})
 	c2 := cellAt(t, dir, "r2", start.Add(24*time.Hour), comparetest.Bench{Seed: 2, N: 80, TTFTMs: 300})
-	var all []recorderSummary
-	for _, c := range []compare.Cell{c1, c2} {
-		fin, err := FinishTimes(c, time.Time{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := Summaries(c.Summary, fin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, s...)
-	}
-	return all, []compare.Cell{c1, c2}
+	return summaries(t, c1, c2), []compare.Cell{c1, c2}
 }
 
 // promQuery runs an instant PromQL query and returns the single value.
