@@ -2,6 +2,7 @@ package perfmodel
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -260,17 +261,8 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("%s: no error", m.name)
 			continue
 		}
-		if !contains(err.Error(), m.name) {
+		if !strings.Contains(err.Error(), m.name) {
 			t.Errorf("%s: error %q does not name the field", m.name, err)
 		}
 	}
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
 }
