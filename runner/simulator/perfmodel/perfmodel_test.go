@@ -215,10 +215,16 @@ func TestDeterminism(t *testing.T) {
 }
 
 func TestSlowdown(t *testing.T) {
-	a, _ := Closed(tiny(t, 4), 4, 8, 32, 16)
+	a, err := Closed(tiny(t, 4), 4, 8, 32, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := tiny(t, 4)
 	cfg.Slowdown = 2
-	b, _ := Closed(cfg, 4, 8, 32, 16)
+	b, err := Closed(cfg, 4, 8, 32, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if r := b.Duration.Seconds() / a.Duration.Seconds(); math.Abs(r-2) > 1e-6 {
 		t.Errorf("slowdown 2 stretched the run %.4fx", r)
 	}
