@@ -31,6 +31,7 @@ import (
 
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/exporter/recorder"
+	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/results"
 )
 
@@ -42,8 +43,9 @@ var (
 )
 
 // Summaries converts one summary.json into the recorder's benchmark
-// summaries. finished gives each level's finish time; a level without one is
-// an error naming it.
+// summaries, the same ones runner start and runner bench publish
+// (orchestrate.SummaryOf). finished gives each level's finish time; a level
+// without one is an error naming it.
 func Summaries(s *results.Summary, finished map[string]time.Time) ([]recorder.BenchmarkSummary, error) {
 	if s.RunID == "" {
 		return nil, errors.New("summary has no run_id")
@@ -65,27 +67,10 @@ func Summaries(s *results.Summary, finished map[string]time.Time) ([]recorder.Be
 		if at.Before(minTime) || at.After(maxTime) {
 			return nil, fmt.Errorf("level %s of run %s: finish time %s is implausible (unit mistake?)", b.Level, s.RunID, at.Format(time.RFC3339))
 		}
-		n := b.Requests.Successful + b.Requests.Failed + b.Requests.Incomplete
-		ratio := 0.0
-		if n > 0 {
-			ratio = float64(b.Requests.Successful) / float64(n)
-		}
-		out = append(out, recorder.BenchmarkSummary{
-			RunID:      s.RunID,
-			Labels:     measure.BenchmarkLabels{Suite: suite, Model: s.Model, Workload: s.Workload, Cores: cores, Loadgen: s.Loadgen, Level: b.Level},
-			Finished:   at,
-			TargetRate: b.TargetRate, AchievedRate: b.AchievedRate, RequestsPerSecond: b.RequestsPerSecond,
-			OutputTokensPerSecond: b.OutputTokensPerSecond, TotalTokensPerSecond: b.TotalTokensPerSecond,
-			DurationSeconds: b.DurationSeconds, SuccessRatio: ratio, Valid: b.Valid,
-			TTFT: quantiles(b.TTFT), ITL: quantiles(b.ITL), TPOT: quantiles(b.TPOT), E2E: quantiles(b.E2E),
-		})
+		l := measure.BenchmarkLabels{Suite: suite, Model: s.Model, Workload: s.Workload, Cores: cores, Loadgen: s.Loadgen, Level: b.Level}
+		out = append(out, orchestrate.SummaryOf(s.RunID, l, b, at))
 	}
 	return out, nil
-}
-
-// quantiles converts a millisecond distribution to the recorder's seconds.
-func quantiles(d results.Dist) recorder.Quantiles {
-	return recorder.Quantiles{P50: d.P50 / 1e3, P95: d.P95 / 1e3, P99: d.P99 / 1e3, Mean: d.Mean / 1e3, Count: uint64(max(d.Count, 0))}
 }
 
 // Families renders benchmark summaries as metric families: one family per
