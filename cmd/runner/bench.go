@@ -230,16 +230,6 @@ func kindList() string {
 
 func secondsFlag(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
-// isTerminal reports whether w is a character device (a TTY).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
 func runBench(ctx context.Context, e env) error {
 	f, err := parseBenchFlags(e.args, e.stderr, e.getenv)
 	if err != nil {
@@ -247,7 +237,7 @@ func runBench(ctx context.Context, e env) error {
 	}
 	c := &f.cfg
 	c.Log = e.log
-	c.Progress, c.ProgressTTY, c.ProgressEvery = e.stderr, isTerminal(e.stderr), f.progressTick
+	c.Progress, c.ProgressTTY, c.ProgressEvery = e.stderr, isTTY(e.stderr), f.progressTick
 
 	// Open the output files first: a typo in a path should not cost a run.
 	out := e.stdout

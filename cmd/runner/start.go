@@ -544,6 +544,8 @@ func gitRevision(ctx context.Context) string {
 	return strings.TrimSpace(string(out))
 }
 
+// isTTY reports whether w is a terminal; a character device that is not
+// one (/dev/null) is not.
 func isTTY(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
