@@ -16,7 +16,7 @@ func ExampleMannWhitneyU() {
 }
 
 // Five repeats of one configuration's throughput: mean 100.1, sample
-// variance 3.5/4, CV 0.935%.
+// variance 3.5/4, CV 0.934%.
 func ExampleRepeatability() {
 	s := analysis.Repeatability([]float64{101.2, 99.5, 100.8, 98.9, 100.1})
 	fmt.Printf("CV %.2f%%: %s\n", 100*s.CV, s.Grade)
