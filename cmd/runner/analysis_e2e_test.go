@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/servebench/servebench/internal/e2e"
 	"github.com/servebench/servebench/runner/simulator"
+	"github.com/servebench/servebench/runner/simulator/simtest"
 )
 
 // simulate serves the engine simulator on a loopback port until the test ends.
@@ -18,27 +17,7 @@ func simulate(t *testing.T, seed uint64, slowdown float64) string {
 	t.Helper()
 	cfg := simulator.DefaultConfig()
 	cfg.Cores, cfg.Seed, cfg.Jitter, cfg.Slowdown, cfg.LoadTime = 16, seed, 0.05, slowdown, 50*time.Millisecond
-	eng, err := simulator.New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- eng.Run(ctx, l) }()
-	t.Cleanup(func() { cancel(); <-done })
-	url := "http://" + l.Addr().String()
-	deadline := time.Now().Add(10 * time.Second)
-	for !eng.Ready() {
-		if time.Now().After(deadline) {
-			t.Fatal("simulator not ready")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return url
+	return simtest.Start(t, cfg)
 }
 
 // benchCell runs `runner bench` against url into dir/summary.json and
