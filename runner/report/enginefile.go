@@ -13,18 +13,14 @@ import (
 
 	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/runner/compare"
+	"github.com/servebench/servebench/runner/orchestrate"
 )
 
-// EngineMetricsFile is the cell file runner start samples the engine's own
-// /metrics into (docs/results.md).
-const EngineMetricsFile = "engine-metrics.jsonl"
-
-// engineSample is one line of EngineMetricsFile.
+// engineSample is one line of a cell's engine-metrics.jsonl, as runner
+// start writes it.
 type engineSample struct {
-	Time     time.Time          `json:"time"`
-	Instance int                `json:"instance"`
-	Metrics  map[string]float64 `json:"metrics"`
-	cell     string             // the cell whose file it came from
+	orchestrate.EngineSample
+	cell string // the cell whose file it came from
 }
 
 // EngineFileCharts draws the engine queue and KV-cache charts of
@@ -38,7 +34,7 @@ func EngineFileCharts(cells []compare.Cell) (charts []LineChart, ok bool, err er
 		if filepath.Base(c.Path) != "summary.json" {
 			continue
 		}
-		s, err := readEngineSamples(filepath.Join(filepath.Dir(c.Path), EngineMetricsFile), cellName(c))
+		s, err := readEngineSamples(filepath.Join(filepath.Dir(c.Path), orchestrate.EngineMetricsFile), cellName(c))
 		if err != nil {
 			return nil, false, err
 		}
