@@ -62,17 +62,19 @@ func prefixCachePanel() cog.Builder[dashboard.Panel] {
 }
 
 func requestLengthPanel() cog.Builder[dashboard.Panel] {
-	mean := func(m contract.Metric) string {
-		return fmt.Sprintf("sum(rate(%s[$__rate_interval])) / sum(rate(%s[$__rate_interval]))", vllmSel(m, "_sum"), vllmSel(m, "_count"))
-	}
 	return timeseriesPanel("Request lengths", "Mean prompt and output tokens of the requests the engine finished.", units.Short, third).
-		WithTarget(query(mean(contract.VLLMPromptLength), "prompt")).
-		WithTarget(query(mean(contract.VLLMGenerationLength), "output"))
+		WithTarget(query(serverMean(contract.VLLMPromptLength), "prompt")).
+		WithTarget(query(serverMean(contract.VLLMGenerationLength), "output"))
 }
 
 // serverQuantile is a quantile of a vLLM histogram over the board's model.
 func serverQuantile(q string, m contract.Metric) string {
 	return fmt.Sprintf("histogram_quantile(%s, sum by (le) (rate(%s[$__rate_interval])))", q, vllmSel(m, "_bucket"))
+}
+
+// serverMean is the mean of a vLLM histogram over the board's model.
+func serverMean(m contract.Metric) string {
+	return fmt.Sprintf("sum(rate(%s[$__rate_interval])) / sum(rate(%s[$__rate_interval]))", vllmSel(m, "_sum"), vllmSel(m, "_count"))
 }
 
 func ttftClientVsServerPanel() cog.Builder[dashboard.Panel] {
@@ -92,13 +94,10 @@ func serverITLPanel() cog.Builder[dashboard.Panel] {
 }
 
 func phaseTimePanel() cog.Builder[dashboard.Panel] {
-	mean := func(m contract.Metric) string {
-		return fmt.Sprintf("sum(rate(%s[$__rate_interval])) / sum(rate(%s[$__rate_interval]))", vllmSel(m, "_sum"), vllmSel(m, "_count"))
-	}
 	return timeseriesPanel("Queue, prefill and decode time", "Mean time a request spent waiting, in prefill and in decode.", units.Seconds, half).
-		WithTarget(query(mean(contract.VLLMQueueTime), "queue")).
-		WithTarget(query(mean(contract.VLLMPrefillTime), "prefill")).
-		WithTarget(query(mean(contract.VLLMDecodeTime), "decode"))
+		WithTarget(query(serverMean(contract.VLLMQueueTime), "queue")).
+		WithTarget(query(serverMean(contract.VLLMPrefillTime), "prefill")).
+		WithTarget(query(serverMean(contract.VLLMDecodeTime), "decode"))
 }
 
 func e2eClientVsServerPanel() cog.Builder[dashboard.Panel] {
