@@ -19,11 +19,7 @@ func TestReportEngineChartsFromSamples(t *testing.T) {
 		"--web.listen-address", "off", "--engine-metrics-interval", "200ms"); code != 0 {
 		t.Fatalf("start: exit %d\n%s", code, errOut)
 	}
-	runs, _ := filepath.Glob(filepath.Join(dir, "smoke", "*", "run.json"))
-	if len(runs) != 1 {
-		t.Fatalf("runs %v", runs)
-	}
-	run := filepath.Dir(runs[0])
+	run := smokeRun(t, dir)
 	if code, _, errOut := runCLI(t, nil, "report", run); code != exitOK {
 		t.Fatalf("report: exit %d\n%s", code, errOut)
 	}

@@ -11,6 +11,16 @@ import (
 	"github.com/servebench/servebench/runner/results"
 )
 
+// smokeRun is the directory of the one smoke-suite run under results.
+func smokeRun(t *testing.T, results string) string {
+	t.Helper()
+	runs, _ := filepath.Glob(filepath.Join(results, "smoke", "*", "run.json"))
+	if len(runs) != 1 {
+		t.Fatalf("runs: %v", runs)
+	}
+	return filepath.Dir(runs[0])
+}
+
 // TestStartRepeat runs the smoke suite twice per cell on the simulator with
 // short levels: two cell directories, a graded repeatability row per level
 // in suite-summary.json, and the table and sample warnings in runner
@@ -25,11 +35,7 @@ func TestStartRepeat(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}
-	runs, _ := filepath.Glob(filepath.Join(dir, "smoke", "*", "run.json"))
-	if len(runs) != 1 {
-		t.Fatalf("runs: %v", runs)
-	}
-	runDir := filepath.Dir(runs[0])
+	runDir := smokeRun(t, dir)
 	for i, c := range []string{"Qwen__Qwen3-0.6B_chat_lite_16c_r1", "Qwen__Qwen3-0.6B_chat_lite_16c_r2"} {
 		var s results.Summary
 		b, err := os.ReadFile(filepath.Join(runDir, c, "summary.json"))
