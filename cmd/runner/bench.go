@@ -16,9 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/exporter/webserver"
@@ -364,32 +361,19 @@ func (b *benchLive) linger(ctx context.Context, published time.Time, d time.Dura
 
 // serveBenchMetrics serves the live recorder's series until stop is called.
 func serveBenchMetrics(ctx context.Context, f *benchFlags, log *slog.Logger) (*benchLive, error) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	rec, err := recorder.New(reg, recorder.Options{NativeHistograms: true})
+	m, err := newLiveMetrics(recorder.Options{NativeHistograms: true})
 	if err != nil {
 		return nil, err
 	}
-	sums := recorder.NewSummaries()
-	reg.MustRegister(sums)
-	scrapes := new(webserver.Scrapes)
 	l, err := webserver.Listen(f.listen)
 	if err != nil {
 		return nil, usagef("--web.listen-address: %v (pass another address or \"off\")", err)
 	}
 	info := recorder.RunInfo{RunID: "bench-" + time.Now().UTC().Format("20060102-150405"), Suite: "bench", Model: f.cfg.Model, Engine: "external", Loadgen: "native"}
-	rec.StartRun(info)
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		if err := webserver.Serve(sctx, l, scrapes.Wrap(webserver.Handler(reg, log, "servebench runner bench")), f.webConfig, log); err != nil {
-			log.Error("metrics server", "err", err)
-		}
-	}()
-	log.Info("serving live metrics", "url", "http://"+l.Addr().String()+"/metrics")
-	return &benchLive{runID: info.RunID, levels: newLevelCloses(rec), sums: sums, log: log, scrapes: scrapes,
-		stop: func() { rec.EndRun(info); cancel(); <-served }}, nil
+	m.rec.StartRun(info)
+	scrapes, stopServer := m.serve(ctx, l, f.webConfig, "servebench runner bench", log)
+	return &benchLive{runID: info.RunID, levels: newLevelCloses(m.rec), sums: m.sums, log: log, scrapes: scrapes,
+		stop: func() { m.rec.EndRun(info); stopServer() }}, nil
 }
 
 // levelCloses passes a recorder through and remembers each benchmark's

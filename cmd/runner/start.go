@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sys/unix"
 
 	"github.com/servebench/servebench/exporter/recorder"
@@ -317,35 +315,21 @@ func execute(ctx context.Context, e env, f *startFlags, st *startSetup, run *sto
 	defer closeLoad()
 
 	// Live metrics for as long as the run lasts.
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	rec, err := recorder.New(reg, recorder.Options{})
+	live, err := newLiveMetrics(recorder.Options{})
 	if err != nil {
 		return err
 	}
-	sums := recorder.NewSummaries()
-	reg.MustRegister(sums)
 	if cfg.ListenAddress != "off" && cfg.ListenAddress != "" {
 		l, err := webserver.Listen(cfg.ListenAddress)
 		if err != nil {
 			return usagef("--web.listen-address: %v (another runner running? pass another address or \"off\")", err)
 		}
-		scrapes := new(webserver.Scrapes)
-		sctx, stopServer := context.WithCancel(context.WithoutCancel(ctx))
-		served := make(chan struct{})
-		go func() {
-			defer close(served)
-			if err := webserver.Serve(sctx, l, scrapes.Wrap(webserver.Handler(reg, log, "servebench runner")), f.webConfig, log); err != nil {
-				log.Error("metrics server", "err", err)
-			}
-		}()
+		scrapes, stopServer := live.serve(ctx, l, f.webConfig, "servebench runner", log)
 		defer func() {
 			// Every summary is published by now.
 			awaitFinalScrape(ctx, scrapes, time.Now(), f.linger, log)
 			stopServer()
-			<-served
 		}()
-		log.Info("serving live metrics", "url", "http://"+l.Addr().String()+"/metrics")
 	}
 
 	stor := store.New(cfg.Results, nil)
@@ -374,7 +358,7 @@ func execute(ctx context.Context, e env, f *startFlags, st *startSetup, run *sto
 
 	o := &orchestrate.Orchestrator{
 		Plan: st.plan, Placements: st.placements, Run: run, Driver: driver, Load: load,
-		Recorder: rec, Summaries: sums, Live: rec, Stress: orchestrate.Stress, Pin: topology.PinSelf, EnginePort: f.enginePort,
+		Recorder: live.rec, Summaries: live.sums, Live: live.rec, Stress: orchestrate.Stress, Pin: topology.PinSelf, EnginePort: f.enginePort,
 		Image: cfg.Image, Target: cfg.Target, APIKey: apiKey, ModelCache: f.modelCache,
 		Secrets: secretsFromEnv(e.getenv), Host: hostInfo(st.topo), GitRevision: gitRevision(ctx),
 		Command:  "runner start " + strings.Join(e.args, " "),
