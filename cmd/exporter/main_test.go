@@ -56,6 +56,15 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the binary built by binary when the tests are done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // binary builds cmd/exporter once per test run.
 func binary(t *testing.T) string {
 	t.Helper()
