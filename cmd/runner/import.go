@@ -89,12 +89,7 @@ flags:`)
 	if *suiteName == "" || strings.ContainsAny(*suiteName, `/\`) || *cores < 0 {
 		return usagef("import: --suite must be a plain name and --cores >= 0")
 	}
-	if *root == "" {
-		*root = e.getenv("SERVEBENCH_RESULTS")
-	}
-	if *root == "" {
-		*root = "results"
-	}
+	*root = resultsRoot(*root, e.getenv)
 	for _, path := range fs.Args() {
 		data, err := os.ReadFile(path)
 		if err != nil {

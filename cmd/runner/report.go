@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -46,11 +45,7 @@ flags:`)
 	}
 	inputs := fs.Args()
 	if len(inputs) == 0 {
-		dir := *root
-		if dir == "" {
-			dir = cmp.Or(e.getenv("SERVEBENCH_RESULTS"), "results")
-		}
-		last, err := store.New(dir, nil).Last()
+		last, err := store.New(resultsRoot(*root, e.getenv), nil).Last()
 		if err != nil {
 			return usagef("report: give a run directory, or run one first: %w", err)
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -34,13 +35,7 @@ func runResults(_ context.Context, e env) error {
 	if err := fs.Parse(e.args); err != nil {
 		return usageError{err}
 	}
-	if *root == "" {
-		*root = e.getenv("SERVEBENCH_RESULTS")
-	}
-	if *root == "" {
-		*root = "results"
-	}
-	st := store.New(*root, nil)
+	st := store.New(resultsRoot(*root, e.getenv), nil)
 	if *list {
 		runs, err := st.Runs()
 		if err != nil {
@@ -75,6 +70,12 @@ func runResults(_ context.Context, e env) error {
 		path = p
 	}
 	return printRunTable(e.stdout, path)
+}
+
+// resultsRoot is the results directory: the --results flag, else
+// SERVEBENCH_RESULTS, else results (suite.Resolve's default, for runner start).
+func resultsRoot(flag string, getenv func(string) string) string {
+	return cmp.Or(flag, getenv("SERVEBENCH_RESULTS"), "results")
 }
 
 // printRunTable prints one table row per benchmark of a run directory, a

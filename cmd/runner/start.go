@@ -240,11 +240,9 @@ func runStart(ctx context.Context, e env) error {
 	}
 	var resumed *store.Run
 	if f.resume != "" {
-		root := "results"
+		root := resultsRoot("", e.getenv)
 		if f.o.Results != nil {
 			root = *f.o.Results
-		} else if v := e.getenv("SERVEBENCH_RESULTS"); v != "" {
-			root = v
 		}
 		r, err := store.New(root, nil).Resume(f.resume)
 		if err != nil {
