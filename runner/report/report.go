@@ -255,7 +255,11 @@ func latencies(cells []compare.Cell, add func(string, string, func(string) strin
 			*missing = append(*missing, Missing{"Latency CDFs of the remaining cells", fmt.Sprintf("only the first %d cells are drawn", maxCDFCells)})
 			break
 		}
-		by := c.ByLevel()
+		// Each level's samples once, for both of its CDFs.
+		samples := map[string]compare.Samples{}
+		for lv, recs := range c.ByLevel() {
+			samples[lv] = compare.SamplesOf(recs)
+		}
 		for _, m := range []struct {
 			name    string
 			samples func(compare.Samples) []float64
@@ -269,8 +273,8 @@ func latencies(cells []compare.Cell, add func(string, string, func(string) strin
 			fromPercentiles := false
 			for _, b := range c.Summary.Benchmarks {
 				var x, y []float64
-				if recs, ok := by[b.Level]; ok {
-					x = slices.Clone(m.samples(compare.SamplesOf(recs)))
+				if ls, ok := samples[b.Level]; ok {
+					x = slices.Clone(m.samples(ls))
 					slices.Sort(x)
 					x, y = cdf(x)
 				} else if d := m.dist(b); d.Count > 0 || d.P50 > 0 {
