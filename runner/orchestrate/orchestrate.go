@@ -291,11 +291,7 @@ func (o *Orchestrator) runCell(ctx context.Context, cell suite.Cell, pl Placemen
 			cancel()
 		}
 	}()
-	var infos []engine.Info
-	for _, in := range insts {
-		infos = append(infos, in.Info())
-	}
-	man.Engine = engineRecord(infos)
+	man.Engine = engineRecord(insts)
 	if err != nil {
 		return sum, err
 	}
@@ -305,11 +301,7 @@ func (o *Orchestrator) runCell(ctx context.Context, cell suite.Cell, pl Placemen
 			return sum, err
 		}
 	}
-	infos = infos[:0]
-	for _, in := range insts {
-		infos = append(infos, in.Info())
-	}
-	man.Engine = engineRecord(infos)
+	man.Engine = engineRecord(insts) // Info is complete after Ready
 	if len(insts) > 0 {
 		sum.Target = insts[0].URL()
 	}
@@ -441,10 +433,7 @@ func (o *Orchestrator) runLevel(ctx context.Context, insts []engine.Instance, re
 }
 
 func (o *Orchestrator) startEngines(ctx context.Context, cell suite.Cell, pl Placement, dir string) ([]engine.Instance, error) {
-	n := max(len(pl.Engines), 1)
-	if cell.Variant == suite.VariantInstances && len(pl.Engines) == 0 {
-		n = o.Plan.Config.Suite.Contention.Instances
-	}
+	n := o.instances(cell, pl)
 	var insts []engine.Instance
 	for i := 0; i < n; i++ {
 		spec := o.spec(cell, pl, i, dir)
@@ -456,6 +445,15 @@ func (o *Orchestrator) startEngines(ctx context.Context, cell suite.Cell, pl Pla
 		insts = append(insts, in)
 	}
 	return insts, nil
+}
+
+// instances is how many engines a cell starts: one per allocation, else
+// one, or the suite's count for the instances variant when nothing is pinned.
+func (o *Orchestrator) instances(cell suite.Cell, pl Placement) int {
+	if cell.Variant == suite.VariantInstances && len(pl.Engines) == 0 {
+		return o.Plan.Config.Suite.Contention.Instances
+	}
+	return max(len(pl.Engines), 1)
 }
 
 // Spec builds the engine spec of instance i of a cell; exported through
@@ -528,11 +526,7 @@ func (o *Orchestrator) spec(cell suite.Cell, pl Placement, i int, dir string) en
 // CellSpecs returns the engine specs a cell would start, for --dry-run.
 func (o *Orchestrator) CellSpecs(i int) []engine.Spec {
 	cell, pl := o.Plan.Cells[i], o.Placements[i]
-	n := max(len(pl.Engines), 1)
-	if cell.Variant == suite.VariantInstances && len(pl.Engines) == 0 {
-		n = o.Plan.Config.Suite.Contention.Instances
-	}
-	out := make([]engine.Spec, n)
+	out := make([]engine.Spec, o.instances(cell, pl))
 	for k := range out {
 		out[k] = o.spec(cell, pl, k, "<run>/"+cell.ID)
 	}
@@ -612,9 +606,13 @@ func placementRecord(pl Placement) store.Placement {
 	return r
 }
 
-// engineRecord is what manifest.json's engine field holds: one Info, or a
-// list for several instances.
-func engineRecord(infos []engine.Info) any {
+// engineRecord is what manifest.json's engine field holds: the instances'
+// Info, one or a list for several instances.
+func engineRecord(insts []engine.Instance) any {
+	var infos []engine.Info
+	for _, in := range insts {
+		infos = append(infos, in.Info())
+	}
 	if len(infos) == 1 {
 		return infos[0]
 	}
