@@ -368,9 +368,9 @@ func timeline(cells []compare.Cell, add func(string, string, func(string) string
 			if !r.Sent.IsZero() {
 				sent[int(r.Sent.Sub(start)/bin)]++
 			}
-			if !r.FirstTok.IsZero() {
+			if d, ok := r.TTFT(); ok {
 				i := int(r.Scheduled.Sub(start) / bin)
-				firsts[i] = append(firsts[i], float64(r.FirstTok.Sub(r.Scheduled))/float64(time.Millisecond))
+				firsts[i] = append(firsts[i], float64(d)/float64(time.Millisecond))
 			}
 		}
 		var x, y, tx, ty []float64
