@@ -68,7 +68,6 @@ func (n *Native) Config(req LoadRequest, url string, target float64) (loadgen.Co
 	if req.Level.Profile == "synchronous" {
 		cfg.Rates = nil
 	}
-	// A level stops at its request budget; time stays the bound when both are set.
 	if n.Configure != nil {
 		n.Configure(&cfg)
 	}
