@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -19,13 +18,7 @@ import (
 // proxy's port is chosen at run time; a fraction level's rate is known only
 // once the cell's maximum has been measured.
 func thirdPartyCommands(cfg suite.Config, c suite.Cell, model string, lo loadgenOptions) []string {
-	tool := map[string]string{"guidellm": "guidellm", "vllm-bench": "vllm"}[cfg.Loadgen]
-	bin := lo.binary
-	if bin == "" {
-		if p, err := exec.LookPath(tool); err == nil {
-			bin = p
-		}
-	}
+	_, bin := lo.thirdPartyTool(cfg.Loadgen)
 	const proxy = "http://127.0.0.1:PROXY_PORT"
 	root, err := filepath.Abs(cfg.Results)
 	if err != nil {

@@ -49,6 +49,20 @@ type loadgenOptions struct {
 	enginePort int
 }
 
+// thirdPartyTool is the command name of a third-party load generator
+// (guidellm, vllm-bench) and its host binary: --loadgen-binary, else the
+// command on PATH, else "" (its container image runs).
+func (o loadgenOptions) thirdPartyTool(loadgen string) (tool, bin string) {
+	tool = map[string]string{"guidellm": "guidellm", "vllm-bench": "vllm"}[loadgen]
+	if o.binary != "" {
+		return tool, o.binary
+	}
+	if p, err := exec.LookPath(tool); err == nil {
+		return tool, p
+	}
+	return tool, ""
+}
+
 // newLoadGenerator returns the configured load generator. A third-party
 // tool runs from its host binary when one is on PATH (or given), else in
 // its container image through Docker.
@@ -61,13 +75,7 @@ func newLoadGenerator(ctx context.Context, cfg suite.Config, o loadgenOptions, l
 	default:
 		return nil, none, usagef("loadgen: unknown load generator %q", cfg.Loadgen)
 	}
-	tool := map[string]string{"guidellm": "guidellm", "vllm-bench": "vllm"}[cfg.Loadgen]
-	bin := o.binary
-	if bin == "" {
-		if p, err := exec.LookPath(tool); err == nil {
-			bin = p
-		}
-	}
+	tool, bin := o.thirdPartyTool(cfg.Loadgen)
 	out := launch.Output{Console: console, Prefix: cfg.Loadgen}
 	var docker engine.DockerAPI
 	cleanup := none
@@ -113,12 +121,9 @@ func describeLoad(name, api string, o loadgenOptions) string {
 	case "native":
 		return fmt.Sprintf("native load generator in-process (%s API, streaming, latency from the scheduled send)", api)
 	case "guidellm", "vllm-bench":
-		tool := map[string]string{"guidellm": "guidellm", "vllm-bench": "vllm"}[name]
 		where := "its container image"
-		if o.binary != "" {
-			where = o.binary
-		} else if p, err := exec.LookPath(tool); err == nil {
-			where = p
+		if _, bin := o.thirdPartyTool(name); bin != "" {
+			where = bin
 		}
 		pin := ""
 		if len(o.cpus) > 0 {
