@@ -3,6 +3,7 @@ package metered
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 
@@ -84,32 +85,14 @@ func (g *GuideLLM) Config(req orchestrate.LoadRequest, proxyURL, dir string) (gu
 
 // Run implements orchestrate.LoadGenerator.
 func (g *GuideLLM) Run(ctx context.Context, req orchestrate.LoadRequest, rec measure.Recorder) (results.Benchmark, error) {
-	if len(req.URLs) != 1 {
-		return results.Benchmark{}, errOneURL
-	}
-	dir, err := absDir(req.LogDir)
-	if err != nil {
-		return results.Benchmark{}, err
-	}
-	f, err := levelLog(dir, "guidellm", req.Level.Name)
-	if err != nil {
-		return results.Benchmark{}, err
-	}
-	defer f.Close()
-	labels := req.Labels
-	labels.Loadgen = "guidellm"
-	s, err := withProxy(ctx, req.URLs[0], rec, labels, g.log, func(proxyURL string) (*results.Summary, error) {
+	return runLevel(ctx, req, rec, "guidellm", g.log, func(proxyURL, dir string, levelLog io.Writer, container string) (*results.Summary, error) {
 		c, err := g.Config(req, proxyURL, dir)
 		if err != nil {
 			return nil, err
 		}
 		r := *g.runner
-		r.Output = outputs(r.Output, f)
-		r.Container.Name = fmt.Sprintf("servebench-guidellm-%s-%s", safe(req.Cell.ID), safe(req.Level.Name))
+		r.Output = outputs(r.Output, levelLog)
+		r.Container.Name = container
 		return r.Run(ctx, c)
 	})
-	if err != nil {
-		return results.Benchmark{}, err
-	}
-	return pick(s, req, "guidellm")
 }

@@ -64,6 +64,37 @@ func withProxy(ctx context.Context, upstream string, rec measure.Recorder, label
 	return s, runErr
 }
 
+// runLevel runs one level of tool: it opens the level's log, serves the
+// metering proxy in front of the one engine URL and returns the tool's
+// benchmark under the plan's level name. run starts the tool against
+// proxyURL with its report in dir, its output also going to levelLog, in a
+// container named container when it runs in one.
+func runLevel(ctx context.Context, req orchestrate.LoadRequest, rec measure.Recorder, tool string, log *slog.Logger,
+	run func(proxyURL, dir string, levelLog io.Writer, container string) (*results.Summary, error)) (results.Benchmark, error) {
+	if len(req.URLs) != 1 {
+		return results.Benchmark{}, errOneURL
+	}
+	dir, err := absDir(req.LogDir)
+	if err != nil {
+		return results.Benchmark{}, err
+	}
+	f, err := levelLog(dir, tool, req.Level.Name)
+	if err != nil {
+		return results.Benchmark{}, err
+	}
+	defer f.Close()
+	labels := req.Labels
+	labels.Loadgen = tool
+	container := fmt.Sprintf("servebench-%s-%s-%s", tool, safe(req.Cell.ID), safe(req.Level.Name))
+	s, err := withProxy(ctx, req.URLs[0], rec, labels, log, func(proxyURL string) (*results.Summary, error) {
+		return run(proxyURL, dir, f, container)
+	})
+	if err != nil {
+		return results.Benchmark{}, err
+	}
+	return pick(s, req, tool)
+}
+
 // levelLog opens <dir>/<tool>-<level>.log for the tool's output.
 func levelLog(dir, tool, level string) (*os.File, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -3,6 +3,7 @@ package metered
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 
@@ -77,32 +78,14 @@ func (v *VLLMBench) Config(req orchestrate.LoadRequest, proxyURL, dir string) (v
 
 // Run implements orchestrate.LoadGenerator.
 func (v *VLLMBench) Run(ctx context.Context, req orchestrate.LoadRequest, rec measure.Recorder) (results.Benchmark, error) {
-	if len(req.URLs) != 1 {
-		return results.Benchmark{}, errOneURL
-	}
-	dir, err := absDir(req.LogDir)
-	if err != nil {
-		return results.Benchmark{}, err
-	}
-	f, err := levelLog(dir, "vllm-bench", req.Level.Name)
-	if err != nil {
-		return results.Benchmark{}, err
-	}
-	defer f.Close()
-	labels := req.Labels
-	labels.Loadgen = "vllm-bench"
-	s, err := withProxy(ctx, req.URLs[0], rec, labels, v.log, func(proxyURL string) (*results.Summary, error) {
+	return runLevel(ctx, req, rec, "vllm-bench", v.log, func(proxyURL, dir string, levelLog io.Writer, container string) (*results.Summary, error) {
 		c, err := v.Config(req, proxyURL, dir)
 		if err != nil {
 			return nil, err
 		}
 		r := *v.runner
-		r.Output = outputs(r.Output, f)
-		r.Container.Name = fmt.Sprintf("servebench-vllm-bench-%s-%s", safe(req.Cell.ID), safe(req.Level.Name))
+		r.Output = outputs(r.Output, levelLog)
+		r.Container.Name = container
 		return r.Run(ctx, c)
 	})
-	if err != nil {
-		return results.Benchmark{}, err
-	}
-	return pick(s, req, "vllm-bench")
 }
