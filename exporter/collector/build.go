@@ -21,8 +21,8 @@ type Options struct {
 	Docker                  DockerAPI      // required by the container collector
 }
 
-// Build returns the named collectors, so that the runner and the standalone
-// exporter assemble them alike. Errors name the option at fault.
+// Build returns the named collectors, sharing one procfs handle. Errors name
+// the option at fault.
 func Build(names []string, o Options) (map[string]Collector, error) {
 	if o.ProcFS == "" {
 		o.ProcFS = procfs.DefaultMountPoint
