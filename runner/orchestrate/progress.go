@@ -40,7 +40,6 @@ type progress struct {
 	errs       int
 	ttft       []float64 // ring of recent TTFTs, seconds
 	ttftNext   int
-	skipped    int
 }
 
 const ttftWindow = 512
@@ -89,9 +88,6 @@ func (p *progress) stop() {
 }
 
 func (p *progress) skipCell(c suite.Cell) {
-	p.mu.Lock()
-	p.skipped++
-	p.mu.Unlock()
 	p.line(fmt.Sprintf("cell %d/%d %s: done in an earlier attempt, skipped", c.Index, len(p.plan.Cells), c.ID))
 }
 
