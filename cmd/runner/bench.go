@@ -361,7 +361,7 @@ func (b *benchLive) linger(ctx context.Context, published time.Time, d time.Dura
 
 // serveBenchMetrics serves the live recorder's series until stop is called.
 func serveBenchMetrics(ctx context.Context, f *benchFlags, log *slog.Logger) (*benchLive, error) {
-	m, err := newLiveMetrics(recorder.Options{NativeHistograms: true})
+	m, err := newLiveMetrics(recorder.Options{NativeHistograms: true}, "", "", log)
 	if err != nil {
 		return nil, err
 	}

@@ -313,7 +313,7 @@ func execute(ctx context.Context, e env, f *startFlags, st *startSetup, run *sto
 	defer closeLoad()
 
 	// Live metrics for as long as the run lasts.
-	live, err := newLiveMetrics(recorder.Options{})
+	live, err := newLiveMetrics(recorder.Options{}, cfg.EngineCPUs, cfg.LoadgenCPUs, log)
 	if err != nil {
 		return err
 	}

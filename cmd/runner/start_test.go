@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -161,6 +162,13 @@ func TestStartSmoke(t *testing.T) {
 	}
 	if m := <-scraped; !strings.Contains(m, `servebench_run_info{`) || !strings.Contains(m, `level="concurrent-1"`) {
 		t.Errorf("live metrics during the run lacked the run and its series:\n%.2000s", m)
+	} else if runtime.GOOS == "linux" {
+		// The runner's own health and the host's CPUs, next to the requests.
+		for _, name := range []string{"servebench_process_cpu_seconds_total{", "servebench_process_goroutines ", "servebench_host_cpu_busy_seconds_total{"} {
+			if !strings.Contains(m, name) {
+				t.Errorf("live metrics lacked %s", name)
+			}
+		}
 	}
 	if m := <-last; !regexp.MustCompile(`servebench_benchmark_achieved_rate\{[^}]*level="concurrent-8"`).MatchString(m) {
 		t.Errorf("the last scrape lacked the final benchmark's summary:\n%.3000s", m)
