@@ -217,14 +217,12 @@ func (p *Proxy) finish(t *timing, tr *measure.Tracker, now time.Time, err error)
 
 type timingKey struct{}
 
+// apiOf names the timed API served at path.
 func apiOf(path string) (measure.API, bool) {
-	switch path {
-	case "/v1/chat/completions":
-		return measure.APIChat, true
-	case "/v1/completions":
-		return measure.APICompletions, true
-	case "/v1/embeddings":
-		return measure.APIEmbeddings, true
+	for _, a := range [...]measure.API{measure.APIChat, measure.APICompletions, measure.APIEmbeddings} {
+		if a.Path() == path {
+			return a, true
+		}
 	}
 	return "", false
 }
