@@ -31,6 +31,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/servebench/servebench/exporter/contract"
+	"github.com/servebench/servebench/runner/topology"
 )
 
 // DockerAPI is the part of the Docker Engine API client the docker driver
@@ -272,7 +273,7 @@ func BuildContainer(spec Spec, ref string, flavor Flavor, publicHost, suffix str
 	}
 
 	env := map[string]string{}
-	cpuset := FormatCPUSet(spec.CPUs)
+	cpuset := topology.FormatList(spec.CPUs)
 	if cpuset != "" {
 		// Bind OMP threads to the container's cpuset explicitly: whether
 		// vLLM's "auto" honours a container cpuset is unverified.
@@ -321,7 +322,7 @@ func BuildContainer(spec Spec, ref string, flavor Flavor, publicHost, suffix str
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		Resources: container.Resources{
 			CpusetCpus: cpuset,
-			CpusetMems: FormatCPUSet(spec.Mems),
+			CpusetMems: topology.FormatList(spec.Mems),
 		},
 	}
 	if spec.ModelCache != "" {

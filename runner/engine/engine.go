@@ -51,7 +51,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -198,30 +197,3 @@ func (e *ExitError) Error() string {
 }
 
 func (e *ExitError) Unwrap() error { return e.Err }
-
-// FormatCPUSet renders CPU ids as a cpuset list ("0-3,8,10-11"), the syntax
-// of docker's --cpuset-cpus and VLLM_CPU_OMP_THREADS_BIND. Ids are sorted and
-// deduplicated.
-func FormatCPUSet(ids []int) string {
-	if len(ids) == 0 {
-		return ""
-	}
-	s := slices.Clone(ids)
-	slices.Sort(s)
-	s = slices.Compact(s)
-	var parts []string
-	for i := 0; i < len(s); {
-		j := i
-		for j+1 < len(s) && s[j+1] == s[j]+1 {
-			j++
-		}
-		switch {
-		case s[i] == s[j]:
-			parts = append(parts, fmt.Sprint(s[i]))
-		default:
-			parts = append(parts, fmt.Sprintf("%d-%d", s[i], s[j]))
-		}
-		i = j + 1
-	}
-	return strings.Join(parts, ",")
-}

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/servebench/servebench/runner/simulator"
+	"github.com/servebench/servebench/runner/topology"
 )
 
 // Sim serves the engine simulator in-process on 127.0.0.1. It is what runs
@@ -131,7 +132,7 @@ func (d *Sim) Start(ctx context.Context, spec Spec) (Instance, error) {
 	}
 	inst.eng, inst.model = eng, served
 	inst.url = "http://" + l.Addr().String()
-	inst.info = Info{Driver: "sim", URL: inst.url, Model: served, ModelRoot: cfg.Model, CPUSet: FormatCPUSet(spec.CPUs),
+	inst.info = Info{Driver: "sim", URL: inst.url, Model: served, ModelRoot: cfg.Model, CPUSet: topology.FormatList(spec.CPUs),
 		Labels: spec.Labels, LogPath: inst.logPath, Env: map[string]string{"cores": strconv.Itoa(cfg.Cores)}}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	inst.cancel = cancel

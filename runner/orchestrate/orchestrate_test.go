@@ -20,6 +20,7 @@ import (
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/store"
 	"github.com/servebench/servebench/runner/suite"
+	"github.com/servebench/servebench/runner/topology"
 )
 
 // fakeDriver starts instances that are ready at once; die makes the next
@@ -54,7 +55,7 @@ type fakeInstance struct {
 func (i *fakeInstance) URL() string   { return "http://127.0.0.1:1/" + i.spec.Name }
 func (i *fakeInstance) Model() string { return i.spec.Model }
 func (i *fakeInstance) Info() engine.Info {
-	return engine.Info{Driver: "fake", Model: i.spec.Model, CPUSet: engine.FormatCPUSet(i.spec.CPUs)}
+	return engine.Info{Driver: "fake", Model: i.spec.Model, CPUSet: topology.FormatList(i.spec.CPUs)}
 }
 func (i *fakeInstance) Ready(context.Context) error { return nil }
 func (i *fakeInstance) Died() <-chan error          { return i.died }

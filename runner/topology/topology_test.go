@@ -206,6 +206,24 @@ func TestKV(t *testing.T) {
 	}
 }
 
+func TestFormatList(t *testing.T) {
+	for _, tc := range []struct {
+		in   []int
+		want string
+	}{
+		{nil, ""},
+		{[]int{0}, "0"},
+		{[]int{3, 1, 2, 0}, "0-3"},
+		{[]int{0, 1, 2, 3, 8, 10, 11}, "0-3,8,10-11"},
+		{[]int{5, 5, 6}, "5-6"},
+		{[]int{0, 2, 4}, "0,2,4"},
+	} {
+		if got := FormatList(tc.in); got != tc.want {
+			t.Errorf("FormatList(%v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
 func TestParseFormatList(t *testing.T) {
 	l, err := ParseList("8, 0-3,2,10-11")
 	if err != nil || FormatList(l) != "0-3,8,10-11" {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/runner/engine"
+	"github.com/servebench/servebench/runner/topology"
 )
 
 // Mount is a host directory bound into a container.
@@ -69,8 +70,8 @@ func (c Container) Spec() (*container.Config, *container.HostConfig) {
 		NetworkMode:   network.NetworkHost,
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		Resources: container.Resources{
-			CpusetCpus: engine.FormatCPUSet(c.CPUs),
-			CpusetMems: engine.FormatCPUSet(c.Mems),
+			CpusetCpus: topology.FormatList(c.CPUs),
+			CpusetMems: topology.FormatList(c.Mems),
 		},
 	}
 	for _, m := range c.Mounts {
@@ -86,10 +87,10 @@ func (c Container) Spec() (*container.Config, *container.HostConfig) {
 // String is the equivalent `docker run` line, secrets redacted.
 func (c Container) String() string {
 	argv := []string{"docker", "run", "--rm", "--name", c.Name, "--network", "host"}
-	if s := engine.FormatCPUSet(c.CPUs); s != "" {
+	if s := topology.FormatList(c.CPUs); s != "" {
 		argv = append(argv, "--cpuset-cpus", s)
 	}
-	if s := engine.FormatCPUSet(c.Mems); s != "" {
+	if s := topology.FormatList(c.Mems); s != "" {
 		argv = append(argv, "--cpuset-mems", s)
 	}
 	for _, m := range c.Mounts {
