@@ -8,10 +8,12 @@ import (
 	"net"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/servebench/servebench/runner/engine"
+	"github.com/servebench/servebench/runner/suite"
 	"github.com/servebench/servebench/runner/thirdparty/guidellm"
 	"github.com/servebench/servebench/runner/topology"
 )
@@ -104,12 +106,14 @@ func doctor(ctx context.Context, d doctorDeps) []check {
 		out = append(out, dockerChecks(ctx, d)...)
 	}
 
-	for _, addr := range []string{"127.0.0.1:9464", "127.0.0.1:8000"} {
-		use := map[string]string{"127.0.0.1:9464": "runner live metrics", "127.0.0.1:8000": "docker engine port"}[addr]
-		if err := d.listen(addr); err != nil {
-			add("warn", "port "+addr, "in use (%s): %v", use, err)
+	for _, p := range []struct{ addr, use string }{
+		{suite.Defaults.ListenAddress, "runner live metrics"},
+		{net.JoinHostPort("127.0.0.1", strconv.Itoa(engine.DefaultPort)), "docker engine port"},
+	} {
+		if err := d.listen(p.addr); err != nil {
+			add("warn", "port "+p.addr, "in use (%s): %v", p.use, err)
 		} else {
-			add("ok", "port "+addr, "free (%s)", use)
+			add("ok", "port "+p.addr, "free (%s)", p.use)
 		}
 	}
 	for _, tool := range []string{"guidellm", "vllm"} {
