@@ -104,12 +104,14 @@ func WriteCSV(w io.Writer, s *Summary) error {
 // not safe for concurrent use; call Flush before closing the file.
 type RequestWriter struct {
 	w   *bufio.Writer
+	enc *json.Encoder // into w: a record's line is encoded straight into the buffer
 	err error
 }
 
 // NewRequestWriter buffers writes to w.
 func NewRequestWriter(w io.Writer) *RequestWriter {
-	return &RequestWriter{w: bufio.NewWriterSize(w, 256<<10)}
+	bw := bufio.NewWriterSize(w, 256<<10)
+	return &RequestWriter{w: bw, enc: json.NewEncoder(bw)}
 }
 
 // Write appends one record. After the first error every call returns it.
@@ -117,12 +119,7 @@ func (rw *RequestWriter) Write(r *measure.Result) error {
 	if rw.err != nil {
 		return rw.err
 	}
-	b, err := json.Marshal(r)
-	if err == nil {
-		b = append(b, '\n')
-		_, err = rw.w.Write(b)
-	}
-	if err != nil {
+	if err := rw.enc.Encode(r); err != nil {
 		rw.err = fmt.Errorf("write requests: %w", err)
 	}
 	return rw.err
