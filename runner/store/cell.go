@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/servebench/servebench/exporter/measure"
@@ -18,11 +19,17 @@ type record struct {
 	Level string `json:"level"`
 }
 
+// recordBufs hold request lines while they are encoded and written.
+var recordBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // Record appends one finished request. It never fails the caller: the first
 // write error is kept and returned by Close, because a benchmark must not
 // stop mid-level over a full disk without the summary saying so.
 func (c *CellWriter) Record(level string, r *measure.Result) {
-	b, err := json.Marshal(record{Result: r, Level: level})
+	buf := recordBufs.Get().(*bytes.Buffer)
+	defer recordBufs.Put(buf)
+	buf.Reset()
+	err := json.NewEncoder(buf).Encode(record{Result: r, Level: level}) // the line, newline included
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed || c.err != nil {
@@ -34,7 +41,7 @@ func (c *CellWriter) Record(level string, r *measure.Result) {
 	}
 	// One write per record: the line is in the kernel's page cache as soon
 	// as the request is finished, whatever happens to this process next.
-	if _, err := c.f.Write(append(b, '\n')); err != nil {
+	if _, err := c.f.Write(buf.Bytes()); err != nil {
 		c.err = fmt.Errorf("store: write requests.jsonl: %w", err)
 		return
 	}
