@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -196,28 +195,5 @@ func backfill(t *testing.T, promtoolBin, tsdb, name string, samples []summarySam
 // queryValues runs an instant query and returns the sample values.
 func queryValues(t *testing.T, base, q string) []float64 {
 	t.Helper()
-	resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(q))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var r struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []struct {
-				Value [2]any `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || r.Status != "success" {
-		t.Fatalf("query %q: %v %s", q, err, r.Error)
-	}
-	var out []float64
-	for _, s := range r.Data.Result {
-		var v float64
-		fmt.Sscan(s.Value[1].(string), &v)
-		out = append(out, v)
-	}
-	return out
+	return e2e.Query(t, base, q, time.Time{})
 }

@@ -4,17 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -325,22 +322,9 @@ scrape_configs:
 // (-1 when there is no single result).
 func query(t *testing.T, base, q string) float64 {
 	t.Helper()
-	resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(q))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Data struct {
-			Result []struct{ Value [2]any }
-		}
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatal(err)
-	}
-	if len(out.Data.Result) != 1 {
+	v := e2e.Query(t, base, q, time.Time{})
+	if len(v) != 1 {
 		return -1
 	}
-	v, _ := strconv.ParseFloat(out.Data.Result[0].Value[1].(string), 64)
-	return v
+	return v[0]
 }

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,26 +17,11 @@ import (
 // promValue runs an instant query and returns the first sample's value.
 func promValue(t *testing.T, base, q string) (float64, bool) {
 	t.Helper()
-	resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(q))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Data struct {
-			Result []struct {
-				Value [2]any `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatal(err)
-	}
-	if len(out.Data.Result) == 0 {
+	v := e2e.Query(t, base, q, time.Time{})
+	if len(v) == 0 {
 		return 0, false
 	}
-	v, _ := strconv.ParseFloat(out.Data.Result[0].Value[1].(string), 64)
-	return v, true
+	return v[0], true
 }
 
 // A real Prometheus scrapes runner bench's live endpoint while it runs: the

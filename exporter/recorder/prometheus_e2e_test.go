@@ -1,15 +1,11 @@
 package recorder
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
-	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,31 +22,11 @@ import (
 // (NaN when there is none).
 func promQuery(t *testing.T, base, q string) float64 {
 	t.Helper()
-	resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(q))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Status string
-		Error  string
-		Data   struct {
-			Result []struct {
-				Value [2]any
-			}
-		}
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatal(err)
-	}
-	if out.Status != "success" {
-		t.Fatalf("query %s: %s", q, out.Error)
-	}
-	if len(out.Data.Result) != 1 {
+	v := e2e.Query(t, base, q, time.Time{})
+	if len(v) != 1 {
 		return math.NaN()
 	}
-	v, _ := strconv.ParseFloat(out.Data.Result[0].Value[1].(string), 64)
-	return v
+	return v[0]
 }
 
 // bucketOf returns the bounds (lo, hi] of the latency bucket holding v.

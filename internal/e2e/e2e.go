@@ -10,12 +10,15 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -195,4 +198,42 @@ func StartAlertmanager(t testing.TB, config string, flags ...string) *Alertmanag
 	url := "http://" + addr
 	WaitHTTP(t, url+"/-/ready", 30*time.Second)
 	return &Alertmanager{Process: p, URL: url, Addr: addr}
+}
+
+// Query runs an instant PromQL query against the Prometheus-compatible API
+// at base, at time at (zero: now), and returns every sample's value. A failed
+// request, an error answer or a value that does not parse stops the test.
+func Query(t testing.TB, base, q string, at time.Time) []float64 {
+	t.Helper()
+	v := url.Values{"query": {q}}
+	if !at.IsZero() {
+		v.Set("time", strconv.FormatInt(at.Unix(), 10))
+	}
+	resp, err := http.Get(base + "/api/v1/query?" + v.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			Result []struct {
+				Value [2]any `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || r.Status != "success" {
+		t.Fatalf("query %q: %v %s", q, err, r.Error)
+	}
+	out := make([]float64, 0, len(r.Data.Result))
+	for _, s := range r.Data.Result {
+		str, _ := s.Value[1].(string)
+		f, err := strconv.ParseFloat(str, 64)
+		if err != nil {
+			t.Fatalf("query %q: value %v: %v", q, s.Value[1], err)
+		}
+		out = append(out, f)
+	}
+	return out
 }

@@ -3,15 +3,12 @@ package backfill
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -34,35 +31,11 @@ func history(t *testing.T) ([]recorderSummary, []compare.Cell) {
 // promQuery runs an instant PromQL query and returns the single value.
 func promQuery(t *testing.T, base, q string, at time.Time) (float64, bool) {
 	t.Helper()
-	u := base + "/api/v1/query?" + url.Values{"query": {q}, "time": {strconv.FormatInt(at.Unix(), 10)}}.Encode()
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var r struct {
-		Status string
-		Error  string
-		Data   struct {
-			Result []struct {
-				Value [2]any
-			}
-		}
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		t.Fatal(err)
-	}
-	if r.Status != "success" {
-		t.Fatalf("%s: %s", q, r.Error)
-	}
-	if len(r.Data.Result) != 1 {
+	v := e2e.Query(t, base, q, at)
+	if len(v) != 1 {
 		return 0, false
 	}
-	v, err := strconv.ParseFloat(r.Data.Result[0].Value[1].(string), 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v, true
+	return v[0], true
 }
 
 // checkHistory asserts the backfilled history answers PromQL as summary.json says.
