@@ -261,14 +261,7 @@ func runBench(ctx context.Context, e env) error {
 	if f.listen != "off" && f.listen != "" {
 		// The run_info series is labelled with the model: know it first.
 		if c.Model == "" {
-			h := c.Header.Clone()
-			if h == nil {
-				h = http.Header{}
-			}
-			if c.APIKey != "" {
-				h.Set("Authorization", "Bearer "+c.APIKey)
-			}
-			if c.Model, err = loadgen.ResolveModel(ctx, loadgen.NewClient(), c.Target, h); err != nil {
+			if c.Model, err = loadgen.ResolveModel(ctx, loadgen.NewClient(), c.Target, c.Headers()); err != nil {
 				return err
 			}
 		}

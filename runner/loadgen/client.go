@@ -41,8 +41,9 @@ func NewClient() *http.Client {
 	}}
 }
 
-// headers builds the headers every request carries.
-func (c *Config) headers() http.Header {
+// Headers builds the headers every request carries: Config.Header, the
+// API key as a bearer token, the JSON content type.
+func (c *Config) Headers() http.Header {
 	h := http.Header{}
 	for k, v := range c.Header {
 		h[http.CanonicalHeaderKey(k)] = append([]string(nil), v...)

@@ -92,7 +92,7 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 	labels.Level = spec.Level()
 	warm, _ := c.Warmup.duration(c.MaxSeconds)
 	cool, _ := c.Cooldown.duration(c.MaxSeconds)
-	l := &level{runner: r, spec: spec, br: r.rec.Benchmark(labels), header: c.headers(), url: c.Target + c.API.Path(),
+	l := &level{runner: r, spec: spec, br: r.rec.Benchmark(labels), header: c.Headers(), url: c.Target + c.API.Path(),
 		warm: warm, cool: cool, stopCh: make(chan struct{}), results: make(chan *measure.Result, 4096)}
 	if c.MaxSeconds > 0 {
 		l.winEnd = c.MaxSeconds - cool

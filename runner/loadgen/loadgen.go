@@ -257,7 +257,7 @@ func Run(ctx context.Context, cfg Config, rec measure.Recorder, sink func(*measu
 	if cfg.CPUTime == nil {
 		cfg.CPUTime = processCPU
 	}
-	h := cfg.headers()
+	h := cfg.Headers()
 	if cfg.Model == "" {
 		if cfg.Model, err = ResolveModel(ctx, cfg.Client, cfg.Target, h); err != nil {
 			return nil, err
