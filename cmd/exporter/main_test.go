@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -265,16 +266,7 @@ func TestE2EPrometheusScrapesProxy(t *testing.T) {
 		io.WriteString(w, "data: [DONE]\n\n")
 	}))
 	defer up.Close()
-	pport, mport := e2e.FreePort(t), e2e.FreePort(t)
-	e2e.Start(t, ".", binary(t), "proxy", fmt.Sprintf("--listen=127.0.0.1:%d", pport), "--upstream="+up.URL,
-		"--loadgen=vllm-bench", fmt.Sprintf("--web.listen-address=127.0.0.1:%d", mport), "--no-collector.cpu")
-	e2e.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/-/healthy", mport), 10*time.Second)
-	prom := e2e.StartPrometheus(t, t.TempDir(), fmt.Sprintf(`
-global: {scrape_interval: 1s}
-scrape_configs:
-  - job_name: proxy
-    static_configs: [{targets: ['127.0.0.1:%d']}]
-`, mport))
+	pport, prom := scrapedProxy(t, up.URL, "vllm-bench")
 
 	var wg sync.WaitGroup
 	for _, d := range delays {
@@ -316,6 +308,87 @@ scrape_configs:
 			t.Errorf("%s = %g, want %g", q, got, v)
 		}
 	}
+}
+
+// Clients that hang up the moment they have read [DONE] (many do) leave
+// successes at the proxy, not cancellations: 52 streamed requests go
+// through the proxy binary to an upstream that ends each body 300 ms after
+// its [DONE], each client closes its connection right after [DONE], and a
+// real Prometheus scraping the proxy sees 52 successes and no error.
+func TestE2EProxyClientHangsUpAfterDone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	const n, chunks = 52, 4
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range chunks {
+			fmt.Fprintf(w, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"t%d\"}}]}\n\n", i)
+			w.(http.Flusher).Flush()
+		}
+		io.WriteString(w, "data: [DONE]\n\n")
+		w.(http.Flusher).Flush()
+		select { // the body's terminating chunk comes late, or never for a client that left
+		case <-time.After(300 * time.Millisecond):
+		case <-r.Context().Done():
+		}
+	}))
+	defer up.Close()
+	pport, prom := scrapedProxy(t, up.URL, "guidellm")
+
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/v1/chat/completions", pport),
+				"application/json", strings.NewReader(`{"model":"tiny","stream":true}`))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			sc := bufio.NewScanner(resp.Body)
+			for sc.Scan() && sc.Text() != "data: [DONE]" {
+			}
+			resp.Body.Close() // before the body's end: the connection is closed
+		})
+	}
+	wg.Wait()
+
+	total := `sum(servebench_requests_total{loadgen="guidellm"})`
+	deadline := time.Now().Add(20 * time.Second)
+	for query(t, prom.URL, total) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("requests in Prometheus never reached %d: %g", n, query(t, prom.URL, total))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for q, want := range map[string]float64{
+		`sum(servebench_requests_total{outcome="success"})`:  n,
+		`sum(servebench_request_errors_total)`:               0,
+		`sum(servebench_requests_total{outcome!="success"})`: 0,
+		`sum(servebench_request_ttft_seconds_count)`:         n,
+		`sum(servebench_request_itl_seconds_count)`:          n * (chunks - 1),
+	} {
+		if got := query(t, prom.URL, q); got != want {
+			t.Errorf("%s = %g, want %g", q, got, want)
+		}
+	}
+}
+
+// scrapedProxy runs the proxy subcommand in front of upstream, with a real
+// Prometheus scraping its metrics every second; it returns the proxy's port.
+func scrapedProxy(t *testing.T, upstream, loadgen string) (int, *e2e.Prometheus) {
+	t.Helper()
+	pport, mport := e2e.FreePort(t), e2e.FreePort(t)
+	e2e.Start(t, ".", binary(t), "proxy", fmt.Sprintf("--listen=127.0.0.1:%d", pport), "--upstream="+upstream,
+		"--loadgen="+loadgen, fmt.Sprintf("--web.listen-address=127.0.0.1:%d", mport), "--no-collector.cpu")
+	e2e.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/-/healthy", mport), 10*time.Second)
+	prom := e2e.StartPrometheus(t, t.TempDir(), fmt.Sprintf(`
+global: {scrape_interval: 1s}
+scrape_configs:
+  - job_name: proxy
+    static_configs: [{targets: ['127.0.0.1:%d']}]
+`, mport))
+	return pport, prom
 }
 
 // query runs an instant PromQL query with one result and returns its value

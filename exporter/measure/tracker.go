@@ -3,6 +3,7 @@ package measure
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -156,6 +157,25 @@ func (t *Tracker) Header(status int, now time.Time) {
 // Finish then reports it incomplete, crediting the tokens received, whatever
 // transport error the cancellation caused.
 func (t *Tracker) Cut() { t.cut = true }
+
+// Done reports whether a streamed response's [DONE] event has been read: the
+// stream is complete, whatever happens to the connection afterwards.
+func (t *Tracker) Done() bool { return t.sse && t.done }
+
+// Complete reports whether the whole response has been read by protocol: a
+// stream's [DONE], or a successful non-streamed body that is one complete
+// JSON value. A proxy uses it to tell a client that hangs up after the end
+// of a response (a success) from one that gives up before it.
+func (t *Tracker) Complete() bool {
+	if t.sse {
+		return t.done
+	}
+	if !t.header || t.bodyCut || t.res.Status < 200 || t.res.Status >= 300 {
+		return false
+	}
+	body := bytes.TrimSpace(t.body)
+	return len(body) > 0 && json.Valid(body)
+}
 
 // Write feeds raw body bytes, split anywhere, as they arrive at now. p is
 // not retained.

@@ -12,6 +12,13 @@
 // its arrival from the upstream (the kernel's receive timestamp where the
 // upstream connection has one, else when the proxy reads it), before it is
 // forwarded and flushed.
+//
+// A request's outcome follows the protocol, not the socket: once the end of
+// a response (a stream's [DONE], a non-streamed body's complete JSON) has
+// been written and flushed to a client that was still connected, the request
+// is a success whatever the client does next — many clients hang up right
+// after [DONE], before the upstream body formally ends. A client that hangs
+// up earlier ends the request as canceled.
 // Paths other than /v1/chat/completions, /v1/completions and /v1/embeddings
 // pass through untimed. A Proxy is safe for concurrent use.
 package proxy
@@ -203,8 +210,41 @@ type timing struct {
 	arrived time.Time
 	opt     measure.TrackOptions
 	bench   measure.BenchmarkRecorder
+	client  *clientWriter
 	cut     atomic.Bool // set by CutInFlight; read when the request ends
 }
+
+// clientWriter counts the response bytes handed to the client: written while
+// the client was still connected and then flushed without error. The
+// reverse proxy flushes after every write.
+type clientWriter struct {
+	http.ResponseWriter
+	ctx       context.Context
+	pending   atomic.Int64 // written while connected, not yet flushed
+	forwarded atomic.Int64
+}
+
+func (w *clientWriter) Write(p []byte) (int, error) {
+	connected := w.ctx.Err() == nil
+	n, err := w.ResponseWriter.Write(p)
+	if connected && err == nil {
+		w.pending.Add(int64(n))
+	}
+	return n, err
+}
+
+// FlushError is what http.ResponseController calls to flush.
+func (w *clientWriter) FlushError() error {
+	err := http.NewResponseController(w.ResponseWriter).Flush()
+	if err == nil {
+		w.forwarded.Add(w.pending.Swap(0))
+	} else {
+		w.pending.Store(0)
+	}
+	return err
+}
+
+func (w *clientWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // finish ends a timed request once, in the goroutine that read its body.
 func (p *Proxy) finish(t *timing, tr *measure.Tracker, now time.Time, err error) {
@@ -254,8 +294,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.Unmarshal(body, &head)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
-	t := &timing{arrived: arrived, opt: measure.TrackOptions{Stream: head.Stream, API: api}, bench: p.bench(head.Model)}
-	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), timingKey{}, t)))
+	cw := &clientWriter{ResponseWriter: w, ctx: r.Context()}
+	t := &timing{arrived: arrived, opt: measure.TrackOptions{Stream: head.Stream, API: api}, bench: p.bench(head.Model), client: cw}
+	p.rp.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), timingKey{}, t)))
 }
 
 // bufferPool lends ReverseProxy its copy buffers, so a response does not
@@ -305,14 +346,16 @@ var errClosedEarly = errors.New("response body closed before its end")
 // end of the body, on a read error, or when the proxy closes it early.
 // ReverseProxy reads and closes it from one goroutine.
 type trackedBody struct {
-	p     *Proxy
-	t     *timing
-	rc    io.ReadCloser
-	tr    *measure.Tracker
-	ctx   context.Context
-	now   func() time.Time
-	dater netstamp.Dater // dates reads by arrival from the upstream, where it can
-	done  bool
+	p      *Proxy
+	t      *timing
+	rc     io.ReadCloser
+	tr     *measure.Tracker
+	ctx    context.Context
+	now    func() time.Time
+	dater  netstamp.Dater // dates reads by arrival from the upstream, where it can
+	read   int64          // body bytes read so far
+	doneAt int64          // bytes read up to the stream's [DONE]; 0 before it
+	done   bool
 }
 
 func (b *trackedBody) Read(p []byte) (int, error) {
@@ -323,10 +366,19 @@ func (b *trackedBody) Read(p []byte) (int, error) {
 	now := b.now()
 	if n > 0 {
 		b.tr.Write(p[:n], b.dater.Date(now))
+		b.read += int64(n)
+		if b.doneAt == 0 && b.tr.Done() {
+			b.doneAt = b.read
+		}
 	}
 	switch {
 	case err == io.EOF:
 		b.finish(now, nil)
+	case err != nil && b.delivered():
+		// The client left after the end of the response: for the reverse
+		// proxy too, the body ended cleanly (no read error to log).
+		b.finish(now, nil)
+		return n, io.EOF
 	case err != nil:
 		if cerr := b.ctx.Err(); cerr != nil {
 			err = fmt.Errorf("%w: %w", cerr, err)
@@ -349,7 +401,23 @@ func (b *trackedBody) Close() error {
 
 func (b *trackedBody) finish(now time.Time, err error) {
 	b.done = true
+	if err != nil && b.delivered() {
+		err = nil // the client had the whole response; what failed after it is not the request's
+	}
 	b.p.finish(b.t, b.tr, now, err)
+}
+
+// delivered reports whether the end of the response, by protocol, reached
+// the client.
+func (b *trackedBody) delivered() bool {
+	if b.t.client == nil {
+		return false
+	}
+	fw := b.t.client.forwarded.Load()
+	if b.doneAt > 0 {
+		return fw >= b.doneAt
+	}
+	return fw >= b.read && b.tr.Complete()
 }
 
 // Serve serves the proxy on l until ctx is done, then gives open streams 5 s

@@ -296,6 +296,71 @@ func TestClientCancellationReachesUpstream(t *testing.T) {
 	}
 }
 
+// A client that hangs up once it has the end of the response, before the
+// upstream body formally ends, leaves a successful request; one that hangs
+// up before the end leaves a canceled one. The upstream here holds every
+// body open after its last byte until its request is canceled, so only the
+// client's hang-up ends the exchange.
+func TestHangUpAfterEndIsSuccess(t *testing.T) {
+	const stream = 3 // token chunks before [DONE]
+	jsonBody := `{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi there"}}],"usage":{"prompt_tokens":5,"completion_tokens":2}}`
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(b), `"stream":true`) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			for i := range stream {
+				io.WriteString(w, sseChunk(i))
+				w.(http.Flusher).Flush()
+			}
+			if !strings.Contains(string(b), "early") {
+				io.WriteString(w, "data: [DONE]\n\n")
+			}
+		} else {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, jsonBody) // chunked: the body's end is not known from a length
+		}
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer up.Close()
+	rec := newCapture()
+	px := start(t, up.URL, rec)
+
+	// do sends body and reads until stop says the client has what it wants,
+	// then hangs up.
+	do := func(body string, stop func(read string) bool) {
+		t.Helper()
+		resp, err := http.Post(px.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var read strings.Builder
+		buf := make([]byte, 4096)
+		for !stop(read.String()) {
+			n, err := resp.Body.Read(buf)
+			read.Write(buf[:n])
+			if err != nil {
+				t.Fatalf("read: %v after %q", err, read.String())
+			}
+		}
+		resp.Body.Close()
+	}
+	do(chatBody, func(s string) bool { return strings.Contains(s, "[DONE]\n\n") })
+	if r := rec.wait(t, 1)[0]; r.Outcome != contract.OutcomeSuccess || r.OutputTokens != stream {
+		t.Errorf("hang-up after [DONE]: recorded %s/%s with %d tokens (%s), want success with %d", r.Outcome, r.ErrorKind, r.OutputTokens, r.Error, stream)
+	}
+	do(`{"model":"m","messages":[]}`, func(s string) bool { return strings.HasSuffix(s, "}") && len(s) == len(jsonBody) })
+	if r := rec.wait(t, 1)[0]; r.Outcome != contract.OutcomeSuccess || r.OutputTokens != 2 || r.FirstTok.IsZero() {
+		t.Errorf("hang-up after a whole JSON body: recorded %s/%s with %d tokens (%s), want success with 2", r.Outcome, r.ErrorKind, r.OutputTokens, r.Error)
+	}
+	// The upstream sends no [DONE] here: the client leaves with every token
+	// but not the end of the stream.
+	do(`{"model":"m","stream":true,"early":1}`, func(s string) bool { return strings.Count(s, "data:") == stream })
+	if r := rec.wait(t, 1)[0]; r.Outcome != contract.OutcomeError || r.ErrorKind != contract.ErrCanceled {
+		t.Errorf("hang-up before [DONE]: recorded %s/%s (%s), want error/canceled", r.Outcome, r.ErrorKind, r.Error)
+	}
+}
+
 func TestUpstreamFailures(t *testing.T) {
 	// A port nothing listens on.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
