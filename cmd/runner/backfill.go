@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,40 +10,46 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/runner/backfill"
 	"github.com/servebench/servebench/runner/compare"
 )
 
-func init() {
-	register(command{name: "backfill", summary: "push finished results into VictoriaMetrics or Prometheus blocks with their original timestamps", run: runBackfill})
+func init() { register(newBackfillCmd) }
+
+type backfillFlags struct {
+	vmURL, rwURL, omFile, blocks, at string
+	extra                            []string
 }
 
-func runBackfill(ctx context.Context, e env) error {
-	fs := flag.NewFlagSet("backfill", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	vmURL := fs.String("victoria-metrics", "", "VictoriaMetrics base URL to import into (/api/v1/import/prometheus, ms timestamps)")
-	rwURL := fs.String("remote-write", "", "Prometheus remote-write URL (…/api/v1/write; needs --web.enable-remote-write-receiver and an out-of-order window covering the samples' age)")
-	omFile := fs.String("openmetrics", "", "write an OpenMetrics file (s timestamps) for promtool tsdb create-blocks-from openmetrics")
-	blocks := fs.String("blocks", "", "also run promtool to turn the OpenMetrics file into TSDB blocks in this directory")
-	at := fs.String("at", "", "finish time (RFC 3339) for levels that neither requests.jsonl nor manifest.json can date")
-	var extra listFlag // bench.go
-	fs.Var(&extra, "extra-label", "name=value added to every sample on import (VictoriaMetrics; repeatable)")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, `usage: runner backfill [flags] RESULT...
-
-RESULT is a run directory, a cell directory or a summary.json (ours or an
+func newBackfillCmd(e *env) *cobra.Command {
+	var f backfillFlags
+	c := &cobra.Command{
+		Use:   "backfill [flags] RESULT...",
+		Short: "push finished results into VictoriaMetrics or Prometheus blocks with their original timestamps",
+		Long: `RESULT is a run directory, a cell directory or a summary.json (ours or an
 imported GuideLLM / vllm bench serve file). Each benchmark becomes one sample
 per servebench_benchmark_* series at its finish time. Blocks written with
---blocks go into Prometheus' --storage.tsdb.path (set a long retention).
+--blocks go into Prometheus' --storage.tsdb.path (set a long retention).`,
+		Example: `  runner backfill --victoria-metrics http://127.0.0.1:8428 results/smoke/RUN_A
+  runner backfill --openmetrics history.om --blocks data/ results/scaling/*`,
+		RunE: func(c *cobra.Command, args []string) error { return runBackfill(c.Context(), e, args, f) },
+	}
+	fs := c.Flags()
+	fs.StringVar(&f.vmURL, "victoria-metrics", "", "VictoriaMetrics base URL to import into (/api/v1/import/prometheus, ms timestamps)")
+	fs.StringVar(&f.rwURL, "remote-write", "", "Prometheus remote-write URL (…/api/v1/write; needs --web.enable-remote-write-receiver and an out-of-order window covering the samples' age)")
+	fs.StringVar(&f.omFile, "openmetrics", "", "write an OpenMetrics file (s timestamps) for promtool tsdb create-blocks-from openmetrics")
+	fs.StringVar(&f.blocks, "blocks", "", "also run promtool to turn the OpenMetrics file into TSDB blocks in this directory")
+	fs.StringVar(&f.at, "at", "", "finish time (RFC 3339) for levels that neither requests.jsonl nor manifest.json can date")
+	fs.StringArrayVar(&f.extra, "extra-label", nil, "name=value added to every sample on import (VictoriaMetrics; repeatable)")
+	return c
+}
 
-flags:`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(e.args); err != nil {
-		return usageError{err}
-	}
-	if fs.NArg() == 0 {
+func runBackfill(ctx context.Context, e *env, args []string, f backfillFlags) error {
+	vmURL, rwURL, omFile, blocks, at, extra := &f.vmURL, &f.rwURL, &f.omFile, &f.blocks, &f.at, f.extra
+	if len(args) == 0 {
 		return usagef("backfill: give at least one result")
 	}
 	if *vmURL == "" && *omFile == "" && *rwURL == "" {
@@ -63,7 +68,7 @@ flags:`)
 	}
 	loader := compare.Loader{Decoders: resultDecoders}
 	var all []recorder.BenchmarkSummary
-	for _, p := range fs.Args() {
+	for _, p := range args {
 		cells, err := loader.Load(p)
 		if err != nil {
 			return usagef("backfill: %w", err)

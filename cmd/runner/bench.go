@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -16,9 +14,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/exporter/webserver"
+	"github.com/servebench/servebench/internal/cli"
 	"github.com/servebench/servebench/runner/loadgen"
 	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/pacer"
@@ -27,7 +29,7 @@ import (
 )
 
 func init() {
-	register(command{name: "bench", summary: "run one benchmark (one or more load levels) against an OpenAI-compatible URL", run: runBench})
+	register(newBenchCmd)
 }
 
 // benchFlags are runner bench's flags after parsing.
@@ -43,51 +45,76 @@ type benchFlags struct {
 	requestChunks bool
 	progressTick  time.Duration
 	linger        time.Duration
+	// raw values, parsed by parse
+	api, profile, rate, data, wl, apiKeyFile, extraBody       string
+	rampSeconds, maxSeconds, warmup, cooldown, timeout, drain float64
+	grace, maxLate, errRate                                   float64
+	minSamples                                                int
+	headers                                                   []string
 }
 
-// listFlag collects a repeatable flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
-func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string) (*benchFlags, error) {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func newBenchCmd(e *env) *cobra.Command {
 	f := &benchFlags{}
+	c := &cobra.Command{
+		Use:   "bench --target URL --profile PROFILE [--rate R,...] (--workload NAME | --data SPEC|FILE) [flags]",
+		Short: "run one benchmark (one or more load levels) against an OpenAI-compatible URL",
+		Long: `Runs one benchmark against a server someone else started: one load level per
+--rate value (or the levels a sweep finds), measured from the scheduled send,
+with the live series on /metrics while it runs. The summary goes to standard
+output or --output; per-request records to --requests.`,
+		Example: `  runner bench --target http://127.0.0.1:8000 --profile constant --rate 1,4 \
+    --workload chat_lite --max-seconds 60 --output summary.json --requests requests.jsonl
+  runner bench --target http://127.0.0.1:8000 --profile concurrent --rate 1,8,32 --data prompt_tokens=512,output_tokens=128
+  runner bench --target http://127.0.0.1:8000 --profile sweep --workload chat --max-seconds 30 --fail-invalid`,
+		Args: cli.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := f.parse(e.getenv); err != nil {
+				return err
+			}
+			return runBench(c.Context(), e, f)
+		},
+	}
+	f.register(c.Flags())
+	return c
+}
+
+func (f *benchFlags) register(fs *pflag.FlagSet) {
 	c := &f.cfg
+	api, profile, rate, data, wl := &f.api, &f.profile, &f.rate, &f.data, &f.wl
+	rampSeconds, maxSeconds, warmup, cooldown := &f.rampSeconds, &f.maxSeconds, &f.warmup, &f.cooldown
+	timeout, drain, grace, apiKeyFile, extraBody := &f.timeout, &f.drain, &f.grace, &f.apiKeyFile, &f.extraBody
+	maxLate, minSamples, errRate := &f.maxLate, &f.minSamples, &f.errRate
 	fs.StringVar(&c.Target, "target", "", "base `URL` of the server, e.g. http://127.0.0.1:8000 (required)")
 	fs.StringVar(&c.Model, "model", "", "model `NAME` (default: the first one /v1/models lists)")
-	api := fs.String("api", "", "API: chat, completions or embeddings (default: the workload's, else chat)")
-	profile := fs.String("profile", "", "load profile: "+kindList()+" (required)")
-	rate := fs.String("rate", "", "comma-separated levels: streams for concurrent/throughput, req/s for constant/poisson/gamma")
+	fs.StringVar(api, "api", "", "API: chat, completions or embeddings (default: the workload's, else chat)")
+	fs.StringVar(profile, "profile", "", "load profile: "+kindList()+" (required)")
+	fs.StringVar(rate, "rate", "", "comma-separated levels: streams for concurrent/throughput, req/s for constant/poisson/gamma")
 	fs.Float64Var(&c.Burstiness, "burstiness", 1, "gamma profile: shape of the inter-arrival gaps (1 = Poisson, <1 burstier, inf = constant)")
 	fs.Float64Var(&c.RampFrom, "ramp-from", 0, "ramp profile: req/s at the start")
 	fs.Float64Var(&c.RampTo, "ramp-to", 0, "ramp profile: req/s at the end of the ramp, then held")
-	rampSeconds := fs.Float64("ramp-seconds", 0, "ramp profile: ramp length, seconds")
+	fs.Float64Var(rampSeconds, "ramp-seconds", 0, "ramp profile: ramp length, seconds")
 	fs.Float64Var(&c.TimeScale, "time-scale", 1, "replay profile: factor on the trace's timestamps (2 = half speed)")
 	fs.IntVar(&c.SweepSize, "sweep-size", 10, "sweep profile: benchmarks in all, synchronous and throughput included")
 	fs.IntVar(&c.SweepStreams, "sweep-streams", 512, "sweep profile: streams of the throughput benchmark")
-	data := fs.String("data", "", "synthetic spec prompt_tokens=N,output_tokens=M[,prompt_tokens_stdev=..,_min=..,_max=..] or a JSONL `file`")
-	wl := fs.String("workload", "", "catalogue workload: "+strings.Join(workload.Names(), ", "))
+	fs.StringVar(data, "data", "", "synthetic spec prompt_tokens=N,output_tokens=M[,prompt_tokens_stdev=..,_min=..,_max=..] or a JSONL `file`")
+	fs.StringVar(wl, "workload", "", "catalogue workload: "+strings.Join(workload.Names(), ", "))
 	fs.IntVar(&c.PromptPool, "prompts", 0, "number of synthetic prompts requests cycle through (default 1024, or max-requests when fewer)")
 	fs.BoolVar(&c.IgnoreEOS, "ignore-eos", true, "ask for exactly the output length (vLLM ignore_eos); a shorter answer is an early_eos error")
-	maxSeconds := fs.Float64("max-seconds", 0, "longest duration of each level, seconds")
+	fs.Float64Var(maxSeconds, "max-seconds", 0, "longest duration of each level, seconds")
 	fs.IntVar(&c.MaxRequests, "max-requests", 0, "most requests of each level")
 	fs.IntVar(&c.MaxErrors, "max-errors", 0, "stop a level after this many failed requests (0 = no limit)")
 	fs.Float64Var(&c.MaxErrorRate, "max-error-rate", 0, "stop a level when the failed share passes this fraction (0 = no limit)")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 0, "open loop: drop (and count) sends due while this many requests are in flight (0 = no cap)")
-	warmup := fs.Float64("warmup", 0, "warmup cut by scheduled time: seconds, or below 1 a fraction of max-seconds")
-	cooldown := fs.Float64("cooldown", 0, "cooldown cut by scheduled time: seconds, or below 1 a fraction of max-seconds")
-	timeout := fs.Float64("request-timeout", 600, "per-request timeout, seconds")
-	drain := fs.Float64("drain-timeout", 0, "how long in-flight requests may finish after sending stops, seconds (default: request-timeout)")
-	grace := fs.Float64("interrupt-grace", 10, "after an interrupt, how long in-flight requests may finish before they are cut, seconds")
+	fs.Float64Var(warmup, "warmup", 0, "warmup cut by scheduled time: seconds, or below 1 a fraction of max-seconds")
+	fs.Float64Var(cooldown, "cooldown", 0, "cooldown cut by scheduled time: seconds, or below 1 a fraction of max-seconds")
+	fs.Float64Var(timeout, "request-timeout", 600, "per-request timeout, seconds")
+	fs.Float64Var(drain, "drain-timeout", 0, "how long in-flight requests may finish after sending stops, seconds (default: request-timeout)")
+	fs.Float64Var(grace, "interrupt-grace", 10, "after an interrupt, how long in-flight requests may finish before they are cut, seconds")
 	fs.BoolVar(&c.Stream, "stream", true, "stream responses (SSE); embeddings are never streamed")
 	fs.Uint64Var(&c.Seed, "seed", 42, "seed of the prompts, output lengths and random schedules")
-	apiKeyFile := fs.String("api-key-file", "", "`file` holding the API key (default: $SERVEBENCH_API_KEY)")
-	var headers listFlag
-	fs.Var(&headers, "header", "extra request header `K=V` (repeatable)")
-	extraBody := fs.String("extra-body", "", "JSON object merged into every request body (null removes a key)")
+	fs.StringVar(apiKeyFile, "api-key-file", "", "`file` holding the API key (default: $SERVEBENCH_API_KEY)")
+	fs.StringArrayVar(&f.headers, "header", nil, "extra request header `K=V` (repeatable)")
+	fs.StringVar(extraBody, "extra-body", "", "JSON object merged into every request body (null removes a key)")
 	fs.StringVar(&f.output, "output", "", "summary `file` (default: standard output)")
 	fs.StringVar(&f.requests, "requests", "", "per-request records, JSON lines `file` (no prompt text)")
 	fs.BoolVar(&f.requestChunks, "request-chunks", true, "include every chunk's arrival in --requests (false: much smaller files, no per-gap data)")
@@ -95,40 +122,44 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 	fs.StringVar(&f.listen, "web.listen-address", "127.0.0.1:9464", "address of the live /metrics endpoint (\"off\" disables)")
 	fs.DurationVar(&f.linger, "web.linger", defaultLinger, lingerUsage)
 	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web configuration (TLS, basic auth)")
-	maxLate := fs.Float64("valid.max-lateness", 1, "validity: highest p99 send lateness, ms")
-	minSamples := fs.Int("valid.min-samples", 1000, "validity: TTFT samples a p99 needs")
-	errRate := fs.Float64("valid.max-error-rate", 0.01, "validity: highest failed share (negative disables)")
+	fs.Float64Var(maxLate, "valid.max-lateness", 1, "validity: highest p99 send lateness, ms")
+	fs.IntVar(minSamples, "valid.min-samples", 1000, "validity: TTFT samples a p99 needs")
+	fs.Float64Var(errRate, "valid.max-error-rate", 0.01, "validity: highest failed share (negative disables)")
 	fs.BoolVar(&f.failInvalid, "fail-invalid", false, "exit 3 when a benchmark is flagged invalid")
 	fs.IntVar(&f.cores, "cores", 0, "cores the server runs on, for the cores label and summary (0 = unknown)")
 	fs.DurationVar(&f.progressTick, "progress-interval", 5*time.Second, "how often the progress line is printed")
-	if err := fs.Parse(args); err != nil {
-		return nil, usageError{err}
-	}
-	if fs.NArg() > 0 {
-		return nil, usagef("bench: unexpected argument %q", fs.Arg(0))
-	}
+}
+
+// parse checks the flags and builds the load generator's configuration.
+func (f *benchFlags) parse(getenv func(string) string) error {
+	c := &f.cfg
+	api, profile, rate, data, wl := &f.api, &f.profile, &f.rate, &f.data, &f.wl
+	rampSeconds, maxSeconds, warmup, cooldown := &f.rampSeconds, &f.maxSeconds, &f.warmup, &f.cooldown
+	timeout, drain, grace, apiKeyFile, extraBody := &f.timeout, &f.drain, &f.grace, &f.apiKeyFile, &f.extraBody
+	maxLate, minSamples, errRate, headers := &f.maxLate, &f.minSamples, &f.errRate, f.headers
+	var err error
 	if c.Target == "" {
-		return nil, usagef("--target is required")
+		return usagef("--target is required")
 	}
 	if *profile == "" {
-		return nil, usagef("--profile is required (%s)", kindList())
+		return usagef("--profile is required (%s)", kindList())
 	}
 	k, err := pacer.ParseKind(*profile)
 	if err != nil {
-		return nil, usagef("--profile: %v", err)
+		return usagef("--profile: %v", err)
 	}
 	c.Profile = k
 	if *rate != "" {
 		for _, s := range strings.Split(*rate, ",") {
 			v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 			if err != nil {
-				return nil, usagef("--rate: %q is not a number", s)
+				return usagef("--rate: %q is not a number", s)
 			}
 			c.Rates = append(c.Rates, v)
 		}
 	}
 	if !(c.Burstiness > 0) {
-		return nil, usagef("--burstiness: %v must be above 0", c.Burstiness)
+		return usagef("--burstiness: %v must be above 0", c.Burstiness)
 	}
 	c.RampOver = secondsFlag(*rampSeconds)
 	c.MaxSeconds = secondsFlag(*maxSeconds)
@@ -139,35 +170,35 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 
 	switch {
 	case *data != "" && *wl != "":
-		return nil, usagef("--data and --workload: give one")
+		return usagef("--data and --workload: give one")
 	case *wl != "":
 		if c.Workload, err = workload.Lookup(*wl); err != nil {
-			return nil, usagef("--workload: %v", err)
+			return usagef("--workload: %v", err)
 		}
 	case strings.Contains(*data, "="):
 		if c.Workload, err = workload.ParseData(*data); err != nil {
-			return nil, usagef("--data: %v", err)
+			return usagef("--data: %v", err)
 		}
 	case *data != "":
 		fh, err := os.Open(*data)
 		if err != nil {
-			return nil, usagef("--data: %v", err)
+			return usagef("--data: %v", err)
 		}
 		set, err := workload.ReadFile(fh)
 		fh.Close()
 		if err != nil {
-			return nil, usagef("--data %s: %v", *data, err)
+			return usagef("--data %s: %v", *data, err)
 		}
 		c.Prompts = &set
 		c.Labels.Workload = strings.TrimSuffix(filepath.Base(*data), filepath.Ext(*data))
 	default:
-		return nil, usagef("--data or --workload is required")
+		return usagef("--data or --workload is required")
 	}
 	switch {
 	case *api != "":
 		a, err := measure.ParseAPI(*api)
 		if err != nil {
-			return nil, usagef("--api: %v", err)
+			return usagef("--api: %v", err)
 		}
 		c.API = a
 	case c.Workload.API != "":
@@ -177,28 +208,28 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 	}
 
 	if c.APIKey, err = readAPIKey(*apiKeyFile, getenv); err != nil {
-		return nil, usageError{err}
+		return cli.Usage(err)
 	}
 	if len(headers) > 0 {
 		c.Header = http.Header{}
 		for _, h := range headers {
 			k, v, ok := strings.Cut(h, "=")
 			if !ok || strings.TrimSpace(k) == "" {
-				return nil, usagef("--header %q: want K=V", h)
+				return usagef("--header %q: want K=V", h)
 			}
 			c.Header.Add(strings.TrimSpace(k), v)
 		}
 	}
 	if *extraBody != "" {
 		if err := json.Unmarshal([]byte(*extraBody), &c.ExtraBody); err != nil || c.ExtraBody == nil {
-			return nil, usagef("--extra-body: want a JSON object: %v", err)
+			return usagef("--extra-body: want a JSON object: %v", err)
 		}
 	}
 	if f.format != "json" && f.format != "csv" {
-		return nil, usagef("--format %q: want json or csv", f.format)
+		return usagef("--format %q: want json or csv", f.format)
 	}
 	if *maxLate <= 0 || *minSamples < 1 {
-		return nil, usagef("--valid.max-lateness and --valid.min-samples must be positive")
+		return usagef("--valid.max-lateness and --valid.min-samples must be positive")
 	}
 	maxErr := *errRate
 	if maxErr == 0 {
@@ -206,15 +237,15 @@ func parseBenchFlags(args []string, stderr io.Writer, getenv func(string) string
 	}
 	c.Validity = results.Validity{MaxLatenessP99: time.Duration(*maxLate * float64(time.Millisecond)), MinSamplesP99: *minSamples, MaxErrorRate: maxErr}
 	if f.cores < 0 {
-		return nil, usagef("--cores %d: must be >= 0", f.cores)
+		return usagef("--cores %d: must be >= 0", f.cores)
 	}
 	if f.cores > 0 {
 		c.Labels.Cores = strconv.Itoa(f.cores)
 	}
 	if err := webserver.Validate(f.webConfig); err != nil {
-		return nil, usagef("--web.config.file: %v", err)
+		return usagef("--web.config.file: %v", err)
 	}
-	return f, nil
+	return nil
 }
 
 func kindList() string {
@@ -227,11 +258,8 @@ func kindList() string {
 
 func secondsFlag(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
-func runBench(ctx context.Context, e env) error {
-	f, err := parseBenchFlags(e.args, e.stderr, e.getenv)
-	if err != nil {
-		return err
-	}
+func runBench(ctx context.Context, e *env, f *benchFlags) error {
+	var err error
 	c := &f.cfg
 	c.Log = e.log
 	c.Progress, c.ProgressTTY, c.ProgressEvery = e.stderr, isTTY(e.stderr), f.progressTick
@@ -286,7 +314,7 @@ func runBench(ctx context.Context, e env) error {
 	}
 	sum, runErr := loadgen.Run(ctx, *c, rec, sink)
 	if errors.Is(runErr, loadgen.ErrConfig) {
-		return usageError{runErr}
+		return cli.Usage(runErr)
 	}
 	if sum == nil {
 		return runErr

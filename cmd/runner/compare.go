@@ -1,50 +1,56 @@
 package main
 
 import (
-	"context"
-	"flag"
 	"fmt"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/servebench/servebench/runner/compare"
 )
 
-func init() {
-	register(command{name: "compare", summary: "compare runs, cells or result files with statistics; exit 3 on a regression", run: runCompare})
-}
+func init() { register(newCompareCmd) }
 
 // resultDecoders read third-party result files (GuideLLM, vllm bench serve);
 // import.go adds them.
 var resultDecoders []compare.Decoder
 
-func runCompare(_ context.Context, e env) error {
-	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	var o compare.Options
-	asJSON := fs.Bool("json", false, "print the verdicts as JSON")
-	failUntested := fs.Bool("fail-untested", false, "exit 2 when any metric could not be tested (data missing), so CI cannot pass on nothing")
-	cross := fs.Bool("cross", false, "cross-validation: one table of the same metrics per load generator, no verdicts")
+// compareFlags are runner compare's flags.
+type compareFlags struct {
+	o                           compare.Options
+	asJSON, failUntested, cross bool
+}
+
+func newCompareCmd(e *env) *cobra.Command {
+	var f compareFlags
+	c := &cobra.Command{
+		Use:   "compare [flags] BASELINE OTHER [OTHER...]",
+		Short: "compare runs, cells or result files with statistics; exit 3 on a regression",
+		Long: `Each input is a run directory, a cell directory, a summary.json, or a GuideLLM
+or vllm bench serve result file. Join repeats of one configuration with commas
+(a1,a2,a3) to use their spread as the noise floor. Every OTHER is judged
+against BASELINE. Exit 0: no regression; 3: a regression; 2: bad input.`,
+		Example: `  runner compare results/smoke/RUN_A results/smoke/RUN_B
+  runner compare --min-change 0.05 a1,a2,a3 b1,b2,b3
+  runner compare --cross guidellm.json vllm-bench.json results/smoke/RUN_A`,
+		RunE: func(_ *cobra.Command, args []string) error { return runCompare(e, args, &f) },
+	}
+	fs, o := c.Flags(), &f.o
+	fs.BoolVar(&f.asJSON, "json", false, "print the verdicts as JSON")
+	fs.BoolVar(&f.failUntested, "fail-untested", false, "exit 2 when any metric could not be tested (data missing), so CI cannot pass on nothing")
+	fs.BoolVar(&f.cross, "cross", false, "cross-validation: one table of the same metrics per load generator, no verdicts")
 	fs.BoolVar(&o.Force, "force", false, "compare even when hardware or configuration differ")
 	fs.Float64Var(&o.Alpha, "alpha", 0.01, "significance level of each test")
 	fs.Float64Var(&o.MinChange, "min-change", 0.03, "smallest relative change that counts (0.03 = 3%)")
 	fs.IntVar(&o.Iterations, "iterations", 1000, "bootstrap resamples")
 	fs.Uint64Var(&o.Seed, "seed", 1, "bootstrap seed (same seed, same intervals)")
 	fs.Float64Var(&o.CoreHourPrice, "core-hour-price", 0, "price of one core-hour, for the cost per million output tokens (0: omit)")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, `usage: runner compare [flags] BASELINE OTHER [OTHER...]
+	return c
+}
 
-Each input is a run directory, a cell directory, a summary.json, or a GuideLLM
-or vllm bench serve result file. Join repeats of one configuration with commas
-(a1,a2,a3) to use their spread as the noise floor. Every OTHER is judged
-against BASELINE. Exit 0: no regression; 3: a regression; 2: bad input.
-
-flags:`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(e.args); err != nil {
-		return usageError{err}
-	}
-	if fs.NArg() < 2 {
+func runCompare(e *env, args []string, f *compareFlags) error {
+	o, asJSON, failUntested, cross := f.o, &f.asJSON, &f.failUntested, &f.cross
+	if len(args) < 2 {
 		return usagef("compare: give at least two inputs (see runner compare -h)")
 	}
 	if o.Alpha <= 0 || o.Alpha >= 0.5 {
@@ -55,7 +61,7 @@ flags:`)
 	}
 	loader := compare.Loader{Decoders: resultDecoders}
 	var sides []compare.Side
-	for _, arg := range fs.Args() {
+	for _, arg := range args {
 		s := compare.Side{Label: arg}
 		for _, p := range strings.Split(arg, ",") {
 			cells, err := loader.Load(p)

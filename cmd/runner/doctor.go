@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/servebench/servebench/internal/cli"
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/suite"
 	"github.com/servebench/servebench/runner/thirdparty/guidellm"
@@ -19,7 +21,14 @@ import (
 )
 
 func init() {
-	register(command{name: "doctor", summary: "check the machine: topology, free cores, Docker, images, ports, tools", run: runDoctor})
+	register(func(e *env) *cobra.Command {
+		var noDocker bool
+		c := &cobra.Command{Use: "doctor", Short: "check the machine: topology, free cores, Docker, images, ports, tools", Args: cli.NoArgs,
+			Example: "  runner doctor\n  runner doctor --no-docker",
+			RunE:    func(c *cobra.Command, _ []string) error { return runDoctor(c.Context(), e, noDocker) }}
+		c.Flags().BoolVar(&noDocker, "no-docker", false, "skip the Docker checks")
+		return c
+	})
 }
 
 // check is one doctor line.
@@ -38,17 +47,7 @@ type doctorDeps struct {
 	getenv   func(string) string
 }
 
-func runDoctor(ctx context.Context, e env) error {
-	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	noDocker := fs.Bool("no-docker", false, "skip the Docker checks")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: runner doctor [--no-docker]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(e.args); err != nil {
-		return usageError{err}
-	}
+func runDoctor(ctx context.Context, e *env, noDocker bool) error {
 	deps := doctorDeps{
 		topoRoot: "/",
 		lookPath: exec.LookPath,
@@ -62,7 +61,7 @@ func runDoctor(ctx context.Context, e env) error {
 		},
 		docker: func() (engine.DockerAPI, error) { return newDockerClient(e.getenv) },
 	}
-	if *noDocker {
+	if noDocker {
 		deps.docker = nil
 	}
 	checks := doctor(ctx, deps)

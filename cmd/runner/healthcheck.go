@@ -2,44 +2,43 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
 // The healthcheck command exists for container images built FROM scratch:
 // they have no shell, curl or wget, so a Docker or compose HEALTHCHECK runs
 // this binary instead ("runner healthcheck http://127.0.0.1:9464/metrics").
-func init() {
-	register(command{
-		name:    "healthcheck",
-		summary: "exit 0 when every URL answers 2xx (container health probe)",
-		run:     runHealthcheck,
-	})
+func init() { register(newHealthcheckCmd) }
+
+func newHealthcheckCmd(*env) *cobra.Command {
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:     "healthcheck URL...",
+		Short:   "exit 0 when every URL answers 2xx (container health probe)",
+		Example: "  runner healthcheck --timeout 2s http://127.0.0.1:9464/metrics",
+		RunE: func(c *cobra.Command, args []string) error {
+			return runHealthcheck(c.Context(), args, timeout)
+		},
+	}
+	c.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "time allowed for each URL to answer")
+	return c
 }
 
-func runHealthcheck(ctx context.Context, e env) error {
-	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	timeout := fs.Duration("timeout", 5*time.Second, "time allowed for each `URL` to answer")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: runner healthcheck [--timeout 5s] URL [URL ...]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(e.args); err != nil {
-		return usageError{err}
-	}
-	if fs.NArg() == 0 {
+func runHealthcheck(ctx context.Context, urls []string, timeout time.Duration) error {
+	if len(urls) == 0 {
 		return usagef("healthcheck: no URL given")
 	}
-	if *timeout <= 0 {
-		return usagef("healthcheck: --timeout must be positive, got %s", *timeout)
+	if timeout <= 0 {
+		return usagef("healthcheck: --timeout must be positive, got %s", timeout)
 	}
-	client := &http.Client{Timeout: *timeout}
-	for _, raw := range fs.Args() {
+	client := &http.Client{Timeout: timeout}
+	for _, raw := range urls {
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return usagef("healthcheck: URL %q: want http(s)://host[:port]/path", raw)

@@ -2,15 +2,15 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/runner/backfill"
@@ -22,7 +22,7 @@ import (
 )
 
 func init() {
-	register(command{name: "import", summary: "import GuideLLM and vllm bench serve result files into the results store", run: runImport})
+	register(newImportCmd)
 	// compare, report and backfill read third-party files directly too.
 	resultDecoders = append(resultDecoders, decodeThirdParty)
 }
@@ -59,38 +59,46 @@ func importRunID(f thirdparty.Format, data []byte) string {
 	return id + hex.EncodeToString(sum[:3])
 }
 
-func runImport(_ context.Context, e env) error {
-	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	root := fs.String("results", "", "results `DIR` to import into, as <DIR>/<suite>/<run>/<cell>/ (default results, or SERVEBENCH_RESULTS)")
-	output := fs.String("output", "", "write the normalised summary.json here instead of into the store (one FILE only)")
-	suiteName := fs.String("suite", "import", "suite the imported runs belong to (their history series carry it)")
-	workload := fs.String("workload", "", "workload name to record (the files do not say; default custom)")
-	cores := fs.Int("cores", 0, "engine cores the server had (the files do not say; enables tokens/s per core)")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, `usage: runner import [--results DIR | --output summary.json] FILE...
+type importFlags struct {
+	root, output, suite, workload string
+	cores                         int
+}
 
-FILE is a GuideLLM JSON report (v0.4 to v0.7) or a vllm bench serve
+func newImportCmd(e *env) *cobra.Command {
+	var f importFlags
+	c := &cobra.Command{
+		Use:   "import [--results DIR | --output summary.json] FILE...",
+		Short: "import GuideLLM and vllm bench serve result files into the results store",
+		Long: `FILE is a GuideLLM JSON report (v0.4 to v0.7) or a vllm bench serve
 --save-result file (JSON or JSON Lines). The numbers are the source's,
-normalised to servebench's summary shape; the source file is kept beside it.
+normalised to servebench's summary shape; the source file is kept beside it.`,
+		Example: `  runner import --results results benchmarks.json
+  runner import vllm-bench.json --cores 16 --workload chat
+  runner import --output summary.json benchmarks.json`,
+		RunE: func(_ *cobra.Command, args []string) error { return runImport(e, args, f) },
+	}
+	fs := c.Flags()
+	fs.StringVar(&f.root, "results", "", "results `DIR` to import into, as <DIR>/<suite>/<run>/<cell>/ (default results, or SERVEBENCH_RESULTS)")
+	fs.StringVar(&f.output, "output", "", "write the normalised summary.json here instead of into the store (one FILE only)")
+	fs.StringVar(&f.suite, "suite", "import", "suite the imported runs belong to (their history series carry it)")
+	fs.StringVar(&f.workload, "workload", "", "workload name to record (the files do not say; default custom)")
+	fs.IntVar(&f.cores, "cores", 0, "engine cores the server had (the files do not say; enables tokens/s per core)")
+	return c
+}
 
-flags:`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(e.args); err != nil {
-		return usageError{err}
-	}
-	if fs.NArg() == 0 {
+func runImport(e *env, files []string, fl importFlags) error {
+	root, output, suiteName, workload, cores := &fl.root, &fl.output, &fl.suite, &fl.workload, &fl.cores
+	if len(files) == 0 {
 		return usagef("import: give at least one result file")
 	}
-	if *output != "" && (fs.NArg() != 1 || *root != "") {
+	if *output != "" && (len(files) != 1 || *root != "") {
 		return usagef("import: --output takes exactly one FILE and no --results")
 	}
 	if *suiteName == "" || strings.ContainsAny(*suiteName, `/\`) || *cores < 0 {
 		return usagef("import: --suite must be a plain name and --cores >= 0")
 	}
 	*root = resultsRoot(*root, e.getenv)
-	for _, path := range fs.Args() {
+	for _, path := range files {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return usagef("import: %w", err)

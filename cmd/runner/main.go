@@ -1,43 +1,43 @@
 // Command runner plans and runs servebench suites, runs single benchmarks
 // against a URL, and reads, compares and reports results.
 //
-// Exit codes: 0 success, 1 failure, 2 bad input or usage, 3 a regression or
-// failed threshold, 130 interrupted.
+// Exit codes (docs/exit-codes.md): 0 success; 1 could not run; 2 usage or
+// bad input; 3 a threshold failed (a regression, an invalid level with
+// --fail-invalid); 4 the run failed; 5 inconclusive; 130 interrupted.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"sort"
+	"strings"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
+	"github.com/servebench/servebench/internal/cli"
 	"github.com/servebench/servebench/runner/loadgen"
 )
 
 // Exit codes.
 const (
-	exitOK          = 0
-	exitFailure     = 1
-	exitUsage       = 2
-	exitRegression  = 3
-	exitInterrupted = 130
+	exitOK           = 0
+	exitFailure      = 1
+	exitUsage        = 2
+	exitRegression   = 3 // a threshold failed: a regression, or an invalid level with --fail-invalid
+	exitRunFailed    = 4
+	exitInconclusive = 5
+	exitInterrupted  = 130
 )
 
-// usageError marks an error caused by bad flags or input (exit 2).
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
-// usagef returns a usageError.
-func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+// usagef returns an error caused by bad flags or input (exit 2); cli.Usage
+// marks one.
+func usagef(format string, a ...any) error { return cli.Usagef(format, a...) }
 
 // exitError carries a specific exit code (e.g. 3 for a regression).
 type exitError struct {
@@ -50,23 +50,17 @@ func (e exitError) Unwrap() error { return e.err }
 
 // env is what a subcommand may touch of the process.
 type env struct {
-	args   []string // arguments after the subcommand name
+	args   []string // the subcommand's arguments as given, flags included
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
 	log    *slog.Logger
 }
 
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, e env) error
-}
+// commands build the subcommands; each file registers its own in init.
+var commands []func(*env) *cobra.Command
 
-var commands = map[string]command{}
-
-// register is called from each subcommand file's init.
-func register(c command) { commands[c.name] = c }
+func register(build func(*env) *cobra.Command) { commands = append(commands, build) }
 
 func main() {
 	if os.Getenv("GOGC") == "" {
@@ -75,61 +69,76 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
 
-func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "runner",
+		Short: "plan and run servebench suites, benchmark a URL, read and compare results",
+		Long: `runner benchmarks LLM inference servers: it runs suites (models x workloads x cores x
+load levels) on engines it starts, or one benchmark against any OpenAI-compatible URL,
+with every figure live on /metrics, and reads, compares, reports and backfills results.`,
+		Example: `  runner start --suite smoke                  # the smoke suite on the built-in simulator
+  runner start --suite scaling --cores 8,16,32 --dry-run
+  runner bench --target http://127.0.0.1:8000 --profile constant --rate 1,4 --workload chat_lite
+  runner results --last
+  runner compare results/smoke/RUN_A results/smoke/RUN_B`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				msg := fmt.Sprintf("unknown command %q", args[0])
+				if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+					msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
+				}
+				return cli.Usage(errors.New(msg))
+			}
+			fmt.Fprintln(e.stderr, "runner: give a command")
+			c.SetOut(e.stderr)
+			_ = c.Usage()
+			return exitError{exitUsage, errShown}
+		},
 	}
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "runner: unknown command %q\n\n", args[0])
-		usage(stderr)
-		return exitUsage
+	for _, build := range commands {
+		root.AddCommand(build(e))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	err := c.run(ctx, env{args: args[1:], stdout: stdout, stderr: stderr, getenv: getenv, log: log})
-	return exitCode(ctx, stderr, err)
+	return root
 }
 
-func exitCode(ctx context.Context, stderr io.Writer, err error) int {
-	var ue usageError
+// errShown is an error already explained to the user.
+var errShown = errors.New("")
+
+func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{stdout: stdout, stderr: stderr, getenv: getenv,
+		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	root := newRoot(e)
+	cli.Setup(root, stdout, stderr, "")
+	if _, rest, err := root.Find(args); err == nil {
+		e.args = rest
+	}
+	c, err := cli.Execute(ctx, root, args)
+	return exitCode(ctx, stderr, c, err)
+}
+
+func exitCode(ctx context.Context, stderr io.Writer, c *cobra.Command, err error) int {
 	var ee exitError
 	switch {
 	case err == nil && ctx.Err() != nil:
 		return exitInterrupted
 	case err == nil:
 		return exitOK
-	case errors.Is(err, flag.ErrHelp):
-		return exitOK // -h: the flag set has printed its usage
 	case errors.As(err, &ee):
-		fmt.Fprintf(stderr, "runner: %v\n", err)
+		if !errors.Is(err, errShown) {
+			cli.Report(stderr, c, err)
+		}
 		return ee.code
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "runner: %v\n", err)
+	case cli.IsUsage(err):
+		cli.Report(stderr, c, err)
 		return exitUsage
 	case ctx.Err() != nil:
 		fmt.Fprintf(stderr, "runner: interrupted: %v\n", err)
 		return exitInterrupted
 	default:
-		fmt.Fprintf(stderr, "runner: %v\n", err)
+		cli.Report(stderr, c, err)
 		return exitFailure
 	}
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: runner COMMAND [flags]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(w, "\nRun 'runner COMMAND -h' for a command's flags.")
 }

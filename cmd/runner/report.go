@@ -3,47 +3,53 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/servebench/servebench/runner/compare"
 	"github.com/servebench/servebench/runner/report"
 	"github.com/servebench/servebench/runner/store"
 )
 
-func init() {
-	register(command{name: "report", summary: "write a self-contained HTML report (inline SVG charts) of a run", run: runReport})
+func init() { register(newReportCmd) }
+
+type reportFlags struct {
+	output, svgDir, prom, title, root string
+	price                             float64
 }
 
-func runReport(ctx context.Context, e env) error {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	output := fs.String("output", "", "HTML file to write (default RUN/report.html, or report.html for several inputs)")
-	svgDir := fs.String("svg-dir", "", "also write every chart as DIR/<chart>.svg, for slides")
-	prom := fs.String("prometheus", "", "Prometheus or VictoriaMetrics URL that scraped the run: adds engine queue, KV-cache and host CPU by role")
-	price := fs.Float64("core-hour-price", 0, "price of one core-hour, for the cost per million output tokens (0: omit)")
-	title := fs.String("title", "", "page title (default: the inputs)")
-	root := fs.String("results", "", "results `DIR` whose last run is reported when no RUN is given (default results, or SERVEBENCH_RESULTS)")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, `usage: runner report [flags] [RUN|CELL|FILE...]
-
-Without inputs it reports the last run under --results.
+func newReportCmd(e *env) *cobra.Command {
+	var f reportFlags
+	c := &cobra.Command{
+		Use:   "report [flags] [RUN|CELL|FILE...]",
+		Short: "write a self-contained HTML report (inline SVG charts) of a run",
+		Long: `Without inputs it reports the last run under --results.
 
 Draws one HTML page that needs no network to view: scaling with cores,
 throughput-latency curves, latency CDFs and percentiles per level, rate and
 TTFT over the run, and, with --prometheus, engine queue, KV-cache use and host
-CPU by role over the run.
+CPU by role over the run.`,
+		Example: `  runner report
+  runner report --svg-dir slides/ results/smoke/RUN_A
+  runner report --prometheus http://127.0.0.1:9090 results/scaling/RUN_B`,
+		RunE: func(c *cobra.Command, args []string) error { return runReport(c.Context(), e, args, f) },
+	}
+	fs := c.Flags()
+	fs.StringVar(&f.output, "output", "", "HTML file to write (default RUN/report.html, or report.html for several inputs)")
+	fs.StringVar(&f.svgDir, "svg-dir", "", "also write every chart as DIR/<chart>.svg, for slides")
+	fs.StringVar(&f.prom, "prometheus", "", "Prometheus or VictoriaMetrics URL that scraped the run: adds engine queue, KV-cache and host CPU by role")
+	fs.Float64Var(&f.price, "core-hour-price", 0, "price of one core-hour, for the cost per million output tokens (0: omit)")
+	fs.StringVar(&f.title, "title", "", "page title (default: the inputs)")
+	fs.StringVar(&f.root, "results", "", "results `DIR` whose last run is reported when no RUN is given (default results, or SERVEBENCH_RESULTS)")
+	return c
+}
 
-flags:`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(e.args); err != nil {
-		return usageError{err}
-	}
-	inputs := fs.Args()
+func runReport(ctx context.Context, e *env, inputs []string, f reportFlags) error {
+	output, svgDir, prom, price, title, root := &f.output, &f.svgDir, &f.prom, &f.price, &f.title, &f.root
 	if len(inputs) == 0 {
 		last, err := store.New(resultsRoot(*root, e.getenv), nil).Last()
 		if err != nil {

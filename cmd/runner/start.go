@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,7 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
+
+	"github.com/servebench/servebench/internal/cli"
 
 	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/exporter/webserver"
@@ -27,11 +29,9 @@ import (
 	"github.com/servebench/servebench/runner/topology"
 )
 
-func init() {
-	register(command{name: "start", summary: "run a suite: plan, start engines, run load, write results", run: runStart})
-}
+func init() { register(newStartCmd) }
 
-// startFlags are runner start's flags; pointers stay nil unless given, so
+// startFlags are runner start's flags; overrides stay nil unless given, so
 // that only given flags override the layers below them.
 type startFlags struct {
 	suite, resume, apiKeyFile, webConfig, modelCache string
@@ -39,33 +39,64 @@ type startFlags struct {
 	dryRun, forceOverlap, reserveFrontend            bool
 	enginePort                                       int
 	engineMetricsEvery, linger                       time.Duration
-	set                                              map[string]bool
 	o                                                suite.Overrides
+	raw                                              struct {
+		models, workloads, phases, cores, engine, image, target, loadgen, api string
+		results, listen, engineCPUs, loadgenCPUs                              string
+		maxSeconds                                                            float64
+		maxRequests, numa, repeat, tp                                         int
+	}
 }
 
-func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
-	fs := flag.NewFlagSet("start", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	f := &startFlags{set: map[string]bool{}}
+func newStartCmd(e *env) *cobra.Command {
+	f := &startFlags{}
+	c := &cobra.Command{
+		Use:   "start --suite SUITE [flags]",
+		Short: "run a suite: plan, start engines, run load, write results",
+		Long: `Plans the suite's cells (models x workloads x cores x load levels), starts an
+engine per cell (the built-in simulator, a pinned vLLM container, or an external
+server), runs every load level with live series on /metrics, and writes
+results/<suite>/<run>/<cell>/.
+
+Precedence: suite defaults < suite file < SERVEBENCH_* environment < flags.`,
+		Example: `  runner start --suite smoke
+  runner start --suite scaling --cores 8,16,32 --dry-run
+  runner start --suite scaling --engine docker --cores 8,16
+  runner start --suite concurrent-load --engine external --target http://10.0.0.5:8000
+  runner start --resume 20260101-120000-abcd`,
+		Args: cli.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := f.finish(c.Flags()); err != nil {
+				return err
+			}
+			return runStart(c.Context(), e, f)
+		},
+	}
+	f.register(c.Flags())
+	return c
+}
+
+func (f *startFlags) register(fs *pflag.FlagSet) {
+	r := &f.raw
 	fs.StringVar(&f.suite, "suite", "", "suite `NAME` (runner suites) or YAML file")
-	models := fs.String("models", "", "comma-separated model ids")
-	workloads := fs.String("workloads", "", "comma-separated workloads")
-	phases := fs.String("phases", "", "comma-separated phases of the suite to run (default: all)")
-	cores := fs.String("cores", "", "comma-separated engine core counts, e.g. 8,16,32")
-	eng := fs.String("engine", "", "engine: sim (in-process simulator), docker, external")
-	image := fs.String("image", "", "engine image (docker); default: the vLLM CPU image for the daemon's architecture")
-	target := fs.String("target", "", "base URL of an external engine")
-	loadgen := fs.String("loadgen", "", "load generator: native, guidellm, vllm-bench")
-	api := fs.String("api", "", "API: chat, completions, embeddings (default: each workload's)")
-	maxSeconds := fs.Float64("max-seconds", 0, "longest duration of one load level, seconds")
-	maxRequests := fs.Int("max-requests", 0, "most requests of one load level")
-	resultsDir := fs.String("results", "", "results `DIR` (default results)")
-	listen := fs.String("web.listen-address", "", "address of the live /metrics endpoint (default 127.0.0.1:9464; \"off\" disables)")
-	engineCPUs := fs.String("engine-cpus", "", "explicit engine cpuset, e.g. 0-7 (docker)")
-	loadgenCPUs := fs.String("loadgen-cpus", "", "explicit cpuset for the runner and its load generator")
-	numa := fs.Int("numa-node", -1, "pin the engine to this NUMA node (TP 1)")
-	repeat := fs.Int("repeat", 0, "run every cell N times in a row, each with a fresh engine; the suite summary grades the run-to-run variation (default 1)")
-	tp := fs.Int("tp", 0, "tensor-parallel degree (default: chosen from the topology)")
+	fs.StringVar(&r.models, "models", "", "comma-separated model ids")
+	fs.StringVar(&r.workloads, "workloads", "", "comma-separated workloads")
+	fs.StringVar(&r.phases, "phases", "", "comma-separated phases of the suite to run (default: all)")
+	fs.StringVar(&r.cores, "cores", "", "comma-separated engine core counts, e.g. 8,16,32")
+	fs.StringVar(&r.engine, "engine", "", "engine: sim (in-process simulator), docker, external")
+	fs.StringVar(&r.image, "image", "", "engine image (docker); default: the vLLM CPU image for the daemon's architecture")
+	fs.StringVar(&r.target, "target", "", "base URL of an external engine")
+	fs.StringVar(&r.loadgen, "loadgen", "", "load generator: native, guidellm, vllm-bench")
+	fs.StringVar(&r.api, "api", "", "API: chat, completions, embeddings (default: each workload's)")
+	fs.Float64Var(&r.maxSeconds, "max-seconds", 0, "longest duration of one load level, seconds")
+	fs.IntVar(&r.maxRequests, "max-requests", 0, "most requests of one load level")
+	fs.StringVar(&r.results, "results", "", "results `DIR` (default results)")
+	fs.StringVar(&r.listen, "web.listen-address", "", "address of the live /metrics endpoint (default 127.0.0.1:9464; \"off\" disables)")
+	fs.StringVar(&r.engineCPUs, "engine-cpus", "", "explicit engine cpuset, e.g. 0-7 (docker)")
+	fs.StringVar(&r.loadgenCPUs, "loadgen-cpus", "", "explicit cpuset for the runner and its load generator")
+	fs.IntVar(&r.numa, "numa-node", -1, "pin the engine to this NUMA node (TP 1)")
+	fs.IntVar(&r.repeat, "repeat", 0, "run every cell N times in a row, each with a fresh engine; the suite summary grades the run-to-run variation (default 1)")
+	fs.IntVar(&r.tp, "tp", 0, "tensor-parallel degree (default: chosen from the topology)")
 	fs.BoolVar(&f.forceOverlap, "force-overlap", false, "run even when the load generator must share the engine's CPUs")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan, placements, container specs and commands, and exit")
 	fs.StringVar(&f.resume, "resume", "", "finish run `RUN_ID`, skipping its finished cells")
@@ -79,36 +110,49 @@ func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
 	fs.StringVar(&f.loadgenBinary, "loadgen-binary", "", "guidellm or vllm binary to run (default: on PATH, else the tool's container image)")
 	fs.StringVar(&f.loadgenImage, "loadgen-image", "", "container image of the third-party load generator")
 	fs.StringVar(&f.tokenizer, "tokenizer", "", "tokenizer for a third-party tool's synthetic prompts (default: the served model id)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: runner start --suite SUITE [flags]\n\nPrecedence: suite defaults < suite file < SERVEBENCH_* environment < flags.\n\nflags:")
-		fs.PrintDefaults()
-	}
+}
+
+// parseStartFlags parses start's arguments (a resumed run's stored ones).
+func parseStartFlags(args []string) (*startFlags, error) {
+	fs := pflag.NewFlagSet("start", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	f := &startFlags{}
+	f.register(fs)
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		return nil, cli.Usage(err)
 	}
 	if fs.NArg() > 0 {
 		return nil, usagef("start: unexpected argument %q", fs.Arg(0))
 	}
-	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	return f, f.finish(fs)
+}
+
+// finish turns the given flags into overrides and checks them.
+func (f *startFlags) finish(fs *pflag.FlagSet) error {
+	r, set := &f.raw, fs.Changed
+	models, workloads, phases, cores := &r.models, &r.workloads, &r.phases, &r.cores
+	eng, image, target, loadgen, api := &r.engine, &r.image, &r.target, &r.loadgen, &r.api
+	resultsDir, listen, engineCPUs, loadgenCPUs := &r.results, &r.listen, &r.engineCPUs, &r.loadgenCPUs
+	maxSeconds, maxRequests, numa, repeat, tp := &r.maxSeconds, &r.maxRequests, &r.numa, &r.repeat, &r.tp
 	o := &f.o
-	if f.set["models"] {
+	if set("models") {
 		o.Models = suite.SplitList(*models)
 	}
-	if f.set["workloads"] {
+	if set("workloads") {
 		o.Workloads = suite.SplitList(*workloads)
 	}
-	if f.set["phases"] {
+	if set("phases") {
 		o.Phases = suite.SplitList(*phases)
 	}
-	if f.set["cores"] {
+	if set("cores") {
 		c, err := suite.ParseCores(*cores)
 		if err != nil {
-			return nil, usagef("--cores: %v", err)
+			return usagef("--cores: %v", err)
 		}
 		o.Cores = c
 	}
 	str := func(name string, v *string) *string {
-		if f.set[name] {
+		if set(name) {
 			return v
 		}
 		return nil
@@ -116,40 +160,40 @@ func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
 	o.Engine, o.Image, o.Target, o.Loadgen, o.API = str("engine", eng), str("image", image), str("target", target), str("loadgen", loadgen), str("api", api)
 	o.Results, o.ListenAddress = str("results", resultsDir), str("web.listen-address", listen)
 	o.EngineCPUs, o.LoadgenCPUs = str("engine-cpus", engineCPUs), str("loadgen-cpus", loadgenCPUs)
-	if f.set["max-seconds"] {
+	if set("max-seconds") {
 		if *maxSeconds <= 0 {
-			return nil, usagef("--max-seconds: %g is not a positive number of seconds", *maxSeconds)
+			return usagef("--max-seconds: %g is not a positive number of seconds", *maxSeconds)
 		}
 		o.MaxSeconds = maxSeconds
 	}
-	if f.set["max-requests"] {
+	if set("max-requests") {
 		if *maxRequests < 0 {
-			return nil, usagef("--max-requests: %d is negative", *maxRequests)
+			return usagef("--max-requests: %d is negative", *maxRequests)
 		}
 		o.MaxRequests = maxRequests
 	}
-	if f.set["numa-node"] {
+	if set("numa-node") {
 		o.NUMANode = numa
 	}
-	if f.set["tp"] {
+	if set("tp") {
 		o.TP = tp
 	}
-	if f.set["repeat"] {
+	if set("repeat") {
 		if *repeat < 1 {
-			return nil, usagef("--repeat: %d is not a positive count", *repeat)
+			return usagef("--repeat: %d is not a positive count", *repeat)
 		}
 		o.Repeat = repeat
 	}
 	if f.enginePort < 0 || f.enginePort > 65535 {
-		return nil, usagef("--engine-port: %d is not a port", f.enginePort)
+		return usagef("--engine-port: %d is not a port", f.enginePort)
 	}
 	if f.engineMetricsEvery < 0 {
-		return nil, usagef("--engine-metrics-interval: %s is negative", f.engineMetricsEvery)
+		return usagef("--engine-metrics-interval: %s is negative", f.engineMetricsEvery)
 	}
-	if f.set["force-overlap"] {
+	if set("force-overlap") {
 		o.ForceOverlap = &f.forceOverlap
 	}
-	return f, nil
+	return nil
 }
 
 func (f *startFlags) loadgenOptions(cfg suite.Config, runID string) loadgenOptions {
@@ -172,19 +216,19 @@ func setupStart(f *startFlags, getenv func(string) string, topoRoot string) (*st
 	}
 	s, err := suite.Lookup(f.suite)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, cli.Usage(err)
 	}
 	env, err := suite.FromEnv(getenv)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, cli.Usage(err)
 	}
 	cfg, err := suite.Resolve(s, env, f.o)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, cli.Usage(err)
 	}
 	plan, err := suite.NewPlan(cfg)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, cli.Usage(err)
 	}
 	if len(plan.Cells) == 0 {
 		return nil, usagef("start: every cell of the plan is skipped (runner show %s lists why)", s.Name)
@@ -209,7 +253,7 @@ func setupStart(f *startFlags, getenv func(string) string, topoRoot string) (*st
 	}
 	pls, err := placeFor(plan, topo, opts)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, cli.Usage(err)
 	}
 	return &startSetup{cfg: cfg, plan: plan, topo: topo, placements: pls, opts: opts}, nil
 }
@@ -229,15 +273,7 @@ func remoteDocker(host string) bool {
 	return host != "" && !strings.HasPrefix(host, "unix://") && !strings.HasPrefix(host, "npipe://")
 }
 
-func runStart(ctx context.Context, e env) error {
-	f, err := parseStartFlags(e.args, e.stderr)
-	if err != nil {
-		var ue usageError
-		if errors.As(err, &ue) {
-			return err
-		}
-		return usageError{err}
-	}
+func runStart(ctx context.Context, e *env, f *startFlags) error {
 	var resumed *store.Run
 	if f.resume != "" {
 		root := resultsRoot("", e.getenv)
@@ -246,7 +282,7 @@ func runStart(ctx context.Context, e env) error {
 		}
 		r, err := store.New(root, nil).Resume(f.resume)
 		if err != nil {
-			return usageError{err}
+			return cli.Usage(err)
 		}
 		// The run's own arguments decide its plan, so resuming needs no
 		// flags; flags given now come after them and win (a plan that no
@@ -258,7 +294,7 @@ func runStart(ctx context.Context, e env) error {
 			sargs = append(sargs, fmt.Sprint(a))
 		}
 		sargs = append(sargs, withoutResume(e.args)...)
-		if f, err = parseStartFlags(sargs, e.stderr); err != nil {
+		if f, err = parseStartFlags(sargs); err != nil {
 			_ = r.Close(store.StatusIncomplete)
 			return fmt.Errorf("resume %s: stored arguments: %w", r.ID(), err)
 		}
@@ -270,7 +306,7 @@ func runStart(ctx context.Context, e env) error {
 		// plan (cells, labels, context check) with the model it serves.
 		key, kerr := readAPIKey(f.apiKeyFile, e.getenv)
 		if kerr != nil {
-			return usageError{kerr}
+			return cli.Usage(kerr)
 		}
 		model, derr := detectModel(ctx, st.cfg.Target, key)
 		switch {
@@ -295,11 +331,11 @@ func runStart(ctx context.Context, e env) error {
 	return execute(ctx, e, f, st, resumed)
 }
 
-func execute(ctx context.Context, e env, f *startFlags, st *startSetup, run *store.Run) error {
+func execute(ctx context.Context, e *env, f *startFlags, st *startSetup, run *store.Run) error {
 	cfg, log := st.cfg, e.log
 	apiKey, err := readAPIKey(f.apiKeyFile, e.getenv)
 	if err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	driver, cleanup, err := newDriver(cfg, log, e.getenv)
 	if err != nil {
@@ -407,7 +443,7 @@ func hasCell(r *store.Run, id string) bool {
 func detectModel(ctx context.Context, target, apiKey string) (string, error) {
 	base, err := engine.NormalizeURL(target)
 	if err != nil {
-		return "", usageError{fmt.Errorf("target: %w", err)}
+		return "", cli.Usage(fmt.Errorf("target: %w", err))
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

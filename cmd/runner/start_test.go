@@ -51,7 +51,7 @@ func TestStartDryRun(t *testing.T) {
 
 func TestStartDryRunDocker(t *testing.T) {
 	root := "../../runner/topology/testdata/two-node"
-	f, err := parseStartFlags([]string{"--suite", "scaling", "--engine", "docker", "--cores", "8,24", "--image", "servebench/vllm-sim:dev", "--dry-run"}, os.Stderr)
+	f, err := parseStartFlags([]string{"--suite", "scaling", "--engine", "docker", "--cores", "8,24", "--image", "servebench/vllm-sim:dev", "--dry-run"})
 	if err != nil {
 		t.Fatal(err)
 	}

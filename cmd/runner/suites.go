@@ -1,27 +1,31 @@
 package main
 
 import (
-	"context"
-	"flag"
 	"fmt"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/servebench/servebench/internal/cli"
 
 	"github.com/servebench/servebench/runner/suite"
 )
 
 func init() {
-	register(command{name: "suites", summary: "list the built-in suites", run: runSuites})
-	register(command{name: "show", summary: "show a suite: defaults, matrix, levels, what it reports", run: runShow})
+	register(func(e *env) *cobra.Command {
+		return &cobra.Command{Use: "suites", Short: "list the built-in suites", Args: cli.NoArgs,
+			Example: "  runner suites",
+			RunE:    func(*cobra.Command, []string) error { return runSuites(e) }}
+	})
+	register(func(e *env) *cobra.Command {
+		return &cobra.Command{Use: "show SUITE|FILE.yaml", Short: "show a suite: defaults, matrix, levels, what it reports",
+			Example: "  runner show scaling\n  runner show my-suite.yaml",
+			RunE:    func(_ *cobra.Command, args []string) error { return runShow(e, args) }}
+	})
 }
 
-func runSuites(_ context.Context, e env) error {
-	fs := flag.NewFlagSet("suites", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprintln(e.stderr, "usage: runner suites") }
-	if err := fs.Parse(e.args); err != nil {
-		return usageError{err}
-	}
+func runSuites(e *env) error {
 	all, err := suite.Catalogue()
 	if err != nil {
 		return err
@@ -51,27 +55,21 @@ func firstSentence(s string) string {
 	return s
 }
 
-func runShow(_ context.Context, e env) error {
-	fs := flag.NewFlagSet("show", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprintln(e.stderr, "usage: runner show SUITE|FILE.yaml") }
-	if err := fs.Parse(e.args); err != nil {
-		return usageError{err}
-	}
-	if fs.NArg() != 1 {
+func runShow(e *env, args []string) error {
+	if len(args) != 1 {
 		return usagef("show: give one suite name or file")
 	}
-	s, err := suite.Lookup(fs.Arg(0))
+	s, err := suite.Lookup(args[0])
 	if err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	c, err := suite.Resolve(s, suite.Overrides{}, suite.Overrides{})
 	if err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	p, err := suite.NewPlan(c)
 	if err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	w := e.stdout
 	fmt.Fprintf(w, "suite %s (%s)\n%s\n\n", s.Name, s.Source, s.Description)
