@@ -1,0 +1,168 @@
+package saturation
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/servebench/servebench/runner/simulator/perfmodel"
+)
+
+// modelCase is an engine configuration of the performance model and a
+// request shape.
+type modelCase struct {
+	model          string
+	cores          int
+	prompt, output int
+}
+
+func (m modelCase) config(tb testing.TB, jitter float64, seed uint64) perfmodel.SchedulerConfig {
+	tb.Helper()
+	p, ok := perfmodel.Preset(m.model)
+	if !ok {
+		tb.Fatalf("no preset %s", m.model)
+	}
+	h := perfmodel.DefaultHardware()
+	h.Cores = m.cores
+	return perfmodel.SchedulerConfig{Profile: p, Hardware: h, MaxNumSeqs: 128, MaxNumBatchedTokens: 2048,
+		BlockSize: 128, KVCacheBytes: 4 << 30, Slowdown: 1, Jitter: jitter, Seed: seed}
+}
+
+// noise delays the client's view of events: with probability stallRate per
+// second the client stalls for stall, and every event inside a stall is seen
+// at its end; every event is also late by an exponential delay of mean late.
+type noise struct {
+	stallRate float64
+	stall     time.Duration
+	late      time.Duration
+}
+
+type event struct {
+	at   time.Duration // when the client sees it
+	kind int           // 0 sent, 1 first token, 2 ended
+	o    int           // outcome index
+}
+
+// simulate offers the model an open loop at load × capacity for span and feeds
+// the detector, checking every tick; it returns the first Saturated
+// evidence, or the last one.
+func simulate(tb testing.TB, m modelCase, load float64, poisson bool, span time.Duration, nz noise, seed uint64) (Evidence, float64) {
+	tb.Helper()
+	cfg := m.config(tb, 0.1, seed)
+	capa, err := perfmodel.Capacity(cfg, m.prompt, m.output)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rate := load * capa
+	rng := rand.New(rand.NewPCG(seed, 99))
+	var arr []perfmodel.Arrival
+	for at := time.Duration(0); at < span; {
+		arr = append(arr, perfmodel.Arrival{At: at, Prompt: m.prompt, Output: m.output})
+		gap := 1 / rate
+		if poisson {
+			gap = rng.ExpFloat64() / rate
+		}
+		at += time.Duration(gap * 1e9)
+	}
+	out, err := perfmodel.Simulate(cfg, arr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// Client-side view: stalls and lateness.
+	var stalls [][2]time.Duration
+	for at := time.Duration(0); at < span; at += time.Second {
+		if rng.Float64() < nz.stallRate {
+			s := at + time.Duration(rng.Float64()*float64(time.Second))
+			stalls = append(stalls, [2]time.Duration{s, s + nz.stall})
+		}
+	}
+	seen := func(t time.Duration) time.Duration {
+		for _, s := range stalls {
+			if t >= s[0] && t < s[1] {
+				t = s[1]
+			}
+		}
+		if nz.late > 0 {
+			t += time.Duration(rng.ExpFloat64() * float64(nz.late))
+		}
+		return t
+	}
+	var evs []event
+	for i, o := range out {
+		evs = append(evs, event{seen(o.Arrival), 0, i}, event{seen(o.Arrival + o.TTFT), 1, i}, event{seen(o.Arrival + o.E2E), 2, i})
+	}
+	slices.SortStableFunc(evs, func(a, b event) int { return int(a.at - b.at) })
+	d := New(Config{})
+	tick := span / 200
+	next := 0
+	var ev Evidence
+	for now := tick; now <= span; now += tick {
+		for ; next < len(evs) && evs[next].at <= now; next++ {
+			e := evs[next]
+			o := out[e.o]
+			switch e.kind {
+			case 0:
+				d.Sent(o.Arrival)
+			case 1:
+				d.FirstToken(o.Arrival, o.Arrival+o.TTFT)
+			case 2:
+				d.Ended(o.Arrival, o.Arrival+o.TTFT, o.Arrival+o.E2E)
+			}
+		}
+		ev = d.Check(now)
+		if ev.State == Saturated {
+			break
+		}
+	}
+	return ev, rate
+}
+
+// ModelCases are the engine configurations the detector is measured on:
+// three models on 1, 2 and 8 cores with vLLM's CPU defaults, and requests of
+// different shapes (prefill-heavy to decode-heavy).
+var modelCases = []modelCase{
+	{"TinyLlama/TinyLlama-1.1B-Chat-v1.0", 1, 128, 16},
+	{"Qwen/Qwen3-0.6B", 2, 256, 32},
+	{"meta-llama/Llama-3.2-3B-Instruct", 8, 64, 64},
+}
+
+// span is a level's length for m: the time the engine at capacity takes to
+// serve 40 full batches.
+func (m modelCase) span(tb testing.TB) time.Duration {
+	capa, err := perfmodel.Capacity(m.config(tb, 0, 0), m.prompt, m.output)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(float64(time.Second) * 40 * 128 / capa)
+}
+
+// hostNoise is a loaded client: a 200 ms stall one second in twenty, every
+// event a millisecond late on average.
+var hostNoise = noise{stallRate: 0.05, stall: 200 * time.Millisecond, late: time.Millisecond}
+
+// Against the performance model in virtual time, with step jitter and a
+// noisy client: Poisson arrivals well below capacity never fire the
+// detector; 20% above it they always do.
+func TestDetectorAgainstModel(t *testing.T) {
+	runs := 6
+	for _, m := range modelCases {
+		span := m.span(t)
+		for _, load := range []float64{0.5, 0.8, 1.2} {
+			fired := 0
+			for s := range runs {
+				ev, _ := simulate(t, m, load, true, span, hostNoise, uint64(s+1))
+				if ev.State == Saturated {
+					fired++
+				}
+				if ev.State == Undecided {
+					t.Errorf("%s on %d cores at %.1fx capacity: undecided after %s: %s", m.model, m.cores, load, span, ev)
+				}
+			}
+			t.Logf("%s on %d cores at %.1fx capacity: fired in %d of %d runs", m.model, m.cores, load, fired, runs)
+			if want := map[bool]int{false: 0, true: runs}[load > 1]; fired != want {
+				t.Errorf("%s on %d cores at %.1fx capacity: fired in %d of %d runs, want %d", m.model, m.cores, load, fired, runs, want)
+			}
+		}
+	}
+}
