@@ -20,11 +20,13 @@ import (
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/exporter/webserver"
+	"github.com/servebench/servebench/internal/atomicfile"
 	"github.com/servebench/servebench/internal/cli"
 	"github.com/servebench/servebench/runner/loadgen"
 	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/pacer"
 	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/store"
 	"github.com/servebench/servebench/runner/workload"
 )
 
@@ -48,7 +50,7 @@ type benchFlags struct {
 	// raw values, parsed by parse
 	api, profile, rate, data, wl, apiKeyFile, extraBody       string
 	rampSeconds, maxSeconds, warmup, cooldown, timeout, drain float64
-	grace, maxLate, errRate                                   float64
+	grace, maxLate, errRate, probe                            float64
 	minSamples                                                int
 	headers                                                   []string
 }
@@ -108,6 +110,7 @@ func (f *benchFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(warmup, "warmup", 0, "warmup cut by scheduled time: seconds, or below 1 a fraction of max-seconds")
 	fs.Float64Var(cooldown, "cooldown", 0, "cooldown cut by scheduled time: seconds, or below 1 a fraction of max-seconds")
 	fs.Float64Var(timeout, "request-timeout", 600, "per-request timeout, seconds")
+	fs.Float64Var(&f.probe, "probe-timeout", loadgen.DefaultProbeTimeout.Seconds(), "how long each request before the first benchmark (model list, /tokenize) may take, seconds")
 	fs.Float64Var(drain, "drain-timeout", 0, "how long in-flight requests may finish after sending stops, seconds (default: request-timeout)")
 	fs.Float64Var(grace, "interrupt-grace", 10, "after an interrupt, how long in-flight requests may finish before they are cut, seconds")
 	fs.BoolVar(&c.Stream, "stream", true, "stream responses (SSE); embeddings are never streamed")
@@ -164,6 +167,7 @@ func (f *benchFlags) parse(getenv func(string) string) error {
 	c.RampOver = secondsFlag(*rampSeconds)
 	c.MaxSeconds = secondsFlag(*maxSeconds)
 	c.RequestTimeout = secondsFlag(*timeout)
+	c.ProbeTimeout = secondsFlag(f.probe)
 	c.DrainTimeout = secondsFlag(*drain)
 	c.InterruptGrace = secondsFlag(*grace)
 	c.Warmup, c.Cooldown = loadgen.Span(*warmup), loadgen.Span(*cooldown)
@@ -264,24 +268,26 @@ func runBench(ctx context.Context, e *env, f *benchFlags) error {
 	c.Log = e.log
 	c.Progress, c.ProgressTTY, c.ProgressEvery = e.stderr, isTTY(e.stderr), f.progressTick
 
-	// Open the output files first: a typo in a path should not cost a run.
+	// Create the outputs first, beside their destinations: a typo in a
+	// path should not cost a run, and an existing file is replaced only by
+	// a complete new one (a failed run leaves it as it was).
 	out := e.stdout
 	if f.output != "" {
-		fh, err := os.Create(f.output)
+		af, err := atomicfile.Create(f.output, 0o644)
 		if err != nil {
 			return usagef("--output: %v", err)
 		}
-		defer fh.Close()
-		out = fh
+		defer af.Abort()
+		out = af
 	}
+	var reqF *atomicfile.File
 	var reqW *results.RequestWriter
 	if f.requests != "" {
-		fh, err := os.Create(f.requests)
-		if err != nil {
+		if reqF, err = atomicfile.Create(f.requests, 0o644); err != nil {
 			return usagef("--requests: %v", err)
 		}
-		defer fh.Close()
-		reqW = results.NewRequestWriter(fh)
+		defer reqF.Abort()
+		reqW = results.NewRequestWriter(reqF)
 	}
 
 	var rec measure.Recorder = measure.Discard
@@ -289,7 +295,7 @@ func runBench(ctx context.Context, e *env, f *benchFlags) error {
 	if f.listen != "off" && f.listen != "" {
 		// The run_info series is labelled with the model: know it first.
 		if c.Model == "" {
-			if c.Model, err = loadgen.ResolveModel(ctx, loadgen.NewClient(), c.Target, c.Headers()); err != nil {
+			if c.Model, err = loadgen.ResolveModel(ctx, loadgen.NewClient(), c.Target, c.Headers(), c.ProbeTimeout); err != nil {
 				return err
 			}
 		}
@@ -301,6 +307,10 @@ func runBench(ctx context.Context, e *env, f *benchFlags) error {
 		rec = live.levels
 	}
 
+	// A requests file that cannot be written stops the run at once: the
+	// rest would be measured for nothing.
+	runCtx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
 	var sinkErr error
 	sink := func(r *measure.Result) {
 		if reqW != nil && sinkErr == nil {
@@ -309,12 +319,18 @@ func runBench(ctx context.Context, e *env, f *benchFlags) error {
 				slim.Chunks = nil
 				r = &slim
 			}
-			sinkErr = reqW.Write(r)
+			if sinkErr = reqW.Write(r); sinkErr != nil {
+				sinkErr = fmt.Errorf("--requests: %w: %w", store.ErrWrite, sinkErr)
+				stopRun(sinkErr)
+			}
 		}
 	}
-	sum, runErr := loadgen.Run(ctx, *c, rec, sink)
+	sum, runErr := loadgen.Run(runCtx, *c, rec, sink)
 	if errors.Is(runErr, loadgen.ErrConfig) {
 		return cli.Usage(runErr)
+	}
+	if sinkErr != nil && ctx.Err() == nil {
+		runErr = sinkErr // not an interrupt: the write failed
 	}
 	if sum == nil {
 		return runErr
@@ -332,14 +348,24 @@ func runBench(ctx context.Context, e *env, f *benchFlags) error {
 	} else {
 		werr = results.WriteSummary(out, sum)
 	}
-	if reqW != nil {
-		werr = errors.Join(werr, sinkErr, reqW.Flush())
+	if af, ok := out.(*atomicfile.File); ok && werr == nil {
+		werr = af.Commit()
+	}
+	if werr != nil {
+		werr = fmt.Errorf("--output: %w: %w", store.ErrWrite, werr)
+	}
+	if reqW != nil && sinkErr == nil {
+		if err := reqW.Flush(); err != nil {
+			werr = errors.Join(werr, fmt.Errorf("--requests: %w: %w", store.ErrWrite, err))
+		} else if err := reqF.Commit(); err != nil {
+			werr = errors.Join(werr, fmt.Errorf("--requests: %w: %w", store.ErrWrite, err))
+		}
+	}
+	if runErr != nil && ctx.Err() == nil {
+		return errors.Join(runErr, werr)
 	}
 	if werr != nil {
 		return werr
-	}
-	if runErr != nil && ctx.Err() == nil {
-		return runErr
 	}
 	if f.failInvalid {
 		for _, b := range sum.Benchmarks {

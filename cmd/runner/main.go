@@ -21,7 +21,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/servebench/servebench/internal/cli"
+	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/loadgen"
+	"github.com/servebench/servebench/runner/store"
 )
 
 // Exit codes.
@@ -134,6 +136,9 @@ func exitCode(ctx context.Context, stderr io.Writer, c *cobra.Command, err error
 	case cli.IsUsage(err):
 		cli.Report(stderr, c, err)
 		return exitUsage
+	case runFailed(err):
+		cli.Report(stderr, c, err)
+		return exitRunFailed
 	case ctx.Err() != nil:
 		fmt.Fprintf(stderr, "runner: interrupted: %v\n", err)
 		return exitInterrupted
@@ -141,4 +146,11 @@ func exitCode(ctx context.Context, stderr io.Writer, c *cobra.Command, err error
 		cli.Report(stderr, c, err)
 		return exitFailure
 	}
+}
+
+// runFailed reports a run that started and then failed: results that could
+// not be written, an engine that died.
+func runFailed(err error) bool {
+	var died *engine.ExitError
+	return errors.Is(err, store.ErrWrite) || errors.As(err, &died)
 }

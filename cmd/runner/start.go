@@ -445,13 +445,11 @@ func detectModel(ctx context.Context, target, apiKey string) (string, error) {
 	if err != nil {
 		return "", cli.Usage(fmt.Errorf("target: %w", err))
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
 	h := http.Header{}
 	if apiKey != "" {
 		h.Set("Authorization", "Bearer "+apiKey)
 	}
-	model, err := loadgen.ResolveModel(ctx, http.DefaultClient, base, h)
+	model, err := loadgen.ResolveModel(ctx, http.DefaultClient, base, h, loadgen.DefaultProbeTimeout)
 	if err != nil {
 		return "", fmt.Errorf("external engine: detect the model (%s): %w", base, err)
 	}

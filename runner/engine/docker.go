@@ -125,6 +125,12 @@ type DockerConfig struct {
 	StopTimeout time.Duration
 	// TailLines is how many log lines an ExitError carries; 30 when zero.
 	TailLines int
+	// APITimeout bounds each Docker API call that returns one answer;
+	// DefaultDockerAPITimeout when zero.
+	APITimeout time.Duration
+	// PullIdleTimeout ends a pull whose progress is silent that long;
+	// DefaultPullIdleTimeout when zero.
+	PullIdleTimeout time.Duration
 }
 
 // Docker runs engines as pinned containers with host networking.
@@ -148,6 +154,7 @@ func NewDocker(cfg DockerConfig) (*Docker, error) {
 	if cfg.TailLines <= 0 {
 		cfg.TailLines = 30
 	}
+	cfg.Client = withDeadlines(cfg.Client, cfg.APITimeout)
 	return &Docker{cfg: cfg}, nil
 }
 
@@ -368,7 +375,7 @@ func (d *Docker) Start(ctx context.Context, spec Spec) (Instance, error) {
 	if err := d.portFree(ctx, cs.Config.Labels[ContainerPortLabel]); err != nil {
 		return nil, err
 	}
-	img, err := EnsureImage(ctx, d.cfg.Client, cs.Config.Image, d.cfg.Log)
+	img, err := ensureImage(ctx, d.cfg.Client, cs.Config.Image, d.cfg.Log, d.cfg.PullIdleTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -442,8 +449,17 @@ func (d *Docker) portFree(ctx context.Context, port string) error {
 }
 
 // EnsureImage returns the local image ref, pulling it first when missing and
-// logging pull progress every few seconds.
+// logging pull progress every few seconds. Each call to the daemon is
+// bounded by DefaultDockerAPITimeout, and a pull whose progress is silent
+// for DefaultPullIdleTimeout fails.
 func EnsureImage(ctx context.Context, c DockerAPI, ref string, log *slog.Logger) (image.InspectResponse, error) {
+	return ensureImage(ctx, withDeadlines(c, 0), ref, log, 0)
+}
+
+func ensureImage(ctx context.Context, c DockerAPI, ref string, log *slog.Logger, idle time.Duration) (image.InspectResponse, error) {
+	if idle <= 0 {
+		idle = DefaultPullIdleTimeout
+	}
 	img, err := c.ImageInspect(ctx, ref)
 	if err == nil {
 		return img, nil
@@ -452,11 +468,22 @@ func EnsureImage(ctx context.Context, c DockerAPI, ref string, log *slog.Logger)
 		return img, fmt.Errorf("inspect image %s: %w", ref, err)
 	}
 	log.Info("pulling image", "image", ref)
-	rc, err := c.ImagePull(ctx, ref, image.PullOptions{})
+	pctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	silent := fmt.Errorf("%w: no pull progress for %s", ErrDockerTimeout, idle)
+	stall := time.AfterFunc(idle, func() { cancel(silent) })
+	rc, err := c.ImagePull(pctx, ref, image.PullOptions{})
 	if err != nil {
+		stall.Stop()
+		if context.Cause(pctx) == silent {
+			err = silent
+		}
 		return img, fmt.Errorf("pull image %s: %w", ref, err)
 	}
-	err = followPull(rc, ref, log, 5*time.Second)
+	stall.Stop()
+	ir := newIdleReader(rc, idle, cancel, silent)
+	err = followPull(ir, ref, log, 5*time.Second)
+	ir.stop()
 	rc.Close()
 	if err != nil {
 		return img, err

@@ -126,17 +126,24 @@ type prober struct {
 	cfg    ProbeConfig
 }
 
-// do sends one probe request bounded by d and returns status and body.
-func (p prober) do(ctx context.Context, d time.Duration, method, path string, body any) (int, []byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, d)
+// do sends one probe request bounded by d and returns status and body. An
+// answer that did not come within d is an error naming the request and d.
+func (p prober) do(ctx context.Context, d time.Duration, method, path string, body any) (code int, b []byte, err error) {
+	silent := fmt.Errorf("%s %s%s: no answer within %s", method, p.cfg.URL, path, d)
+	ctx, cancel := context.WithTimeoutCause(ctx, d, silent)
 	defer cancel()
+	defer func() {
+		if err != nil && context.Cause(ctx) == silent {
+			err = silent
+		}
+	}()
 	var rd io.Reader
 	if body != nil {
-		b, err := json.Marshal(body)
+		enc, err := json.Marshal(body)
 		if err != nil {
 			return 0, nil, err
 		}
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(enc)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, p.cfg.URL+path, rd)
 	if err != nil {
@@ -153,7 +160,7 @@ func (p prober) do(ctx context.Context, d time.Duration, method, path string, bo
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	b, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return resp.StatusCode, nil, err
 	}

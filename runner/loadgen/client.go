@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -55,25 +56,65 @@ func (c *Config) Headers() http.Header {
 	return h
 }
 
+// DefaultProbeTimeout bounds each request Run makes before the first
+// benchmark (the model list, every /tokenize call) when
+// Config.ProbeTimeout is zero.
+const DefaultProbeTimeout = 10 * time.Second
+
+// ErrProbeTimeout is wrapped by the error of a start-up request that got
+// no complete answer within the probe timeout.
+var ErrProbeTimeout = errors.New("no answer within the probe timeout")
+
+// probeContext bounds one start-up request by d.
+func probeContext(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		d = DefaultProbeTimeout
+	}
+	return context.WithTimeoutCause(ctx, d, fmt.Errorf("%w (%s)", ErrProbeTimeout, d))
+}
+
+// probeError names what was waited for when ctx's probe deadline ended
+// the request; other errors pass through.
+func probeError(ctx context.Context, what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if cause := context.Cause(ctx); errors.Is(cause, ErrProbeTimeout) {
+		return fmt.Errorf("%s: %w", what, cause)
+	}
+	return err
+}
+
 // ResolveModel asks the server at base for the first model /v1/models
-// lists; Run does this when Config.Model is empty. h is sent as is (API key).
-func ResolveModel(ctx context.Context, client *http.Client, base string, h http.Header) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, trimBase(base)+"/v1/models", nil)
+// lists; Run does this when Config.Model is empty. h is sent as is (API
+// key). The request and its answer are bounded by timeout
+// (DefaultProbeTimeout when zero): a server that accepts the connection
+// and never answers fails with ErrProbeTimeout, naming the URL.
+func ResolveModel(ctx context.Context, client *http.Client, base string, h http.Header, timeout time.Duration) (model string, err error) {
+	url := trimBase(base) + "/v1/models"
+	ctx, cancel := probeContext(ctx, timeout)
+	defer cancel()
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("list models: %w", probeError(ctx, "GET "+url, err))
+		}
+	}()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return "", fmt.Errorf("list models: %w", err)
+		return "", err
 	}
 	req.Header = h.Clone()
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("list models: %w", err)
+		return "", err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
-		return "", fmt.Errorf("list models: %w", err)
+		return "", err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("list models: HTTP %d: %.200s", resp.StatusCode, b)
+		return "", fmt.Errorf("GET %s: HTTP %d: %.200s", url, resp.StatusCode, b)
 	}
 	var out struct {
 		Data []struct {
@@ -81,12 +122,26 @@ func ResolveModel(ctx context.Context, client *http.Client, base string, h http.
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(b, &out); err != nil {
-		return "", fmt.Errorf("list models: %w", err)
+		return "", fmt.Errorf("GET %s: %w", url, err)
 	}
 	if len(out.Data) == 0 || out.Data[0].ID == "" {
-		return "", fmt.Errorf("list models: the server lists no model")
+		return "", fmt.Errorf("GET %s: the server lists no model", url)
 	}
 	return out.Data[0].ID, nil
+}
+
+// probedTokenizer bounds every /tokenize call by the probe timeout.
+type probedTokenizer struct {
+	workload.Tokenizer
+	url     string
+	timeout time.Duration
+}
+
+func (t probedTokenizer) Count(ctx context.Context, prompt string) (int, error) {
+	ctx, cancel := probeContext(ctx, t.timeout)
+	defer cancel()
+	n, err := t.Tokenizer.Count(ctx, prompt)
+	return n, probeError(ctx, "POST "+t.url, err)
 }
 
 // prepared is one prompt's request body, built once per run.

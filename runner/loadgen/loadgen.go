@@ -104,6 +104,11 @@ type Config struct {
 	Warmup         Span
 	Cooldown       Span
 	RequestTimeout time.Duration // default 10 min
+	// ProbeTimeout bounds each request made before the first benchmark:
+	// the model list and every /tokenize call (DefaultProbeTimeout when
+	// zero). A server that accepts connections and never answers fails
+	// the run within it.
+	ProbeTimeout time.Duration
 	// DrainTimeout bounds the wait for in-flight requests once sending
 	// stopped (default RequestTimeout); those still running are cut.
 	DrainTimeout time.Duration
@@ -259,7 +264,7 @@ func Run(ctx context.Context, cfg Config, rec measure.Recorder, sink func(*measu
 	}
 	h := cfg.Headers()
 	if cfg.Model == "" {
-		if cfg.Model, err = ResolveModel(ctx, cfg.Client, cfg.Target, h); err != nil {
+		if cfg.Model, err = ResolveModel(ctx, cfg.Client, cfg.Target, h, cfg.ProbeTimeout); err != nil {
 			return nil, err
 		}
 	}
@@ -333,7 +338,8 @@ func (c *Config) prompts(ctx context.Context, runID string, h http.Header) (work
 			n = min(n, int(top*c.MaxSeconds.Seconds()*1.05)+10)
 		}
 	}
-	tok := &workload.ServerTokenizer{Client: c.Client, BaseURL: c.Target, Model: c.Model, API: c.API, Header: h}
+	tok := probedTokenizer{Tokenizer: &workload.ServerTokenizer{Client: c.Client, BaseURL: c.Target, Model: c.Model, API: c.API, Header: h},
+		url: c.Target + "/tokenize", timeout: c.ProbeTimeout}
 	set, err := workload.Synthesize(ctx, c.Workload, workload.SynthOptions{N: n, Seed: c.Seed, Prefix: "run " + runID + ":", Tokenizer: tok})
 	if err != nil {
 		return workload.Set{}, fmt.Errorf("prompts: %w", err)

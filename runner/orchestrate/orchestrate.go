@@ -157,7 +157,7 @@ func (o *Orchestrator) Execute(ctx context.Context) error {
 		}()
 	}
 
-	var failed []string
+	var failed []error // each failed cell's error, joined into Execute's
 	var summaries []*results.Summary
 	for i, cell := range o.Plan.Cells {
 		if o.Run.Done(cell.ID) {
@@ -182,20 +182,35 @@ func (o *Orchestrator) Execute(ctx context.Context) error {
 			return o.finish(store.StatusIncomplete, summaries, ctx.Err())
 		case err != nil:
 			o.Log.Error("cell failed", "cell", cell.ID, "err", err)
-			failed = append(failed, cell.ID)
-			if serr := o.Run.SetCell(cell.ID, store.CellFailed, err); serr != nil {
-				return serr
+			failed = append(failed, fmt.Errorf("cell %s: %w", cell.ID, err))
+			serr := o.Run.SetCell(cell.ID, store.CellFailed, err)
+			if errors.Is(err, store.ErrWrite) || serr != nil {
+				// Results that cannot be written stop the run: the next
+				// cells would be measured for nothing.
+				return o.fail(summaries, errors.Join(err, serr))
 			}
 		default:
 			if serr := o.Run.SetCell(cell.ID, store.CellDone, nil); serr != nil {
-				return serr
+				return o.fail(summaries, serr)
 			}
 		}
 	}
 	if len(failed) > 0 {
-		return o.finish(store.StatusFailed, summaries, fmt.Errorf("%w: %d of %d: %s", ErrCellsFailed, len(failed), len(o.Plan.Cells), strings.Join(failed, ", ")))
+		return o.finish(store.StatusFailed, summaries, fmt.Errorf("%w: %d of %d: %w", ErrCellsFailed, len(failed), len(o.Plan.Cells), errors.Join(failed...)))
 	}
 	return o.finish(store.StatusComplete, summaries, nil)
+}
+
+// fail ends the run as failed for a run-wide cause, recorded in run.json.
+func (o *Orchestrator) fail(sums []*results.Summary, cause error) error {
+	rep := BuildReport(o.Plan, sums)
+	if err := o.Run.WriteJSON("suite-summary.json", rep); err != nil {
+		o.Log.Error("write suite summary", "err", err)
+	}
+	if err := o.Run.Fail(cause); err != nil {
+		return errors.Join(cause, err)
+	}
+	return cause
 }
 
 // cpusets lists the distinct engine cpusets of the plan ("0-7 0-15"), for
@@ -413,6 +428,13 @@ func (o *Orchestrator) sampleEngines(ctx context.Context, dir string, urls []str
 func (o *Orchestrator) runLevel(ctx context.Context, insts []engine.Instance, req LoadRequest, cw *store.CellWriter, prog *progress) (results.Benchmark, error) {
 	lctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	go func() {
+		select {
+		case <-cw.Failed():
+			cancel(cw.Err()) // stop the level now, not after it ran for nothing
+		case <-lctx.Done():
+		}
+	}()
 	for _, in := range insts {
 		go func(died <-chan error) {
 			select {
@@ -427,7 +449,7 @@ func (o *Orchestrator) runLevel(ctx context.Context, insts []engine.Instance, re
 	rec := cw.Recorder(prog.recorder(o.Recorder))
 	bm, err := o.Load.Run(lctx, req, rec)
 	if cause := context.Cause(lctx); cause != nil && ctx.Err() == nil && !errors.Is(cause, context.Canceled) {
-		return bm, cause // the engine died: its ExitError says how
+		return bm, cause // the engine died (its ExitError says how), or results could not be written
 	}
 	return bm, err
 }

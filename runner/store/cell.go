@@ -3,7 +3,9 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"sync"
 	"time"
@@ -22,9 +24,11 @@ type record struct {
 // recordBufs hold request lines while they are encoded and written.
 var recordBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// Record appends one finished request. It never fails the caller: the first
-// write error is kept and returned by Close, because a benchmark must not
-// stop mid-level over a full disk without the summary saying so.
+// Record appends one finished request. It never fails the caller (it runs
+// on the measuring path): the first write error is kept, closes Failed at
+// once and is returned by Err and Close; a record written only in part is
+// cut back off the file, so requests.jsonl always ends with a whole line.
+// Nothing is written after the first error.
 func (c *CellWriter) Record(level string, r *measure.Result) {
 	buf := recordBufs.Get().(*bytes.Buffer)
 	defer recordBufs.Put(buf)
@@ -36,16 +40,46 @@ func (c *CellWriter) Record(level string, r *measure.Result) {
 		return
 	}
 	if err != nil {
-		c.err = fmt.Errorf("store: encode request %d: %w", r.Seq, err)
+		c.fail(fmt.Errorf("store: encode request %d: %w: %w", r.Seq, ErrWrite, err))
 		return
 	}
 	// One write per record: the line is in the kernel's page cache as soon
 	// as the request is finished, whatever happens to this process next.
-	if _, err := c.f.Write(buf.Bytes()); err != nil {
-		c.err = fmt.Errorf("store: write requests.jsonl: %w", err)
+	n, err := c.f.Write(buf.Bytes())
+	if err != nil {
+		if n > 0 {
+			// Half a line would make the whole file unreadable as JSON
+			// lines: give the part back (truncating frees space even on a
+			// full disk).
+			if terr := c.f.Truncate(c.size); terr != nil {
+				err = errors.Join(err, terr)
+			}
+			_, _ = c.f.Seek(c.size, io.SeekStart)
+		}
+		c.fail(fmt.Errorf("store: write %s: %w: %w", filepath.Join(c.Dir, "requests.jsonl"), ErrWrite, err))
 		return
 	}
+	c.size += int64(n)
 	c.count++
+}
+
+// fail keeps the first error and closes Failed; c.mu is held.
+func (c *CellWriter) fail(err error) {
+	if c.err != nil {
+		return
+	}
+	c.err = err
+	close(c.failed)
+}
+
+// Failed is closed as soon as a write fails; Err then says why.
+func (c *CellWriter) Failed() <-chan struct{} { return c.failed }
+
+// Err is the first write error, nil while every write succeeded.
+func (c *CellWriter) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
 }
 
 // Count is the number of records written.
@@ -64,11 +98,11 @@ func (c *CellWriter) Close() error {
 		return c.err
 	}
 	c.closed = true
-	if err := c.f.Sync(); err != nil && c.err == nil {
-		c.err = fmt.Errorf("store: sync requests.jsonl: %w", err)
+	if err := c.f.Sync(); err != nil {
+		c.fail(fmt.Errorf("store: sync requests.jsonl: %w: %w", ErrWrite, err))
 	}
-	if err := c.f.Close(); err != nil && c.err == nil {
-		c.err = fmt.Errorf("store: close requests.jsonl: %w", err)
+	if err := c.f.Close(); err != nil {
+		c.fail(fmt.Errorf("store: close requests.jsonl: %w: %w", ErrWrite, err))
 	}
 	return c.err
 }
@@ -80,7 +114,7 @@ func (c *CellWriter) WriteSummary(s *results.Summary) error {
 	if err := results.WriteSummary(&buf, s); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	return writeFile(filepath.Join(c.Dir, "summary.json"), buf.Bytes())
+	return c.run.writeFile(filepath.Join(c.Dir, "summary.json"), buf.Bytes())
 }
 
 // WriteManifest writes manifest.json.
@@ -88,7 +122,7 @@ func (c *CellWriter) WriteManifest(m *Manifest) error {
 	if m.SchemaVersion == 0 {
 		m.SchemaVersion = ManifestSchemaVersion
 	}
-	return writeJSON(filepath.Join(c.Dir, "manifest.json"), m)
+	return c.run.writeJSON(filepath.Join(c.Dir, "manifest.json"), m)
 }
 
 // Recorder wraps next so that every finished request is also written to

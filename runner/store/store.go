@@ -14,6 +14,14 @@
 // then rename). A run that ends by interrupt or error is marked incomplete
 // or failed in run.json; Resume reopens it and reports which cells are done.
 //
+// A failed write is never silent and never leaves half a record: a record
+// that could not be written whole is cut back off requests.jsonl, the cell
+// writer's Failed channel closes at once (the orchestrator stops the level
+// on it) and every error wraps ErrWrite. So that a full disk can still say
+// so in run.json, a run keeps a small reserve file (.reserve) in its
+// directory while it runs and gives that space up for its last documents
+// when the disk is full.
+//
 // A Run is used by one goroutine (the orchestrator); a CellWriter's Record
 // and its Recorder are safe for concurrent use.
 package store
@@ -24,12 +32,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/servebench/servebench/internal/atomicfile"
 )
 
 // Run statuses.
@@ -62,6 +74,9 @@ type RunState struct {
 	Finished      time.Time   `json:"finished,omitzero"`
 	Resumed       []time.Time `json:"resumed,omitempty"`
 	Cells         []CellState `json:"cells"`
+	// Error says why a failed run ended, when the cause was the run's own
+	// (results not written, an engine that died) rather than one cell's.
+	Error string `json:"error,omitempty"`
 	// Config is the resolved configuration, as the orchestrator renders it.
 	Config any `json:"config,omitempty"`
 }
@@ -75,6 +90,16 @@ type CellState struct {
 
 // ErrRunNotFound is returned by Resume for an unknown run id.
 var ErrRunNotFound = errors.New("run not found")
+
+// ErrWrite is wrapped by every error of writing results (disk full,
+// read-only directory, I/O error).
+var ErrWrite = errors.New("results could not be written")
+
+// reserveSize is the space a running run keeps in its reserve file: enough
+// for run.json, a cell's summary.json and manifest.json on a full disk.
+const reserveSize = 512 << 10
+
+const reserveName = ".reserve"
 
 // Store is a results root directory.
 type Store struct {
@@ -127,6 +152,7 @@ func (s *Store) Create(suite, runID string, cells []CellState, config any) (*Run
 			r.state.Cells[i].Status = CellPending
 		}
 	}
+	r.reserve()
 	if err := r.save(); err != nil {
 		return nil, err
 	}
@@ -157,6 +183,8 @@ func (s *Store) Resume(runID string) (*Run, error) {
 	r.state.Status = StatusRunning
 	r.state.Resumed = append(r.state.Resumed, s.now())
 	r.state.Finished = time.Time{}
+	r.state.Error = ""
+	r.reserve()
 	if err := r.save(); err != nil {
 		return nil, err
 	}
@@ -211,21 +239,62 @@ func (r *Run) SetCell(cellID, status string, cause error) error {
 	return fmt.Errorf("store: run %s has no cell %q", r.state.RunID, cellID)
 }
 
-// Close ends the run with a status and saves run.json.
+// Close ends the run with a status and saves run.json; the reserve file
+// goes.
 func (r *Run) Close(status string) error {
 	r.state.Status = status
 	r.state.Finished = r.store.now()
-	return r.save()
+	err := r.save()
+	os.Remove(filepath.Join(r.Dir, reserveName))
+	return err
+}
+
+// Fail ends the run as failed with the run-wide cause (results not written,
+// a dead engine) recorded in run.json.
+func (r *Run) Fail(cause error) error {
+	if cause != nil {
+		r.state.Error = cause.Error()
+	}
+	return r.Close(StatusFailed)
 }
 
 // WriteJSON writes a document at the run's top level (e.g. suite-summary.json).
 func (r *Run) WriteJSON(name string, v any) error {
-	return writeJSON(filepath.Join(r.Dir, name), v)
+	return r.writeJSON(filepath.Join(r.Dir, name), v)
 }
 
 func (r *Run) save() error {
 	r.state.Updated = r.store.now()
-	return writeJSON(filepath.Join(r.Dir, "run.json"), r.state)
+	return r.writeJSON(filepath.Join(r.Dir, "run.json"), r.state)
+}
+
+// reserve sets the reserve file aside; a disk too full for it runs
+// without one.
+func (r *Run) reserve() {
+	p := filepath.Join(r.Dir, reserveName)
+	if err := atomicfile.WriteFile(p, make([]byte, reserveSize), 0o644); err != nil {
+		os.Remove(p)
+	}
+}
+
+// writeJSON replaces path atomically with v; on a full disk it gives up
+// the reserve and tries once more.
+func (r *Run) writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("store: encode %s: %w", filepath.Base(path), err)
+	}
+	return r.writeFile(path, append(b, '\n'))
+}
+
+func (r *Run) writeFile(path string, b []byte) error {
+	err := writeFile(path, b)
+	if errors.Is(err, syscall.ENOSPC) {
+		if os.Remove(filepath.Join(r.Dir, reserveName)) == nil {
+			err = writeFile(path, b)
+		}
+	}
+	return err
 }
 
 // Cell opens a cell's directory for writing. An unfinished cell from an
@@ -239,11 +308,11 @@ func (r *Run) Cell(cellID string) (*CellWriter, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "requests.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(filepath.Join(dir, "requests.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, fmt.Errorf("store: %w: %w", ErrWrite, err)
 	}
-	return &CellWriter{Dir: dir, f: f}, nil
+	return &CellWriter{Dir: dir, run: r, f: f, failed: make(chan struct{})}, nil
 }
 
 // Last returns the directory of the last run started under root.
@@ -273,43 +342,32 @@ func (s *Store) setLast(dir string) error {
 	return writeFile(filepath.Join(s.Root, ".last-run"), []byte(dir+"\n"))
 }
 
-// writeJSON replaces path atomically with v, indented.
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("store: encode %s: %w", filepath.Base(path), err)
-	}
-	return writeFile(path, append(b, '\n'))
-}
-
+// writeFile replaces path atomically; its errors wrap ErrWrite.
 func writeFile(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("store: write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("store: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("store: %w", err)
+	if err := atomicfile.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("store: %w: %w", ErrWrite, err)
 	}
 	return nil
+}
+
+// recordFile is what a CellWriter needs of requests.jsonl (an *os.File).
+type recordFile interface {
+	io.WriteSeeker
+	Truncate(size int64) error
+	Sync() error
+	Close() error
 }
 
 // CellWriter writes one cell's files.
 type CellWriter struct {
 	Dir string
+	run *Run
 
 	mu     sync.Mutex
-	f      *os.File
+	f      recordFile
+	size   int64 // bytes of whole records in requests.jsonl
 	count  int
-	err    error // first write error, reported by Close
+	err    error         // first write error, reported by Close and Err
+	failed chan struct{} // closed with the first write error
 	closed bool
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -163,5 +164,98 @@ func readJSON(t *testing.T, path string, v any) {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// fullFile is requests.jsonl on a disk that fills up after room bytes: the
+// write that crosses it lands in part and fails with ENOSPC.
+type fullFile struct {
+	*os.File
+	room int64
+}
+
+func (f *fullFile) Write(p []byte) (int, error) {
+	if int64(len(p)) <= f.room {
+		f.room -= int64(len(p))
+		return f.File.Write(p)
+	}
+	n, _ := f.File.Write(p[:f.room])
+	f.room = 0
+	return n, syscall.ENOSPC
+}
+
+func TestRecordWriteFailureKeepsWholeLines(t *testing.T) {
+	s := New(t.TempDir(), clock())
+	r, err := s.Create("smoke", "20261127-030000-full", []CellState{{ID: "a"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cw, err := r.Cell("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cw.f = &fullFile{File: cw.f.(*os.File), room: 500}
+	select {
+	case <-cw.Failed():
+		t.Fatal("Failed closed before any failure")
+	default:
+	}
+	for i := range 20 {
+		cw.Record("l", &measure.Result{Seq: int64(i), Outcome: contract.OutcomeSuccess})
+	}
+	select {
+	case <-cw.Failed():
+	default:
+		t.Fatal("Failed still open after a write failed")
+	}
+	if err := cw.Err(); !errors.Is(err, ErrWrite) || !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "requests.jsonl") {
+		t.Errorf("Err = %v", err)
+	}
+	if err := cw.Close(); !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("Close = %v", err)
+	}
+	got := lines(t, filepath.Join(cw.Dir, "requests.jsonl")) // fails on half a line
+	if len(got) == 0 || len(got) != cw.Count() {
+		t.Errorf("%d whole lines on disk, %d counted", len(got), cw.Count())
+	}
+	b, _ := os.ReadFile(filepath.Join(cw.Dir, "requests.jsonl"))
+	if len(b) == 0 || b[len(b)-1] != '\n' {
+		t.Errorf("requests.jsonl does not end with a whole line: %q", b[max(len(b)-40, 0):])
+	}
+	// The run records why it failed.
+	if err := r.Fail(cw.Err()); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := ReadState(r.Dir)
+	if st.Status != StatusFailed || !strings.Contains(st.Error, "no space left on device") {
+		t.Errorf("run state: %+v", st)
+	}
+	if _, err := os.Stat(filepath.Join(r.Dir, reserveName)); !os.IsNotExist(err) {
+		t.Errorf("the reserve outlived the run: %v", err)
+	}
+}
+
+func TestRunKeepsAReserveWhileRunning(t *testing.T) {
+	s := New(t.TempDir(), clock())
+	r, err := s.Create("smoke", "20261127-030000-rsrv", []CellState{{ID: "a"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(r.Dir, reserveName))
+	if err != nil || fi.Size() != reserveSize {
+		t.Fatalf("reserve: %v, %v", fi, err)
+	}
+	if err := r.Close(StatusIncomplete); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(r.Dir, reserveName)); !os.IsNotExist(err) {
+		t.Errorf("reserve after Close: %v", err)
+	}
+	r2, err := s.Resume(r.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(r2.Dir, reserveName)); err != nil {
+		t.Errorf("no reserve after Resume: %v", err)
 	}
 }

@@ -190,6 +190,10 @@ func Synthesize(ctx context.Context, spec Spec, opt SynthOptions) (Set, error) {
 	if par <= 0 {
 		par = 8
 	}
+	// The first failed calibration ends the others: a server that stopped
+	// answering must not be waited for once per prompt.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -207,6 +211,7 @@ func Synthesize(ctx context.Context, spec Spec, opt SynthOptions) (Set, error) {
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
+					cancel()
 				}
 				if got != it.PromptTokens {
 					inexact++
@@ -216,11 +221,19 @@ func Synthesize(ctx context.Context, spec Spec, opt SynthOptions) (Set, error) {
 			}
 		}()
 	}
+dispatch:
 	for i := range set.Items {
-		next <- i
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break dispatch
+		}
 	}
 	close(next)
 	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = context.Cause(ctx)
+	}
 	if firstErr != nil {
 		return Set{}, fmt.Errorf("synthesize: %w", firstErr)
 	}
