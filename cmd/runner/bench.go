@@ -21,6 +21,7 @@ import (
 	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/exporter/webserver"
 	"github.com/servebench/servebench/internal/atomicfile"
+	"github.com/servebench/servebench/internal/bounds"
 	"github.com/servebench/servebench/internal/cli"
 	"github.com/servebench/servebench/runner/loadgen"
 	"github.com/servebench/servebench/runner/orchestrate"
@@ -164,12 +165,22 @@ func (f *benchFlags) parse(getenv func(string) string) error {
 	if !(c.Burstiness > 0) {
 		return usagef("--burstiness: %v must be above 0", c.Burstiness)
 	}
-	c.RampOver = secondsFlag(*rampSeconds)
-	c.MaxSeconds = secondsFlag(*maxSeconds)
-	c.RequestTimeout = secondsFlag(*timeout)
-	c.ProbeTimeout = secondsFlag(f.probe)
-	c.DrainTimeout = secondsFlag(*drain)
-	c.InterruptGrace = secondsFlag(*grace)
+	// Seconds are range-checked before they become Durations, which
+	// would overflow; loadgen.Bounds decides the ranges.
+	l := &loadgen.Bounds
+	for _, d := range []struct {
+		dst *time.Duration
+		r   bounds.Range
+		v   float64
+	}{
+		{&c.RampOver, l.RampSeconds, *rampSeconds}, {&c.MaxSeconds, l.MaxSeconds, *maxSeconds},
+		{&c.RequestTimeout, l.RequestTimeout, *timeout}, {&c.ProbeTimeout, l.ProbeTimeout, f.probe},
+		{&c.DrainTimeout, l.DrainTimeout, *drain}, {&c.InterruptGrace, l.InterruptGrace, *grace},
+	} {
+		if *d.dst, err = d.r.Seconds(d.v); err != nil {
+			return usagef("--%v", err)
+		}
+	}
 	c.Warmup, c.Cooldown = loadgen.Span(*warmup), loadgen.Span(*cooldown)
 
 	switch {
@@ -240,11 +251,14 @@ func (f *benchFlags) parse(getenv func(string) string) error {
 		maxErr = 1e-12 // 0 would select the default; zero tolerance is "any failure"
 	}
 	c.Validity = results.Validity{MaxLatenessP99: time.Duration(*maxLate * float64(time.Millisecond)), MinSamplesP99: *minSamples, MaxErrorRate: maxErr}
-	if f.cores < 0 {
-		return usagef("--cores %d: must be >= 0", f.cores)
+	if err := loadgen.Bounds.Cores.Int(f.cores); err != nil {
+		return usagef("--%v", err)
 	}
 	if f.cores > 0 {
 		c.Labels.Cores = strconv.Itoa(f.cores)
+	}
+	if err := c.Validate(); err != nil {
+		return cli.Usage(err)
 	}
 	if err := webserver.Validate(f.webConfig); err != nil {
 		return usagef("--web.config.file: %v", err)
@@ -259,8 +273,6 @@ func kindList() string {
 	}
 	return strings.Join(s, "|")
 }
-
-func secondsFlag(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 func runBench(ctx context.Context, e *env, f *benchFlags) error {
 	var err error

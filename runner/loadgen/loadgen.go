@@ -146,6 +146,14 @@ func configErr(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, a...))
 }
 
+// Validate checks the configuration as Run will, without contacting the
+// server: callers that do other work first (runner bench looks the model
+// up for its live endpoint) fail on bad input before anything else.
+func (c Config) Validate() error {
+	_, err := c.check()
+	return err
+}
+
 // check validates cfg and applies defaults; it returns the level specs
 // (nil for a sweep, whose levels depend on measurements).
 func (c *Config) check() ([]pacer.Spec, error) {
@@ -153,6 +161,9 @@ func (c *Config) check() ([]pacer.Spec, error) {
 		return nil, configErr("target: empty")
 	}
 	c.Target = trimBase(c.Target)
+	if err := c.checkBounds(); err != nil {
+		return nil, err
+	}
 	if c.API == "" {
 		c.API = measure.APIChat
 	}

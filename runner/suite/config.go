@@ -212,8 +212,8 @@ func Resolve(s *Suite, env, flags Overrides) (Config, error) {
 }
 
 func (c Config) validate() error {
-	if c.Repeat < 0 {
-		return fmt.Errorf("repeat: %d is negative", c.Repeat)
+	if err := errors.Join(Bounds.Repeat.Int(c.Repeat), Bounds.TP.Int(c.TP), Bounds.NUMANode.Int(c.NUMANode)); err != nil {
+		return err
 	}
 	if len(c.Models) == 0 {
 		return errors.New("models: none given")
@@ -241,8 +241,8 @@ func (c Config) validate() error {
 		}
 	}
 	for _, n := range c.Cores {
-		if n <= 0 {
-			return fmt.Errorf("cores: %d is not a positive core count", n)
+		if err := Bounds.Cores.Int(n); err != nil {
+			return err
 		}
 	}
 	if !oneOf(c.Engine, Engines) {
@@ -259,9 +259,6 @@ func (c Config) validate() error {
 	}
 	if c.API != "" && !oneOf(c.API, APIs) {
 		return fmt.Errorf("api: unknown API %q (one of %s)", c.API, strings.Join(APIs, ", "))
-	}
-	if c.TP < 0 {
-		return fmt.Errorf("tp: %d is negative", c.TP)
 	}
 	return c.Limits.validate()
 }

@@ -69,6 +69,13 @@ func TestResolveErrors(t *testing.T) {
 		{"bad workload flag", nil, Overrides{Workloads: []string{"poems"}}, `workloads: unknown workload "poems"`},
 		{"bad env cores", map[string]string{"SERVEBENCH_CORES": "8,x"}, Overrides{}, `SERVEBENCH_CORES: "x" is not a positive core count`},
 		{"bad env seconds", map[string]string{"SERVEBENCH_MAX_SECONDS": "-1"}, Overrides{}, `SERVEBENCH_MAX_SECONDS: "-1" is not a positive number of seconds`},
+		{"absurd env seconds", map[string]string{"SERVEBENCH_MAX_SECONDS": "1e12"}, Overrides{},
+			"limits.max_seconds (--max-seconds, SERVEBENCH_MAX_SECONDS): 1e+12 is outside the allowed range [0, 604800] seconds"},
+		{"absurd flag seconds", nil, Overrides{MaxSeconds: ptr(1e12)},
+			"limits.max_seconds (--max-seconds, SERVEBENCH_MAX_SECONDS): 1e+12 is outside the allowed range [0, 604800] seconds"},
+		{"absurd cores flag", nil, Overrides{Cores: []int{1e8}}, "cores (--cores, SERVEBENCH_CORES): 1e+08 is outside the allowed range [1, 8192]"},
+		{"absurd repeat", map[string]string{"SERVEBENCH_REPEAT": "1000000"}, Overrides{}, "repeat (--repeat, SERVEBENCH_REPEAT): 1e+06 is outside the allowed range [0, 1000]"},
+		{"bad numa node", nil, Overrides{NUMANode: ptr(-2)}, "numa-node (--numa-node): -2 is outside the allowed range [-1, 1023]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env, err := FromEnv(func(k string) string { return tc.env[k] })

@@ -260,8 +260,8 @@ func (s *Suite) Validate() error {
 		}
 	}
 	for _, c := range s.Cores {
-		if c <= 0 {
-			return fmt.Errorf("cores: %d is not a positive core count", c)
+		if err := Bounds.Cores.Int(c); err != nil {
+			return err
 		}
 	}
 	if s.Engine != "" && !oneOf(s.Engine, Engines) {
@@ -300,11 +300,13 @@ func (s *Suite) Validate() error {
 				return fmt.Errorf("contention.variants: unknown variant %q (one of %s)", v, strings.Join(Variants, ", "))
 			}
 		}
-		if c.NeighbourCores < 0 {
-			return fmt.Errorf("contention.neighbour_cores: %d is negative", c.NeighbourCores)
+		if err := Bounds.NeighbourCores.Int(c.NeighbourCores); err != nil {
+			return err
 		}
-		if c.Instances < 0 || c.Instances == 1 {
-			return fmt.Errorf("contention.instances: %d must be 2 or more", c.Instances)
+		if c.Instances != 0 {
+			if err := Bounds.Instances.Int(c.Instances); err != nil {
+				return err
+			}
 		}
 		if c.Balance != "" && !oneOf(c.Balance, Balancers) {
 			return fmt.Errorf("contention.balance: unknown balancer %q (one of %s)", c.Balance, strings.Join(Balancers, ", "))
@@ -314,19 +316,9 @@ func (s *Suite) Validate() error {
 }
 
 func (l Limits) validate() error {
-	switch {
-	case l.MaxSeconds < 0:
-		return fmt.Errorf("limits.max_seconds: %g is negative", l.MaxSeconds)
-	case l.MaxRequests < 0:
-		return fmt.Errorf("limits.max_requests: %d is negative", l.MaxRequests)
-	case l.WarmupSeconds < 0:
-		return fmt.Errorf("limits.warmup_seconds: %g is negative", l.WarmupSeconds)
-	case l.CooldownSeconds < 0:
-		return fmt.Errorf("limits.cooldown_seconds: %g is negative", l.CooldownSeconds)
-	case l.RequestTimeoutSeconds < 0:
-		return fmt.Errorf("limits.request_timeout_seconds: %g is negative", l.RequestTimeoutSeconds)
-	}
-	return nil
+	return errors.Join(Bounds.MaxSeconds.Check(l.MaxSeconds), Bounds.MaxRequests.Int(l.MaxRequests),
+		Bounds.Warmup.Check(l.WarmupSeconds), Bounds.Cooldown.Check(l.CooldownSeconds),
+		Bounds.RequestTimeout.Check(l.RequestTimeoutSeconds))
 }
 
 // validate returns errors starting with the field name, to be prefixed
@@ -341,12 +333,13 @@ func (st Stage) validate(maxFound bool) error {
 	case len(st.Levels) == 0 && len(st.Fractions) == 0 && st.Profile != "synchronous":
 		return errors.New("levels: set levels or fractions")
 	}
+	r := Bounds.Rate
+	if closedLoop(st.Profile) {
+		r = Bounds.Streams
+	}
 	for _, l := range st.Levels {
-		if l <= 0 {
-			return fmt.Errorf("levels: %g is not a positive level", l)
-		}
-		if closedLoop(st.Profile) && l != float64(int(l)) {
-			return fmt.Errorf("levels: %g streams is not a whole number", l)
+		if err := r.Check(l); err != nil {
+			return err
 		}
 	}
 	if len(st.Fractions) > 0 {
