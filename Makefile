@@ -8,6 +8,10 @@ SIM_IMAGE ?= servebench/vllm-sim:dev
 SCENARIO_BENCH := Constant2000|SleeperAlone|Truth500|ScaleStreams|AddedTTFT500|ChunksPerCPUSecond|ChunkCPU|Scrape20k|ScrapeUnderLoad|CompareLargeLevel|BootstrapP99Diff|MannWhitney100k
 MICRO_BENCH    := Read|Observe|TokenChunk|Count|Parse|TrackerWrite
 IMAGE     ?= servebench/servebench:dev
+# What --version, servebench_build_info and run manifests report.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT    ?= $(shell git describe --always --dirty --abbrev=40 --match=no-tag-matches 2>/dev/null)
+LDFLAGS   := -X github.com/servebench/servebench/internal/buildinfo.version=$(VERSION) -X github.com/servebench/servebench/internal/buildinfo.commit=$(COMMIT)
 
 .DEFAULT_GOAL := help
 
@@ -21,7 +25,7 @@ run: ## Run the smoke suite on the built-in engine simulator (no vLLM, no Docker
 
 .PHONY: build
 build: ## Build every binary into bin/ (static, CGO off)
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 .PHONY: deps
 deps: ## Install and start what the tests need (Prometheus, Alertmanager, VictoriaMetrics, dockerd, Chromium)

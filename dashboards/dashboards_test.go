@@ -333,5 +333,6 @@ var optional = map[string]bool{
 	contract.BenchmarkDuration.Name:       true,
 	contract.HostNUMAMemoryTotal.Name:     true, // free per node is the signal
 	contract.ProcessThreads.Name:          true,
+	contract.BuildInfo.Name:               true, // provenance, read by hand or joined in queries
 	contract.ScrapeCollectorDuration.Name: true,
 }

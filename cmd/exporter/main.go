@@ -7,12 +7,13 @@
 //	exporter proxy --upstream URL    also meter the requests passing through
 //
 // Exit codes: 0 success (including an interrupt), 1 failure, 2 bad usage.
+// --version prints the build (version, commit, Go version), which
+// servebench_build_info also exposes.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,6 +29,8 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/promslog"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/servebench/servebench/exporter/collector"
 	"github.com/servebench/servebench/exporter/contract"
@@ -36,6 +39,8 @@ import (
 	"github.com/servebench/servebench/exporter/push"
 	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/exporter/webserver"
+	"github.com/servebench/servebench/internal/buildinfo"
+	"github.com/servebench/servebench/internal/cli"
 )
 
 const (
@@ -46,36 +51,45 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-// usageError marks bad flags or arguments (exit 2).
-type usageError struct{ error }
-
-func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
-
-func run(ctx context.Context, args []string, stderr io.Writer) int {
-	err := dispatch(ctx, args, stderr)
-	var ue usageError
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCommon()
+	root := &cobra.Command{
+		Use:   "exporter [flags]",
+		Short: "serve the host and container series of a server host on /metrics",
+		Long: `exporter is servebench's standalone exporter for the server host of a two-host
+set-up: host (CPU by role, memory, NUMA, network), process and container
+series on /metrics, optionally pushed to VictoriaMetrics or a Pushgateway.
+The proxy subcommand also meters an OpenAI-compatible server's requests.`,
+		Example: `  exporter --web.listen-address 127.0.0.1:9465 --cpuset.engine 0-15 --cpuset.loadgen 16-17
+  exporter --no-collector.container --push.url http://127.0.0.1:8428/api/v1/import/prometheus
+  exporter proxy --upstream http://127.0.0.1:8000 --loadgen guidellm`,
+		Args: cli.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := c.check(cmd.Flags()); err != nil {
+				return err
+			}
+			return runDaemon(cmd.Context(), c, stderr)
+		},
+	}
+	c.register(root.PersistentFlags())
+	root.AddCommand(newProxyCmd(c, stderr))
+	cli.Setup(root, stdout, stderr, buildinfo.Get().String("exporter"))
+	cmd, err := cli.Execute(ctx, root, args)
 	switch {
-	case err == nil || errors.Is(err, flag.ErrHelp):
+	case err == nil:
 		return exitOK
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "exporter: %v\n", err)
+	case cli.IsUsage(err):
+		cli.Report(stderr, cmd, err)
 		return exitUsage
 	default:
-		fmt.Fprintf(stderr, "exporter: %v\n", err)
+		cli.Report(stderr, cmd, err)
 		return exitFailure
 	}
-}
-
-func dispatch(ctx context.Context, args []string, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "proxy" {
-		return runProxy(ctx, args[1:], stderr)
-	}
-	return runDaemon(ctx, args, stderr)
 }
 
 // common holds the flags of both modes.
@@ -106,15 +120,15 @@ var collectorDefaults = []struct {
 	{"container", "CPU, throttling and memory of containers labelled " + contract.ContainerRoleLabel + " (Docker Engine API, DOCKER_HOST)", true},
 }
 
-func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *common) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	c := &common{logLevel: promslog.NewLevel(), format: promslog.NewFormat(),
-		enabled: map[string]*bool{}, disabled: map[string]*bool{}}
+func newCommon() *common {
+	return &common{logLevel: promslog.NewLevel(), format: promslog.NewFormat(), enabled: map[string]*bool{}, disabled: map[string]*bool{}}
+}
+
+func (c *common) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.listen, "web.listen-address", webserver.DefaultListenAddress, "address to serve /metrics and /-/healthy on")
 	fs.StringVar(&c.webConfig, "web.config.file", "", "exporter-toolkit web configuration file (TLS, basic auth)")
-	fs.Var(promFlag{c.logLevel}, "log.level", "log level: debug, info, warn, error")
-	fs.Var(promFlag{c.format}, "log.format", "log format: logfmt, json (default logfmt)")
+	fs.Var(promFlag{c.logLevel, "level"}, "log.level", "log level: debug, info, warn, error")
+	fs.Var(promFlag{c.format, "format"}, "log.format", "log format: logfmt, json")
 	fs.StringVar(&c.procfs, "path.procfs", "/proc", "procfs mount point")
 	fs.StringVar(&c.sysfs, "path.sysfs", "/sys", "sysfs mount point")
 	fs.StringVar(&c.engineCPUs, "cpuset.engine", "", "CPUs of the inference engine (Linux list, e.g. 0-15): role=engine")
@@ -129,35 +143,24 @@ func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *common) {
 		c.enabled[d.name] = fs.Bool("collector."+d.name, d.on, "enable the "+d.name+" collector: "+d.help)
 		c.disabled[d.name] = fs.Bool("no-collector."+d.name, false, "disable the "+d.name+" collector")
 	}
-	return fs, c
 }
 
-func parse(fs *flag.FlagSet, c *common, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+// check validates the parsed flags.
+func (c *common) check(fs *pflag.FlagSet) error {
 	for name := range c.enabled {
-		if set["collector."+name] && set["no-collector."+name] {
-			return usagef("--collector.%[1]s and --no-collector.%[1]s both given", name)
+		if fs.Changed("collector."+name) && fs.Changed("no-collector."+name) {
+			return cli.Usagef("--collector.%[1]s and --no-collector.%[1]s both given", name)
 		}
 		if *c.disabled[name] {
 			*c.enabled[name] = false
 		}
 	}
 	if err := webserver.Validate(c.webConfig); err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	if c.pushURL != "" {
 		if _, err := push.New(push.Config{URL: c.pushURL, Gatherer: prometheus.NewRegistry(), Interval: c.pushInterval}); err != nil {
-			return usagef("--push.url: %w", err)
+			return cli.Usagef("--push.url: %w", err)
 		}
 	}
 	return nil
@@ -177,7 +180,7 @@ func (c *common) serve(ctx context.Context, reg *prometheus.Registry, name strin
 		DropTimestamps: c.pushDropTimestamps, Log: log})
 	if err != nil {
 		l.Close()
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- p.Run(ctx) }()
@@ -203,7 +206,7 @@ func (c *common) collectors() (map[string]collector.Collector, func(), error) {
 	if c.netExclude != "" {
 		re, err := regexp.Compile(c.netExclude)
 		if err != nil {
-			return nil, closeAll, usagef("--collector.network.device-exclude: %w", err)
+			return nil, closeAll, cli.Usagef("--collector.network.device-exclude: %w", err)
 		}
 		o.NetworkExclude = re
 	}
@@ -217,7 +220,7 @@ func (c *common) collectors() (map[string]collector.Collector, func(), error) {
 	}
 	cols, err := collector.Build(names, o)
 	if err != nil {
-		return nil, closeAll, usageError{err}
+		return nil, closeAll, cli.Usage(err)
 	}
 	return cols, closeAll, nil
 }
@@ -229,20 +232,12 @@ func (c *common) registry(log *slog.Logger) (*prometheus.Registry, func(), error
 	}
 	reg := prometheus.NewRegistry()
 	set := collector.NewSet(log, c.timeout, cols)
-	reg.MustRegister(set)
+	reg.MustRegister(set, buildinfo.Collector())
 	log.Info("collectors enabled", "collectors", strings.Join(set.Names(), ","))
 	return reg, closeAll, nil
 }
 
-func runDaemon(ctx context.Context, args []string, stderr io.Writer) error {
-	fs, c := newFlagSet("exporter", stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: exporter [flags]\n       exporter proxy --upstream URL [flags]\n\nflags:")
-		fs.PrintDefaults()
-	}
-	if err := parse(fs, c, args); err != nil {
-		return err
-	}
+func runDaemon(ctx context.Context, c *common, stderr io.Writer) error {
 	log := c.logger(stderr)
 	reg, closeAll, err := c.registry(log)
 	defer closeAll()
@@ -252,33 +247,55 @@ func runDaemon(ctx context.Context, args []string, stderr io.Writer) error {
 	return c.serve(ctx, reg, "servebench exporter", log)
 }
 
-func runProxy(ctx context.Context, args []string, stderr io.Writer) error {
-	fs, c := newFlagSet("exporter proxy", stderr)
-	listen := fs.String("listen", "127.0.0.1:8001", "address the load generator sends its OpenAI requests to")
-	upstream := fs.String("upstream", "", "base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8000 (required)")
-	var l measure.BenchmarkLabels
+// proxyFlags are the proxy subcommand's own flags.
+type proxyFlags struct {
+	listen, upstream string
+	labels           measure.BenchmarkLabels
+	native           bool
+}
+
+func newProxyCmd(c *common, stderr io.Writer) *cobra.Command {
+	var p proxyFlags
+	cmd := &cobra.Command{
+		Use:   "proxy --upstream URL [flags]",
+		Short: "meter the requests passing through to an OpenAI-compatible server",
+		Long: `Runs the metering proxy in front of an OpenAI-compatible server: a load
+generator sends to --listen, every request is timed chunk by chunk on its way
+back and recorded into the same series the runner publishes, next to the host
+series.`,
+		Example: `  exporter proxy --upstream http://127.0.0.1:8000 --listen 127.0.0.1:8001 --loadgen guidellm --level rate-2`,
+		Args:    cli.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// The proxy runs next to the load generator; containers are the daemon's job.
+			if !cmd.Flags().Changed("collector.container") {
+				*c.enabled["container"] = false
+			}
+			if err := c.check(cmd.Flags()); err != nil {
+				return err
+			}
+			return runProxy(cmd.Context(), c, p, stderr)
+		},
+	}
+	fs, l := cmd.Flags(), &p.labels
+	fs.StringVar(&p.listen, "listen", "127.0.0.1:8001", "address the load generator sends its OpenAI requests to")
+	fs.StringVar(&p.upstream, "upstream", "", "base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8000 (required)")
 	fs.StringVar(&l.Loadgen, "loadgen", "proxy", "loadgen label: the client behind the proxy (guidellm, vllm-bench, ...)")
 	fs.StringVar(&l.Suite, "suite", "bench", "suite label")
 	fs.StringVar(&l.Workload, "workload", "custom", "workload label")
 	fs.StringVar(&l.Cores, "cores", "", "cores label: cores given to the engine")
 	fs.StringVar(&l.Level, "level", "proxy", "level label")
 	fs.StringVar(&l.Model, "model", "", "model label for requests whose body names none")
-	native := fs.Bool("histograms.native", true, "expose native (exponential) histogram buckets to protobuf scrapers, next to the classic ones")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: exporter proxy --upstream URL [flags]\n\nflags:")
-		fs.PrintDefaults()
+	fs.BoolVar(&p.native, "histograms.native", true, "expose native (exponential) histogram buckets to protobuf scrapers, next to the classic ones")
+	return cmd
+}
+
+func runProxy(ctx context.Context, c *common, p proxyFlags, stderr io.Writer) error {
+	if p.upstream == "" {
+		return cli.Usagef("--upstream is required")
 	}
-	// The proxy runs next to the load generator; containers are the daemon's job.
-	*c.enabled["container"] = false
-	if err := parse(fs, c, args); err != nil {
-		return err
-	}
-	if *upstream == "" {
-		return usagef("--upstream is required")
-	}
-	up, err := url.Parse(*upstream)
+	up, err := url.Parse(p.upstream)
 	if err != nil || up.Scheme == "" || up.Host == "" {
-		return usagef("--upstream %q: want a URL such as http://127.0.0.1:8000", *upstream)
+		return cli.Usagef("--upstream %q: want a URL such as http://127.0.0.1:8000", p.upstream)
 	}
 	log := c.logger(stderr)
 	reg, closeAll, err := c.registry(log)
@@ -286,20 +303,20 @@ func runProxy(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rec, err := recorder.New(reg, recorder.Options{NativeHistograms: *native})
+	rec, err := recorder.New(reg, recorder.Options{NativeHistograms: p.native})
 	if err != nil {
 		return err
 	}
-	px, err := proxy.New(proxy.Config{Upstream: up, Recorder: rec, Labels: l, Log: log})
+	px, err := proxy.New(proxy.Config{Upstream: up, Recorder: rec, Labels: p.labels, Log: log})
 	if err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	defer px.Close()
-	pl, err := webserver.Listen(*listen)
+	pl, err := webserver.Listen(p.listen)
 	if err != nil {
 		return err
 	}
-	log.Info("metering proxy", "listen", pl.Addr().String(), "upstream", up.String(), "loadgen", l.Loadgen)
+	log.Info("metering proxy", "listen", pl.Addr().String(), "upstream", up.String(), "loadgen", p.labels.Loadgen)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 2)
@@ -310,14 +327,16 @@ func runProxy(ctx context.Context, args []string, stderr io.Writer) error {
 	return errors.Join(err, <-errc)
 }
 
-// promFlag adapts promslog's Level and Format to the flag package, whose
-// help output calls String on a zero promFlag, one without a value.
+// promFlag adapts promslog's Level and Format to pflag.
 type promFlag struct {
 	v interface {
 		String() string
 		Set(string) error
 	}
+	typ string
 }
+
+func (f promFlag) Type() string { return f.typ }
 
 func (f promFlag) String() string {
 	if f.v == nil {

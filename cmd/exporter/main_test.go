@@ -13,12 +13,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/servebench/servebench/internal/buildinfo"
 	"github.com/servebench/servebench/internal/e2e"
 )
 
@@ -37,14 +39,34 @@ func TestUsageErrors(t *testing.T) {
 		{"--push.url", "vm:8428"},
 		{"--no-collector.container", "--path.procfs", "/nonexistent"},
 	} {
-		var stderr bytes.Buffer
-		if code := run(context.Background(), args, &stderr); code != exitUsage {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr); code != exitUsage || !strings.HasPrefix(stderr.String(), "exporter: ") {
 			t.Errorf("%v: exit %d, want %d (stderr %q)", args, code, exitUsage, stderr.String())
 		}
 	}
-	var stderr bytes.Buffer
-	if code := run(context.Background(), []string{"-h"}, &stderr); code != exitOK || !strings.Contains(stderr.String(), "--web.listen-address") && !strings.Contains(stderr.String(), "-web.listen-address") {
-		t.Errorf("-h: exit %d, output %q", code, stderr.String())
+	for _, args := range [][]string{{"-h"}, {"proxy", "-h"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr); code != exitOK || !strings.Contains(stdout.String(), "--web.listen-address") || !strings.Contains(stdout.String(), "Examples:") {
+			t.Errorf("%v: exit %d, output %q", args, code, stdout.String())
+		}
+	}
+}
+
+// Flags may come before or after the subcommand, and the version is the
+// build's.
+func TestInterspersedAndVersion(t *testing.T) {
+	for _, args := range [][]string{
+		{"--web.listen-address", "127.0.0.1:1", "proxy", "--upstream", "x"},
+		{"proxy", "--upstream", "x", "--web.listen-address", "127.0.0.1:1"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), `--upstream "x": want a URL`) {
+			t.Errorf("%v: exit %d: %s", args, code, stderr.String())
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--version"}, &stdout, &stderr); code != exitOK || stdout.String() != buildinfo.Get().String("exporter")+"\n" {
+		t.Errorf("--version: exit %d: %q", code, stdout.String())
 	}
 }
 
@@ -109,7 +131,7 @@ func promtoolCheck(t *testing.T, exposition string) {
 }
 
 // The whole binary on fixture procfs/sysfs trees: its exposition, less the
-// collector durations, equals testdata/exposition.prom and passes promtool.
+// collector durations and the build info sample, equals testdata/exposition.prom and passes promtool.
 func TestE2EExporterBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
@@ -130,6 +152,13 @@ func TestE2EExporterBinary(t *testing.T) {
 	var kept []string
 	for _, line := range strings.SplitAfter(text, "\n") {
 		if strings.HasPrefix(line, "servebench_scrape_collector_duration_seconds{") {
+			continue
+		}
+		if strings.HasPrefix(line, "servebench_build_info{") {
+			// The build's own labels change with every commit and toolchain.
+			if !strings.Contains(line, `goversion="`+runtime.Version()+`"`) || !strings.HasSuffix(line, "} 1\n") {
+				t.Errorf("build info: %s", line)
+			}
 			continue
 		}
 		kept = append(kept, line)

@@ -4,7 +4,7 @@
 // `make generate` runs it; the output depends only on the code, so a test
 // can demand that the checked-in files equal it byte for byte.
 //
-// With -alertmanager PATH it writes only an alertmanager.yml whose receivers
+// With --alertmanager PATH it writes only an alertmanager.yml whose receivers
 // come from the environment (SERVEBENCH_ALERT_* variables, see
 // docs/dashboards.md), for a deployment rather than for the repository.
 //
@@ -12,17 +12,20 @@
 package main
 
 import (
-	"errors"
-	"flag"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 
+	"github.com/spf13/cobra"
+
 	"github.com/servebench/servebench/alerts"
 	"github.com/servebench/servebench/dashboards"
 	"github.com/servebench/servebench/exporter/contract"
+	"github.com/servebench/servebench/internal/buildinfo"
+	"github.com/servebench/servebench/internal/cli"
 )
 
 func main() {
@@ -30,50 +33,62 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := flag.NewFlagSet("obsgen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	root := fs.String("root", ".", "repository root to write the generated files under")
-	amPath := fs.String("alertmanager", "", "write only an alertmanager.yml with receivers from SERVEBENCH_ALERT_* to this path")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	var root, amPath string
+	cmd := &cobra.Command{
+		Use:   "obsgen [--root DIR | --alertmanager PATH]",
+		Short: "write servebench's generated boards, rules, configs and docs/metrics.md",
+		Long: `Writes the Grafana boards and their provisioning, the Prometheus rules and
+their promtool tests, prometheus.yml, alertmanager.yml and docs/metrics.md
+under --root; make generate runs it. With --alertmanager it writes only an
+alertmanager.yml whose receivers come from SERVEBENCH_ALERT_* variables.`,
+		Example: `  obsgen --root .
+  obsgen --alertmanager /etc/servebench/alertmanager.yml`,
+		Args: cli.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if amPath != "" {
+				return writeAlertmanager(stdout, amPath, getenv)
+			}
+			files, err := generate()
+			if err != nil {
+				return err
+			}
+			if err := write(root, files); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "wrote %d files under %s\n", len(files), root)
+			return nil
+		},
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "obsgen: unexpected arguments %q\n", fs.Args())
-		return 2
-	}
-	if *amPath != "" {
-		r, err := alerts.ReceiversFromEnv(getenv)
-		if err != nil {
-			fmt.Fprintf(stderr, "obsgen: %v\n", err)
-			return 2
-		}
-		b, err := alerts.Alertmanager(r, alerts.DefaultTiming())
-		if err != nil {
-			fmt.Fprintf(stderr, "obsgen: %v\n", err)
-			return 1
-		}
-		// It may hold a Slack webhook URL or an SMTP password.
-		if err := os.WriteFile(*amPath, b, 0o600); err != nil {
-			fmt.Fprintf(stderr, "obsgen: %v\n", err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "wrote %s\n", *amPath)
+	cmd.Flags().StringVar(&root, "root", ".", "repository root to write the generated files under")
+	cmd.Flags().StringVar(&amPath, "alertmanager", "", "write only an alertmanager.yml with receivers from SERVEBENCH_ALERT_* to this path")
+	cli.Setup(cmd, stdout, stderr, buildinfo.Get().String("obsgen"))
+	c, err := cli.Execute(context.Background(), cmd, args)
+	if err == nil {
 		return 0
 	}
-	files, err := generate()
+	cli.Report(stderr, c, err)
+	if cli.IsUsage(err) {
+		return 2
+	}
+	return 1
+}
+
+// writeAlertmanager writes an alertmanager.yml for a deployment.
+func writeAlertmanager(stdout io.Writer, path string, getenv func(string) string) error {
+	r, err := alerts.ReceiversFromEnv(getenv)
 	if err != nil {
-		fmt.Fprintf(stderr, "obsgen: %v\n", err)
-		return 1
+		return cli.Usage(err)
 	}
-	if err := write(*root, files); err != nil {
-		fmt.Fprintf(stderr, "obsgen: %v\n", err)
-		return 1
+	b, err := alerts.Alertmanager(r, alerts.DefaultTiming())
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(stdout, "wrote %d files under %s\n", len(files), *root)
-	return 0
+	// It may hold a Slack webhook URL or an SMTP password.
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", path)
+	return nil
 }
 
 // Paths of the generated files, relative to the repository root.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/servebench/servebench/internal/buildinfo"
 	"github.com/servebench/servebench/runner/compare/comparetest"
 )
 
@@ -155,5 +156,12 @@ func TestCompletionScripts(t *testing.T) {
 		if b, err := exec.Command("bash", "-n", f).CombinedOutput(); err != nil {
 			t.Errorf("bash -n: %v: %s", err, b)
 		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "--version")
+	if code != exitOK || out != buildinfo.Get().String("runner")+"\n" || errOut != "" {
+		t.Errorf("--version: exit %d: %q %q", code, out, errOut)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/servebench/servebench/exporter/collector"
 	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/exporter/webserver"
+	"github.com/servebench/servebench/internal/buildinfo"
 )
 
 // liveCollectors are the exporter's collectors the runner serves itself: the
@@ -36,7 +37,7 @@ type liveMetrics struct {
 // the run does not depend on it.
 func newLiveMetrics(opts recorder.Options, engineCPUs, loadgenCPUs string, log *slog.Logger) (*liveMetrics, error) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildinfo.Collector())
 	cols, err := collector.Build(liveCollectors, collector.Options{EngineCPUs: engineCPUs, LoadgenCPUs: loadgenCPUs,
 		PID: os.Getpid(), Goroutines: runtime.NumGoroutine})
 	if err != nil {

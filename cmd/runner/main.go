@@ -20,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/servebench/servebench/internal/buildinfo"
 	"github.com/servebench/servebench/internal/cli"
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/loadgen"
@@ -113,7 +114,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	e := &env{stdout: stdout, stderr: stderr, getenv: getenv,
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	root := newRoot(e)
-	cli.Setup(root, stdout, stderr, "")
+	cli.Setup(root, stdout, stderr, buildinfo.Get().String("runner"))
 	if _, rest, err := root.Find(args); err == nil {
 		e.args = rest
 	}

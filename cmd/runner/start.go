@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
+	"github.com/servebench/servebench/internal/buildinfo"
 	"github.com/servebench/servebench/internal/cli"
 
 	"github.com/servebench/servebench/exporter/recorder"
@@ -390,11 +390,12 @@ func execute(ctx context.Context, e *env, f *startFlags, st *startSetup, run *st
 	fmt.Fprintf(e.stderr, "run %s: suite %s, %d cells, %d load levels, results in %s\n",
 		run.ID(), cfg.Suite.Name, len(st.plan.Cells), st.plan.Benchmarks(), run.Dir)
 
+	build := buildinfo.Get()
 	o := &orchestrate.Orchestrator{
 		Plan: st.plan, Placements: st.placements, Run: run, Driver: driver, Load: load,
 		Recorder: live.rec, Summaries: live.sums, Live: live.rec, Stress: orchestrate.Stress, Pin: topology.PinSelf, EnginePort: f.enginePort,
 		Image: cfg.Image, Target: cfg.Target, APIKey: apiKey, ModelCache: f.modelCache,
-		Secrets: secretsFromEnv(e.getenv), Host: hostInfo(st.topo), GitRevision: gitRevision(ctx),
+		Secrets: secretsFromEnv(e.getenv), Host: hostInfo(st.topo), GitRevision: gitRevision(ctx), Build: &build,
 		Command:  "runner start " + strings.Join(e.args, " "),
 		Progress: e.stderr, TTY: isTTY(e.stderr), Log: log, EngineMetricsEvery: f.engineMetricsEvery,
 	}
@@ -534,22 +535,8 @@ func hostInfo(t *topology.Topology) store.Host {
 // gitRevision is the build's VCS revision, else the working tree's HEAD
 // (go run does not stamp one), else "".
 func gitRevision(ctx context.Context) string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		rev, dirty := "", false
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				rev = s.Value
-			case "vcs.modified":
-				dirty = s.Value == "true"
-			}
-		}
-		if rev != "" {
-			if dirty {
-				rev += "-dirty"
-			}
-			return rev
-		}
+	if c := buildinfo.Get().Commit; c != "" {
+		return c
 	}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()

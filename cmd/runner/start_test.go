@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/servebench/servebench/internal/buildinfo"
 	"github.com/servebench/servebench/internal/e2e"
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/simulator"
@@ -164,7 +165,7 @@ func TestStartSmoke(t *testing.T) {
 		t.Errorf("live metrics during the run lacked the run and its series:\n%.2000s", m)
 	} else if runtime.GOOS == "linux" {
 		// The runner's own health and the host's CPUs, next to the requests.
-		for _, name := range []string{"servebench_process_cpu_seconds_total{", "servebench_process_goroutines ", "servebench_host_cpu_busy_seconds_total{"} {
+		for _, name := range []string{"servebench_process_cpu_seconds_total{", "servebench_process_goroutines ", "servebench_host_cpu_busy_seconds_total{", "servebench_build_info{"} {
 			if !strings.Contains(m, name) {
 				t.Errorf("live metrics lacked %s", name)
 			}
@@ -196,6 +197,9 @@ func TestStartSmoke(t *testing.T) {
 	eng, _ := man["engine"].(map[string]any)
 	if host["kernel"] == "" || eng["driver"] != "sim" || eng["engine_version"] == nil || man["loadgen"].(map[string]any)["name"] != "native" {
 		t.Errorf("manifest: %s", b)
+	}
+	if sb, _ := man["servebench"].(map[string]any); sb["version"] != buildinfo.Get().Version || sb["go_version"] != runtime.Version() {
+		t.Errorf("manifest lacks the runner's build: %s", b)
 	}
 	logs, _ := filepath.Glob(filepath.Join(cell, "*.log"))
 	if len(logs) == 0 {

@@ -5,13 +5,12 @@
 //	vllm-sim --host 127.0.0.1 --port 8000 --model TinyLlama/TinyLlama-1.1B-Chat-v1.0
 //
 // Exit codes: 0 after SIGINT/SIGTERM, 1 on a failure or the crash fault, 2 on
-// bad flags.
+// bad flags. --version prints the build and the vLLM version it simulates.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,8 +21,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
+	"github.com/servebench/servebench/internal/buildinfo"
+	"github.com/servebench/servebench/internal/cli"
 	"github.com/servebench/servebench/runner/simulator"
 	"github.com/servebench/servebench/runner/simulator/perfmodel"
 )
@@ -51,7 +54,7 @@ func affinityCores() int {
 type options struct {
 	host, dtype, logLevel string
 	port                  int
-	printVersion          bool
+	seed                  uint64
 	cfg                   simulator.Config
 	prof                  perfmodel.Profile
 	profileSet            map[string]bool
@@ -60,11 +63,12 @@ type options struct {
 	nodeBW                float64
 }
 
-func parse(args []string, stderr io.Writer, getenv func(string) string) (*options, error) {
-	o := &options{cfg: simulator.DefaultConfig(), profileSet: map[string]bool{}}
+func newOptions() *options {
+	return &options{cfg: simulator.DefaultConfig(), profileSet: map[string]bool{}}
+}
+
+func (o *options) register(fs *pflag.FlagSet) {
 	c := &o.cfg
-	fs := flag.NewFlagSet("vllm-sim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.StringVar(&o.host, "host", "127.0.0.1", "address to listen on")
 	fs.IntVar(&o.port, "port", 8000, "port to listen on")
 	fs.StringVar(&c.Model, "model", c.Model, "Hugging Face model id; known ids select a preset profile")
@@ -73,7 +77,7 @@ func parse(args []string, stderr io.Writer, getenv func(string) string) (*option
 	fs.IntVar(&c.MaxNumBatchedTokens, "max-num-batched-tokens", c.MaxNumBatchedTokens, "tokens per step at most (chunked prefill budget)")
 	fs.IntVar(&c.MaxModelLen, "max-model-len", 0, "context length (default: the model's, capped by the KV cache)")
 	fs.IntVar(&c.BlockSize, "block-size", c.BlockSize, "tokens per KV-cache block")
-	seed := fs.Uint64("seed", 0, "seed for output text, output lengths, jitter and fault draws")
+	fs.Uint64Var(&o.seed, "seed", 0, "seed for output text, output lengths, jitter and fault draws")
 	fs.StringVar(&o.dtype, "dtype", "auto", "weight and KV dtype: auto, bfloat16, float16, float32")
 	fs.IntVar(&c.Cores, "cores", 0, "cores the engine computes with (default: CPUs in this process's affinity mask)")
 	fs.DurationVar(&c.LoadTime, "load-time", c.LoadTime, "simulated model load; /health is 503 until it passes")
@@ -81,7 +85,6 @@ func parse(args []string, stderr io.Writer, getenv func(string) string) (*option
 	fs.Float64Var(&c.Slowdown, "slowdown", 1, "multiplier on step time (2 = an engine half as fast)")
 	fs.IntVar(&c.OutputLenMedian, "output-len-median", c.OutputLenMedian, "median natural output length without ignore_eos")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.BoolVar(&o.printVersion, "version", false, "print the version and exit")
 	// Model profile (for unknown ids, or to resize a preset).
 	fs.Func("params", "model parameters, e.g. 7e9", o.profFloat("params", &o.prof.Params))
 	fs.Func("layers", "transformer layers", o.profInt("layers", &o.prof.Layers))
@@ -110,31 +113,37 @@ func parse(args []string, stderr io.Writer, getenv func(string) string) (*option
 	fs.IntVar(&f.MalformedAfter, "fault-malformed-after", 1, "index of the malformed token chunk")
 	fs.IntVar(&f.CrashAfter, "fault-crash-after", 0, "exit 1 once this many requests finished (0 = never)")
 	fs.DurationVar(&f.SlowLoad, "fault-slow-load", 0, "extra model load time")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: vllm-sim [MODEL] [flags]\n\nEnvironment: VLLM_CPU_KVCACHE_SPACE (GiB, default 4).\n\nFlags:\n")
-		fs.PrintDefaults()
+}
+
+// parse parses a command line without running it.
+func parse(args []string, stderr io.Writer, getenv func(string) string) (*options, error) {
+	o := newOptions()
+	fs := pflag.NewFlagSet("vllm-sim", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
 	}
-	// The model may also stand between flags (`--host 0.0.0.0 MODEL --port 1`),
-	// as it does after the image's entrypoint.
-	positional := false
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		if positional {
-			return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-		}
-		c.Model, positional = fs.Arg(0), true
-		rest = fs.Args()[1:]
+	return o, o.finish(fs.Args(), getenv)
+}
+
+// finish applies the positional model and the environment, and checks the
+// options. The model may also stand between flags (`--host 0.0.0.0 MODEL
+// --port 1`), as it does after the image's entrypoint.
+func (o *options) finish(args []string, getenv func(string) string) error {
+	c := &o.cfg
+	switch len(args) {
+	case 0:
+	case 1:
+		c.Model = args[0]
+	default:
+		return cli.Usagef("unexpected argument %q", args[1])
 	}
-	c.Seed = *seed
+	c.Seed = o.seed
 	if v := getenv("VLLM_CPU_KVCACHE_SPACE"); v != "" {
 		gib, err := strconv.ParseFloat(v, 64)
 		if err != nil || gib < 0 {
-			return nil, fmt.Errorf("VLLM_CPU_KVCACHE_SPACE=%q: want a number of GiB", v)
+			return cli.Usagef("VLLM_CPU_KVCACHE_SPACE=%q: want a number of GiB", v)
 		}
 		if gib > 0 { // vLLM treats 0 as "use the default"
 			c.KVCacheSpaceGiB = gib
@@ -147,9 +156,9 @@ func parse(args []string, stderr io.Writer, getenv func(string) string) (*option
 	c.Hardware.CoreBandwidth = o.coreBW * 1e9
 	c.Hardware.NodeBandwidth = o.nodeBW * 1e9
 	if err := o.profile(); err != nil {
-		return nil, err
+		return cli.Usage(err)
 	}
-	return o, nil
+	return nil
 }
 
 func (o *options) profFloat(name string, dst *float64) func(string) error {
@@ -219,36 +228,64 @@ func (o *options) profile() error {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	if len(args) > 0 && args[0] == "healthcheck" { // container probe, see healthcheck.go
-		return healthcheck(ctx, args[1:], stderr)
+	o := newOptions()
+	root := &cobra.Command{
+		Use:   "vllm-sim [MODEL] [flags]",
+		Short: "serve vLLM's OpenAI API and /metrics with timing from a CPU performance model",
+		Long: `vllm-sim is servebench's engine simulator: a server that speaks vLLM's
+OpenAI-compatible API and /metrics, with step times from a CPU performance
+model (cores, memory bandwidth, batching, KV-cache capacity). Flags follow
+vLLM's names where vLLM has the knob.
+
+Environment: VLLM_CPU_KVCACHE_SPACE (GiB, default 4).`,
+		Example: `  vllm-sim --host 127.0.0.1 --port 8000 --model TinyLlama/TinyLlama-1.1B-Chat-v1.0
+  vllm-sim Qwen/Qwen3-0.6B --cores 8 --max-num-seqs 64
+  vllm-sim --fault-error-rate 0.05 --fault-stall-rate 0.01`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.finish(args, getenv); err != nil {
+				return err
+			}
+			return serve(cmd.Context(), o, stderr)
+		},
 	}
-	o, err := parse(args, stderr, getenv)
-	if errors.Is(err, flag.ErrHelp) {
+	o.register(root.Flags())
+	root.AddCommand(cli.Healthcheck("  vllm-sim healthcheck http://127.0.0.1:8000/health"))
+	cli.Setup(root, stdout, stderr, buildinfo.Get().String("vllm-sim")+"\nsimulates vLLM "+o.cfg.Version)
+	cmd, err := cli.Execute(ctx, root, args)
+	switch {
+	case err == nil:
 		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "vllm-sim: %v\n", err)
+	case cli.IsUsage(err):
+		cli.Report(stderr, cmd, err)
 		return exitUsage
+	default:
+		if !errors.Is(err, errCrashed) && !errors.Is(err, errShown) {
+			cli.Report(stderr, cmd, err)
+		}
+		return exitFailure
 	}
-	if o.printVersion {
-		fmt.Fprintln(stdout, o.cfg.Version)
-		return exitOK
-	}
+}
+
+// errShown is a failure already logged.
+var errShown = errors.New("server stopped")
+
+// errCrashed is the crash fault: a process exit with no goodbye.
+var errCrashed = errors.New("crashed")
+
+func serve(ctx context.Context, o *options, stderr io.Writer) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		fmt.Fprintf(stderr, "vllm-sim: --log-level: %v\n", err)
-		return exitUsage
+		return cli.Usagef("--log-level: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	eng, err := simulator.New(o.cfg, log)
 	if err != nil {
-		fmt.Fprintf(stderr, "vllm-sim: %v\n", err)
-		return exitUsage
+		return cli.Usage(err)
 	}
 	l, err := net.Listen("tcp", net.JoinHostPort(o.host, strconv.Itoa(o.port)))
 	if err != nil {
-		fmt.Fprintf(stderr, "vllm-sim: %v\n", err)
-		return exitFailure
+		return fmt.Errorf("--host/--port: %w", err)
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -261,11 +298,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case err := <-done:
 		if err != nil {
 			log.Error("server stopped", "err", err)
-			return exitFailure
+			return errShown
 		}
-		return exitOK
+		return nil
 	case <-eng.Crashed():
-		// A crash is a process exit with no goodbye.
-		return exitFailure
+		return errCrashed
 	}
 }

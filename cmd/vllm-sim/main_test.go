@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/servebench/servebench/internal/buildinfo"
 	"github.com/servebench/servebench/internal/e2e"
 )
 
@@ -144,5 +145,17 @@ func TestRunServesAndStops(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no exit after cancel")
+	}
+}
+
+func TestVersionAndInterspersedModel(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"--version"}, &out, &errb, env(nil)); code != exitOK ||
+		!strings.HasPrefix(out.String(), buildinfo.Get().String("vllm-sim")+"\nsimulates vLLM ") {
+		t.Errorf("--version: exit %d: %q", code, out.String())
+	}
+	o, err := parse([]string{"--host", "0.0.0.0", "acme/x", "--port", "1"}, &errb, env(nil))
+	if err != nil || o.cfg.Model != "acme/x" || o.port != 1 || o.host != "0.0.0.0" {
+		t.Errorf("model between flags: %v %+v", err, o)
 	}
 }

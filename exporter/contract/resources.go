@@ -65,6 +65,8 @@ var (
 		Help: "Goroutines of the servebench process."}
 	ProcessThreads = Metric{Name: "servebench_process_threads", Type: Gauge, Unit: "threads",
 		Help: "OS threads of the servebench process."}
+	BuildInfo = Metric{Name: "servebench_build_info", Type: Gauge, Labels: []string{"version", "revision", "goversion", "goos", "goarch"},
+		Help: "Always 1, labelled with the servebench build serving it, as its --version prints it."}
 )
 
 // Container series (Docker Engine API), for containers carrying
@@ -103,7 +105,7 @@ func Host() []Metric {
 
 // Process lists the process (load-generator health) series in documentation order.
 func Process() []Metric {
-	return []Metric{ProcessCPU, ProcessResidentMemory, ProcessGoroutines, ProcessThreads}
+	return []Metric{ProcessCPU, ProcessResidentMemory, ProcessGoroutines, ProcessThreads, BuildInfo}
 }
 
 // Container lists the container series in documentation order.

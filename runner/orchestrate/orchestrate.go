@@ -27,6 +27,7 @@ import (
 
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/exporter/recorder"
+	"github.com/servebench/servebench/internal/buildinfo"
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/store"
@@ -101,6 +102,7 @@ type Orchestrator struct {
 	ModelCache  string
 	Host        store.Host
 	GitRevision string
+	Build       *buildinfo.Info // the runner's build, for the manifest
 	Command     string
 	Seed        uint64
 
@@ -261,7 +263,7 @@ func (o *Orchestrator) runCell(ctx context.Context, cell suite.Cell, pl Placemen
 		RunID: o.Run.ID(), Suite: cfg.Suite.Name, Cell: cell.ID, Started: started,
 		Model: cell.Model, Workload: cell.Workload, Phase: cell.Phase, PrefixCaching: cell.PrefixCaching,
 		Variant: cell.Variant, Cores: cell.Cores, MaxModelLen: cell.MaxModelLen,
-		Host: o.Host, GitRevision: o.GitRevision, GoVersion: runtime.Version(), Command: o.Command,
+		Host: o.Host, GitRevision: o.GitRevision, GoVersion: runtime.Version(), Command: o.Command, Servebench: o.Build,
 		Loadgen:   store.Loadgen{Name: o.Load.Name(), Version: o.Load.Version()},
 		Placement: placementRecord(pl),
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/internal/buildinfo"
 	"github.com/servebench/servebench/runner/results"
 )
 
@@ -185,6 +186,9 @@ type Manifest struct {
 	GitRevision string `json:"git_revision,omitempty"`
 	GoVersion   string `json:"go_version,omitempty"`
 	Command     string `json:"command,omitempty"`
+	// Servebench is the build of the runner that wrote the cell, as its
+	// --version prints it.
+	Servebench *buildinfo.Info `json:"servebench,omitempty"`
 }
 
 // Host describes the machine the runner ran on.
