@@ -70,8 +70,9 @@ func targetVsAchievedPanel() cog.Builder[dashboard.Panel] {
 }
 
 func inFlightPanel() cog.Builder[dashboard.Panel] {
-	return timeseriesPanel("Requests in flight", "Requests sent and not yet finished, by level.", units.Short, half).
-		WithTarget(query(fmt.Sprintf("sum by (level) (%s)", sel(contract.RequestsInFlight, "")), "{{level}}"))
+	return timeseriesPanel("Requests in flight", "Requests sent and not yet finished, by level, and those of them still waiting for their first token (queued or in prefill).", units.Short, half).
+		WithTarget(query(fmt.Sprintf("sum by (level) (%s)", sel(contract.RequestsInFlight, "")), "{{level}}")).
+		WithTarget(query(fmt.Sprintf("sum by (level) (%s)", sel(contract.RequestsAwaitingFirstToken, "")), "awaiting first token {{level}}"))
 }
 
 // latencyPanel plots the summary quantiles (p50, p95, p99) of a live latency

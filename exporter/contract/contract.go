@@ -77,13 +77,14 @@ const (
 	ErrStreamBroken   ErrorKind = "stream_broken"   // the body ended or failed before [DONE]
 	ErrMalformedChunk ErrorKind = "malformed_chunk" // an SSE event that is not valid JSON of the expected shape
 	ErrEarlyEOS       ErrorKind = "early_eos"       // fewer output tokens than demanded with ignore_eos
+	ErrStalled        ErrorKind = "stalled"         // a stream received nothing for the stream idle timeout after its first token
 	ErrCanceled       ErrorKind = "canceled"        // canceled by the client (interrupt) before an answer
 	ErrOther          ErrorKind = "other"
 )
 
 // ErrorKinds lists the values of the kind label (ErrNone excluded).
 var ErrorKinds = []ErrorKind{ErrConnect, ErrTimeout, ErrHTTP4xx, ErrHTTP5xx, ErrStreamBroken,
-	ErrMalformedChunk, ErrEarlyEOS, ErrCanceled, ErrOther}
+	ErrMalformedChunk, ErrEarlyEOS, ErrStalled, ErrCanceled, ErrOther}
 
 // LatencyBuckets are the upper bounds, in seconds, of every request latency
 // histogram: 1 ms to 1000 s, ten bounds per decade on the 1-1.5-2-2.5-3-4-5-6-7-8
@@ -127,7 +128,7 @@ func roundSig(v float64) float64 {
 // rules and external checks: do not rename them.
 var (
 	RequestTTFT = Metric{Name: "servebench_request_ttft_seconds", Type: Histogram, Unit: "seconds", Labels: BenchmarkLabels, Buckets: LatencyBuckets,
-		Help: "Time to first token, from the request's scheduled send to the first chunk carrying content, reasoning or a tool call."}
+		Help: "Time to first token, from the request's scheduled send to the first chunk carrying content, reasoning or a tool call; observed when that chunk arrives."}
 	RequestITL = Metric{Name: "servebench_request_itl_seconds", Type: Histogram, Unit: "seconds", Labels: BenchmarkLabels, Buckets: LatencyBuckets,
 		Help: "Inter-token latency: one sample per gap between consecutive token-carrying chunks."}
 	RequestTPOT = Metric{Name: "servebench_request_tpot_seconds", Type: Histogram, Unit: "seconds", Labels: BenchmarkLabels, Buckets: LatencyBuckets,
@@ -146,6 +147,8 @@ var (
 		Help: "Prompt tokens of the requests sent."}
 	RequestsInFlight = Metric{Name: "servebench_requests_in_flight", Type: Gauge, Unit: "requests", Labels: BenchmarkLabels,
 		Help: "Requests sent and not yet finished."}
+	RequestsAwaitingFirstToken = Metric{Name: "servebench_requests_awaiting_first_token", Type: Gauge, Unit: "requests", Labels: BenchmarkLabels,
+		Help: "Requests sent whose first token has not arrived yet: queued or in prefill at the server."}
 	TargetRate = Metric{Name: "servebench_target_rate", Type: Gauge, Unit: "", Labels: BenchmarkLabels,
 		Help: "Requested load: requests per second for open-loop profiles, concurrent streams for closed-loop ones."}
 	RunInfo = Metric{Name: "servebench_run_info", Type: Gauge, Unit: "", Labels: []string{"run_id", "suite", "model", "engine", "image", "cpuset", "loadgen"},
@@ -157,7 +160,7 @@ func clone(s []string) []string { return append([]string(nil), s...) }
 // Core lists the core per-request series in documentation order.
 func Core() []Metric {
 	return []Metric{RequestTTFT, RequestITL, RequestTPOT, RequestE2E, SendLateness, Requests, RequestErrors,
-		OutputTokens, PromptTokens, RequestsInFlight, TargetRate, RunInfo}
+		OutputTokens, PromptTokens, RequestsInFlight, RequestsAwaitingFirstToken, TargetRate, RunInfo}
 }
 
 // Benchmark summary series: when a benchmark finishes, its headline figures

@@ -30,9 +30,12 @@ type Result struct {
 	// from Sent and the number of tokens it carried.
 	Chunks []Chunk `json:"chunks,omitempty"`
 
-	PromptTokens int    `json:"prompt_tokens"`
-	OutputTokens int    `json:"output_tokens"`
-	TokenSource  string `json:"token_source,omitempty"` // "usage" (server-reported) or "chunks" (counted)
+	PromptTokens int `json:"prompt_tokens"`
+	OutputTokens int `json:"output_tokens"`
+	// MaxTokens is the output length the request asked for (max_tokens),
+	// 0 when unknown; more output tokens than this is an overrun.
+	MaxTokens   int    `json:"max_tokens,omitempty"`
+	TokenSource string `json:"token_source,omitempty"` // "usage" (server-reported) or "chunks" (counted)
 	// TokenMismatch is set when the server's usage disagreed with the chunk count.
 	TokenMismatch bool `json:"token_mismatch,omitempty"`
 
@@ -82,17 +85,34 @@ func (l BenchmarkLabels) Values() []string {
 	return []string{l.Suite, l.Model, l.Workload, l.Cores, l.Loadgen, l.Level}
 }
 
+// FirstTokenObserver is told a request's time to first token, measured
+// from its scheduled send, when the first token arrives.
+type FirstTokenObserver interface {
+	FirstToken(ttft time.Duration)
+}
+
 // BenchmarkRecorder receives one benchmark's requests.
 type BenchmarkRecorder interface {
 	// SetTargetRate publishes the requested load (req/s or streams).
 	SetTargetRate(float64)
 	// Started is called when a request is sent.
 	Started()
-	// Finished is called once per request that Started, with its final record.
+	// FirstToken is called once per request whose first token arrived, as
+	// it arrives (a whole, non-streamed body: at its end), always before
+	// that request's Finished, and never for a request that got none. A
+	// measurer gets this by passing the BenchmarkRecorder (or an observer
+	// that calls it) as TrackOptions.FirstToken.
+	FirstToken(ttft time.Duration)
+	// Finished is called once per request that Started, with its final
+	// record; r.FirstTok is set exactly when FirstToken was called.
 	Finished(*Result)
 	// Close ends the benchmark; no call may follow.
 	Close()
 }
+
+// Overrun reports whether the request returned more output tokens than it
+// asked for: a server that ignored the requested length.
+func (r *Result) Overrun() bool { return r.MaxTokens > 0 && r.OutputTokens > r.MaxTokens }
 
 // Discard is a Recorder that records nothing.
 var Discard Recorder = discard{}
@@ -102,5 +122,6 @@ type discard struct{}
 func (discard) Benchmark(BenchmarkLabels) BenchmarkRecorder { return discard{} }
 func (discard) SetTargetRate(float64)                       {}
 func (discard) Started()                                    {}
+func (discard) FirstToken(time.Duration)                    {}
 func (discard) Finished(*Result)                            {}
 func (discard) Close()                                      {}

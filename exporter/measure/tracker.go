@@ -54,6 +54,11 @@ const (
 // closed while the request was in flight; it has the same effect as Cut.
 var ErrCut = errors.New("cut by the end of the measurement window")
 
+// ErrStalled may be passed to Finish (or wrapped) when a stream received
+// nothing for its idle timeout (see IdleTimer): the request ends as an
+// error of kind stalled, the tokens it received credited.
+var ErrStalled = errors.New("stream stalled")
+
 // TrackOptions describe the request a Tracker times.
 type TrackOptions struct {
 	Stream bool // the request asked for an SSE stream
@@ -67,6 +72,14 @@ type TrackOptions struct {
 	// ChunkHint pre-sizes the chunk list (e.g. the max_tokens asked for);
 	// 0 uses a small default.
 	ChunkHint int
+	// MaxTokens is the output length the request asked for (0 = unknown);
+	// it is recorded in Result.MaxTokens.
+	MaxTokens int
+	// FirstToken, when set, is told the time to first token (from the
+	// scheduled send) when the first token arrives: from the Write that
+	// completed its chunk, or for a whole body from Finish. It is called at
+	// most once, from the Tracker's goroutine.
+	FirstToken FirstTokenObserver
 }
 
 // Limits on what a Tracker buffers, so a hostile or broken server cannot make
@@ -135,7 +148,7 @@ func NewTracker(seq int64, scheduled, sent time.Time, opt TrackOptions) *Tracker
 		n = 4096
 	}
 	t := &Tracker{opt: opt}
-	t.res = Result{Seq: seq, Scheduled: scheduled, Sent: sent}
+	t.res = Result{Seq: seq, Scheduled: scheduled, Sent: sent, MaxTokens: opt.MaxTokens}
 	if opt.Stream && opt.API != APIEmbeddings {
 		t.res.Chunks = make([]Chunk, 0, n)
 	}
@@ -307,6 +320,9 @@ func (t *Tracker) dispatch() {
 	}
 	if t.res.FirstTok.IsZero() {
 		t.res.FirstTok = at
+		if t.opt.FirstToken != nil {
+			t.opt.FirstToken.FirstToken(at.Sub(t.res.Scheduled))
+		}
 	}
 	t.chunkTokens += tokens
 	t.res.Chunks = append(t.res.Chunks, Chunk{At: at.Sub(t.res.Sent), Tokens: tokens})
@@ -359,6 +375,8 @@ func (t *Tracker) Finish(now time.Time, err error) *Result {
 	switch {
 	case t.cut:
 		r.Outcome = contract.OutcomeIncomplete
+	case errors.Is(err, ErrStalled):
+		t.fail(contract.ErrStalled, err.Error())
 	case !t.header:
 		t.fail(transportKind(err, contract.ErrConnect), errText(err, "no response"))
 	case r.Status >= 500:
@@ -391,6 +409,9 @@ func (t *Tracker) Finish(now time.Time, err error) *Result {
 		// A failed non-streamed request produced no usable first token.
 		r.FirstTok = time.Time{}
 		r.Chunks = nil
+	}
+	if !t.sse && !r.FirstTok.IsZero() && t.opt.FirstToken != nil {
+		t.opt.FirstToken.FirstToken(r.FirstTok.Sub(r.Scheduled))
 	}
 	return r
 }

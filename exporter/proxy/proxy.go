@@ -296,6 +296,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.ContentLength = int64(len(body))
 	cw := &clientWriter{ResponseWriter: w, ctx: r.Context()}
 	t := &timing{arrived: arrived, opt: measure.TrackOptions{Stream: head.Stream, API: api}, bench: p.bench(head.Model), client: cw}
+	t.opt.FirstToken = t.bench // live TTFT at the first token, as the load generator's
 	p.rp.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), timingKey{}, t)))
 }
 

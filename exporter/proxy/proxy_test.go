@@ -31,7 +31,9 @@ type capture struct {
 	labels  []measure.BenchmarkLabels
 	started int
 	closed  int
-	done    chan struct{}
+	// firstTokens counts FirstToken calls.
+	firstTokens int
+	done        chan struct{}
 }
 
 func newCapture() *capture { return &capture{done: make(chan struct{}, 1000)} }
@@ -49,6 +51,11 @@ func (b *captureBench) SetTargetRate(float64) {}
 func (b *captureBench) Started() {
 	b.c.mu.Lock()
 	b.c.started++
+	b.c.mu.Unlock()
+}
+func (b *captureBench) FirstToken(time.Duration) {
+	b.c.mu.Lock()
+	b.c.firstTokens++
 	b.c.mu.Unlock()
 }
 func (b *captureBench) Finished(r *measure.Result) {
@@ -163,6 +170,9 @@ func TestPassThroughIsByteExact(t *testing.T) {
 	}
 	if r.FirstTok.Before(r.Sent) || r.Sent.Before(r.Scheduled) || r.End.Before(r.FirstTok) {
 		t.Errorf("times out of order: %+v", r)
+	}
+	if rec.firstTokens != 1 {
+		t.Errorf("first tokens told to the recorder = %d, want 1 (live TTFT)", rec.firstTokens)
 	}
 }
 

@@ -74,6 +74,7 @@ func TestE2EPushToVictoriaMetrics(t *testing.T) {
 	record := func(n int) {
 		for range n {
 			b.Started()
+			b.FirstToken(40 * time.Millisecond)
 			b.Finished(&measure.Result{Scheduled: t0, Sent: t0, FirstTok: t0.Add(40 * time.Millisecond), End: t0.Add(90 * time.Millisecond),
 				OutputTokens: 3, Outcome: contract.OutcomeSuccess, Chunks: []measure.Chunk{{At: 40 * time.Millisecond, Tokens: 1}, {At: 65 * time.Millisecond, Tokens: 1}, {At: 90 * time.Millisecond, Tokens: 1}}})
 		}

@@ -34,6 +34,7 @@ func benchmarkFinished(b *testing.B, opts Options) {
 	cpu0 := cpuTime()
 	for b.Loop() {
 		br.Started()
+		br.FirstToken(80 * time.Millisecond)
 		br.Finished(res)
 	}
 	obs := float64(b.N) * float64(observations(chunks)+1)
@@ -58,6 +59,7 @@ func BenchmarkObserveParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			br.Started()
+			br.FirstToken(80 * time.Millisecond)
 			br.Finished(res)
 		}
 	})
@@ -80,6 +82,7 @@ func BenchmarkScrape20k(b *testing.B) {
 		br := r.Benchmark(l)
 		br.SetTargetRate(float64(i))
 		br.Started()
+		br.FirstToken(80 * time.Millisecond)
 		br.Finished(res)
 		series = countSeries(b, reg)
 	}
@@ -164,6 +167,7 @@ func BenchmarkScrapeUnderLoad(b *testing.B) {
 			for range 2 {
 				br := brs[i%len(brs)]
 				br.Started()
+				br.FirstToken(80 * time.Millisecond)
 				br.Finished(res)
 				recorded.Add(1)
 				i++

@@ -33,6 +33,7 @@ func Example() {
 	b.SetTargetRate(1)
 	t0 := time.Now()
 	b.Started()
+	b.FirstToken(80 * time.Millisecond) // as the first token arrives
 	b.Finished(&measure.Result{
 		Scheduled: t0, Sent: t0, FirstTok: t0.Add(80 * time.Millisecond), End: t0.Add(130 * time.Millisecond),
 		Chunks:       []measure.Chunk{{At: 80 * time.Millisecond, Tokens: 1}, {At: 105 * time.Millisecond, Tokens: 1}, {At: 130 * time.Millisecond, Tokens: 1}},

@@ -67,6 +67,7 @@ func TestE2EPrometheusScrapesRecorder(t *testing.T) {
 		ttft := 0.005 * math.Pow(4000, float64(i)/float64(n-1))
 		ttfts = append(ttfts, ttft)
 		b.Started()
+		b.FirstToken(time.Duration(ttft * float64(time.Second)))
 		b.Finished(result(t0, 0, time.Duration(ttft*float64(time.Second)), 30*time.Millisecond, 8))
 	}
 	for range failed {

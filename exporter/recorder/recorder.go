@@ -3,10 +3,15 @@
 //
 // A Recorder implements measure.Recorder. Benchmark resolves every labelled
 // child series once; the returned BenchmarkRecorder's methods then only touch
-// those children, never fail and are safe for concurrent use. Latency
-// histograms (TTFT, ITL, TPOT, E2E) take successful requests only, as the
-// summary files do; send lateness takes every request that was sent; the
-// counters take every request. RunInfo series are set and cleared by
+// those children, never fail and are safe for concurrent use. TTFT is
+// observed when a request's first token arrives (FirstToken), so a queue
+// shows while its requests still run; the other latency histograms (ITL,
+// TPOT, E2E) take successful requests when they finish, as the summary files
+// do. The summary's TTFT is of successful requests only, so a request that
+// fails after its first token is in the live TTFT and not in the summary's.
+// Send lateness takes every request that was sent; the counters take every
+// request. The in-flight gauges move at the send, the first token and the
+// end. RunInfo series are set and cleared by
 // StartRun and EndRun; finished benchmarks' headline figures go through
 // Summaries (summary.go).
 package recorder
@@ -34,7 +39,7 @@ type Recorder struct {
 	ttft, itl, tpot, e2e, lateness *prometheus.HistogramVec
 	requests, errors               *prometheus.CounterVec
 	outputTokens, promptTokens     *prometheus.CounterVec
-	inFlight, targetRate           *prometheus.GaugeVec
+	inFlight, awaiting, targetRate *prometheus.GaugeVec
 	runInfo                        *prometheus.GaugeVec
 }
 
@@ -51,11 +56,12 @@ func New(reg prometheus.Registerer, opts Options) (*Recorder, error) {
 		outputTokens: counterVec(contract.OutputTokens),
 		promptTokens: counterVec(contract.PromptTokens),
 		inFlight:     gaugeVec(contract.RequestsInFlight),
+		awaiting:     gaugeVec(contract.RequestsAwaitingFirstToken),
 		targetRate:   gaugeVec(contract.TargetRate),
 		runInfo:      gaugeVec(contract.RunInfo),
 	}
 	for _, c := range []prometheus.Collector{r.ttft, r.itl, r.tpot, r.e2e, r.lateness, r.requests, r.errors,
-		r.outputTokens, r.promptTokens, r.inFlight, r.targetRate, r.runInfo} {
+		r.outputTokens, r.promptTokens, r.inFlight, r.awaiting, r.targetRate, r.runInfo} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register recorder series: %w", err)
 		}
@@ -112,6 +118,7 @@ func (r *Recorder) Benchmark(l measure.BenchmarkLabels) measure.BenchmarkRecorde
 		outputTokens: r.outputTokens.WithLabelValues(v...),
 		promptTokens: r.promptTokens.WithLabelValues(v...),
 		inFlight:     r.inFlight.WithLabelValues(v...),
+		awaiting:     r.awaiting.WithLabelValues(v...),
 		targetRate:   r.targetRate.WithLabelValues(v...),
 		errors:       make(map[contract.ErrorKind]prometheus.Counter, len(contract.ErrorKinds)),
 	}
@@ -132,15 +139,27 @@ type benchmark struct {
 	outcomes                   [3]prometheus.Counter // in contract.Outcomes order
 	errors                     map[contract.ErrorKind]prometheus.Counter
 	outputTokens, promptTokens prometheus.Counter
-	inFlight, targetRate       prometheus.Gauge
+	inFlight, awaiting         prometheus.Gauge
+	targetRate                 prometheus.Gauge
 }
 
 func (b *benchmark) SetTargetRate(v float64) { b.targetRate.Set(v) }
 
-func (b *benchmark) Started() { b.inFlight.Inc() }
+func (b *benchmark) Started() {
+	b.inFlight.Inc()
+	b.awaiting.Inc()
+}
+
+func (b *benchmark) FirstToken(ttft time.Duration) {
+	b.awaiting.Dec()
+	b.ttft.Observe(ttft.Seconds())
+}
 
 func (b *benchmark) Finished(r *measure.Result) {
 	b.inFlight.Dec()
+	if r.FirstTok.IsZero() {
+		b.awaiting.Dec() // no first token came: FirstToken was not called
+	}
 	switch r.Outcome {
 	case contract.OutcomeSuccess:
 		b.outcomes[0].Inc()
@@ -168,11 +187,8 @@ func (b *benchmark) Finished(r *measure.Result) {
 	if r.Outcome != contract.OutcomeSuccess {
 		return
 	}
-	if !r.FirstTok.IsZero() {
-		b.ttft.Observe(r.FirstTok.Sub(r.Scheduled).Seconds())
-		if r.OutputTokens > 1 {
-			b.tpot.Observe(r.End.Sub(r.FirstTok).Seconds() / float64(r.OutputTokens-1))
-		}
+	if !r.FirstTok.IsZero() && r.OutputTokens > 1 {
+		b.tpot.Observe(r.End.Sub(r.FirstTok).Seconds() / float64(r.OutputTokens-1))
 	}
 	b.e2e.Observe(r.End.Sub(r.Scheduled).Seconds())
 	for i := 1; i < len(r.Chunks); i++ {
@@ -185,4 +201,5 @@ func (b *benchmark) Finished(r *measure.Result) {
 func (b *benchmark) Close() {
 	b.rec.targetRate.DeleteLabelValues(b.values...)
 	b.rec.inFlight.DeleteLabelValues(b.values...)
+	b.rec.awaiting.DeleteLabelValues(b.values...)
 }

@@ -109,7 +109,19 @@ func TestRecorderMovesEverySeries(t *testing.T) {
 	if got := counter(t, r.inFlight, v...); got != 3 {
 		t.Errorf("in flight = %g, want 3", got)
 	}
-	// Two successes: TTFT 50 ms and 70 ms, 5 chunks 20 ms apart.
+	if got := counter(t, r.awaiting, v...); got != 3 {
+		t.Errorf("awaiting first token = %g, want 3", got)
+	}
+	// Two successes: TTFT 50 ms and 70 ms, 5 chunks 20 ms apart. TTFT is
+	// observed when the first token arrives, before the request ends.
+	b.FirstToken(50 * time.Millisecond)
+	b.FirstToken(70 * time.Millisecond)
+	if ttft := histogram(t, reg, contract.RequestTTFT.Name); ttft.GetSampleCount() != 2 {
+		t.Errorf("ttft count at the first tokens = %d, want 2", ttft.GetSampleCount())
+	}
+	if got, flight := counter(t, r.awaiting, v...), counter(t, r.inFlight, v...); got != 1 || flight != 3 {
+		t.Errorf("awaiting first token = %g, in flight %g after two first tokens, want 1 and 3", got, flight)
+	}
 	b.Finished(result(t0, time.Millisecond, 50*time.Millisecond, 20*time.Millisecond, 5))
 	b.Finished(result(t0, 3*time.Millisecond, 70*time.Millisecond, 20*time.Millisecond, 5))
 	// One failure after 10 ms, no token.
@@ -118,6 +130,9 @@ func TestRecorderMovesEverySeries(t *testing.T) {
 
 	if got := counter(t, r.inFlight, v...); got != 0 {
 		t.Errorf("in flight after finishing = %g, want 0", got)
+	}
+	if got := counter(t, r.awaiting, v...); got != 0 {
+		t.Errorf("awaiting first token after finishing = %g, want 0 (the failure had none)", got)
 	}
 	for o, want := range map[contract.Outcome]float64{contract.OutcomeSuccess: 2, contract.OutcomeError: 1, contract.OutcomeIncomplete: 0} {
 		if got := counter(t, r.requests, with(string(o))...); got != want {
@@ -165,8 +180,8 @@ func TestRecorderMovesEverySeries(t *testing.T) {
 	}
 
 	b.Close()
-	if n := testutil.CollectAndCount(r.targetRate); n != 0 {
-		t.Errorf("target rate series after Close = %d, want 0", n)
+	if n := testutil.CollectAndCount(r.targetRate) + testutil.CollectAndCount(r.awaiting); n != 0 {
+		t.Errorf("target rate and awaiting series after Close = %d, want 0", n)
 	}
 	if n := testutil.CollectAndCount(r.ttft); n != 1 {
 		t.Errorf("ttft series after Close = %d, want 1 (histograms stay)", n)
@@ -220,6 +235,7 @@ func TestNativeKeepsClassicBuckets(t *testing.T) {
 	r, reg := newRecorder(t, Options{NativeHistograms: true})
 	b := r.Benchmark(labels)
 	b.Started()
+	b.FirstToken(55 * time.Millisecond)
 	b.Finished(result(time.Unix(0, 0), 0, 55*time.Millisecond, 10*time.Millisecond, 3))
 	h := histogram(t, reg, contract.RequestTTFT.Name)
 	if len(h.GetBucket()) != len(contract.LatencyBuckets) {

@@ -70,6 +70,7 @@ func TestTextMatchesPromhttp(t *testing.T) {
 			End: t0.Add(90 * time.Millisecond), Outcome: contract.OutcomeSuccess, Status: 200, OutputTokens: 3, PromptTokens: 10,
 			Chunks: []measure.Chunk{{At: 39 * time.Millisecond, Tokens: 1}, {At: 64 * time.Millisecond, Tokens: 1}, {At: 89 * time.Millisecond, Tokens: 1}}}
 		br.Started()
+		br.FirstToken(r.FirstTok.Sub(r.Scheduled))
 		br.Finished(r)
 	}
 	reg.MustRegister(odd{})
