@@ -51,7 +51,7 @@ type benchFlags struct {
 	// raw values, parsed by parse
 	api, profile, rate, data, wl, apiKeyFile, extraBody       string
 	rampSeconds, maxSeconds, warmup, cooldown, timeout, drain float64
-	grace, maxLate, errRate, probe                            float64
+	grace, maxLate, errRate, probe, idle                      float64
 	minSamples                                                int
 	headers                                                   []string
 }
@@ -112,7 +112,8 @@ func (f *benchFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(cooldown, "cooldown", 0, "cooldown cut by scheduled time: seconds, or below 1 a fraction of max-seconds")
 	fs.Float64Var(timeout, "request-timeout", 600, "per-request timeout, seconds")
 	fs.Float64Var(&f.probe, "probe-timeout", loadgen.DefaultProbeTimeout.Seconds(), "how long each request before the first benchmark (model list, /tokenize) may take, seconds")
-	fs.Float64Var(drain, "drain-timeout", 0, "how long in-flight requests may finish after sending stops, seconds (default: request-timeout)")
+	fs.Float64Var(drain, "drain-timeout", loadgen.DefaultDrainTimeout.Seconds(), "how long in-flight requests may finish after sending stops before they are cut and recorded incomplete, seconds")
+	fs.Float64Var(&f.idle, "stream-idle-timeout", loadgen.DefaultStreamIdleTimeout.Seconds(), "end a stream that receives nothing for this long after its first token as a stalled error, seconds (0 = never)")
 	fs.Float64Var(grace, "interrupt-grace", 10, "after an interrupt, how long in-flight requests may finish before they are cut, seconds")
 	fs.BoolVar(&c.Stream, "stream", true, "stream responses (SSE); embeddings are never streamed")
 	fs.Uint64Var(&c.Seed, "seed", 42, "seed of the prompts, output lengths and random schedules")
@@ -180,6 +181,11 @@ func (f *benchFlags) parse(getenv func(string) string) error {
 		if *d.dst, err = d.r.Seconds(d.v); err != nil {
 			return usagef("--%v", err)
 		}
+	}
+	if f.idle == 0 {
+		c.StreamIdleTimeout = -1 // never
+	} else if c.StreamIdleTimeout, err = l.StreamIdleTimeout.Seconds(f.idle); err != nil {
+		return usagef("--%v", err)
 	}
 	c.Warmup, c.Cooldown = loadgen.Span(*warmup), loadgen.Span(*cooldown)
 
@@ -378,6 +384,12 @@ func runBench(ctx context.Context, e *env, f *benchFlags) error {
 	}
 	if werr != nil {
 		return werr
+	}
+	if ctx.Err() != nil {
+		return nil // interrupted: what was measured is written
+	}
+	if err := loadgen.CheckSuccess(sum.Benchmarks); err != nil {
+		return err
 	}
 	if f.failInvalid {
 		for _, b := range sum.Benchmarks {

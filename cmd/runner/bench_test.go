@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -15,8 +16,9 @@ import (
 	"github.com/servebench/servebench/runner/results"
 )
 
-// benchServer streams three tokens per request and remembers the
-// Authorization and X-Team headers it saw.
+// benchServer streams the tokens each request asks for (max_tokens, three
+// when it sets none) and remembers the Authorization and X-Team headers it
+// saw.
 func benchServer(t *testing.T) (*httptest.Server, func() []string) {
 	var mu sync.Mutex
 	var seen []string
@@ -28,7 +30,14 @@ func benchServer(t *testing.T) (*httptest.Server, func() []string) {
 			mu.Lock()
 			seen = append(seen, r.Header.Get("Authorization")+"|"+r.Header.Get("X-Team"))
 			mu.Unlock()
-			for i := 0; i < 3; i++ {
+			var body struct {
+				MaxTokens int `json:"max_tokens"`
+			}
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			if body.MaxTokens == 0 {
+				body.MaxTokens = 3
+			}
+			for i := 0; i < body.MaxTokens; i++ {
 				fmt.Fprint(w, `data: {"choices":[{"delta":{"content":"x"},"text":"x"}]}`+"\n\n")
 				w.(http.Flusher).Flush()
 			}
@@ -139,5 +148,37 @@ func TestBenchExitCodes(t *testing.T) {
 		if code != tc.code || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args[1:], code, stderr, tc.code, tc.want)
 		}
+	}
+}
+
+// A level whose every request failed is a failed run (exit 4), its files
+// still written; so are a stalled stream's errors.
+func TestBenchEveryRequestFailed(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/models":
+			fmt.Fprint(w, `{"data":[{"id":"m"}]}`)
+			return
+		case "/tokenize":
+			http.NotFound(w, r)
+			return
+		}
+		http.Error(w, `{"object":"error","message":"overloaded"}`, http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	sumPath := filepath.Join(t.TempDir(), "summary.json")
+	code, _, stderr := runCmd([]string{"bench", "--target", srv.URL, "--profile", "concurrent", "--rate", "8", "--workload", "chat_lite",
+		"--max-requests", "240", "--output", sumPath, "--web.listen-address", "off"}, nil)
+	if code != exitRunFailed || !strings.Contains(stderr, "runner: every level failed: no successful request: concurrent-8 (240 failed, 0 incomplete)") {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	f, err := os.Open(sumPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sum, err := results.ReadSummary(f)
+	if err != nil || sum.Benchmarks[0].Requests.Failed != 240 {
+		t.Fatalf("summary %+v, %v", sum, err)
 	}
 }

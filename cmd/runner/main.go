@@ -150,8 +150,10 @@ func exitCode(ctx context.Context, stderr io.Writer, c *cobra.Command, err error
 }
 
 // runFailed reports a run that started and then failed: results that could
-// not be written, an engine that died.
+// not be written, an engine that died, a level with no successful request
+// or one aborted.
 func runFailed(err error) bool {
 	var died *engine.ExitError
-	return errors.Is(err, store.ErrWrite) || errors.As(err, &died)
+	return errors.Is(err, store.ErrWrite) || errors.As(err, &died) ||
+		errors.Is(err, loadgen.ErrNoSuccess) || errors.Is(err, loadgen.ErrAborted)
 }

@@ -149,6 +149,7 @@ type prepared struct {
 	body   []byte
 	prompt int // prompt tokens known to the client (0 = unknown)
 	expect int // output tokens demanded with ignore_eos (0 = none)
+	max    int // output tokens asked for (0 = no limit sent)
 	hint   int // chunk list pre-size
 }
 
@@ -169,10 +170,11 @@ func buildBodies(c *Config, model string, items []workload.Item) ([]prepared, er
 		}
 		if c.API != measure.APIEmbeddings {
 			if it.OutputTokens > 0 {
+				// OpenAI's chat API reads max_completion_tokens, vLLM,
+				// llama.cpp and Ollama read max_tokens: send both.
+				m["max_tokens"] = it.OutputTokens
 				if c.API == measure.APIChat {
 					m["max_completion_tokens"] = it.OutputTokens
-				} else {
-					m["max_tokens"] = it.OutputTokens
 				}
 				if c.IgnoreEOS {
 					m["ignore_eos"] = true
@@ -194,7 +196,7 @@ func buildBodies(c *Config, model string, items []workload.Item) ([]prepared, er
 		if err != nil {
 			return nil, fmt.Errorf("request body %d: %w", i, err)
 		}
-		p := prepared{body: b, prompt: it.PromptTokens, hint: it.OutputTokens + 2}
+		p := prepared{body: b, prompt: it.PromptTokens, hint: it.OutputTokens + 2, max: askedTokens(m)}
 		if c.IgnoreEOS && c.API != measure.APIEmbeddings {
 			p.expect = it.OutputTokens
 		}
@@ -206,4 +208,21 @@ func buildBodies(c *Config, model string, items []workload.Item) ([]prepared, er
 func trimBase(u string) string {
 	u = strings.TrimRight(u, "/")
 	return strings.TrimSuffix(u, "/v1")
+}
+
+// askedTokens is the output length a body asks for: the larger of its
+// max_tokens and max_completion_tokens (after --extra-body), 0 when it sets
+// neither. A server may honour either, so only more than the larger is an
+// overrun.
+func askedTokens(body map[string]any) int {
+	n := 0
+	for _, k := range []string{"max_tokens", "max_completion_tokens"} {
+		switch v := body[k].(type) {
+		case int:
+			n = max(n, v)
+		case float64:
+			n = max(n, int(v))
+		}
+	}
+	return n
 }

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -24,6 +25,15 @@ type fakeServer struct {
 	Fail func(n int64) int
 	// Break drops the connection after this many tokens of request n (-1 = never).
 	Break func(n int64) int
+	// Stall holds request n's stream after this many tokens for d (0 = never).
+	Stall func(n int64) (after int, d time.Duration)
+	// Overrun adds this many tokens beyond the length asked for, as a
+	// server does that reads neither max_tokens nor max_completion_tokens.
+	Overrun int
+	// Bodies keeps every completion request body, in arrival order.
+	Bodies bool
+
+	bodies []map[string]any
 
 	n     atomic.Int64
 	mu    sync.Mutex
@@ -100,9 +110,17 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			IncludeUsage bool `json:"include_usage"`
 		} `json:"stream_options"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+	raw, _ := io.ReadAll(r.Body)
+	if err := json.Unmarshal(raw, &req); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
+	}
+	if f.Bodies {
+		var m map[string]any
+		_ = json.Unmarshal(raw, &m)
+		f.mu.Lock()
+		f.bodies = append(f.bodies, m)
+		f.mu.Unlock()
 	}
 	prompt := req.Prompt
 	chat := len(req.Messages) > 0
@@ -124,6 +142,7 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if tokens == 0 {
 		tokens = 8
 	}
+	tokens += f.Overrun
 	if !req.Stream {
 		// The whole answer at once, after the time the stream would take.
 		time.Sleep(f.TTFT + time.Duration(tokens-1)*f.ITL)
@@ -138,6 +157,12 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	brk := -1
 	if f.Break != nil {
 		brk = f.Break(n)
+	}
+	stallAt, stallFor := -1, time.Duration(0)
+	if f.Stall != nil {
+		if a, d := f.Stall(n); d > 0 {
+			stallAt, stallFor = a, d
+		}
 	}
 	fl := w.(http.Flusher)
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -155,6 +180,9 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for i := 0; i < tokens; i++ {
 		if i == brk {
 			panic(http.ErrAbortHandler) // drop the connection mid-stream
+		}
+		if i == stallAt {
+			next = next.Add(stallFor)
 		}
 		if d := time.Until(next); d > 0 {
 			select {
@@ -188,6 +216,7 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // countingRecorder is a measure.Recorder that counts what it is told.
 type countingRecorder struct {
 	benchmarks, started, finished atomic.Int64
+	firstTokens                   atomic.Int64
 	closed                        atomic.Int64
 	mu                            sync.Mutex
 	levels                        []string

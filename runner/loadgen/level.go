@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,11 +25,15 @@ const minErrorRateSample = 20
 // level is one benchmark in progress.
 type level struct {
 	*runner
-	spec       pacer.Spec
-	br         measure.BenchmarkRecorder
-	url        string
-	header     http.Header
-	start      time.Time
+	spec   pacer.Spec
+	br     measure.BenchmarkRecorder
+	url    string
+	header http.Header
+	start  time.Time
+	budget Budget
+	// sendEnd is the end of sending (warmup + window + cooldown) as an
+	// offset from start: nothing is sent at or after it (0 = no time limit).
+	sendEnd    time.Duration
 	warm, cool time.Duration
 	winEnd     time.Duration // end of the window by schedule (0 = until sending stops)
 
@@ -40,6 +45,17 @@ type level struct {
 	stopCh     chan struct{}
 	stopReason string
 	stoppedAt  time.Duration // offset from start when sending stopped
+
+	// abort ends the level at once (no drain); abortErr is its cause, which
+	// Run returns.
+	abortOnce sync.Once
+	abortCh   chan struct{}
+	abortErr  error
+
+	// Sends that were due before sendEnd and could not go out before it,
+	// with how late each was when it was given up.
+	missMu sync.Mutex
+	missed []time.Duration
 
 	// gate closes sending: once closed, launch adds nothing to the wait
 	// groups, so waiting on them cannot race a late closed-loop launch.
@@ -56,13 +72,41 @@ type level struct {
 	kernelTimed, readTimed atomic.Int64
 	results                chan *measure.Result
 	prog                   *progress
+	// stalled is the cause a stream's idle timer ends it with.
+	stalled error
 }
 
+// stop ends sending; reason says why when that is early ("" when the
+// profile ran its course or the window closed). The first call wins.
 func (l *level) stop(reason string) {
 	l.stopOnce.Do(func() {
 		l.stopReason = reason
 		close(l.stopCh)
 	})
+}
+
+// abort ends the level at once: sending stops, requests in flight are cut
+// without a drain, the level is recorded with cause as its stop reason, and
+// Run returns an error wrapping cause without running further levels. It is
+// how a condition found while a level runs that makes its measurement
+// meaningless (an engine that died) ends it. Safe for concurrent use.
+func (l *level) abort(cause error) {
+	l.abortOnce.Do(func() {
+		l.abortErr = cause
+		close(l.abortCh)
+	})
+	l.stop(cause.Error())
+}
+
+// miss records sends due at the given offsets that were given up at now,
+// the end of sending having passed.
+func (l *level) miss(now time.Time, due ...time.Duration) {
+	at := now.Sub(l.start)
+	l.missMu.Lock()
+	for _, d := range due {
+		l.missed = append(l.missed, at-d)
+	}
+	l.missMu.Unlock()
 }
 
 func (l *level) stopped() bool {
@@ -90,12 +134,13 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 	c := r.cfg
 	labels := r.labels
 	labels.Level = spec.Level()
-	warm, _ := c.Warmup.duration(c.MaxSeconds)
-	cool, _ := c.Cooldown.duration(c.MaxSeconds)
+	budget, _ := c.Budget() // checked by Run
 	l := &level{runner: r, spec: spec, br: r.rec.Benchmark(labels), header: c.Headers(), url: c.Target + c.API.Path(),
-		warm: warm, cool: cool, stopCh: make(chan struct{}), results: make(chan *measure.Result, 4096)}
+		budget: budget, sendEnd: budget.Send(), warm: budget.Warmup, cool: budget.Cooldown,
+		stopCh: make(chan struct{}), abortCh: make(chan struct{}), results: make(chan *measure.Result, 4096),
+		stalled: fmt.Errorf("%w: nothing received for %v after the first token", measure.ErrStalled, c.StreamIdleTimeout)}
 	if c.MaxSeconds > 0 {
-		l.winEnd = c.MaxSeconds - cool
+		l.winEnd = c.MaxSeconds - budget.Cooldown
 	}
 	l.br.SetTargetRate(spec.Target())
 	l.reqCtx, l.cutAll = context.WithCancel(context.WithoutCancel(ctx))
@@ -106,11 +151,14 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 	l.start = time.Now()
 	agg := results.NewAggregator(results.Level{Profile: string(spec.Kind), Level: labels.Level, Target: spec.Target(),
 		Open: !spec.Kind.Closed(), Start: l.start}, c.Validity)
-	l.prog = newProgress(c.Progress, c.ProgressTTY, labels.Level, l.start)
+	l.prog = newProgress(c.Progress, c.ProgressTTY, labels.Level, l.start, budget)
 	go l.collect(agg, collected)
 	progDone := make(chan struct{})
 	go l.prog.loop(c.ProgressEvery, &l.sent, progDone)
-	c.Log.Info("benchmark started", "level", labels.Level, "target", spec.Target())
+	c.Log.Info("benchmark started", "level", labels.Level, "target", spec.Target(), "budget", budget)
+	if c.testLevelHook != nil {
+		c.testLevelHook(l)
+	}
 
 	// Interrupt: stop sending at once.
 	go func() {
@@ -132,13 +180,16 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 	if l.stoppedAt == 0 {
 		l.stoppedAt = time.Since(l.start)
 	}
+	l.prog.draining(l.stoppedAt)
 
-	// Drain: measured requests get DrainTimeout, the rest are cut once
-	// the measured ones are done.
-	// An interrupt shortens the wait to InterruptGrace.
+	// Drain: measured requests get DrainTimeout from the end of sending
+	// (the end of the window by schedule when sending ran its course, so
+	// the level ends by its budget), the rest are cut once the measured
+	// ones are done. An interrupt shortens the wait to InterruptGrace; an
+	// abort ends it at once.
 	drained := make(chan struct{})
 	go func() { l.measured.Wait(); close(drained) }()
-	deadline := time.NewTimer(c.DrainTimeout)
+	deadline := time.NewTimer(time.Until(l.start.Add(l.stoppedAt + c.DrainTimeout)))
 	defer deadline.Stop()
 	interrupted := ctx.Done()
 	var grace <-chan time.Time
@@ -147,7 +198,11 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 		case <-drained:
 			waiting = false
 		case <-deadline.C:
-			c.Log.Warn("drain timeout: cutting in-flight requests", "level", labels.Level)
+			c.Log.Warn("drain timeout: cutting in-flight requests", "level", labels.Level, "in_flight", l.running.Load(),
+				"drain_timeout", c.DrainTimeout)
+			waiting = false
+		case <-l.abortCh:
+			c.Log.Warn("level aborted: cutting in-flight requests", "level", labels.Level, "cause", l.abortErr)
 			waiting = false
 		case <-interrupted:
 			interrupted = nil
@@ -171,7 +226,7 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 		winEnd = l.winEnd
 	}
 	closing := results.Closing{WindowStart: l.warm, WindowEnd: winEnd, StopReason: l.stopReason, CPU: cpu, Wall: wall,
-		Dropped: int(l.dropped.Load())}
+		Dropped: int(l.dropped.Load()), Missed: l.missed}
 	if !spec.Kind.Closed() {
 		if p, err := pacer.New(spec); err == nil {
 			for {
@@ -190,12 +245,17 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 	l.br.Close()
 	l.prog.final(b)
 	c.Log.Info("benchmark finished", "level", labels.Level, "valid", b.Valid, "successful", b.Requests.Successful,
-		"failed", b.Requests.Failed, "incomplete", b.Requests.Incomplete)
+		"failed", b.Requests.Failed, "incomplete", b.Requests.Incomplete, "missed", len(l.missed), "wall", wall.Round(time.Millisecond))
+	if l.abortErr != nil {
+		r.err = fmt.Errorf("%w: %s: %w", ErrAborted, labels.Level, l.abortErr)
+	}
 	return b
 }
 
 // openLoop sends at the pacer's schedule. It never waits for a response: a
-// send that is late goes out at once and its lateness is recorded.
+// send that is late goes out at once and its lateness is recorded, unless
+// sending has ended by then: every send due before the end that has not
+// gone out is given up and counted as missed, never fired late.
 //
 // Two wakers, each on a CPU of its own when the process may use more than
 // one, sleep towards every due time and the first awake sends: on a virtual
@@ -247,8 +307,8 @@ func (s *schedule) next(seq int) *slot {
 	if !ok {
 		return &slot{end: true} // a replay's trace is over
 	}
-	if c.MaxSeconds > 0 && at >= c.MaxSeconds {
-		return &slot{end: true, stoppedAt: c.MaxSeconds}
+	if end := s.l.sendEnd; end > 0 && at >= end {
+		return &slot{end: true, stoppedAt: end}
 	}
 	return &slot{seq: seq, at: at}
 }
@@ -282,6 +342,19 @@ func (s *schedule) wake() {
 		if s.cur.Load() != cur {
 			s.mu.Unlock()
 			continue // the other waker sent it
+		}
+		if now := time.Now(); l.sendEnd > 0 && now.Sub(l.start) >= l.sendEnd {
+			// Woken after the end of sending: this send and every one
+			// still due before the end are missed.
+			due := []time.Duration{cur.at}
+			for nx := s.next(cur.seq + 1); !nx.end; nx = s.next(nx.seq + 1) {
+				due = append(due, nx.at)
+			}
+			l.miss(now, due...)
+			end := &slot{end: true, stoppedAt: l.sendEnd}
+			s.cur.Store(end)
+			s.mu.Unlock()
+			continue
 		}
 		s.cur.Store(s.next(cur.seq + 1))
 		s.mu.Unlock()
@@ -371,7 +444,9 @@ func (l *level) launch(seq int64, due time.Time, at time.Duration, async bool) b
 // chunks of a few hundred bytes.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 8<<10); return &b }}
 
-// do sends one request and times its response.
+// do sends one request and times its response. A send whose moment comes
+// at or after the end of sending does not go out: an open loop counts it
+// missed.
 func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) {
 	defer l.inflight.Done()
 	defer l.running.Add(-1)
@@ -381,6 +456,8 @@ func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) {
 	c := l.cfg
 	ctx, cancel := context.WithTimeout(l.reqCtx, c.RequestTimeout)
 	defer cancel()
+	ctx, stall := context.WithCancelCause(ctx)
+	defer stall(nil)
 	var dater netstamp.Dater // chunks dated by arrival, where the connection has receive timestamps
 	req, err := http.NewRequestWithContext(dater.Trace(ctx), http.MethodPost, l.url, bytes.NewReader(item.body))
 	if err == nil {
@@ -389,10 +466,18 @@ func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) {
 	}
 	stream := c.Stream && c.API != measure.APIEmbeddings
 	sent := time.Now()
+	if l.sendEnd > 0 && sent.Sub(l.start) >= l.sendEnd {
+		l.sent.Add(-1)
+		if !l.spec.Kind.Closed() {
+			l.miss(sent, due.Sub(l.start))
+		}
+		return
+	}
 	dater.Since(sent)
 	l.br.Started()
+	w := &watch{l: l, stall: stall, stream: stream}
 	tr := measure.NewTracker(seq, due, sent, measure.TrackOptions{Stream: stream, API: c.API,
-		ExpectTokens: item.expect, PromptTokens: item.prompt, ChunkHint: item.hint})
+		ExpectTokens: item.expect, PromptTokens: item.prompt, ChunkHint: item.hint, MaxTokens: item.max, FirstToken: w})
 	var resp *http.Response
 	if err == nil {
 		resp, err = c.Client.Do(req)
@@ -409,7 +494,11 @@ func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) {
 		for {
 			n, rerr := resp.Body.Read(buf)
 			if n > 0 {
-				tr.Write(buf[:n], dater.Date(time.Now()))
+				now := time.Now()
+				tr.Write(buf[:n], dater.Date(now))
+				if w.idle != nil {
+					w.idle.Touch(now)
+				}
 			}
 			if rerr != nil {
 				if rerr != io.EOF {
@@ -421,13 +510,37 @@ func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) {
 		bufPool.Put(bp)
 		resp.Body.Close()
 	}
-	if err != nil && l.cutting.Load() && ctx.Err() != nil && ctx.Err() != context.DeadlineExceeded {
+	if w.idle != nil {
+		w.idle.Stop()
+	}
+	switch cause := context.Cause(ctx); {
+	case err == nil:
+	case errors.Is(cause, measure.ErrStalled):
+		err = cause
+	case l.cutting.Load() && ctx.Err() != nil && !errors.Is(cause, context.DeadlineExceeded):
 		tr.Cut()
 	}
 	res := tr.Finish(time.Now(), err)
 	res.Level, res.Phase = l.spec.Level(), ph
 	l.br.Finished(res)
 	l.results <- res
+}
+
+// watch is one request's first-token observer: it feeds the live series
+// and the progress line, and starts the stream's idle timer.
+type watch struct {
+	l      *level
+	stall  context.CancelCauseFunc
+	stream bool
+	idle   *measure.IdleTimer // set at the first token (streams)
+}
+
+func (w *watch) FirstToken(ttft time.Duration) {
+	w.l.br.FirstToken(ttft)
+	w.l.prog.firstToken(ttft)
+	if d := w.l.cfg.StreamIdleTimeout; w.stream && d > 0 {
+		w.idle = measure.NewIdleTimer(d, time.Now(), func() { w.stall(w.l.stalled) })
+	}
 }
 
 // collect aggregates results, hands them to the sink, feeds the progress

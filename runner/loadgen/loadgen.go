@@ -110,8 +110,14 @@ type Config struct {
 	// the run within it.
 	ProbeTimeout time.Duration
 	// DrainTimeout bounds the wait for in-flight requests once sending
-	// stopped (default RequestTimeout); those still running are cut.
+	// stopped (default DefaultDrainTimeout); those still running are cut
+	// and recorded incomplete with what they received.
 	DrainTimeout time.Duration
+	// StreamIdleTimeout ends a stream that received nothing for this long
+	// after its first byte as an error of kind stalled (default
+	// DefaultStreamIdleTimeout; negative: never). Waiting for the first
+	// byte is queueing and prefill, bounded by RequestTimeout only.
+	StreamIdleTimeout time.Duration
 	// InterruptGrace bounds that wait once ctx is canceled (default 10 s),
 	// so an interrupted run ends promptly even with minute-long requests.
 	InterruptGrace time.Duration
@@ -137,6 +143,9 @@ type Config struct {
 	RunID string
 	// CPUTime returns the process's CPU time so far; nil = getrusage.
 	CPUTime func() time.Duration
+
+	// testLevelHook, when set, is called with each level once it starts.
+	testLevelHook func(*level)
 }
 
 // ErrConfig wraps every configuration error Run returns before sending.
@@ -174,7 +183,10 @@ func (c *Config) check() ([]pacer.Spec, error) {
 		c.RequestTimeout = 10 * time.Minute
 	}
 	if c.DrainTimeout <= 0 {
-		c.DrainTimeout = c.RequestTimeout
+		c.DrainTimeout = DefaultDrainTimeout
+	}
+	if c.StreamIdleTimeout == 0 {
+		c.StreamIdleTimeout = DefaultStreamIdleTimeout
 	}
 	if c.InterruptGrace <= 0 {
 		c.InterruptGrace = 10 * time.Second
@@ -191,19 +203,12 @@ func (c *Config) check() ([]pacer.Spec, error) {
 	if c.MaxSeconds == 0 && c.MaxRequests == 0 && c.Profile != pacer.Replay {
 		return nil, configErr("limits: set max-seconds or max-requests, or the benchmark never ends")
 	}
-	warm, err := c.Warmup.duration(c.MaxSeconds)
+	budget, err := c.Budget()
 	if err != nil {
-		return nil, configErr("warmup: %v", err)
+		return nil, configErr("%v", err)
 	}
-	cool, err := c.Cooldown.duration(c.MaxSeconds)
-	if err != nil {
-		return nil, configErr("cooldown: %v", err)
-	}
-	if cool > 0 && c.MaxSeconds == 0 {
+	if budget.Cooldown > 0 && c.MaxSeconds == 0 {
 		return nil, configErr("cooldown: needs max-seconds (the end must be known to cut it)")
-	}
-	if c.MaxSeconds > 0 && warm+cool >= c.MaxSeconds {
-		return nil, configErr("warmup %v + cooldown %v leave nothing of max-seconds %v", warm, cool, c.MaxSeconds)
 	}
 	if c.Prompts == nil && c.Workload.Prompt.Mean < 1 {
 		return nil, configErr("workload: no prompts and no synthetic workload")
@@ -328,6 +333,9 @@ func Run(ctx context.Context, cfg Config, rec measure.Recorder, sink func(*measu
 		if ctx.Err() != nil {
 			return sum, ctx.Err()
 		}
+		if r.err != nil {
+			return sum, r.err
+		}
 	}
 	return sum, nil
 }
@@ -385,6 +393,9 @@ type runner struct {
 	labels measure.BenchmarkLabels
 	// runLevel runs one benchmark: r.level, or a stand-in in sweep tests.
 	runLevel func(context.Context, pacer.Spec) results.Benchmark
+	// err is set by a level that was aborted: no further level runs and
+	// Run returns it.
+	err error
 }
 
 // Saturation thresholds of a sweep.

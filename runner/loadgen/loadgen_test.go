@@ -37,6 +37,7 @@ func (b countingBench) SetTargetRate(v float64) {
 	b.c.mu.Unlock()
 }
 func (b countingBench) Started()                 { b.c.started.Add(1) }
+func (b countingBench) FirstToken(time.Duration) { b.c.firstTokens.Add(1) }
 func (b countingBench) Finished(*measure.Result) { b.c.finished.Add(1) }
 func (b countingBench) Close()                   { b.c.closed.Add(1) }
 
@@ -231,7 +232,7 @@ func TestTimeoutAndEarlyEOS(t *testing.T) {
 	srv2 := f2.start(t)
 	cfg = baseConfig(srv2.URL)
 	cfg.Profile, cfg.MaxRequests = pacer.Synchronous, 2
-	cfg.ExtraBody = map[string]any{"max_completion_tokens": nil, "temperature": 0} // drop the demand from the body
+	cfg.ExtraBody = map[string]any{"max_completion_tokens": nil, "max_tokens": nil, "temperature": 0} // drop the demand from the body
 	sum, err = Run(context.Background(), cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -246,9 +247,9 @@ func TestInterruptDrainsThenCuts(t *testing.T) {
 	srv := f.start(t)
 	cfg := baseConfig(srv.URL)
 	cfg.Profile, cfg.Rates, cfg.MaxSeconds = pacer.Constant, []float64{20, 40}, 30*time.Second
-	cfg.InterruptGrace = 200 * time.Millisecond // the drain timeout stays the default 10 min
+	cfg.InterruptGrace = 200 * time.Millisecond // the drain timeout stays the default 10 s
 	cfg.IgnoreEOS = false
-	cfg.ExtraBody = map[string]any{"max_completion_tokens": nil}
+	cfg.ExtraBody = map[string]any{"max_completion_tokens": nil, "max_tokens": nil}
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(500*time.Millisecond, cancel)
 	var col collector
@@ -436,7 +437,7 @@ func TestClosedLoopEndsAtMaxSeconds(t *testing.T) {
 	cfg := baseConfig(srv.URL)
 	cfg.Profile, cfg.Rates, cfg.MaxSeconds, cfg.DrainTimeout = pacer.Concurrent, []float64{3}, 300*time.Millisecond, 100*time.Millisecond
 	cfg.IgnoreEOS = false
-	cfg.ExtraBody = map[string]any{"max_completion_tokens": nil}
+	cfg.ExtraBody = map[string]any{"max_completion_tokens": nil, "max_tokens": nil}
 	begin := time.Now()
 	sum, err := Run(context.Background(), cfg, nil, nil)
 	if err != nil {
@@ -545,9 +546,13 @@ func TestOpenLoopSendsEachOnce(t *testing.T) {
 		cfg.Workload.Output.Mean = 1
 		cfg.Profile, cfg.Rates, cfg.MaxSeconds, cfg.MaxRequests = pacer.Constant, []float64{1000}, 500*time.Millisecond, maxReq
 		var col collector
-		if _, err := Run(context.Background(), cfg, nil, col.sink); err != nil {
+		sum, err := Run(context.Background(), cfg, nil, col.sink)
+		if err != nil {
 			t.Fatal(err)
 		}
+		// On a busy machine the last few sends may find the window closed:
+		// those are missed, never sent late.
+		missed := sum.Benchmarks[0].Missed
 		want := 500
 		if maxReq > 0 {
 			want = maxReq
@@ -563,10 +568,10 @@ func TestOpenLoopSendsEachOnce(t *testing.T) {
 				t.Fatalf("request %d scheduled %v off its slot", r.Seq, d)
 			}
 		}
-		if len(seen) != want {
-			t.Fatalf("max-requests %d: %d requests, want %d", maxReq, len(seen), want)
+		if len(seen)+missed != want || missed > want/10 {
+			t.Fatalf("max-requests %d: %d requests and %d missed, want %d", maxReq, len(seen), missed, want)
 		}
-		for i := range want {
+		for i := range want - missed {
 			if !seen[int64(i)] {
 				t.Fatalf("request %d never sent", i)
 			}

@@ -16,25 +16,31 @@ import (
 // recentTTFT is how many recent TTFTs the progress line's p50 covers.
 const recentTTFT = 512
 
-// progress prints the live progress line of one benchmark. A nil writer
-// makes every method a no-op.
+// progress prints the live progress line of one benchmark: where it is in
+// its budget (elapsed of the sending span, then of the drain) and an upper
+// bound of the time left, what was sent and finished, the p50 TTFT of the
+// last requests to get their first token, and errors. A nil writer makes
+// every method a no-op.
 type progress struct {
-	w     io.Writer
-	tty   bool
-	level string
-	start time.Time
+	w      io.Writer
+	tty    bool
+	level  string
+	start  time.Time
+	budget Budget
 
-	mu     sync.Mutex
-	done   int
-	failed int
-	ttft   [recentTTFT]float64
-	n      int
+	mu        sync.Mutex
+	done      int
+	failed    int
+	ttft      [recentTTFT]float64
+	n         int
+	drainFrom time.Duration // offset from start where sending ended; 0 = still sending
 }
 
-func newProgress(w io.Writer, tty bool, level string, start time.Time) *progress {
-	return &progress{w: w, tty: tty, level: level, start: start}
+func newProgress(w io.Writer, tty bool, level string, start time.Time, budget Budget) *progress {
+	return &progress{w: w, tty: tty, level: level, start: start, budget: budget}
 }
 
+// add counts a finished request.
 func (p *progress) add(r *measure.Result) {
 	if p.w == nil {
 		return
@@ -45,10 +51,24 @@ func (p *progress) add(r *measure.Result) {
 	if r.Outcome == contract.OutcomeError {
 		p.failed++
 	}
-	if d, ok := r.TTFT(); ok {
-		p.ttft[p.n%recentTTFT] = float64(d) / float64(time.Millisecond)
-		p.n++
+}
+
+// firstToken takes a request's TTFT when its first token arrives.
+func (p *progress) firstToken(d time.Duration) {
+	if p.w == nil {
+		return
 	}
+	p.mu.Lock()
+	p.ttft[p.n%recentTTFT] = float64(d) / float64(time.Millisecond)
+	p.n++
+	p.mu.Unlock()
+}
+
+// draining marks the end of sending, at offset at from the start.
+func (p *progress) draining(at time.Duration) {
+	p.mu.Lock()
+	p.drainFrom = max(at, time.Nanosecond)
+	p.mu.Unlock()
 }
 
 // line renders the progress line at elapsed with sent requests so far.
@@ -56,7 +76,7 @@ func (p *progress) line(elapsed time.Duration, sent int64) string {
 	p.mu.Lock()
 	k := min(p.n, recentTTFT)
 	recent := append([]float64(nil), p.ttft[:k]...)
-	done, failed := p.done, p.failed
+	done, failed, drainFrom := p.done, p.failed, p.drainFrom
 	p.mu.Unlock()
 	ttft := "-"
 	if k > 0 {
@@ -67,8 +87,33 @@ func (p *progress) line(elapsed time.Duration, sent int64) string {
 	if s := elapsed.Seconds(); s > 0 {
 		rate = float64(sent) / s
 	}
-	return fmt.Sprintf("%s  elapsed %s  sent %d (%.2f req/s)  done %d  in flight %d  p50 TTFT %s  errors %d",
-		p.level, elapsed.Truncate(100*time.Millisecond), sent, rate, done, sent-int64(done), ttft, failed)
+	return fmt.Sprintf("%s  %s  sent %d (%.2f req/s)  done %d  in flight %d  p50 TTFT %s  errors %d",
+		p.level, p.where(elapsed, drainFrom), sent, rate, done, sent-int64(done), ttft, failed)
+}
+
+// where says how far the level is in its budget and bounds the time left;
+// past the drain deadline, while requests are cut, it says so rather than
+// show an ETA of zero.
+func (p *progress) where(elapsed, drainFrom time.Duration) string {
+	b := p.budget
+	round := func(d time.Duration) time.Duration { return d.Truncate(100 * time.Millisecond) }
+	switch {
+	case drainFrom > 0:
+		in := max(elapsed-drainFrom, 0)
+		if left := b.Drain - in; left > 0 {
+			return fmt.Sprintf("elapsed %s  draining %s of %s  ETA ≤ %s", round(elapsed), round(in), b.Drain, ceilSecond(left))
+		}
+		return fmt.Sprintf("elapsed %s  drain over: cutting in-flight requests", round(elapsed))
+	case b.Bounded():
+		left := max(b.Send()-elapsed, 0) + b.Drain
+		return fmt.Sprintf("elapsed %s of %s  ETA ≤ %s", round(elapsed), b.Send(), ceilSecond(left))
+	}
+	return fmt.Sprintf("elapsed %s (no time limit)", round(elapsed))
+}
+
+// ceilSecond rounds d up to a whole second: an upper bound stays one.
+func ceilSecond(d time.Duration) time.Duration {
+	return (d + time.Second - 1).Truncate(time.Second)
 }
 
 func (p *progress) print(s string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/runner/engine"
@@ -26,9 +27,10 @@ type countingBenchmark struct {
 	level string
 }
 
-func (countingBenchmark) SetTargetRate(float64) {}
-func (countingBenchmark) Started()              {}
-func (countingBenchmark) Close()                {}
+func (countingBenchmark) SetTargetRate(float64)    {}
+func (countingBenchmark) FirstToken(time.Duration) {}
+func (countingBenchmark) Started()                 {}
+func (countingBenchmark) Close()                   {}
 func (b countingBenchmark) Finished(*measure.Result) {
 	b.c.mu.Lock()
 	b.c.levels[b.level]++

@@ -73,8 +73,12 @@ type Closing struct {
 	// Dropped is the number of open-loop sends skipped because the
 	// in-flight cap was reached.
 	Dropped int
-	CPU     time.Duration // the load generator's CPU time during the benchmark
-	Wall    time.Duration // wall time the CPU figure covers
+	// Missed holds, for every open-loop send that was due before the end of
+	// sending and never went out (the client was too late), how late it was
+	// when it was given up.
+	Missed []time.Duration
+	CPU    time.Duration // the load generator's CPU time during the benchmark
+	Wall   time.Duration // wall time the CPU figure covers
 }
 
 // bucketWidth is the resolution of the throughput time series.
@@ -104,6 +108,8 @@ type Aggregator struct {
 	trend                                                []trendPoint
 
 	req          Requests
+	overrun      int    // measured requests with more output tokens than asked
+	overrunMax   [2]int // the largest overrun: tokens returned, tokens asked
 	errs         map[contract.ErrorKind]int
 	sources      map[string]int
 	mismatch     int
@@ -175,6 +181,12 @@ func (a *Aggregator) Add(r *measure.Result) {
 	if r.TokenMismatch {
 		a.mismatch++
 	}
+	if r.Overrun() {
+		a.overrun++
+		if r.OutputTokens-r.MaxTokens > a.overrunMax[0]-a.overrunMax[1] {
+			a.overrunMax = [2]int{r.OutputTokens, r.MaxTokens}
+		}
+	}
 	a.late = append(a.late, msec(r.Lateness()))
 	if r.Outcome != contract.OutcomeSuccess {
 		return
@@ -223,9 +235,17 @@ func (a *Aggregator) Close(c Closing) Benchmark {
 		ITLRequestMean: NewDist(a.itlReq),
 
 		TokenMismatches: a.mismatch,
+		OutputOverrun:   a.overrun,
 		StopReason:      c.StopReason,
 		Dropped:         c.Dropped,
 		InvalidReasons:  []string{},
+	}
+	if len(c.Missed) > 0 {
+		late := make([]float64, len(c.Missed))
+		for i, d := range c.Missed {
+			late[i] = msec(d)
+		}
+		b.Missed, b.MissedLateness = len(late), NewDist(late)
 	}
 	if len(a.errs) > 0 {
 		b.Errors = a.errs
@@ -297,6 +317,9 @@ func (a *Aggregator) judge(b *Benchmark) {
 	if b.Dropped > 0 {
 		add("client-bound: %d sends dropped at the in-flight cap", b.Dropped)
 	}
+	if b.Missed > 0 {
+		add("client-bound: %d sends due before the end of sending never went out (up to %.4g ms late when given up)", b.Missed, b.MissedLateness.Max)
+	}
 	if b.SendLateness.Count > 0 && b.SendLateness.P99 > msec(v.MaxLatenessP99) {
 		add("client-bound: p99 send lateness %.3g ms is above %.3g ms", b.SendLateness.P99, msec(v.MaxLatenessP99))
 	}
@@ -309,6 +332,10 @@ func (a *Aggregator) judge(b *Benchmark) {
 		if rate := float64(a.req.Failed) / float64(judged); rate > v.MaxErrorRate {
 			add("error rate %.2f%% is above %.2f%%", 100*rate, 100*v.MaxErrorRate)
 		}
+	}
+	if a.overrun > 0 {
+		add("output overrun: %d of %d requests returned more output tokens than asked (up to %d for %d): the server ignored the requested length, so the workload was not the one configured",
+			a.overrun, a.req.Successful+a.req.Failed+a.req.Incomplete, a.overrunMax[0], a.overrunMax[1])
 	}
 	if a.req.Successful == 0 {
 		add("no successful request")

@@ -78,6 +78,10 @@ type Benchmark struct {
 	Errors          map[contract.ErrorKind]int `json:"errors,omitempty"`
 	TokenSource     string                     `json:"token_source,omitempty"` // usage, chunks or mixed
 	TokenMismatches int                        `json:"token_mismatches,omitempty"`
+	// OutputOverrun counts measured requests that returned more output
+	// tokens than they asked for (a server ignoring max_tokens); any makes
+	// the level invalid.
+	OutputOverrun int `json:"output_overrun,omitempty"`
 	// ChunkClock says what timed the chunks: "kernel" (the kernel's
 	// receive timestamps: when the bytes reached the host), "read" (the
 	// client's clock when it read them) or "mixed".
@@ -98,6 +102,11 @@ type Benchmark struct {
 	StopReason string `json:"stop_reason,omitempty"`
 	// Dropped counts open-loop sends skipped at the in-flight cap.
 	Dropped int `json:"dropped,omitempty"`
+	// Missed counts open-loop sends due before the end of sending that
+	// never went out because the client was late; MissedLateness is how
+	// late they were when given up (nothing is sent after the window).
+	Missed         int  `json:"missed,omitempty"`
+	MissedLateness Dist `json:"missed_lateness_ms,omitzero"`
 	// Notes are caveats that do not invalidate the benchmark.
 	Notes []string `json:"notes,omitempty"`
 }
