@@ -21,11 +21,10 @@ import (
 // noDataExpected are the panels that cannot show data in this test, and why.
 // Everything else on every board must.
 var noDataExpected = map[string]string{
-	"Prefix cache hit rate": "the engine simulator has no prefix cache",
-	"Container CPU":         "no container labelled io.servebench.role runs in this test",
-	"Container memory":      "no container labelled io.servebench.role runs in this test",
-	"Throttled periods":     "no container labelled io.servebench.role runs in this test",
-	"Throttled time":        "no container labelled io.servebench.role runs in this test",
+	"Container CPU":     "no container labelled io.servebench.role runs in this test",
+	"Container memory":  "no container labelled io.servebench.role runs in this test",
+	"Throttled periods": "no container labelled io.servebench.role runs in this test",
+	"Throttled time":    "no container labelled io.servebench.role runs in this test",
 	// The runner cannot know an external engine's cores, and the contract
 	// leaves per-core throughput out when cores is unknown.
 	"Output tokens/s per core": "an external engine's cores are unknown, so there is no per-core series",

@@ -21,7 +21,8 @@ const simImage = "servebench/vllm-sim:obs-e2e"
 // dockerd (so the engine's cores are known and its container is labelled
 // io.servebench.role), and the per-core, scaling and container panels must
 // show data too. Only the error panel (no fault injection here) and the
-// prefix cache (none in the simulator) may stay empty.
+// prefix cache (the smoke suite's engine runs with --no-enable-prefix-caching,
+// the seed's baseline) may stay empty.
 func TestE2EDockerEnginePanelsHaveData(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -50,7 +51,7 @@ func TestE2EDockerEnginePanelsHaveData(t *testing.T) {
 	time.Sleep(time.Until(eval))
 	noData := map[string]string{
 		"Errors by kind":        "no request fails without fault injection",
-		"Prefix cache hit rate": "the engine simulator has no prefix cache",
+		"Prefix cache hit rate": "the smoke suite's engine runs with --no-enable-prefix-caching",
 	}
 	if !checkEveryPanel(t, prom.URL, start, eval, runID, noData) {
 		logTail(t, out)

@@ -56,7 +56,7 @@ func engineTokensPanel() cog.Builder[dashboard.Panel] {
 }
 
 func prefixCachePanel() cog.Builder[dashboard.Panel] {
-	return timeseriesPanel("Prefix cache hit rate", "Prompt tokens served from the prefix cache over prompt tokens looked up (vLLM only; the simulator has no prefix cache).", units.PercentUnit, third).Min(0).Max(1).
+	return timeseriesPanel("Prefix cache hit rate", "Prompt tokens served from the prefix cache over prompt tokens looked up (vLLM, and the simulator; empty with --no-enable-prefix-caching).", units.PercentUnit, third).Min(0).Max(1).
 		WithTarget(query(fmt.Sprintf("sum(rate(%s[$__rate_interval])) / sum(rate(%s[$__rate_interval]))",
 			vllmSel(contract.VLLMPrefixCacheHits, ""), vllmSel(contract.VLLMPrefixCacheQueries, "")), "hit rate"))
 }

@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -61,7 +62,29 @@ type options struct {
 	embedding             bool
 	coreGFLOPS, coreBW    float64
 	nodeBW                float64
+	hfOverrides           hfOverrides
 }
+
+// hfOverrides is the part of vLLM's --hf-overrides (a JSON object merged
+// into the model's config.json) that the simulator models: whether the
+// embedding model honours "dimensions".
+type hfOverrides struct {
+	IsMatryoshka         *bool `json:"is_matryoshka"`
+	MatryoshkaDimensions []int `json:"matryoshka_dimensions"`
+}
+
+func (h *hfOverrides) set(s string) error {
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &all); err != nil {
+		return fmt.Errorf("want a JSON object: %w", err)
+	}
+	if err := json.Unmarshal([]byte(s), h); err != nil {
+		return fmt.Errorf("is_matryoshka must be true or false and matryoshka_dimensions a list of integers: %w", err)
+	}
+	return nil
+}
+
+func (h hfOverrides) any() bool { return h.IsMatryoshka != nil || h.MatryoshkaDimensions != nil }
 
 func newOptions() *options {
 	return &options{cfg: simulator.DefaultConfig(), profileSet: map[string]bool{}}
@@ -77,6 +100,17 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.IntVar(&c.MaxNumBatchedTokens, "max-num-batched-tokens", c.MaxNumBatchedTokens, "tokens per step at most (chunked prefill budget)")
 	fs.IntVar(&c.MaxModelLen, "max-model-len", 0, "context length (default: the model's, capped by the KV cache)")
 	fs.IntVar(&c.BlockSize, "block-size", c.BlockSize, "tokens per KV-cache block")
+	fs.BoolFunc("enable-prefix-caching", "keep prompt blocks for later requests with the same prefix (vLLM's default for generative models)", func(string) error {
+		on := true
+		c.EnablePrefixCaching = &on
+		return nil
+	})
+	fs.BoolFunc("no-enable-prefix-caching", "turn prefix caching off", func(string) error {
+		off := false
+		c.EnablePrefixCaching = &off
+		return nil
+	})
+	fs.Func("hf-overrides", `JSON merged into the model's config; the simulator reads "is_matryoshka" and "matryoshka_dimensions"`, o.hfOverrides.set)
 	fs.Uint64Var(&o.seed, "seed", 0, "seed for output text, output lengths, jitter and fault draws")
 	fs.StringVar(&o.dtype, "dtype", "auto", "weight and KV dtype: auto, bfloat16, float16, float32")
 	fs.IntVar(&c.Cores, "cores", 0, "cores the engine computes with (default: CPUs in this process's affinity mask)")
@@ -196,7 +230,7 @@ func (o *options) profile() error {
 	default:
 		return fmt.Errorf("--dtype %q: want auto, bfloat16, float16 or float32", o.dtype)
 	}
-	if len(o.profileSet) == 0 && bytes == 0 && !o.embedding {
+	if len(o.profileSet) == 0 && bytes == 0 && !o.embedding && !o.hfOverrides.any() {
 		return nil // the preset (or the generic profile, with its warning)
 	}
 	p, ok := perfmodel.Preset(o.cfg.Model)
@@ -222,6 +256,17 @@ func (o *options) profile() error {
 	}
 	if o.embedding {
 		p.Embedding, p.EmbedDim = true, p.Hidden
+	}
+	if h := o.hfOverrides; h.any() {
+		if !p.Embedding {
+			return fmt.Errorf("--hf-overrides: matryoshka settings need an embedding model (%s generates text)", o.cfg.Model)
+		}
+		if h.IsMatryoshka != nil {
+			p.Matryoshka = *h.IsMatryoshka
+		}
+		if h.MatryoshkaDimensions != nil {
+			p.Matryoshka, p.MatryoshkaDims = true, h.MatryoshkaDimensions
+		}
 	}
 	o.cfg.Profile = &p
 	return nil

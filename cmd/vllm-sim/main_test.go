@@ -76,6 +76,26 @@ func TestParseProfileFlags(t *testing.T) {
 	}
 }
 
+func TestParsePrefixCachingAndOverrides(t *testing.T) {
+	o, err := parse([]string{"--no-enable-prefix-caching"}, &bytes.Buffer{}, env(nil))
+	if err != nil || o.cfg.EnablePrefixCaching == nil || *o.cfg.EnablePrefixCaching {
+		t.Errorf("--no-enable-prefix-caching: %v %v", o.cfg.EnablePrefixCaching, err)
+	}
+	o, err = parse([]string{"--enable-prefix-caching"}, &bytes.Buffer{}, env(nil))
+	if err != nil || o.cfg.EnablePrefixCaching == nil || !*o.cfg.EnablePrefixCaching {
+		t.Errorf("--enable-prefix-caching: %v %v", o.cfg.EnablePrefixCaching, err)
+	}
+	o, err = parse(nil, &bytes.Buffer{}, env(nil))
+	if err != nil || o.cfg.EnablePrefixCaching != nil {
+		t.Errorf("default leaves vLLM's per-model default: %v %v", o.cfg.EnablePrefixCaching, err)
+	}
+	o, err = parse([]string{"sentence-transformers/all-MiniLM-L6-v2", "--hf-overrides", `{"matryoshka_dimensions":[128,256],"architectures":["BertModel"]}`},
+		&bytes.Buffer{}, env(nil))
+	if err != nil || o.cfg.Profile == nil || !o.cfg.Profile.Matryoshka || fmt.Sprint(o.cfg.Profile.MatryoshkaDims) != "[128 256]" {
+		t.Errorf("--hf-overrides matryoshka_dimensions: %+v %v", o.cfg.Profile, err)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	cases := []struct {
 		args []string
@@ -87,6 +107,8 @@ func TestParseErrors(t *testing.T) {
 		{[]string{"--layers", "-1"}, nil, "layers"},
 		{[]string{"a/b", "c/d"}, nil, "unexpected argument"},
 		{nil, map[string]string{"VLLM_CPU_KVCACHE_SPACE": "lots"}, "VLLM_CPU_KVCACHE_SPACE"},
+		{[]string{"--hf-overrides", "is_matryoshka"}, nil, "hf-overrides"},
+		{[]string{"--hf-overrides", `{"is_matryoshka":true}`}, nil, "need an embedding model"},
 	}
 	for _, c := range cases {
 		var stderr bytes.Buffer

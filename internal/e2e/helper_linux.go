@@ -26,6 +26,16 @@ func StartHelperProcess(tb testing.TB, test, env string) string {
 	return addr
 }
 
+// StartPinnedHelperProcess is StartHelperProcess that also returns the
+// child's pid (to signal it or read its CPU time) and the CPU it is pinned
+// to (-1 when this process may use only one CPU and nothing was pinned).
+func StartPinnedHelperProcess(tb testing.TB, test string, env ...string) (addr string, pid, cpu int) {
+	tb.Helper()
+	cpu = lastCPU()
+	addr, pid = startHelper(tb, test, env, cpu)
+	return addr, pid, cpu
+}
+
 // StartFreeHelperProcess is StartHelperProcess without pinning, with any
 // number of environment settings; it also returns the child's pid (to read
 // its CPU time).

@@ -332,15 +332,15 @@ func TestStopWhileRunningDoesNotReportDeath(t *testing.T) {
 func TestSimArgs(t *testing.T) {
 	kept, dropped := SimArgs([]string{"--max-model-len", "2048", "--no-enable-prefix-caching", "--dtype=bfloat16",
 		"--distributed-executor-backend", "mp", "--enforce-eager", "--slowdown", "0.5", "--embedding", "--seed=3"})
-	if want := []string{"--max-model-len", "2048", "--dtype=bfloat16", "--slowdown", "0.5", "--embedding", "--seed=3"}; !reflect.DeepEqual(kept, want) {
+	if want := []string{"--max-model-len", "2048", "--no-enable-prefix-caching", "--dtype=bfloat16", "--slowdown", "0.5", "--embedding", "--seed=3"}; !reflect.DeepEqual(kept, want) {
 		t.Errorf("kept %q", kept)
 	}
-	if want := []string{"--no-enable-prefix-caching", "--distributed-executor-backend", "mp", "--enforce-eager"}; !reflect.DeepEqual(dropped, want) {
+	if want := []string{"--distributed-executor-backend", "mp", "--enforce-eager"}; !reflect.DeepEqual(dropped, want) {
 		t.Errorf("dropped %q", dropped)
 	}
-	cs, err := BuildContainer(Spec{Model: "m", ExtraArgs: []string{"--enable-prefix-caching", "--max-num-seqs", "8"}}, SimImage, "", "", "")
-	if err != nil || strings.Join(cs.Config.Cmd, " ") != "--model m --host 127.0.0.1 --port 8000 --served-model-name m --max-num-seqs 8" ||
-		!reflect.DeepEqual(cs.Dropped, []string{"--enable-prefix-caching"}) {
+	cs, err := BuildContainer(Spec{Model: "m", ExtraArgs: []string{"--enable-prefix-caching", "--max-num-seqs", "8", "--enforce-eager"}}, SimImage, "", "", "")
+	if err != nil || strings.Join(cs.Config.Cmd, " ") != "--model m --host 127.0.0.1 --port 8000 --served-model-name m --enable-prefix-caching --max-num-seqs 8" ||
+		!reflect.DeepEqual(cs.Dropped, []string{"--enforce-eager"}) {
 		t.Errorf("sim container cmd %q dropped %q %v", cs.Config.Cmd, cs.Dropped, err)
 	}
 	cs, _ = BuildContainer(Spec{Model: "m", ExtraArgs: []string{"--enable-prefix-caching"}}, VLLMImageAMD64, "", "", "")

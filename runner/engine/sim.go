@@ -43,8 +43,8 @@ func (*Sim) Name() string { return "sim" }
 // SimConfig is the simulator configuration Start would use for spec.
 // Spec.ExtraArgs may carry vLLM's --max-num-seqs, --max-num-batched-tokens,
 // --max-model-len, --block-size and --seed (as "--flag value" or
-// "--flag=value"); other vLLM flags have no simulated meaning and are
-// ignored.
+// "--flag=value") and --enable-prefix-caching / --no-enable-prefix-caching;
+// other vLLM flags have no simulated meaning and are ignored.
 func (d *Sim) SimConfig(spec Spec) (simulator.Config, error) {
 	cfg := d.base
 	if spec.Model != "" {
@@ -67,6 +67,10 @@ func (d *Sim) SimConfig(spec Spec) (simulator.Config, error) {
 	args := spec.ExtraArgs
 	for i := 0; i < len(args); i++ {
 		name, val, inline := cutFlag(args[i])
+		if on, ok := prefixCachingFlags[name]; ok && !inline {
+			cfg.EnablePrefixCaching = &on
+			continue
+		}
 		p, known := ints[name]
 		if !known && name != "--seed" {
 			continue
@@ -90,6 +94,9 @@ func (d *Sim) SimConfig(spec Spec) (simulator.Config, error) {
 	}
 	return cfg, nil
 }
+
+// prefixCachingFlags are vLLM's boolean pair for prefix caching.
+var prefixCachingFlags = map[string]bool{"--enable-prefix-caching": true, "--no-enable-prefix-caching": false}
 
 func cutFlag(a string) (name, val string, inline bool) {
 	for i := 0; i < len(a); i++ {

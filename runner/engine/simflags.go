@@ -15,6 +15,7 @@ var simFlags = map[string]bool{
 	"fault-error-rate": false, "fault-stall-rate": false, "fault-stall-after": false, "fault-stall-for": false,
 	"fault-drop-rate": false, "fault-drop-after": false, "fault-malformed-rate": false,
 	"fault-malformed-after": false, "fault-crash-after": false, "fault-slow-load": false,
+	"enable-prefix-caching": true, "no-enable-prefix-caching": true, "hf-overrides": false,
 }
 
 // SimArgs splits vLLM-style arguments into those the simulator understands

@@ -2,52 +2,23 @@ package loadgen
 
 import (
 	"runtime"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/servebench/servebench/internal/sleep"
 )
 
-// sleeper waits until a due time with sub-millisecond precision. Go's timers
-// round waits on an idle process up to a millisecond on Linux, which alone
-// would break a 1 ms lateness budget, so the last stretch is a nanosleep
-// (about 60 µs late, no spinning): the blocked thread holds no P, so other
-// goroutines keep running.
-type sleeper struct{ t *time.Timer }
+// sleeper waits until a due time with sub-millisecond precision
+// (internal/sleep: the runtime's timers, then nanosleep).
+type sleeper struct{ s *sleep.Sleeper }
 
-func newSleeper() *sleeper { return &sleeper{t: time.NewTimer(time.Hour)} }
+func newSleeper() *sleeper { return &sleeper{sleep.New()} }
 
-func (s *sleeper) close() { s.t.Stop() }
-
-// coarse is how long before the due time the timer hands over to nanosleep.
-const coarse = 1500 * time.Microsecond
+func (s *sleeper) close() { s.s.Close() }
 
 // until returns at due, or false early when stop closes.
-func (s *sleeper) until(due time.Time, stop <-chan struct{}) bool {
-	d := time.Until(due)
-	if d > 2*coarse {
-		s.t.Reset(d - coarse)
-		select {
-		case <-s.t.C:
-		case <-stop:
-			return false
-		}
-		d = time.Until(due)
-	}
-	if d > 0 {
-		// The thread keeps its P while it sleeps, so goroutines queued on
-		// the P (the request just launched) would wait for the runtime to
-		// hand it over: let them run first.
-		runtime.Gosched()
-		d = time.Until(due)
-	}
-	if d > 0 {
-		ts := syscall.NsecToTimespec(int64(d))
-		for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
-		}
-	}
-	return true
-}
+func (s *sleeper) until(due time.Time, stop <-chan struct{}) bool { return s.s.Until(due, stop) }
 
 // wakers is how many goroutines pace an open loop: two when this process
 // may run on two CPUs or more, else one.

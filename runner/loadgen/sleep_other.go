@@ -2,29 +2,21 @@
 
 package loadgen
 
-import "time"
+import (
+	"time"
 
-// sleeper waits until a due time with the runtime's timers.
-type sleeper struct{ t *time.Timer }
+	"github.com/servebench/servebench/internal/sleep"
+)
 
-func newSleeper() *sleeper { return &sleeper{t: time.NewTimer(time.Hour)} }
+// sleeper waits until a due time (internal/sleep).
+type sleeper struct{ s *sleep.Sleeper }
 
-func (s *sleeper) close() { s.t.Stop() }
+func newSleeper() *sleeper { return &sleeper{sleep.New()} }
+
+func (s *sleeper) close() { s.s.Close() }
 
 // until returns at due, or false early when stop closes.
-func (s *sleeper) until(due time.Time, stop <-chan struct{}) bool {
-	d := time.Until(due)
-	if d <= 0 {
-		return true
-	}
-	s.t.Reset(d)
-	select {
-	case <-s.t.C:
-		return true
-	case <-stop:
-		return false
-	}
-}
+func (s *sleeper) until(due time.Time, stop <-chan struct{}) bool { return s.s.Until(due, stop) }
 
 // wakers is how many goroutines pace an open loop: one here.
 func wakers() int { return 1 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -187,6 +188,25 @@ func idsInput(field string, ids []int64) (input, error) {
 		}
 	}
 	return input{ids: ids, tokens: len(ids)}, nil
+}
+
+// blockHashes is the hash chain of the prompt's full blocks of blockSize
+// tokens (perfmodel.Seq.BlockHashes): hash i depends on every token of
+// blocks 0..i, so equal hashes mean equal prefixes.
+func (in input) blockHashes(blockSize int, seed uint64) []uint64 {
+	ids := in.ids
+	if ids == nil {
+		ids = tokenizer.IDs(in.text)
+	}
+	out := make([]uint64, 0, len(ids)/blockSize)
+	h := splitmix64(seed ^ 0x70726566)
+	for i, id := range ids {
+		h = splitmix64(h ^ uint64(id))
+		if (i+1)%blockSize == 0 {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // parsePrompts reads a prompt or embeddings input: a string, a list of
@@ -409,6 +429,9 @@ func (e *Engine) handleGenerate(w http.ResponseWriter, r *http.Request, k kind) 
 		q.malformed = e.draw(n, 4, f.MalformedRate) && f.MalformedAfter < q.plan.n
 	}
 	q.seq = newSeq(q, in.tokens, q.plan.n)
+	if e.sc.PrefixCaching {
+		q.seq.BlockHashes = in.blockHashes(e.sc.BlockSize, e.cfg.Seed)
+	}
 	if err := e.submit(q); err != nil {
 		writeError(w, http.StatusServiceUnavailable, "%v", err)
 		return
@@ -510,12 +533,36 @@ type embeddingsRequest struct {
 	Model          string          `json:"model"`
 	Input          json.RawMessage `json:"input"`
 	EncodingFormat string          `json:"encoding_format"`
+	Dimensions     *int            `json:"dimensions"`
 }
 
+// embeddingData is one vector: a list of floats, or with encoding_format
+// base64 the little-endian float32 bytes in base64, as vLLM encodes them.
 type embeddingData struct {
-	Index     int       `json:"index"`
-	Object    string    `json:"object"`
-	Embedding []float64 `json:"embedding"`
+	Index     int    `json:"index"`
+	Object    string `json:"object"`
+	Embedding any    `json:"embedding"`
+}
+
+// embeddingDims checks a request's "dimensions" the way vLLM's pooling
+// parameters do and returns the vector length to answer with.
+func (e *Engine) embeddingDims(req embeddingsRequest) (int, error) {
+	p := e.sc.Profile
+	if req.Dimensions == nil {
+		return p.EmbedDim, nil
+	}
+	d := *req.Dimensions
+	switch {
+	case !p.Matryoshka:
+		return 0, badf("Model %q does not support matryoshka representation, changing output dimensions will lead to poor results.", e.cfg.ServedModelName)
+	case len(p.MatryoshkaDims) > 0 && !slices.Contains(p.MatryoshkaDims, d):
+		return 0, badf("Model %q only supports %v matryoshka dimensions, use other output dimensions will lead to poor results.", e.cfg.ServedModelName, p.MatryoshkaDims)
+	case d < 1:
+		return 0, badf("Dimensions must be greater than 0")
+	case d > p.EmbedDim:
+		return 0, badf("dimensions %d is larger than the model's %d", d, p.EmbedDim)
+	}
+	return d, nil
 }
 
 func (e *Engine) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
@@ -527,8 +574,18 @@ func (e *Engine) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "The model %s is a generative model and does not support the Embeddings API", e.cfg.ServedModelName)
 		return
 	}
-	if req.EncodingFormat != "" && req.EncodingFormat != "float" {
-		writeError(w, http.StatusBadRequest, "encoding_format %q is not supported by the simulator (use float)", req.EncodingFormat)
+	b64 := false
+	switch req.EncodingFormat {
+	case "", "float":
+	case "base64":
+		b64 = true
+	default:
+		writeError(w, http.StatusBadRequest, "encoding_format: %q is not one of 'float', 'base64'", req.EncodingFormat)
+		return
+	}
+	dims, err := e.embeddingDims(req)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
 	ins, err := parsePrompts("input", req.Input)
@@ -572,7 +629,11 @@ func (e *Engine) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		}
-		data[i] = embeddingData{Index: i, Object: "embedding", Embedding: embedding(ins[i].key(e.cfg.Seed), e.sc.Profile.EmbedDim)}
+		v := embedding(ins[i].key(e.cfg.Seed), e.sc.Profile.EmbedDim, dims)
+		data[i] = embeddingData{Index: i, Object: "embedding", Embedding: v}
+		if b64 {
+			data[i].Embedding = base64Float32(v)
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id": e.newID("embd-", n), "object": "list", "created": e.cfg.Clock().Unix(), "model": e.cfg.ServedModelName,

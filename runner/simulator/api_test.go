@@ -3,11 +3,14 @@ package simulator
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -431,6 +434,93 @@ func TestEmbeddings(t *testing.T) {
 	resp, _ := post(t, url+"/v1/completions", `{"prompt":"hi"}`)
 	if resp.StatusCode != 400 {
 		t.Errorf("completions on an embedding model: %d", resp.StatusCode)
+	}
+}
+
+// TestEmbeddingFormats checks encoding_format base64 (what the OpenAI SDKs
+// ask for by default) against the float answer, and "dimensions", which
+// vLLM honours only for matryoshka models.
+func TestEmbeddingFormats(t *testing.T) {
+	vector := func(t *testing.T, url, body string) []float64 {
+		t.Helper()
+		resp, b := post(t, url+"/v1/embeddings", body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", body, resp.StatusCode, b)
+		}
+		var r struct {
+			Data []struct {
+				Embedding json.RawMessage `json:"embedding"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(b, &r); err != nil || len(r.Data) != 1 {
+			t.Fatalf("%s: %v %.200s", body, err, b)
+		}
+		var v []float64
+		if json.Unmarshal(r.Data[0].Embedding, &v) == nil {
+			return v
+		}
+		var s string
+		if err := json.Unmarshal(r.Data[0].Embedding, &s); err != nil {
+			t.Fatalf("embedding is neither floats nor a string: %s", r.Data[0].Embedding)
+		}
+		raw, err := base64.StdEncoding.DecodeString(s)
+		if err != nil || len(raw)%4 != 0 {
+			t.Fatalf("base64 embedding: %v (%d bytes)", err, len(raw))
+		}
+		for i := 0; i < len(raw); i += 4 {
+			v = append(v, float64(math.Float32frombits(binary.LittleEndian.Uint32(raw[i:]))))
+		}
+		return v
+	}
+	norm := func(v []float64) float64 {
+		var n float64
+		for _, x := range v {
+			n += x * x
+		}
+		return math.Sqrt(n)
+	}
+
+	cfg := fast()
+	cfg.Model = "sentence-transformers/all-MiniLM-L6-v2"
+	cfg.BlockSize = 16
+	_, url := serve(t, cfg)
+	f := vector(t, url, `{"input":"the same text"}`)
+	b := vector(t, url, `{"input":"the same text","encoding_format":"base64"}`)
+	if len(f) != 384 || len(b) != 384 {
+		t.Fatalf("lengths: float %d, base64 %d; want 384", len(f), len(b))
+	}
+	for i := range f {
+		if math.Abs(f[i]-b[i]) > 1e-6 {
+			t.Fatalf("component %d: float %g, base64 %g", i, f[i], b[i])
+		}
+	}
+	for _, c := range []struct{ body, want string }{
+		{`{"input":"x","encoding_format":"int8"}`, `encoding_format: \"int8\" is not one of`},
+		{`{"input":"x","dimensions":128}`, "does not support matryoshka representation"},
+	} {
+		resp, body := post(t, url+"/v1/embeddings", c.body)
+		if resp.StatusCode != 400 || !strings.Contains(string(body), c.want) {
+			t.Errorf("%s: %d %s, want 400 with %q", c.body, resp.StatusCode, body, c.want)
+		}
+	}
+
+	cfg.Model = "jinaai/jina-embeddings-v3"
+	_, url = serve(t, cfg)
+	full := vector(t, url, `{"input":"the same text"}`)
+	short := vector(t, url, `{"input":"the same text","dimensions":256,"encoding_format":"base64"}`)
+	if len(full) != 1024 || len(short) != 256 {
+		t.Fatalf("lengths: %d and %d, want 1024 and 256", len(full), len(short))
+	}
+	if n := norm(short); math.Abs(n-1) > 1e-5 {
+		t.Errorf("a truncated embedding is normalised again; norm %g", n)
+	}
+	// The first components keep their direction (truncation, not a new vector).
+	if ratio := short[0] / full[0]; ratio <= 1 || math.Abs(short[1]/full[1]-ratio) > 1e-3 {
+		t.Errorf("truncated vector is not a rescaled prefix: %g/%g, %g/%g", short[0], full[0], short[1], full[1])
+	}
+	resp, body := post(t, url+"/v1/embeddings", `{"input":"x","dimensions":100}`)
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "only supports [32 64 128 256 512 768 1024] matryoshka dimensions") {
+		t.Errorf("dimensions 100: %d %s", resp.StatusCode, body)
 	}
 }
 

@@ -28,6 +28,10 @@ type Config struct {
 	MaxModelLen         int     // --max-model-len; 0 = the profile's, capped by the KV cache
 	BlockSize           int     // --block-size, tokens per KV block
 	KVCacheSpaceGiB     float64 // VLLM_CPU_KVCACHE_SPACE
+	// EnablePrefixCaching is --enable-prefix-caching / --no-enable-prefix-caching;
+	// nil = vLLM v1's default: on for generative models, off for embedding
+	// models (whose bidirectional attention has no reusable prefix).
+	EnablePrefixCaching *bool
 
 	LoadTime time.Duration // simulated model load: /health answers 503 until it has passed
 	Seed     uint64        // --seed: output text, output lengths, jitter and fault draws
@@ -158,10 +162,19 @@ func (c Config) resolve(log *slog.Logger) (Config, perfmodel.SchedulerConfig, er
 			return c, sc, err
 		}
 	}
+	caching := !prof.Embedding
+	if c.EnablePrefixCaching != nil {
+		caching = *c.EnablePrefixCaching
+		if caching && prof.Embedding {
+			log.Warn("prefix caching has no effect on an embedding model", "model", c.Model)
+			caching = false
+		}
+	}
+	c.EnablePrefixCaching = &caching
 	sc = perfmodel.SchedulerConfig{
 		Profile: prof, Hardware: h, MaxNumSeqs: c.MaxNumSeqs, MaxNumBatchedTokens: c.MaxNumBatchedTokens,
 		BlockSize: c.BlockSize, KVCacheBytes: c.KVCacheSpaceGiB * (1 << 30),
-		Slowdown: c.Slowdown, Jitter: c.Jitter, Seed: c.Seed,
+		Slowdown: c.Slowdown, Jitter: c.Jitter, Seed: c.Seed, PrefixCaching: caching,
 	}
 	return c, sc, nil
 }

@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/servebench/servebench/internal/sleep"
 	"github.com/servebench/servebench/runner/simulator/perfmodel"
 )
 
@@ -123,7 +125,8 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	e.handler = e.routes()
 	log.Info("engine simulator configured", "model", cfg.Model, "served_model_name", cfg.ServedModelName,
 		"cores", sc.Hardware.Cores, "max_model_len", mml, "kv_cache_tokens", capacity,
-		"max_num_seqs", cfg.MaxNumSeqs, "max_num_batched_tokens", cfg.MaxNumBatchedTokens, "slowdown", cfg.Slowdown)
+		"max_num_seqs", cfg.MaxNumSeqs, "max_num_batched_tokens", cfg.MaxNumBatchedTokens, "slowdown", cfg.Slowdown,
+		"enable_prefix_caching", sc.PrefixCaching)
 	return e, nil
 }
 
@@ -256,43 +259,44 @@ func (e *Engine) release(q *request) {
 }
 
 // loop is the scheduler goroutine: it plans a step, sleeps until the step's
-// simulated end, then publishes the step's tokens. Steps follow each other
-// on the model's schedule, not on when the goroutine woke, so a late wake-up
-// shows as write lateness rather than as a slower engine.
+// simulated end, then publishes the step's tokens. A step starts when the
+// previous one has ended and the loop runs again, never earlier: when the
+// host pauses the simulator (a busy machine, a stopped process), the steps
+// after the pause are not compressed to catch up with the model's schedule,
+// so no request is ever served faster than the model says. The time lost
+// is counted in vllm_sim_host_stall_seconds_total.
 func (e *Engine) loop() {
 	defer close(e.done)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	var next time.Time
+	sl := sleep.New() // the runtime's timers alone wake up to a millisecond late, every step
+	defer sl.Close()
+	var prevEnd time.Time
 	for {
 		e.mu.Lock()
-		if next.IsZero() {
-			next = time.Now()
+		start := time.Now()
+		st := e.sched.Step(start)
+		if lost := start.Sub(prevEnd); !prevEnd.IsZero() && lost > 0 && st.End.After(st.Start) {
+			e.m.hostStall.Add(lost.Seconds())
 		}
-		st := e.sched.Step(next)
 		e.mu.Unlock()
 		if st.End.Equal(st.Start) {
 			// Idle, or nothing fits (all blocked on KV): wait for an arrival
 			// or an abort, and start the next step when it comes.
+			prevEnd = time.Time{}
 			select {
 			case <-e.wake:
-				next = time.Time{}
 				continue
 			case <-e.stop:
 				return
 			}
 		}
-		timer.Reset(time.Until(st.End))
-		select {
-		case <-timer.C:
-		case <-e.stop:
+		if !sl.Until(st.End, e.stop) {
 			return
 		}
 		e.stepLat.observe(time.Since(st.End))
 		e.mu.Lock()
 		e.publish(st)
 		e.mu.Unlock()
-		next = st.End
+		prevEnd = st.End
 	}
 }
 
@@ -354,6 +358,8 @@ func (e *Engine) publish(st perfmodel.Step) {
 	}
 	m.iterTok.Observe(float64(st.Tokens))
 	m.preemptions.Add(float64(st.Preempted))
+	m.prefixQueries.Add(float64(st.PrefixQueries))
+	m.prefixHits.Add(float64(st.PrefixHits))
 	m.running.Set(float64(st.Running))
 	m.waiting.Set(float64(st.Waiting))
 	m.kvUsage.Set(st.KVUsage)

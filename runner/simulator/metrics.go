@@ -53,11 +53,13 @@ const (
 type metrics struct {
 	running, waiting, kvUsage                       prometheus.Gauge
 	promptTokens, generationTokens, preemptions     prometheus.Counter
+	prefixQueries, prefixHits                       prometheus.Counter
 	success                                         map[string]prometheus.Counter
 	ttft, itl, tpot, e2e, queue, inference          prometheus.Observer
 	prefill, decode                                 prometheus.Observer
 	reqPrompt, reqGeneration, reqMaxTokens, iterTok prometheus.Observer
 	lateness                                        prometheus.Observer
+	hostStall                                       prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, c Config, maxModelLen, blocks int) *metrics {
@@ -84,6 +86,8 @@ func newMetrics(reg prometheus.Registerer, c Config, maxModelLen, blocks int) *m
 		promptTokens:     counter("vllm:prompt_tokens_total", "Number of prefill tokens processed."),
 		generationTokens: counter("vllm:generation_tokens_total", "Number of generation tokens processed."),
 		preemptions:      counter("vllm:num_preemptions_total", "Cumulative number of preemption from the engine."),
+		prefixQueries:    counter("vllm:prefix_cache_queries_total", "Prefix cache queries, in terms of number of queried tokens."),
+		prefixHits:       counter("vllm:prefix_cache_hits_total", "Prefix cache hits, in terms of number of cached tokens."),
 		ttft:             hist("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", bucketsTTFT),
 		itl:              hist("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", bucketsITL),
 		tpot:             hist("vllm:request_time_per_output_token_seconds", "Histogram of time_per_output_token_seconds per request.", bucketsITL),
@@ -105,9 +109,13 @@ func newMetrics(reg prometheus.Registerer, c Config, maxModelLen, blocks int) *m
 		m.success[r] = sv.WithLabelValues(r)
 	}
 	cache := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "vllm:cache_config_info",
-		Help: "Information of the LLMEngine CacheConfig."}, []string{"engine", "block_size", "num_gpu_blocks", "num_cpu_blocks", "cache_dtype"})
+		Help: "Information of the LLMEngine CacheConfig."}, []string{"engine", "block_size", "num_gpu_blocks", "num_cpu_blocks", "cache_dtype", "enable_prefix_caching"})
 	reg.MustRegister(cache)
-	cache.WithLabelValues("0", strconv.Itoa(c.BlockSize), strconv.Itoa(blocks), strconv.Itoa(blocks), "auto").Set(1)
+	caching := "False" // Python's spelling, as vLLM's label values have it
+	if c.EnablePrefixCaching != nil && *c.EnablePrefixCaching {
+		caching = "True"
+	}
+	cache.WithLabelValues("0", strconv.Itoa(c.BlockSize), strconv.Itoa(blocks), strconv.Itoa(blocks), "auto", caching).Set(1)
 
 	// The simulator's own series, outside vLLM's names.
 	sim := prometheus.Labels{"model_name": c.ServedModelName}
@@ -119,6 +127,10 @@ func newMetrics(reg prometheus.Registerer, c Config, maxModelLen, blocks int) *m
 			"max_model_len": strconv.Itoa(maxModelLen), "max_num_seqs": strconv.Itoa(c.MaxNumSeqs)}})
 	info.Set(1)
 	reg.MustRegister(cores, info, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.hostStall = prometheus.NewCounter(prometheus.CounterOpts{Name: "vllm_sim_host_stall_seconds_total",
+		Help:        "Time steps started later than the model's schedule because the host did not run the simulator (wake-up delay, a busy or paused host); never made up by shorter steps.",
+		ConstLabels: sim})
+	reg.MustRegister(m.hostStall)
 	m.lateness = hist("vllm_sim_write_lateness_seconds",
 		"Lateness of each token write against the simulator's own schedule (faulted streams excluded).", bucketsLateness)
 	return m

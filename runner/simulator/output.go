@@ -1,6 +1,8 @@
 package simulator
 
 import (
+	"encoding/base64"
+	"encoding/binary"
 	"math"
 	"strings"
 )
@@ -115,16 +117,31 @@ func makePlan(key uint64, maxTokens int, ignoreEOS bool, median int, sigma float
 }
 
 // embedding is a deterministic unit vector for a text.
-func embedding(key uint64, dim int) []float64 {
+func embedding(key uint64, dim, keep int) []float64 {
 	v := make([]float64, dim)
-	var norm float64
 	for i := range v {
 		v[i] = normal(splitmix64(key+uint64(2*i)), splitmix64(key+uint64(2*i+1)))
-		norm += v[i] * v[i]
+	}
+	// A matryoshka model's shorter output is the first components of the
+	// full one, normalised again (as vLLM truncates, then normalises).
+	v = v[:keep]
+	var norm float64
+	for _, x := range v {
+		norm += x * x
 	}
 	norm = math.Sqrt(norm)
 	for i := range v {
 		v[i] = math.Round(v[i]/norm*1e6) / 1e6
 	}
 	return v
+}
+
+// base64Float32 encodes v as vLLM's encoding_format "base64" does: the
+// little-endian float32 bytes, standard base64.
+func base64Float32(v []float64) string {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(float32(x)))
+	}
+	return base64.StdEncoding.EncodeToString(b)
 }

@@ -12,6 +12,7 @@ package perfmodel
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -29,6 +30,11 @@ type Profile struct {
 	MaxModelLen int  // context length the model was trained for
 	Embedding   bool // an embedding (pooling) model: no generation
 	EmbedDim    int  // embedding vector length (Embedding only)
+	// Matryoshka marks an embedding model trained for truncated outputs:
+	// only then does vLLM honour a request's "dimensions". MatryoshkaDims
+	// lists the sizes allowed; empty = any size from 1 to EmbedDim.
+	Matryoshka     bool
+	MatryoshkaDims []int
 }
 
 // KVBytesPerToken is the KV cache one token occupies: keys and values for
@@ -53,6 +59,13 @@ func (p Profile) Validate() error {
 		return fmt.Errorf("profile %s: max model len must be > 0", p.ID)
 	case p.Embedding && p.EmbedDim <= 0:
 		return fmt.Errorf("profile %s: embedding dim must be > 0 for an embedding model", p.ID)
+	case p.Matryoshka && !p.Embedding:
+		return fmt.Errorf("profile %s: matryoshka dimensions need an embedding model", p.ID)
+	}
+	for _, d := range p.MatryoshkaDims {
+		if d < 1 || d > p.EmbedDim {
+			return fmt.Errorf("profile %s: matryoshka dimension %d is outside 1..%d", p.ID, d, p.EmbedDim)
+		}
 	}
 	return nil
 }
@@ -88,12 +101,20 @@ var presets = map[string]Profile{
 		Params: 22.7e6, DtypeBytes: 2, Layers: 6, Hidden: 384, Heads: 12, KVHeads: 12, HeadDim: 32,
 		Vocab: 30522, MaxModelLen: 512, Embedding: true, EmbedDim: 384,
 	},
+	// XLM-RoBERTa large with task LoRAs; its config.json declares the
+	// matryoshka dimensions, so vLLM honours "dimensions" for it.
+	"jinaai/jina-embeddings-v3": {
+		Params: 572e6, DtypeBytes: 2, Layers: 24, Hidden: 1024, Heads: 16, KVHeads: 16, HeadDim: 64,
+		Vocab: 250002, MaxModelLen: 8194, Embedding: true, EmbedDim: 1024,
+		Matryoshka: true, MatryoshkaDims: []int{32, 64, 128, 256, 512, 768, 1024},
+	},
 }
 
 // Preset returns the profile of a known model id.
 func Preset(id string) (Profile, bool) {
 	p, ok := presets[id]
 	p.ID = id
+	p.MatryoshkaDims = slices.Clone(p.MatryoshkaDims)
 	return p, ok
 }
 

@@ -18,6 +18,10 @@ type SchedulerConfig struct {
 	Slowdown            float64 // multiplier on every step's time; 1 = the model as is
 	Jitter              float64 // relative standard deviation of step time; 0 = exact
 	Seed                uint64  // seeds the jitter
+	// PrefixCaching keeps computed prompt blocks in the KV cache after their
+	// sequence ends, keyed by Seq.BlockHashes, so that a later prompt with
+	// the same prefix starts from them (vLLM's automatic prefix caching).
+	PrefixCaching bool
 }
 
 // Seq is one request inside the scheduler. The caller sets the exported
@@ -27,19 +31,28 @@ type Seq struct {
 	Prompt    int // prompt tokens
 	MaxOutput int // tokens to generate; 0 for an embedding request
 	Tag       any // the caller's handle
+	// BlockHashes identify the prompt's full blocks: hash i covers tokens
+	// [0, (i+1)·BlockSize), so equal hashes mean equal prefixes. Empty = the
+	// sequence neither hits nor fills the prefix cache.
+	BlockHashes []uint64
 
-	Arrival     time.Time // when Add was called
-	Scheduled   time.Time // last move from waiting to running
-	FirstToken  time.Time // end of the step that produced the first token (or finished an embedding)
-	LastToken   time.Time // end of the step that produced the latest token
-	Generated   int       // tokens generated so far
-	Preemptions int
-	Done        bool
+	Arrival      time.Time // when Add was called
+	Scheduled    time.Time // last move from waiting to running
+	FirstToken   time.Time // end of the step that produced the first token (or finished an embedding)
+	LastToken    time.Time // end of the step that produced the latest token
+	Generated    int       // tokens generated so far
+	Preemptions  int
+	CachedTokens int // prompt tokens found in the prefix cache at the last admission
+	Done         bool
 
-	computed int // tokens whose KV is in the cache
-	blocks   int
+	computed int       // tokens whose KV is in the cache
+	private  int       // blocks only this sequence uses
+	shared   []*cblock // its leading blocks, in the prefix cache (hits, then blocks it filled)
 	running  bool
 }
+
+// blocks is how many KV blocks the sequence holds.
+func (q *Seq) blocks() int { return q.private + len(q.shared) }
 
 // Finished reports whether the sequence needs no more steps.
 func (q *Seq) finished() bool {
@@ -63,13 +76,20 @@ type Step struct {
 	KVUsage     float64
 	Tokens      int
 	BlocksTotal int
+	// PrefixQueries and PrefixHits are the prompt tokens looked up in the
+	// prefix cache by the sequences admitted this step, and those found
+	// (vLLM's prefix_cache_queries and prefix_cache_hits); 0 without
+	// prefix caching.
+	PrefixQueries, PrefixHits int
 }
 
 // Scheduler is a continuous-batching scheduler over a simulated CPU.
 type Scheduler struct {
 	cfg         SchedulerConfig
 	totalBlocks int
-	freeBlocks  int
+	uncached    int // free blocks holding nothing reusable
+	cache       map[uint64]*cblock
+	lru         lruList // cached blocks no sequence uses: free, evicted oldest first
 	waiting     []*Seq
 	running     []*Seq
 	rng         *rand.Rand
@@ -111,7 +131,7 @@ func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
 		return nil, fmt.Errorf("kv cache of %.0f bytes holds no %d-token block of %s", cfg.KVCacheBytes, cfg.BlockSize, cfg.Profile.ID)
 	}
 	return &Scheduler{
-		cfg: cfg, totalBlocks: blocks, freeBlocks: blocks,
+		cfg: cfg, totalBlocks: blocks, uncached: blocks, cache: map[uint64]*cblock{},
 		rng: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
 	}, nil
 }
@@ -152,9 +172,93 @@ func remove(list []*Seq, q *Seq) []*Seq {
 	return list
 }
 
+// free is how many blocks can be allocated: never-filled ones and cached
+// ones no sequence uses (allocating one of those evicts it), as vLLM counts
+// its free block queue.
+func (s *Scheduler) free() int { return s.uncached + s.lru.n }
+
+// release returns q's blocks. Its cached blocks stay in the cache, last
+// block first in the eviction order (so a prefix is evicted from its end,
+// as vLLM frees a request's blocks in reverse).
 func (s *Scheduler) release(q *Seq) {
-	s.freeBlocks += q.blocks
-	q.blocks = 0
+	s.uncached += q.private
+	q.private = 0
+	for i := len(q.shared) - 1; i >= 0; i-- {
+		b := q.shared[i]
+		if b.ref--; b.ref == 0 {
+			s.lru.pushBack(b)
+		}
+	}
+	clear(q.shared)
+	q.shared = q.shared[:0]
+}
+
+// allocate takes n fresh blocks for q: never-filled blocks first, then the
+// least recently used cached blocks, which leave the cache. The caller has
+// checked that n <= free().
+func (s *Scheduler) allocate(q *Seq, n int) {
+	take := min(n, s.uncached)
+	s.uncached -= take
+	for ; take < n; take++ {
+		b := s.lru.popFront()
+		delete(s.cache, b.hash)
+	}
+	q.private += n
+}
+
+// lookup returns how many of q's leading blocks are in the prefix cache,
+// at most enough to leave one prompt token to compute (the last token's
+// logits are needed, as in vLLM), and how many of them no sequence uses.
+func (s *Scheduler) lookup(q *Seq) (hits, idle int) {
+	if !s.cfg.PrefixCaching || q.computed > 0 {
+		return 0, 0
+	}
+	limit := min(len(q.BlockHashes), (q.Prompt-1)/s.cfg.BlockSize)
+	for hits < limit {
+		b, ok := s.cache[q.BlockHashes[hits]]
+		if !ok {
+			break
+		}
+		if b.ref == 0 {
+			idle++
+		}
+		hits++
+	}
+	return hits, idle
+}
+
+// take makes q use its first hits cached blocks.
+func (s *Scheduler) take(q *Seq, hits int) {
+	for i := 0; i < hits; i++ {
+		b := s.cache[q.BlockHashes[i]]
+		if b.ref == 0 {
+			s.lru.remove(b)
+		}
+		b.ref++
+		q.shared = append(q.shared, b)
+	}
+	q.computed = hits * s.cfg.BlockSize
+	q.CachedTokens = q.computed
+}
+
+// register puts q's newly completed prompt blocks into the prefix cache, in
+// order; a block some other sequence already cached stays private (vLLM
+// keeps the duplicate out of the cache too), and q caches nothing after it.
+func (s *Scheduler) register(q *Seq) {
+	if !s.cfg.PrefixCaching {
+		return
+	}
+	full := min(len(q.BlockHashes), min(q.computed, q.Prompt)/s.cfg.BlockSize)
+	for i := len(q.shared); i < full && q.private > 0; i++ {
+		h := q.BlockHashes[i]
+		if _, dup := s.cache[h]; dup {
+			return
+		}
+		b := &cblock{hash: h, ref: 1}
+		s.cache[h] = b
+		q.private--
+		q.shared = append(q.shared, b)
+	}
 }
 
 // Idle reports whether there is nothing to step.
@@ -164,10 +268,14 @@ func (s *Scheduler) Idle() bool { return len(s.waiting) == 0 && len(s.running) =
 func (s *Scheduler) Running() int { return len(s.running) }
 func (s *Scheduler) Waiting() int { return len(s.waiting) }
 
-// KVUsage is the fraction of KV blocks in use.
+// KVUsage is the fraction of KV blocks in use by sequences (cached blocks
+// no sequence uses count as free, as in vLLM).
 func (s *Scheduler) KVUsage() float64 {
-	return float64(s.totalBlocks-s.freeBlocks) / float64(s.totalBlocks)
+	return float64(s.totalBlocks-s.free()) / float64(s.totalBlocks)
 }
+
+// CachedBlocks is how many blocks the prefix cache holds.
+func (s *Scheduler) CachedBlocks() int { return len(s.cache) }
 
 func (s *Scheduler) blocksFor(tokens int) int {
 	return (tokens + s.cfg.BlockSize - 1) / s.cfg.BlockSize
@@ -178,6 +286,7 @@ func (s *Scheduler) blocksFor(tokens int) int {
 func (s *Scheduler) preempt(q *Seq) {
 	s.release(q)
 	q.computed = 0
+	q.CachedTokens = 0
 	q.running = false
 	q.Preemptions++
 	s.running = remove(s.running, q)
@@ -199,8 +308,8 @@ func (s *Scheduler) Step(start time.Time) Step {
 		if n <= 0 {
 			continue
 		}
-		need := s.blocksFor(q.computed+n) - q.blocks
-		for need > s.freeBlocks {
+		need := s.blocksFor(q.computed+n) - q.blocks()
+		for need > s.free() {
 			victim := s.running[len(s.running)-1]
 			s.preempt(victim)
 			preempted++
@@ -211,30 +320,38 @@ func (s *Scheduler) Step(start time.Time) Step {
 		if !q.running {
 			break
 		}
-		s.freeBlocks -= need
-		q.blocks += need
+		s.allocate(q, max(need, 0))
 		budget -= n
 		s.sched = append(s.sched, sched{q, n})
 	}
 	// Then admit waiting sequences while there is room; none after a
 	// preemption, as in vLLM.
+	var queries, hitTokens int
 	for preempted == 0 && len(s.waiting) > 0 && len(s.running) < s.cfg.MaxNumSeqs && budget > 0 {
 		q := s.waiting[0]
-		n := min(q.Prompt+q.Generated-q.computed, budget)
-		need := s.blocksFor(q.computed+n) - q.blocks
-		if need > s.freeBlocks {
+		hits, idle := s.lookup(q)
+		computed := max(q.computed, hits*s.cfg.BlockSize)
+		n := min(q.Prompt+q.Generated-computed, budget)
+		// Cached blocks no one uses count as free until taken.
+		need := s.blocksFor(computed+n) - q.blocks() - hits
+		if need+idle > s.free() {
 			break
 		}
 		s.waiting = s.waiting[1:]
-		s.freeBlocks -= need
-		q.blocks += need
+		if s.cfg.PrefixCaching && q.computed == 0 {
+			s.take(q, hits)
+			queries += q.Prompt + q.Generated
+			hitTokens += q.computed
+		}
+		s.allocate(q, need)
 		q.running = true
 		q.Scheduled = start
 		s.running = append(s.running, q)
 		budget -= n
 		s.sched = append(s.sched, sched{q, n})
 	}
-	st := Step{Start: start, End: start, Preempted: preempted, BlocksTotal: s.totalBlocks}
+	st := Step{Start: start, End: start, Preempted: preempted, BlocksTotal: s.totalBlocks,
+		PrefixQueries: queries, PrefixHits: hitTokens}
 	if len(s.sched) == 0 {
 		st.Running, st.Waiting, st.KVUsage = len(s.running), len(s.waiting), s.KVUsage()
 		return st
@@ -259,6 +376,7 @@ func (s *Scheduler) Step(start time.Time) Step {
 	for _, w := range s.sched {
 		q := w.q
 		q.computed += w.n
+		s.register(q)
 		if q.computed < q.Prompt+q.Generated {
 			continue // a prefill chunk that did not reach the end
 		}
@@ -291,4 +409,50 @@ func (s *Scheduler) Step(start time.Time) Step {
 	st.Emitted, st.Finished = s.emitted, s.finished
 	st.Running, st.Waiting, st.KVUsage = len(s.running), len(s.waiting), s.KVUsage()
 	return st
+}
+
+// cblock is a KV block in the prefix cache.
+type cblock struct {
+	hash       uint64
+	ref        int // sequences using it; 0 = free, in the LRU list
+	prev, next *cblock
+}
+
+// lruList is an intrusive doubly linked list of the cached blocks no
+// sequence uses, least recently freed first.
+type lruList struct {
+	head, tail *cblock
+	n          int
+}
+
+func (l *lruList) pushBack(b *cblock) {
+	b.prev, b.next = l.tail, nil
+	if l.tail != nil {
+		l.tail.next = b
+	} else {
+		l.head = b
+	}
+	l.tail = b
+	l.n++
+}
+
+func (l *lruList) remove(b *cblock) {
+	if b.prev != nil {
+		b.prev.next = b.next
+	} else {
+		l.head = b.next
+	}
+	if b.next != nil {
+		b.next.prev = b.prev
+	} else {
+		l.tail = b.prev
+	}
+	b.prev, b.next = nil, nil
+	l.n--
+}
+
+func (l *lruList) popFront() *cblock {
+	b := l.head
+	l.remove(b)
+	return b
 }

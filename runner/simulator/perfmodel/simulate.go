@@ -9,6 +9,7 @@ import (
 type Arrival struct {
 	At             time.Duration // offset from the start
 	Prompt, Output int
+	BlockHashes    []uint64 // the prompt's block hashes (Seq.BlockHashes); nil = never cached
 }
 
 // Outcome is what one simulated request saw, engine-side.
@@ -18,6 +19,7 @@ type Outcome struct {
 	E2E         time.Duration // arrival to last token
 	Output      int
 	Preemptions int
+	Cached      int // prompt tokens served from the prefix cache at its last admission
 }
 
 // TPOT is the mean time per output token after the first.
@@ -42,7 +44,7 @@ func Simulate(cfg SchedulerConfig, arrivals []Arrival) ([]Outcome, error) {
 	for done < len(arrivals) {
 		for next < len(arrivals) && !t0.Add(arrivals[next].At).After(now) {
 			a := arrivals[next]
-			seqs[next] = &Seq{Prompt: a.Prompt, MaxOutput: a.Output}
+			seqs[next] = &Seq{Prompt: a.Prompt, MaxOutput: a.Output, BlockHashes: a.BlockHashes}
 			s.Add(seqs[next], t0.Add(a.At))
 			next++
 		}
@@ -64,7 +66,7 @@ func Simulate(cfg SchedulerConfig, arrivals []Arrival) ([]Outcome, error) {
 	for i, q := range seqs {
 		out[i] = Outcome{
 			Arrival: arrivals[i].At, TTFT: q.FirstToken.Sub(q.Arrival), E2E: q.LastToken.Sub(q.Arrival),
-			Output: q.Generated, Preemptions: q.Preemptions,
+			Output: q.Generated, Preemptions: q.Preemptions, Cached: q.CachedTokens,
 		}
 	}
 	return out, nil
