@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,33 +37,63 @@ func benchCell(t *testing.T, url, dir string) string {
 	return dir
 }
 
-// TestE2ECompareSimulatorRuns measures the simulator three times: twice as
-// it is and once slowed by half. The two like runs must not be called a
-// regression; the slowed one must.
+// repeatRun measures a fresh simulator (its own seed, 5% step jitter) with
+// 4 streams for 6 s into dir, as one repeat of runner start does with a
+// fresh engine. Runs on this shared test machine see the scheduler late by
+// tens of milliseconds at times; that is not what these tests are about, so
+// the send-lateness bar is 100 ms unless extra flags (last) say otherwise.
+func repeatRun(t *testing.T, seed uint64, slowdown float64, dir string, extra ...string) string {
+	t.Helper()
+	url := simulate(t, seed, slowdown)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"bench", "--target", url, "--profile", "concurrent", "--rate", "4", "--max-seconds", "6", "--warmup", "1",
+		"--data", "prompt_tokens=64,output_tokens=16", "--seed", "7", "--web.listen-address", "off", "--progress-interval", "1m",
+		"--valid.max-lateness", "100", "--output", filepath.Join(dir, "summary.json"), "--requests", filepath.Join(dir, "requests.jsonl")}, extra...)
+	if code, _, errs := runCLI(t, nil, args...); code != exitOK {
+		t.Fatalf("bench exit %d: %s", code, errs)
+	}
+	return dir
+}
+
+// TestE2ECompareSimulatorRuns measures the simulator in repeats of three,
+// each run on a fresh engine with its own seed: twice as it is, once 1.3
+// times slower. Like runs compare with exit 0, the slower engine with exit
+// 3. A fourth side is judged client-bound by the aggregator — its real send
+// lateness measured against a bar of 100 ns that no sender meets — and on a
+// slower engine too: it compares with exit 5, never as a regression.
 func TestE2ECompareSimulatorRuns(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the simulator for seconds")
+		t.Skip("runs the simulator ten times for 7 s")
 	}
 	dir := t.TempDir()
-	a := benchCell(t, simulate(t, 1, 1), filepath.Join(dir, "a", "cell"))
-	b := benchCell(t, simulate(t, 2, 1), filepath.Join(dir, "b", "cell"))
-	c := benchCell(t, simulate(t, 3, 1.5), filepath.Join(dir, "c", "cell"))
-
-	// A 10% bar: the machine is shared, and run-to-run noise of a few percent
-	// is not what this test is about; the slowed engine is 50% slower.
-	code, out, errs := runCLI(t, nil, "compare", "--min-change", "0.1", a, b)
-	if code != exitOK {
-		t.Errorf("like runs: exit %d, want 0\n%s%s", code, out, errs)
+	repeat := func(name string, seed uint64, slowdown float64, extra ...string) string {
+		var runs []string
+		for i := range uint64(3) {
+			runs = append(runs, repeatRun(t, seed+i, slowdown, filepath.Join(dir, name+strconv.Itoa(int(i)), "cell"), extra...))
+		}
+		return strings.Join(runs, ",")
 	}
-	code, out, errs = runCLI(t, nil, "compare", "--min-change", "0.1", a, c)
+	a := repeat("a", 1, 1)
+	b := repeat("b", 11, 1)
+	c := repeat("c", 21, 1.3)
+	late := repeatRun(t, 31, 1.3, filepath.Join(dir, "late", "cell"), "--valid.max-lateness", "0.0001")
+
+	// On this shared machine one disturbed run can push a median's
+	// run-to-run CV to 3-5%, and three runs a side then cannot promise to
+	// detect 10% (the default --max-mde, tested in runner/compare): allow
+	// 25% here, where the point is the exit codes under real host noise.
+	code, out, errs := runCLI(t, nil, "compare", "--max-mde", "0.25", a, b)
+	if code != exitOK {
+		t.Errorf("like runs, three each: exit %d, want 0\n%s%s", code, out, errs)
+	}
+	t.Logf("like runs:\n%s", out)
+	code, out, errs = runCLI(t, nil, "compare", "--max-mde", "0.25", a, c)
 	if code != exitRegression {
 		t.Fatalf("slowed engine: exit %d, want 3\n%s%s", code, out, errs)
 	}
-	// TTFT and E2E carry the whole slowdown on every request; ITL over 7
-	// gaps and the request rate are left to the unit tests, since on a
-	// loaded 2-core machine the scheduler's noise can swamp them.
-	t.Logf("slowed engine verdicts:\n%s", out)
-	for _, m := range []string{"ttft_p50", "e2e_p50"} {
+	for _, m := range []string{"ttft_p50", "itl_p50", "e2e_p50"} {
 		found := false
 		for _, line := range strings.Split(out, "\n") {
 			f := strings.Fields(line)
@@ -77,8 +108,12 @@ func TestE2ECompareSimulatorRuns(t *testing.T) {
 			t.Errorf("no %s row:\n%s", m, out)
 		}
 	}
+	code, out, errs = runCLI(t, nil, "compare", "--max-mde", "0.25", a, late)
+	if code != exitInconclusive || !strings.Contains(out, "client-bound") || strings.Contains(out, "REGRESSION") {
+		t.Errorf("client-bound side: exit %d, want 5\n%s%s", code, out, errs)
+	}
 
-	code, out, errs = runCLI(t, nil, "report", "--output", filepath.Join(dir, "report.html"), a, c)
+	code, out, errs = runCLI(t, nil, "report", "--output", filepath.Join(dir, "report.html"), strings.Split(a, ",")[0], strings.Split(c, ",")[0])
 	if code != exitOK || !strings.Contains(out, "charts") {
 		t.Errorf("report: exit %d: %s%s", code, out, errs)
 	}

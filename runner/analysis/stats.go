@@ -261,6 +261,45 @@ func (b Bootstrap) CI(x []float64, stat Statistic) (Interval, error) {
 	return b.interval(point, est), nil
 }
 
+// LogVar returns the bootstrap variance of ln(stat(x)): how much the
+// statistic of one run moves from sampling alone. Resamples whose statistic
+// is not positive are left out; NaN when none is.
+func (b Bootstrap) LogVar(x []float64, stat Statistic) (float64, error) {
+	if len(x) == 0 {
+		return math.NaN(), fmt.Errorf("bootstrap: %w", ErrNoSamples)
+	}
+	b = b.norm()
+	rng := rand.New(rand.NewPCG(b.Seed, 0x10c5a7))
+	buf := make([]float64, len(x))
+	var est []float64
+	for range b.Iterations {
+		resample(rng, x, buf)
+		if v := stat(buf); v > 0 {
+			est = append(est, math.Log(v))
+		}
+	}
+	sd := StdDev(est)
+	return sd * sd, nil
+}
+
+// ClusteredLogVar is LogVar resampling whole clusters (ClusteredDiffCI).
+func (b Bootstrap) ClusteredLogVar(x [][]float64, stat Statistic) (float64, error) {
+	if len(x) == 0 {
+		return math.NaN(), fmt.Errorf("bootstrap: %w", ErrNoSamples)
+	}
+	b = b.norm()
+	rng := rand.New(rand.NewPCG(b.Seed, 0x10c5c1))
+	var buf, est []float64
+	for range b.Iterations {
+		buf = resampleClusters(rng, x, buf[:0])
+		if v := stat(buf); len(buf) > 0 && v > 0 {
+			est = append(est, math.Log(v))
+		}
+	}
+	sd := StdDev(est)
+	return sd * sd, nil
+}
+
 // DiffCI returns the percentile-bootstrap interval of stat(y) - stat(x),
 // resampling both groups independently.
 func (b Bootstrap) DiffCI(x, y []float64, stat Statistic) (Interval, error) {

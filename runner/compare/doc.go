@@ -1,30 +1,40 @@
 // Package compare judges whether one set of benchmark results is faster or
-// slower than another, on evidence rather than on one noisy run.
+// slower than another, on the evidence of run-to-run variation rather than
+// on one noisy run.
 //
 // For every load level present on both sides it gives a verdict per metric —
-// improved, regressed, no significant change, or not tested when neither side
-// kept the data a test needs:
+// improved, regressed, no significant change, inconclusive, or not tested
+// when the data a test needs is absent — and the report an outcome:
+// regression, inconclusive or no regression (Report.Err wraps ErrRegression
+// or ErrInconclusive).
 //
-//   - latency medians: Mann-Whitney U on the per-request samples of
-//     requests.jsonl, taken as summary.json takes them; for ITL, whose gaps
-//     are correlated within a request, on each request's median gap;
-//   - latency p99: a seeded bootstrap interval of the difference of p99s
-//     (for ITL resampling whole requests), only when both sides have enough
-//     samples for a p99 (analysis.MinSamplesFor);
-//   - throughput (requests and tokens per second): a seeded bootstrap interval
-//     of the difference, over repeated runs when each side has at least two,
-//     else over equal time windows of the per-request completions;
-//   - success rate: a two-proportion z-test on the request counts;
-//   - validity: a side that turned invalid is a regression.
+// The decision is made on per-run figures (throughput, p50s and p99s of
+// summary.json): Student's t test on their logarithms, the run-to-run
+// variance pooled from both sides' repeats and a stored noise floor of the
+// same configuration and host (Floor). With neither, the variance is the
+// default floor (DefaultFloorCV, DefaultTailFloorCV) plus each run's own
+// sampling variance, and a change must also be confirmed by the within-run
+// test, or it is inconclusive. The within-run tests on the pooled
+// per-request samples of requests.jsonl — Mann-Whitney U for medians (ITL on
+// each request's median gap), a bootstrap of the p99 difference (ITL
+// resampling whole requests), time windows for the throughput of single runs
+// — support or contradict a verdict and never decide it alone. The p-values
+// of one comparison are adjusted together (Benjamini-Hochberg), so that two
+// samples of one configuration are called a regression with probability at
+// most Alpha. Each run-level test states its minimal detectable effect; a
+// primary metric (throughput, medians) whose test could not detect MaxMDE is
+// inconclusive. The success rate is a two-proportion z test on the counts.
 //
-// Bootstrap intervals are at 1-Alpha. A difference counts only when it is
-// both significant at Alpha and larger than MinChange (relative) and, with
-// repeats, than the runs' own coefficient of variation (the noise floor). Sides measured on different
-// hardware, models, workloads, cores or load generators are refused with
-// ErrMismatch unless Options.Force is set. Cross builds the cross-validation
-// table of one cell measured by several load generators; Cost gives tokens/s
-// per core and the price of a million output tokens.
+// A level where a side was client-bound (our load generator, not the server,
+// limited it) is inconclusive as a whole; one invalid for another reason
+// (errors, an early stop) is inconclusive but for its success rate. Sides
+// measured on different hardware, models, workloads, cores or load
+// generators are refused with ErrMismatch unless Options.Force is set. Cross
+// builds the cross-validation table of one cell measured by several load
+// generators; Cost gives tokens/s per core and the price of a million output
+// tokens.
 //
-// Functions here are pure apart from Loader, which reads files; results are
-// deterministic for a given Options.Seed.
+// Functions here are pure apart from Loader, ReadFloor and Floor.Write,
+// which read and write files; results are deterministic for a given
+// Options.Seed.
 package compare

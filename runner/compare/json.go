@@ -6,15 +6,17 @@ import (
 	"math"
 )
 
-// MarshalJSON writes NaN and infinite figures (a change from zero) as null.
+// MarshalJSON writes NaN and infinite figures (a change from zero, an
+// absent figure) as null.
 func (m MetricVerdict) MarshalJSON() ([]byte, error) {
 	type plain MetricVerdict
 	return json.Marshal(struct {
 		plain
-		A      *float64 `json:"a"`
-		B      *float64 `json:"b"`
-		Change *float64 `json:"change"`
-	}{plain(m), finite(m.A), finite(m.B), finite(m.Change)})
+		A         *float64 `json:"a"`
+		B         *float64 `json:"b"`
+		Change    *float64 `json:"change"`
+		PAdjusted *float64 `json:"p_adjusted,omitempty"`
+	}{plain(m), finite(m.A), finite(m.B), finite(m.Change), finitePtr(m.PAdjusted)})
 }
 
 func finite(v float64) *float64 {
@@ -22,6 +24,13 @@ func finite(v float64) *float64 {
 		return nil
 	}
 	return &v
+}
+
+func finitePtr(p *float64) *float64 {
+	if p == nil {
+		return nil
+	}
+	return finite(*p)
 }
 
 // WriteJSON writes a report as indented JSON.

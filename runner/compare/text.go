@@ -8,7 +8,8 @@ import (
 	"text/tabwriter"
 )
 
-// WriteText renders a report for people: one table per level.
+// WriteText renders a report for people: one table per level, then the
+// outcome.
 func WriteText(w io.Writer, r *Report) error {
 	ew := &errWriter{w: w}
 	for _, c := range r.Comparisons {
@@ -19,18 +20,32 @@ func WriteText(w io.Writer, r *Report) error {
 				fmt.Fprintf(ew, "  FORCED despite: %s\n", strings.Join(cc.Mismatches, "; "))
 			}
 			for _, l := range cc.Levels {
-				fmt.Fprintf(ew, "\n  level %s\n", l.Level)
+				fmt.Fprintf(ew, "\n  level %s (%d vs %d runs)\n", l.Level, l.RunsA, l.RunsB)
+				if l.Inconclusive != "" {
+					fmt.Fprintf(ew, "    INCONCLUSIVE: %s\n", l.Inconclusive)
+				}
 				tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "    metric\tA\tB\tchange\tevidence\tverdict")
+				fmt.Fprintf(tw, "    metric\tA\tB\tchange\t%.0f%% CI\tMDE\tnoise CV\tp adj.\twithin runs\tverdict\n", 100*(1-r.Options.Alpha))
 				for _, m := range l.Metrics {
-					fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\t%s\n", m.Metric, num(m.A, m.Unit), num(m.B, m.Unit), pct(m.Change), evidence(m), verdictText(m))
+					fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Metric, num(m.A, m.Unit), num(m.B, m.Unit), pct(m.Change),
+						interval(m), mdeText(m), noiseText(m), pText(m.PAdjusted), withinText(m), verdictText(m))
 				}
 				tw.Flush()
 				if l.CostA != nil || l.CostB != nil {
 					fmt.Fprintf(ew, "    cost: A %s | B %s\n", costText(l.CostA), costText(l.CostB))
 				}
-				for _, s := range l.Spread {
-					fmt.Fprintf(ew, "    repeatability %s %s: CV %.2f%% over %d runs (%s)\n", s.Side, s.Metric, 100*s.Spread.CV, s.Spread.N, s.Spread.Grade)
+				for _, side := range []string{"a", "b"} {
+					var parts []string
+					n := 0
+					for _, s := range l.Spread {
+						if s.Side == side {
+							parts = append(parts, fmt.Sprintf("%s %.2f%%", s.Metric, 100*s.Spread.CV))
+							n = s.Spread.N
+						}
+					}
+					if len(parts) > 0 {
+						fmt.Fprintf(ew, "    repeatability %s (CV over %d runs): %s\n", strings.ToUpper(side), n, strings.Join(parts, ", "))
+					}
 				}
 				for _, wn := range l.Warnings {
 					fmt.Fprintf(ew, "    warning: %s\n", wn)
@@ -42,10 +57,17 @@ func WriteText(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintln(ew)
 	}
-	tested := fmt.Sprintf("%d metric(s) judged, %d not tested for lack of data; alpha %g, min change %.1f%%", r.Judged, r.Untested, r.Options.Alpha, 100*r.Options.MinChange)
-	if r.Regressions > 0 {
+	tested := fmt.Sprintf("%d metric(s) judged (%d inconclusive), %d not tested for lack of data; alpha %g over each comparison, min change %.1f%%, MDE at %.0f%% power",
+		r.Judged, r.Inconclusive, r.Untested, r.Options.Alpha, 100*r.Options.MinChange, 100*r.Options.Power)
+	switch r.Outcome {
+	case OutcomeRegression:
 		fmt.Fprintf(ew, "REGRESSION: %d metric(s) regressed (%s)\n", r.Regressions, tested)
-	} else {
+	case OutcomeInconclusive:
+		fmt.Fprintf(ew, "INCONCLUSIVE: no regression shown, but the evidence cannot rule one out (%s):\n", tested)
+		for _, why := range r.Reasons {
+			fmt.Fprintf(ew, "  - %s\n", why)
+		}
+	default:
 		fmt.Fprintf(ew, "no regression (%s)\n", tested)
 	}
 	return ew.err
@@ -59,24 +81,48 @@ func verdictText(m MetricVerdict) string {
 	return s
 }
 
-func evidence(m MetricVerdict) string {
-	var parts []string
-	if m.P != nil {
-		parts = append(parts, fmt.Sprintf("p=%.3g", *m.P))
-	}
-	if m.CI != nil {
-		parts = append(parts, fmt.Sprintf("%.0f%% CI [%s, %s]", 100*m.CI.Level, pct(m.CI.Lo), pct(m.CI.Hi)))
-	}
-	if m.Test != "" {
-		parts = append(parts, m.Test)
-	}
-	if len(parts) == 0 {
+func interval(m MetricVerdict) string {
+	if m.CI == nil {
 		return "-"
 	}
-	return strings.Join(parts, " ")
+	return fmt.Sprintf("[%s, %s]", pct(m.CI.Lo), pct(m.CI.Hi))
+}
+
+func mdeText(m MetricVerdict) string {
+	if m.MDE == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100**m.MDE)
+}
+
+func noiseText(m MetricVerdict) string {
+	if m.NoiseCV == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f%% %s", 100**m.NoiseCV, m.NoiseSource)
+}
+
+func pText(p *float64) string {
+	if p == nil || math.IsNaN(*p) {
+		return "-"
+	}
+	return fmt.Sprintf("%.3g", *p)
+}
+
+func withinText(m MetricVerdict) string {
+	switch {
+	case m.WithinP != nil:
+		return "p=" + pText(m.WithinP)
+	case m.WithinCI != nil:
+		return fmt.Sprintf("[%s, %s]", pct(m.WithinCI.Lo), pct(m.WithinCI.Hi))
+	}
+	return "-"
 }
 
 func num(v float64, unit string) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "—"
+	}
 	switch unit {
 	case "bool":
 		if v == 1 {

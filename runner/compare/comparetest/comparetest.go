@@ -7,6 +7,7 @@ package comparetest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -23,22 +24,29 @@ import (
 // Bench describes one synthetic benchmark (load level). Zero fields get the
 // defaults of Defaults.
 type Bench struct {
-	Seed         uint64
-	Level        string  // "concurrent-4"
-	N            int     // requests, 400
-	Conc         int     // streams, 4
-	TTFTMs       float64 // median TTFT, 200
-	ITLMs        float64 // median inter-token gap, 50
-	Tokens       int     // output tokens per request, 16
-	Model        string  // "qwen3-0.6b"
-	Cores        int     // 8
-	Loadgen      string  // "native"
-	FailEvery    int     // every k-th request fails with a 5xx; 0 none
-	Invalid      bool    // mark the benchmark invalid
-	NoRequests   bool    // write summary.json only
-	ManifestCPU  string  // when set, write a manifest with this host.cpu_model
-	Start        time.Time
-	LevelInLines bool // set the level of every record, as runner/store writes them
+	Seed      uint64
+	Level     string  // "concurrent-4"
+	N         int     // requests, 400
+	Conc      int     // streams, 4
+	TTFTMs    float64 // median TTFT, 200
+	ITLMs     float64 // median inter-token gap, 50
+	Tokens    int     // output tokens per request, 16
+	Model     string  // "qwen3-0.6b"
+	Cores     int     // 8
+	Loadgen   string  // "native"
+	FailEvery int     // every k-th request fails with a 5xx; 0 none
+	Invalid   bool    // mark the benchmark invalid, by InvalidReason
+	// InvalidReason is the reason an Invalid benchmark gives; default a
+	// client-bound send lateness.
+	InvalidReason string
+	NoRequests    bool   // write summary.json only
+	ManifestCPU   string // when set, write a manifest with this host.cpu_model
+	Start         time.Time
+	LevelInLines  bool // set the level of every record, as runner/store writes them
+	// RepeatOf and Repetition mark the cell as one repetition of runner
+	// start --repeat.
+	RepeatOf   string
+	Repetition int
 }
 
 // Defaults fills zero fields.
@@ -147,7 +155,7 @@ func (g Bench) Benchmark(recs []measure.Result) results.Benchmark {
 		RequestsPerSecond: float64(ok) / dur, OutputTokensPerSecond: float64(outTok) / dur,
 		TotalTokensPerSecond: float64(outTok+promptTok) / dur, Valid: !g.Invalid, InvalidReasons: []string{}}
 	if g.Invalid {
-		b.InvalidReasons = []string{"p99 send lateness 12 ms over 1 ms"}
+		b.InvalidReasons = []string{cmp.Or(g.InvalidReason, "client-bound: p99 send lateness 12 ms is above 1 ms")}
 	}
 	return b
 }
@@ -164,7 +172,8 @@ func WriteCell(dir string, benches ...Bench) error {
 	}
 	g0 := benches[0].Defaults()
 	sum := results.Summary{SchemaVersion: results.SchemaVersion, RunID: filepath.Base(filepath.Dir(dir)), Suite: "test",
-		Cell: filepath.Base(dir), Model: g0.Model, Workload: "chat", Cores: g0.Cores, Loadgen: g0.Loadgen}
+		Cell: filepath.Base(dir), Model: g0.Model, Workload: "chat", Cores: g0.Cores, Loadgen: g0.Loadgen,
+		RepeatOf: g0.RepeatOf, Repetition: g0.Repetition}
 	var lines []measure.Result
 	for _, g := range benches {
 		g = g.Defaults()
