@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs (Debian packages) and starts what servebench's tests need:
 # Prometheus + promtool, Alertmanager, VictoriaMetrics + vmalert, dockerd,
-# Chromium. Idempotent: installs only what is missing, starts dockerd only when
+# Chromium, Node.js + npm (the OpenAI SDK conformance test). Idempotent:
+# installs only what is missing, starts dockerd only when
 # no Docker engine answers.
 set -euo pipefail
 
@@ -14,6 +15,8 @@ have victoria-metrics || need+=(victoria-metrics)
 have vmalert || need+=(victoria-metrics)
 have dockerd || need+=(docker.io)
 have chromium || need+=(chromium)
+have node || need+=(nodejs)
+have npm || need+=(npm)
 
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo

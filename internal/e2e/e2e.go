@@ -237,3 +237,48 @@ func Query(t testing.TB, base, q string, at time.Time) []float64 {
 	}
 	return out
 }
+
+// NPMPackage installs an npm package at an exact version (npm install, from
+// the registry npm is configured for) into a per-user cache directory, once,
+// and returns the node_modules directory to put on NODE_PATH. It stops the
+// test when node or npm is missing (a failure under CI) or the install fails.
+func NPMPackage(t testing.TB, name, version string) string {
+	t.Helper()
+	Require(t, "node")
+	npm := Require(t, "npm")
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "servebench", "npm", name+"@"+version)
+	modules := filepath.Join(dir, "node_modules")
+	if b, err := os.ReadFile(filepath.Join(modules, name, "package.json")); err == nil {
+		var pkg struct{ Version string }
+		if json.Unmarshal(b, &pkg) == nil && pkg.Version == version {
+			return modules
+		}
+		_ = os.RemoveAll(dir) // another version: replaced below
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Install beside the final place and rename, so concurrent tests never
+	// see half an install.
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "install-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, npm, "install", "--no-audit", "--no-fund", "--no-save", "--prefix", tmp, name+"@"+version)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		missing(t, fmt.Sprintf("npm install %s@%s: %v\n%s", name, version, err, out))
+	}
+	if err := os.Rename(tmp, dir); err != nil && !os.IsExist(err) {
+		if _, statErr := os.Stat(filepath.Join(modules, name)); statErr != nil {
+			t.Fatalf("npm install %s@%s: %v", name, version, err)
+		}
+	}
+	return modules
+}
