@@ -1,4 +1,4 @@
-package main
+package doctor
 
 import (
 	"context"
@@ -34,26 +34,26 @@ func (f fakeDocker) ImageInspect(_ context.Context, ref string, _ ...client.Imag
 }
 
 func TestDoctor(t *testing.T) {
-	deps := doctorDeps{
-		topoRoot: "../../runner/topology/testdata/two-node",
-		docker:   func() (engine.DockerAPI, error) { return fakeDocker{have: map[string]bool{engine.SimImage: true}}, nil },
-		lookPath: func(n string) (string, error) {
+	deps := Deps{
+		TopologyRoot: "../topology/testdata/two-node",
+		Docker:       func() (engine.DockerAPI, error) { return fakeDocker{have: map[string]bool{engine.SimImage: true}}, nil },
+		LookPath: func(n string) (string, error) {
 			if n == "guidellm" {
 				return "/usr/bin/guidellm", nil
 			}
 			return "", errors.New("not found")
 		},
-		listen: func(addr string) error {
+		Listen: func(addr string) error {
 			if strings.HasSuffix(addr, ":8000") {
 				return errors.New("address already in use")
 			}
 			return nil
 		},
-		getenv: func(string) string { return "" },
+		Getenv: func(string) string { return "" },
 	}
 	var lines []string
-	for _, c := range doctor(context.Background(), deps) {
-		lines = append(lines, c.status+" "+c.what+": "+c.detail)
+	for _, c := range Run(context.Background(), deps) {
+		lines = append(lines, c.Status+" "+c.What+": "+c.Detail)
 	}
 	got := strings.Join(lines, "\n")
 	for _, want := range []string{
@@ -73,23 +73,16 @@ func TestDoctor(t *testing.T) {
 			t.Errorf("doctor lacks %q:\n%s", want, got)
 		}
 	}
-	deps.docker = func() (engine.DockerAPI, error) { return fakeDocker{down: true}, nil }
-	deps.topoRoot = "../../runner/topology/testdata/one-node"
-	checks := doctor(context.Background(), deps)
+	deps.Docker = func() (engine.DockerAPI, error) { return fakeDocker{down: true}, nil }
+	deps.TopologyRoot = "../topology/testdata/one-node"
+	checks := Run(context.Background(), deps)
 	var fails []string
 	for _, c := range checks {
-		if c.status == "fail" {
-			fails = append(fails, c.what+": "+c.detail)
+		if c.Status == "fail" {
+			fails = append(fails, c.What+": "+c.Detail)
 		}
 	}
 	if len(fails) != 1 || !strings.Contains(fails[0], "docker: engine not reachable") {
 		t.Errorf("fails = %v", fails)
-	}
-}
-
-func TestDoctorCommand(t *testing.T) {
-	code, out, errOut := runCLI(t, nil, "doctor", "--no-docker")
-	if !strings.Contains(out, "cpu topology") || !strings.Contains(out, "docker") {
-		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
 	}
 }
