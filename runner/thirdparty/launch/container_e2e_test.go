@@ -17,6 +17,9 @@ import (
 	"github.com/servebench/servebench/runner/engine"
 )
 
+// simVersion is the version the test image's binary prints.
+const simVersion = "0.0.1-test"
+
 // buildSimImage builds the simulator image in a private context: a small,
 // offline image whose binary can print a version, fail on a bad flag and
 // serve until stopped, which is all a load-generator container has to do.
@@ -26,7 +29,8 @@ func buildSimImage(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(dir, "vllm-sim"), "./cmd/vllm-sim")
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-X github.com/servebench/servebench/internal/buildinfo.version="+simVersion,
+		"-o", filepath.Join(dir, "vllm-sim"), "./cmd/vllm-sim")
 	build.Dir, build.Env = root, append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -54,14 +58,14 @@ func TestE2ERunContainer(t *testing.T) {
 	name := func(s string) string { return "servebench-launch-e2e-" + s + "-" + time.Now().Format("150405.000") }
 
 	v, err := ContainerVersion(ctx, cli, Container{Name: name("version"), Image: engine.SimImage, Entrypoint: []string{"/vllm-sim"}, Cmd: []string{"--version"}, CPUs: []int{0}})
-	if err != nil || v != "0.11.0+sim" {
+	if err != nil || v != simVersion {
 		t.Errorf("version %q, %v", v, err)
 	}
 
 	var log syncBuf
 	err = RunContainer(ctx, cli, Container{Name: name("bad"), Image: engine.SimImage, Cmd: []string{"--bogus"}}, Output{Log: &log, Prefix: "sim"}, nil)
 	var exit *ExitError
-	if !errors.As(err, &exit) || exit.ExitCode != 2 || !strings.Contains(log.String(), "sim | flag provided but not defined: -bogus") {
+	if !errors.As(err, &exit) || exit.ExitCode != 2 || !strings.Contains(log.String(), "sim | vllm-sim: unknown flag: --bogus") {
 		t.Errorf("bad flag: %v\nlog %q", err, log.String())
 	}
 
