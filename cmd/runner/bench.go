@@ -53,7 +53,7 @@ type benchFlags struct {
 	rampSeconds, maxSeconds, warmup, cooldown, timeout, drain float64
 	grace, maxLate, errRate, probe, idle                      float64
 	minSamples                                                int
-	headers                                                   []string
+	headers, secretHeaders                                    []string
 }
 
 func newBenchCmd(e *env) *cobra.Command {
@@ -119,6 +119,7 @@ func (f *benchFlags) register(fs *pflag.FlagSet) {
 	fs.Uint64Var(&c.Seed, "seed", 42, "seed of the prompts, output lengths and random schedules")
 	fs.StringVar(apiKeyFile, "api-key-file", "", "`file` holding the API key (default: $SERVEBENCH_API_KEY)")
 	fs.StringArrayVar(&f.headers, "header", nil, "extra request header `K=V` (repeatable)")
+	fs.StringArrayVar(&f.secretHeaders, "secret-header", nil, "extra request header `K=V` whose value is a secret: masked in every stored or logged server text, like the API key and Authorization (repeatable)")
 	fs.StringVar(extraBody, "extra-body", "", "JSON object merged into every request body (null removes a key)")
 	fs.StringVar(&f.output, "output", "", "summary `file` (default: standard output)")
 	fs.StringVar(&f.requests, "requests", "", "per-request records, JSON lines `file` (no prompt text)")
@@ -231,14 +232,21 @@ func (f *benchFlags) parse(getenv func(string) string) error {
 	if c.APIKey, err = readAPIKey(*apiKeyFile, getenv); err != nil {
 		return cli.Usage(err)
 	}
-	if len(headers) > 0 {
-		c.Header = http.Header{}
-		for _, h := range headers {
-			k, v, ok := strings.Cut(h, "=")
-			if !ok || strings.TrimSpace(k) == "" {
-				return usagef("--header %q: want K=V", h)
-			}
-			c.Header.Add(strings.TrimSpace(k), v)
+	for i, h := range append(headers, f.secretHeaders...) {
+		flag := "--header"
+		if i >= len(headers) {
+			flag = "--secret-header"
+		}
+		k, v, ok := strings.Cut(h, "=")
+		if k = strings.TrimSpace(k); !ok || k == "" {
+			return usagef("%s %q: want K=V", flag, h)
+		}
+		if c.Header == nil {
+			c.Header = http.Header{}
+		}
+		c.Header.Add(k, v)
+		if flag == "--secret-header" {
+			c.SecretHeaders = append(c.SecretHeaders, k)
 		}
 	}
 	if *extraBody != "" {

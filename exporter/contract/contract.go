@@ -70,11 +70,12 @@ type ErrorKind string
 // Error kinds.
 const (
 	ErrNone           ErrorKind = ""
-	ErrConnect        ErrorKind = "connect"         // dial, TLS or connection refused/reset before a response
+	ErrConnect        ErrorKind = "connect"         // before the request was sent: DNS, dial (refused), TLS, writing the request
 	ErrTimeout        ErrorKind = "timeout"         // the request timeout passed
-	ErrHTTP4xx        ErrorKind = "http_4xx"        // the server answered 4xx
+	ErrRateLimited    ErrorKind = "rate_limited"    // the server answered 429 Too Many Requests (or a 429 error event)
+	ErrHTTP4xx        ErrorKind = "http_4xx"        // the server answered 4xx other than 429
 	ErrHTTP5xx        ErrorKind = "http_5xx"        // the server answered 5xx
-	ErrStreamBroken   ErrorKind = "stream_broken"   // the body ended or failed before [DONE]
+	ErrStreamBroken   ErrorKind = "stream_broken"   // after the request was sent: a reset or EOF before the answer ended ([DONE]), a response that is not HTTP
 	ErrMalformedChunk ErrorKind = "malformed_chunk" // an SSE event that is not valid JSON of the expected shape
 	ErrEarlyEOS       ErrorKind = "early_eos"       // fewer output tokens than demanded with ignore_eos
 	ErrStalled        ErrorKind = "stalled"         // a stream received nothing for the stream idle timeout after its first token
@@ -83,7 +84,7 @@ const (
 )
 
 // ErrorKinds lists the values of the kind label (ErrNone excluded).
-var ErrorKinds = []ErrorKind{ErrConnect, ErrTimeout, ErrHTTP4xx, ErrHTTP5xx, ErrStreamBroken,
+var ErrorKinds = []ErrorKind{ErrConnect, ErrTimeout, ErrRateLimited, ErrHTTP4xx, ErrHTTP5xx, ErrStreamBroken,
 	ErrMalformedChunk, ErrEarlyEOS, ErrStalled, ErrCanceled, ErrOther}
 
 // LatencyBuckets are the upper bounds, in seconds, of every request latency

@@ -3,6 +3,7 @@ package measure
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/servebench/servebench/exporter/contract"
+	"github.com/servebench/servebench/internal/redact"
 )
 
 // API is the OpenAI endpoint family a request used.
@@ -80,6 +82,9 @@ type TrackOptions struct {
 	// completed its chunk, or for a whole body from Finish. It is called at
 	// most once, from the Tracker's goroutine.
 	FirstToken FirstTokenObserver
+	// Redact masks the request's secrets (API key, credential headers) in
+	// whatever server text goes into Result.Error; nil = none to mask.
+	Redact *redact.Redactor
 }
 
 // Limits on what a Tracker buffers, so a hostile or broken server cannot make
@@ -344,10 +349,13 @@ func (t *Tracker) setStreamErr(ci *chunkInfo) {
 	}
 	t.streamErr = true
 	t.streamErrCode = ci.errCode
-	t.streamErrMsg = clip(ci.errMsg)
+	t.streamErrMsg = t.clip(ci.errMsg)
 }
 
-func clip(b []byte) string {
+// clip keeps the first maxErrDetail bytes of server text, masked first so
+// that a secret cut by the clip cannot survive in part.
+func (t *Tracker) clip(b []byte) string {
+	b = t.opt.Redact.Bytes(b)
 	if len(b) > maxErrDetail {
 		b = b[:maxErrDetail]
 	}
@@ -378,20 +386,19 @@ func (t *Tracker) Finish(now time.Time, err error) *Result {
 	case errors.Is(err, ErrStalled):
 		t.fail(contract.ErrStalled, err.Error())
 	case !t.header:
-		t.fail(transportKind(err, contract.ErrConnect), errText(err, "no response"))
-	case r.Status >= 500:
-		t.fail(contract.ErrHTTP5xx, t.httpDetail())
-	case r.Status >= 400:
-		t.fail(contract.ErrHTTP4xx, t.httpDetail())
+		// No status line: the connection failed before the request was
+		// sent (connect), or after it, with no answer (stream_broken).
+		kind := contract.ErrStreamBroken
+		if beforeSend(err) {
+			kind = contract.ErrConnect
+		}
+		t.fail(transportKind(err, kind), errText(err, "no response"))
 	case r.Status < 200 || r.Status >= 300:
-		t.fail(contract.ErrOther, t.httpDetail())
+		t.fail(statusKind(int64(r.Status)), t.httpDetail())
 	case t.streamErr:
 		kind := contract.ErrOther
-		switch {
-		case t.streamErrCode >= 500 && t.streamErrCode < 600:
-			kind = contract.ErrHTTP5xx
-		case t.streamErrCode >= 400 && t.streamErrCode < 500:
-			kind = contract.ErrHTTP4xx
+		if c := t.streamErrCode; c >= 400 && c < 600 {
+			kind = statusKind(c)
 		}
 		t.fail(kind, "error event in stream: "+t.streamErrMsg)
 	case err != nil:
@@ -419,7 +426,42 @@ func (t *Tracker) Finish(now time.Time, err error) *Result {
 func (t *Tracker) fail(kind contract.ErrorKind, detail string) {
 	t.res.Outcome = contract.OutcomeError
 	t.res.ErrorKind = kind
-	t.res.Error = detail
+	t.res.Error = t.opt.Redact.String(detail)
+}
+
+// statusKind classifies a non-2xx status (of the response, or of an error
+// event in a stream).
+func statusKind(code int64) contract.ErrorKind {
+	switch {
+	case code == 429:
+		return contract.ErrRateLimited
+	case code >= 500 && code < 600:
+		return contract.ErrHTTP5xx
+	case code >= 400 && code < 500:
+		return contract.ErrHTTP4xx
+	}
+	return contract.ErrOther
+}
+
+// beforeSend reports a transport error that happened before the request
+// reached the server: name resolution, dialing, the TLS handshake, writing
+// the request. Anything else (a reset or EOF while waiting for the answer,
+// a response that is not HTTP) came after the server had the request.
+func beforeSend(err error) bool {
+	var (
+		op   *net.OpError
+		dns  *net.DNSError
+		cert *tls.CertificateVerificationError
+		rec  tls.RecordHeaderError
+		alrt tls.AlertError
+	)
+	switch {
+	case errors.As(err, &op):
+		return op.Op == "dial" || op.Op == "write"
+	case errors.As(err, &dns), errors.As(err, &cert), errors.As(err, &rec), errors.As(err, &alrt):
+		return true
+	}
+	return false
 }
 
 // finishBody parses a non-SSE body: an error body, or a whole response.
@@ -428,9 +470,9 @@ func (t *Tracker) finishBody(now time.Time) {
 	body := bytes.TrimSpace(t.body)
 	if r.Status < 200 || r.Status >= 300 {
 		if parseChunk(body, t.opt.API, &t.ci) && t.ci.isErr {
-			t.streamErrMsg = clip(t.ci.errMsg)
+			t.streamErrMsg = t.clip(t.ci.errMsg)
 		} else {
-			t.streamErrMsg = clip(body)
+			t.streamErrMsg = t.clip(body)
 		}
 		return
 	}

@@ -2,14 +2,20 @@ package measure
 
 import (
 	"context"
+	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"io"
+	"net"
+	"net/url"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/servebench/servebench/exporter/contract"
+	"github.com/servebench/servebench/internal/redact"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -139,7 +145,7 @@ func TestTrackerStream(t *testing.T) {
 		{
 			name: "http 429 with error body", opt: chatOpt, status: 429,
 			feeds: []feed{{3, `{"object":"error","message":"too many","code":429}`}},
-			end:   3, outcome: contract.OutcomeError, kind: contract.ErrHTTP4xx, firstTok: -1, prompt: 10, errSubstr: "HTTP 429: too many",
+			end:   3, outcome: contract.OutcomeError, kind: contract.ErrRateLimited, firstTok: -1, prompt: 10, errSubstr: "HTTP 429: too many",
 		},
 		{
 			name: "http 503", opt: chatOpt, status: 503,
@@ -235,7 +241,15 @@ func TestTrackerConnectErrors(t *testing.T) {
 		err  error
 		kind contract.ErrorKind
 	}{
-		{errors.New("dial tcp 127.0.0.1:1: connect: connection refused"), contract.ErrConnect},
+		// Before the request was sent: connect.
+		{&url.Error{Op: "Post", URL: "http://127.0.0.1:1", Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}, contract.ErrConnect},
+		{&net.OpError{Op: "write", Net: "tcp", Err: syscall.EPIPE}, contract.ErrConnect},
+		{&net.DNSError{Err: "no such host", Name: "vllm.invalid"}, contract.ErrConnect},
+		{tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}, contract.ErrConnect},
+		// After: the server had the request and reset or closed.
+		{&url.Error{Op: "Post", URL: "http://127.0.0.1:1", Err: &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}}, contract.ErrStreamBroken},
+		{&url.Error{Op: "Post", URL: "http://127.0.0.1:1", Err: io.EOF}, contract.ErrStreamBroken},
+		{errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "garbage"`), contract.ErrStreamBroken},
 		{context.DeadlineExceeded, contract.ErrTimeout},
 		{context.Canceled, contract.ErrCanceled},
 	} {
@@ -273,5 +287,41 @@ func TestParseChunkRejects(t *testing.T) {
 		if !parseChunk([]byte(s), APIChat, &ci) {
 			t.Errorf("rejected %q", s)
 		}
+	}
+}
+
+// A server that echoes the request's credentials in an error puts none of
+// them into the record, whole or cut by the error-detail clip.
+func TestTrackerRedactsSecrets(t *testing.T) {
+	key := "sk-live-0123456789abcdef"
+	red := redact.New(key)
+	long := strings.Repeat("x", maxErrDetail-10) + key
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		stream bool
+	}{
+		{"error body", 401, `{"error":{"message":"bad header Authorization: Bearer ` + key + `"}}`, false},
+		{"plain body", 500, "upstream said: Bearer " + key, false},
+		{"json escaped", 400, `{"message":"key \"` + key + `\" refused"}`, false},
+		{"cut by the clip", 502, long, false},
+		{"error event", 200, "data: {\"error\":{\"message\":\"quota for " + key + "\",\"code\":429}}\n\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := track(TrackOptions{Stream: tc.stream, API: APIChat, Redact: red}, tc.status, []feed{{1, tc.body}}, 2, nil)
+			if r.Outcome != contract.OutcomeError || strings.Contains(r.Error, key) || strings.Contains(r.Error, key[:8]) {
+				t.Fatalf("error %q (kind %s)", r.Error, r.ErrorKind)
+			}
+			b, _ := json.Marshal(r)
+			if strings.Contains(string(b), key[:8]) {
+				t.Fatalf("record %s", b)
+			}
+		})
+	}
+	// A 429 error event is rate_limited too.
+	r := track(TrackOptions{Stream: true, API: APIChat}, 200, []feed{{1, "data: {\"error\":{\"message\":\"slow down\",\"code\":429}}\n\n"}}, 2, nil)
+	if r.ErrorKind != contract.ErrRateLimited {
+		t.Errorf("429 event: %s", r.ErrorKind)
 	}
 }

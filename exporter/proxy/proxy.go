@@ -41,6 +41,7 @@ import (
 
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/internal/netstamp"
+	"github.com/servebench/servebench/internal/redact"
 )
 
 // MaxModels bounds the model label values one Proxy creates; requests naming
@@ -295,7 +296,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	cw := &clientWriter{ResponseWriter: w, ctx: r.Context()}
-	t := &timing{arrived: arrived, opt: measure.TrackOptions{Stream: head.Stream, API: api}, bench: p.bench(head.Model), client: cw}
+	// The client's credentials are masked in any error text the upstream
+	// echoes them in.
+	t := &timing{arrived: arrived, opt: measure.TrackOptions{Stream: head.Stream, API: api, Redact: redact.New(redact.HeaderSecrets(r.Header)...)},
+		bench: p.bench(head.Model), client: cw}
 	t.opt.FirstToken = t.bench // live TTFT at the first token, as the load generator's
 	p.rp.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), timingKey{}, t)))
 }

@@ -31,6 +31,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/servebench/servebench/exporter/contract"
+	"github.com/servebench/servebench/internal/redact"
 	"github.com/servebench/servebench/runner/topology"
 )
 
@@ -639,11 +640,26 @@ func (i *dockerInstance) streamLogs(ctx context.Context) {
 	if i.logFile != nil {
 		sink = io.MultiWriter(i.logFile, i.tail)
 	}
+	// An engine may print its arguments and environment (vLLM logs its
+	// non-default args, the API key among them): the secrets never reach
+	// the log file or an error's last lines.
+	lw := redact.NewLineWriter(sink, specRedactor(i.spec))
+	defer lw.Flush()
 	// Containers without a TTY multiplex stdout and stderr in 8-byte framed
 	// records; both go to one log, in arrival order.
-	if _, err := stdcopy.StdCopy(sink, sink, rc); err != nil && ctx.Err() == nil {
+	if _, err := stdcopy.StdCopy(lw, lw, rc); err != nil && ctx.Err() == nil {
 		i.d.cfg.Log.Warn("engine log stream ended", "container", i.cs.Name, "err", err)
 	}
+}
+
+// specRedactor masks an engine's secrets: its API key and secret
+// environment values.
+func specRedactor(s Spec) *redact.Redactor {
+	secrets := []string{s.APIKey}
+	for _, v := range s.Secrets {
+		secrets = append(secrets, v)
+	}
+	return redact.New(secrets...)
 }
 
 // watch waits for the container to stop; if nobody asked it to, it reports

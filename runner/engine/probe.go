@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/servebench/servebench/internal/redact"
 )
 
 // ProbeConfig says how to probe one server for readiness.
@@ -226,7 +228,7 @@ func (p prober) request(ctx context.Context, model string) error {
 		return err
 	}
 	if code != http.StatusOK {
-		err := fmt.Errorf("POST %s answered %d: %s", path, code, snippet(b))
+		err := fmt.Errorf("POST %s answered %d: %s", path, code, p.snippet(b))
 		if code >= 400 && code < 500 && code != http.StatusTooManyRequests && code != http.StatusRequestTimeout {
 			return fmt.Errorf("%w: %w", errFatalProbe, err)
 		}
@@ -240,7 +242,7 @@ func (p prober) request(ctx context.Context, model string) error {
 		return fmt.Errorf("POST %s: %w", path, err)
 	}
 	if len(r.Choices) == 0 && len(r.Data) == 0 {
-		return fmt.Errorf("POST %s answered 200 with no choices or data: %s", path, snippet(b))
+		return fmt.Errorf("POST %s answered 200 with no choices or data: %s", path, p.snippet(b))
 	}
 	return nil
 }
@@ -259,8 +261,10 @@ func (p prober) version(ctx context.Context) string {
 	return v.Version
 }
 
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
+// snippet is the start of a server's answer for an error message, with the
+// API key masked should the server echo it.
+func (p prober) snippet(b []byte) string {
+	s := strings.TrimSpace(redact.New(p.cfg.APIKey).String(string(b)))
 	if len(s) > 200 {
 		s = s[:200] + "..."
 	}

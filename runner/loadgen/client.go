@@ -13,6 +13,7 @@ import (
 
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/internal/netstamp"
+	"github.com/servebench/servebench/internal/redact"
 	"github.com/servebench/servebench/runner/workload"
 )
 
@@ -85,6 +86,12 @@ func probeError(ctx context.Context, what string, err error) error {
 	return err
 }
 
+// Redactor masks the configuration's secrets (the API key, the credential
+// headers and SecretHeaders) in server text; nil when there are none.
+func (c *Config) Redactor() *redact.Redactor {
+	return redact.New(append(redact.HeaderSecrets(c.Headers(), c.SecretHeaders...), c.APIKey)...)
+}
+
 // ResolveModel asks the server at base for the first model /v1/models
 // lists; Run does this when Config.Model is empty. h is sent as is (API
 // key). The request and its answer are bounded by timeout
@@ -114,7 +121,7 @@ func ResolveModel(ctx context.Context, client *http.Client, base string, h http.
 		return "", err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET %s: HTTP %d: %.200s", url, resp.StatusCode, b)
+		return "", fmt.Errorf("GET %s: HTTP %d: %.200s", url, resp.StatusCode, redact.New(redact.HeaderSecrets(h)...).Bytes(b))
 	}
 	var out struct {
 		Data []struct {

@@ -477,7 +477,8 @@ func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) {
 	l.br.Started()
 	w := &watch{l: l, stall: stall, stream: stream}
 	tr := measure.NewTracker(seq, due, sent, measure.TrackOptions{Stream: stream, API: c.API,
-		ExpectTokens: item.expect, PromptTokens: item.prompt, ChunkHint: item.hint, MaxTokens: item.max, FirstToken: w})
+		ExpectTokens: item.expect, PromptTokens: item.prompt, ChunkHint: item.hint, MaxTokens: item.max, FirstToken: w,
+		Redact: l.redact})
 	var resp *http.Response
 	if err == nil {
 		resp, err = c.Client.Do(req)

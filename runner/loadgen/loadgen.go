@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/internal/redact"
 	"github.com/servebench/servebench/runner/pacer"
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/workload"
@@ -123,9 +124,14 @@ type Config struct {
 	InterruptGrace time.Duration
 	Seed           uint64
 
-	APIKey    string
-	Header    http.Header
-	ExtraBody map[string]any // merged into every request body; a nil value removes a key
+	APIKey string
+	Header http.Header
+	// SecretHeaders names headers of Header whose values are secrets
+	// besides the API key and the well-known credential headers
+	// (Authorization, X-Api-Key, Cookie...): all of them are masked in any
+	// server text that is stored or logged.
+	SecretHeaders []string
+	ExtraBody     map[string]any // merged into every request body; a nil value removes a key
 
 	// Labels of the live series; Level is set per benchmark, empty Suite
 	// becomes "bench", Loadgen "native", Model and Workload are filled in.
@@ -321,7 +327,7 @@ func Run(ctx context.Context, cfg Config, rec measure.Recorder, sink func(*measu
 	if set.Calibration == "estimate" {
 		cfg.Log.Warn("the server has no /tokenize: prompt lengths are estimated (one token per word)")
 	}
-	r := &runner{cfg: &cfg, rec: rec, sink: sink, bodies: bodies, labels: labels}
+	r := &runner{cfg: &cfg, rec: rec, sink: sink, bodies: bodies, labels: labels, redact: cfg.Redactor()}
 	r.runLevel = r.level
 
 	if specs == nil {
@@ -357,7 +363,8 @@ func (c *Config) prompts(ctx context.Context, runID string, h http.Header) (work
 			n = min(n, int(top*c.MaxSeconds.Seconds()*1.05)+10)
 		}
 	}
-	tok := probedTokenizer{Tokenizer: &workload.ServerTokenizer{Client: c.Client, BaseURL: c.Target, Model: c.Model, API: c.API, Header: h},
+	tok := probedTokenizer{Tokenizer: &workload.ServerTokenizer{Client: c.Client, BaseURL: c.Target, Model: c.Model, API: c.API, Header: h,
+		Redact: c.Redactor()},
 		url: c.Target + "/tokenize", timeout: c.ProbeTimeout}
 	set, err := workload.Synthesize(ctx, c.Workload, workload.SynthOptions{N: n, Seed: c.Seed, Prefix: "run " + runID + ":", Tokenizer: tok})
 	if err != nil {
@@ -389,6 +396,7 @@ type runner struct {
 	cfg    *Config
 	rec    measure.Recorder
 	sink   func(*measure.Result)
+	redact *redact.Redactor // the request's secrets, masked in server text
 	bodies []prepared
 	labels measure.BenchmarkLabels
 	// runLevel runs one benchmark: r.level, or a stand-in in sweep tests.

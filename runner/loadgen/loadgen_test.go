@@ -186,7 +186,7 @@ func TestFailuresAreData(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := sum.Benchmarks[0]
-	want := map[contract.ErrorKind]int{contract.ErrHTTP5xx: 4, contract.ErrHTTP4xx: 4, contract.ErrStreamBroken: 4}
+	want := map[contract.ErrorKind]int{contract.ErrHTTP5xx: 4, contract.ErrRateLimited: 4, contract.ErrStreamBroken: 4}
 	if b.Requests != (results.Requests{Successful: 8, Failed: 12}) || len(b.Errors) != 3 {
 		t.Fatalf("requests %+v errors %v", b.Requests, b.Errors)
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/internal/redact"
 )
 
 // words are common English words that nearly every BPE vocabulary holds as a
@@ -51,6 +52,8 @@ type ServerTokenizer struct {
 	Model   string
 	API     measure.API
 	Header  http.Header // sent with every request (API key, custom headers)
+	// Redact masks secrets in the server text an error quotes; nil = none.
+	Redact *redact.Redactor
 }
 
 // Count implements Tokenizer. A 404 or 405 answer is ErrNoTokenizer.
@@ -87,7 +90,7 @@ func (t *ServerTokenizer) Count(ctx context.Context, prompt string) (int, error)
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
 		return 0, ErrNoTokenizer
 	case resp.StatusCode != http.StatusOK:
-		return 0, fmt.Errorf("tokenize: HTTP %d: %.200s", resp.StatusCode, data)
+		return 0, fmt.Errorf("tokenize: HTTP %d: %.200s", resp.StatusCode, t.Redact.Bytes(data))
 	}
 	var out struct {
 		Count  *int  `json:"count"`
