@@ -57,6 +57,22 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stderr)
+	cli.Setup(root, stdout, stderr, buildinfo.Get().String("exporter"))
+	cmd, err := cli.Execute(ctx, root, args)
+	switch {
+	case err == nil:
+		return exitOK
+	case cli.IsUsage(err):
+		cli.Report(stderr, cmd, err)
+		return exitUsage
+	default:
+		cli.Report(stderr, cmd, err)
+		return exitFailure
+	}
+}
+
+func newRoot(stderr io.Writer) *cobra.Command {
 	c := newCommon()
 	root := &cobra.Command{
 		Use:   "exporter [flags]",
@@ -78,18 +94,7 @@ The proxy subcommand also meters an OpenAI-compatible server's requests.`,
 	}
 	c.register(root.PersistentFlags())
 	root.AddCommand(newProxyCmd(c, stderr))
-	cli.Setup(root, stdout, stderr, buildinfo.Get().String("exporter"))
-	cmd, err := cli.Execute(ctx, root, args)
-	switch {
-	case err == nil:
-		return exitOK
-	case cli.IsUsage(err):
-		cli.Report(stderr, cmd, err)
-		return exitUsage
-	default:
-		cli.Report(stderr, cmd, err)
-		return exitFailure
-	}
+	return root
 }
 
 // common holds the flags of both modes.

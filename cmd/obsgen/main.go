@@ -33,6 +33,20 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	cmd := newRoot(stdout, getenv)
+	cli.Setup(cmd, stdout, stderr, buildinfo.Get().String("obsgen"))
+	c, err := cli.Execute(context.Background(), cmd, args)
+	if err == nil {
+		return 0
+	}
+	cli.Report(stderr, c, err)
+	if cli.IsUsage(err) {
+		return 2
+	}
+	return 1
+}
+
+func newRoot(stdout io.Writer, getenv func(string) string) *cobra.Command {
 	var root, amPath string
 	cmd := &cobra.Command{
 		Use:   "obsgen [--root DIR | --alertmanager PATH]",
@@ -61,16 +75,7 @@ alertmanager.yml whose receivers come from SERVEBENCH_ALERT_* variables.`,
 	}
 	cmd.Flags().StringVar(&root, "root", ".", "repository root to write the generated files under")
 	cmd.Flags().StringVar(&amPath, "alertmanager", "", "write only an alertmanager.yml with receivers from SERVEBENCH_ALERT_* to this path")
-	cli.Setup(cmd, stdout, stderr, buildinfo.Get().String("obsgen"))
-	c, err := cli.Execute(context.Background(), cmd, args)
-	if err == nil {
-		return 0
-	}
-	cli.Report(stderr, c, err)
-	if cli.IsUsage(err) {
-		return 2
-	}
-	return 1
+	return cmd
 }
 
 // writeAlertmanager writes an alertmanager.yml for a deployment.

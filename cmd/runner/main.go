@@ -58,6 +58,9 @@ type env struct {
 	stderr io.Writer
 	getenv func(string) string
 	log    *slog.Logger
+	// topoRoot is where the CPU topology is read (/sys below it): "/", or
+	// a fixture machine in tests.
+	topoRoot string
 }
 
 // commands build the subcommands; each file registers its own in init.
@@ -109,10 +112,14 @@ with every figure live on /metrics, and reads, compares, reports and backfills r
 var errShown = errors.New("")
 
 func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	return runEnv(args, &env{stdout: stdout, stderr: stderr, getenv: getenv, topoRoot: "/"})
+}
+
+func runEnv(args []string, e *env) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	e := &env{stdout: stdout, stderr: stderr, getenv: getenv,
-		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	stdout, stderr := e.stdout, e.stderr
+	e.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	root := newRoot(e)
 	cli.Setup(root, stdout, stderr, buildinfo.Get().String("runner"))
 	if _, rest, err := root.Find(args); err == nil {

@@ -300,7 +300,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		}
 		resumed = r
 	}
-	st, err := setupStart(f, e.getenv, "/")
+	st, err := setupStart(f, e.getenv, e.topoRoot)
 	if err == nil && st.cfg.Engine == "external" && f.o.Models == nil && e.getenv("SERVEBENCH_MODELS") == "" {
 		// The suite's models mean nothing to a server someone else runs:
 		// plan (cells, labels, context check) with the model it serves.
@@ -312,7 +312,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		switch {
 		case derr == nil:
 			f.o.Models = []string{model}
-			st, err = setupStart(f, e.getenv, "/")
+			st, err = setupStart(f, e.getenv, e.topoRoot)
 		case f.dryRun:
 			fmt.Fprintf(e.stderr, "runner: %v; the plan below uses the suite's models\n", derr)
 		default:

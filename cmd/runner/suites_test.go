@@ -10,8 +10,17 @@ import (
 // runCLI runs the runner's entry point with the given environment.
 func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
+	return runCLIOn(t, env, "/", args...)
+}
+
+// twoNode is a fixture machine: two sockets of 16 cores with SMT.
+const twoNode = "../../runner/topology/testdata/two-node"
+
+// runCLIOn runs the runner on the machine whose /sys is under topoRoot.
+func runCLIOn(t *testing.T, environ map[string]string, topoRoot string, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb syncBuffer
-	code := run(args, &out, &errb, func(k string) string { return env[k] })
+	code := runEnv(args, &env{stdout: &out, stderr: &errb, getenv: func(k string) string { return environ[k] }, topoRoot: topoRoot})
 	return code, out.String(), errb.String()
 }
 

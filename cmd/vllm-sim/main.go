@@ -274,6 +274,24 @@ func (o *options) profile() error {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	o := newOptions()
+	root := newRoot(o, stderr, getenv)
+	cli.Setup(root, stdout, stderr, buildinfo.Get().String("vllm-sim")+"\nsimulates vLLM "+o.cfg.Version)
+	cmd, err := cli.Execute(ctx, root, args)
+	switch {
+	case err == nil:
+		return exitOK
+	case cli.IsUsage(err):
+		cli.Report(stderr, cmd, err)
+		return exitUsage
+	default:
+		if !errors.Is(err, errCrashed) && !errors.Is(err, errShown) {
+			cli.Report(stderr, cmd, err)
+		}
+		return exitFailure
+	}
+}
+
+func newRoot(o *options, stderr io.Writer, getenv func(string) string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "vllm-sim [MODEL] [flags]",
 		Short: "serve vLLM's OpenAI API and /metrics with timing from a CPU performance model",
@@ -296,20 +314,7 @@ Environment: VLLM_CPU_KVCACHE_SPACE (GiB, default 4).`,
 	}
 	o.register(root.Flags())
 	root.AddCommand(cli.Healthcheck("  vllm-sim healthcheck http://127.0.0.1:8000/health"))
-	cli.Setup(root, stdout, stderr, buildinfo.Get().String("vllm-sim")+"\nsimulates vLLM "+o.cfg.Version)
-	cmd, err := cli.Execute(ctx, root, args)
-	switch {
-	case err == nil:
-		return exitOK
-	case cli.IsUsage(err):
-		cli.Report(stderr, cmd, err)
-		return exitUsage
-	default:
-		if !errors.Is(err, errCrashed) && !errors.Is(err, errShown) {
-			cli.Report(stderr, cmd, err)
-		}
-		return exitFailure
-	}
+	return root
 }
 
 // errShown is a failure already logged.

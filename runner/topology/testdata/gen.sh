@@ -36,3 +36,6 @@ machine one-node 1 4 2 16777216 "Intel(R) Core(TM) i7-1185G7 @ 3.00GHz"
 machine two-node 2 16 2 134217728 "Intel(R) Xeon(R) Platinum 8480+"
 # A 4-node part (SNC-4 or EPYC NPS4): 4 x 8 cores, SMT off, 32 GiB per node.
 machine four-node 4 8 1 33554432 "AMD EPYC 9354 32-Core Processor"
+# A 2-socket server with room for the scaling suite's 32-core engine beside
+# a load generator: 2 x 24 cores, SMT off, 64 GiB per node.
+machine two-socket-24 2 24 1 67108864 "Intel(R) Xeon(R) Gold 6442Y"
