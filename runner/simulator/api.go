@@ -25,6 +25,7 @@ func (e *Engine) routes() http.Handler {
 	mux.HandleFunc("POST /v1/completions", func(w http.ResponseWriter, r *http.Request) { e.handleGenerate(w, r, kindCompletion) })
 	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) { e.handleGenerate(w, r, kindChat) })
 	mux.HandleFunc("POST /v1/embeddings", e.handleEmbeddings)
+	mux.HandleFunc("POST /v1/audio/transcriptions", e.handleTranscription)
 	mux.HandleFunc("POST /tokenize", e.handleTokenize)
 	mux.HandleFunc("POST /detokenize", e.handleDetokenize)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -344,6 +345,8 @@ func (e *Engine) parseGeneration(req generateRequest, k kind, path string) (gene
 	switch {
 	case e.sc.Profile.Embedding:
 		return g, badf("The model %s is an embedding model and does not support %s", e.cfg.ServedModelName, path)
+	case e.sc.Profile.EncoderDecoder():
+		return g, badf("The model %s is a speech-to-text model and does not support %s; use /v1/audio/transcriptions", e.cfg.ServedModelName, path)
 	case req.N != nil && *req.N != 1:
 		return g, badf("n must be 1 in the simulator, got %d", *req.N)
 	case req.StreamOptions != nil && !req.Stream:

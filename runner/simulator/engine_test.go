@@ -504,6 +504,13 @@ func TestEveryPresetServes(t *testing.T) {
 			if p.Embedding {
 				path, body = "/v1/embeddings", `{"model":"`+id+`","input":"hello"}`
 			}
+			if p.EncoderDecoder() {
+				c := clip(t, "speech", 0)
+				if resp, b := postAudio(t, url, map[string]string{"model": id}, c.Name, c.Data); resp.StatusCode != 200 {
+					t.Errorf("transcription: %d %s", resp.StatusCode, b)
+				}
+				return
+			}
 			if resp, b := post(t, url+path, body); resp.StatusCode != 200 {
 				t.Errorf("%s: %d %s", path, resp.StatusCode, b)
 			}

@@ -20,7 +20,8 @@ const openaiSDK = "6.49.0"
 // SDK (testdata/openai-sdk/conformance.cjs), as a vLLM user would: models,
 // chat and completions (plain and streamed, usage, finish reasons, ids,
 // error classes), embeddings with the SDK's default base64 encoding and
-// with floats. The SDK is installed from npm into the user's cache once.
+// with floats, transcriptions of a speech clip (a file upload, plain and
+// streamed). The SDK is installed from npm into the user's cache once.
 func TestE2EOpenAISDK(t *testing.T) {
 	modules := e2e.NPMPackage(t, "openai", openaiSDK)
 	gen := fast()
@@ -30,6 +31,14 @@ func TestE2EOpenAISDK(t *testing.T) {
 	emb.Model = "sentence-transformers/all-MiniLM-L6-v2"
 	emb.BlockSize = 16
 	_, embURL := serve(t, emb)
+	// whisper-large-v3 with seed 42 hears this clip without an error.
+	asr := whisperConfig("openai/whisper-large-v3")
+	_, asrURL := serve(t, asr)
+	c := clip(t, "speech", 0)
+	wav := filepath.Join(t.TempDir(), c.Name)
+	if err := os.WriteFile(wav, c.Data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -38,7 +47,8 @@ func TestE2EOpenAISDK(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.CommandContext(ctx, "node", script)
-	cmd.Env = append(os.Environ(), "NODE_PATH="+modules, "GEN_URL="+genURL, "EMB_URL="+embURL)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+modules, "GEN_URL="+genURL, "EMB_URL="+embURL,
+		"ASR_URL="+asrURL, "ASR_CLIP="+wav, "ASR_TEXT="+c.Text)
 	out, err := cmd.CombinedOutput()
 	t.Logf("openai %s:\n%s", openaiSDK, out)
 	if err != nil {

@@ -17,6 +17,7 @@ const (
 	kindCompletion kind = iota
 	kindChat
 	kindEmbedding
+	kindTranscription
 )
 
 // request is one request's state shared between its handler and the step

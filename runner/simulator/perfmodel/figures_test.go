@@ -33,6 +33,14 @@ func figures(t testing.TB) string {
 			cfg := SchedulerConfig{Profile: p, Hardware: h, MaxNumSeqs: 128, MaxNumBatchedTokens: 2048,
 				BlockSize: 128, KVCacheBytes: 4 << 30, Slowdown: 1}
 			prefill := StepCost(p, h, []Work{{NewTokens: 512}}).Total
+			if p.EncoderDecoder() {
+				enc := StepCost(p, h, []Work{{NewTokens: 4, Encoder: p.EncoderPositions, Cross: p.EncoderPositions}}).Total
+				alone := transcribe(t, p, cores, 10)
+				many := transcribeMany(t, cfg, 16, 10)
+				fmt.Fprintf(&b, "| %s (speech) | %d | %.3f (encoder, one 30 s window) | 10 s clip alone: %.2f s, RTF %.3f | 16 clips of 10 s at once: %.0f audio s/s | | |\n",
+					id, cores, enc.Seconds(), alone.Seconds(), alone.Seconds()/10, 160/many.Seconds())
+				continue
+			}
 			if p.Embedding {
 				one, err := Simulate(cfg, []Arrival{{Prompt: 128}})
 				if err != nil {
@@ -99,4 +107,23 @@ func TestFiguresTable(t *testing.T) {
 	if err := os.WriteFile(path, out, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// transcribeMany is the engine time of n clips of seconds each sent at once.
+func transcribeMany(t testing.TB, cfg SchedulerConfig, n int, seconds float64) time.Duration {
+	t.Helper()
+	p := cfg.Profile
+	arr := make([]Arrival, n)
+	for i := range arr {
+		arr[i] = Arrival{Prompt: 4, Output: int(3.5*seconds) + 1, Encoder: p.EncoderPositions}
+	}
+	out, err := Simulate(cfg, arr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last time.Duration
+	for _, o := range out {
+		last = max(last, o.E2E)
+	}
+	return last
 }

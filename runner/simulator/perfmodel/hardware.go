@@ -111,10 +111,15 @@ func (h Hardware) Bandwidth() float64 {
 }
 
 // Work is one sequence's share of a step: NewTokens computed on top of
-// Context tokens already in its KV cache.
+// Context tokens already in its KV cache. For an encoder-decoder model,
+// Encoder is the encoder positions computed in this step (the sequence's
+// audio window, in its first step) and Cross the encoder states its decoder
+// tokens cross-attend to.
 type Work struct {
 	NewTokens int
 	Context   int
+	Encoder   int
+	Cross     int
 }
 
 // Cost breaks a step's time down.
@@ -136,22 +141,39 @@ type Cost struct {
 //
 // with T the tokens in the step, n_i and c_i each sequence's new and cached
 // tokens, P parameters, L layers, H = heads·head_dim, d dtype bytes, kv the
-// KV bytes per token.
+// KV bytes per token. An encoder-decoder model adds, for E encoder positions
+// computed in windows of W: 2·P_enc·E + 4·L_enc·H·W·E (bidirectional
+// attention within a window) + 4·L·Hid²·E (the cross-attention keys and
+// values) FLOPs and the encoder's weights in bytes when E > 0; and for each
+// decoder token 4·L·H·x_i FLOPs and kv·x_i bytes of cross-attention over its
+// x_i encoder states. E counts towards T.
 func StepCost(p Profile, h Hardware, batch []Work) Cost {
-	var tokens int
-	var attn, kvTokens float64
+	var tokens, enc int
+	var attn, kvTokens, cross float64
 	for _, w := range batch {
 		n, c := float64(w.NewTokens), float64(w.Context)
 		tokens += w.NewTokens
 		attn += n * (c + n/2)
 		kvTokens += c + n
+		enc += w.Encoder
+		cross += n * float64(w.Cross)
+		if w.NewTokens > 0 {
+			kvTokens += float64(w.Cross)
+		}
 	}
-	if tokens == 0 {
+	if tokens+enc == 0 {
 		return Cost{}
 	}
-	T := float64(tokens)
-	flops := 2*p.Params*T + 4*float64(p.Layers*p.Heads*p.HeadDim)*attn
+	T := float64(tokens + enc)
+	attnWidth := float64(p.Layers * p.Heads * p.HeadDim)
+	flops := 2*p.Params*float64(tokens) + 4*attnWidth*(attn+cross)
 	bytes := p.WeightBytes() + p.KVBytesPerToken()*kvTokens
+	if enc > 0 {
+		E := float64(enc)
+		flops += 2*p.EncoderParams*E + 4*float64(p.EncoderLayers*p.Heads*p.HeadDim)*float64(p.EncoderPositions)*E +
+			4*float64(p.Layers)*float64(p.Hidden)*float64(p.Hidden)*E
+		bytes += p.EncoderWeightBytes()
+	}
 	ec, bw := h.EffectiveCores(), h.Bandwidth()
 	util := T / (T + h.HalfUtilTokens)
 	compute := seconds(flops / (ec * h.CoreFLOPS * util))
@@ -159,7 +181,7 @@ func StepCost(p Profile, h Hardware, batch []Work) Cost {
 	total := max(compute, memory) + h.StepOverhead + time.Duration(len(batch))*h.SeqOverhead
 	return Cost{
 		FLOPs: flops, Bytes: bytes, Compute: compute, Memory: memory, Total: total,
-		Tokens: tokens, Seqs: len(batch), ComputeBound: compute >= memory,
+		Tokens: tokens + enc, Seqs: len(batch), ComputeBound: compute >= memory,
 		EffectiveCores: ec, BWBytes: bw,
 	}
 }

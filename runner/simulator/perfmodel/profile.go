@@ -35,7 +35,23 @@ type Profile struct {
 	// lists the sizes allowed; empty = any size from 1 to EmbedDim.
 	Matryoshka     bool
 	MatryoshkaDims []int
+
+	// An encoder-decoder speech model (Whisper) has an encoder besides the
+	// decoder described above: it turns each window of WindowSeconds of
+	// audio (shorter audio is padded) into EncoderPositions states, which
+	// every decoder layer cross-attends to. EncoderLayers 0 = decoder only.
+	EncoderLayers    int
+	EncoderParams    float64
+	EncoderPositions int
+	WindowSeconds    float64
+	// TranscribeWER is the word error rate the simulator gives the model's
+	// transcripts (published LibriSpeech test-clean figures, rounded).
+	TranscribeWER float64
 }
+
+// EncoderDecoder reports whether the model is an encoder-decoder speech
+// model.
+func (p Profile) EncoderDecoder() bool { return p.EncoderLayers > 0 }
 
 // KVBytesPerToken is the KV cache one token occupies: keys and values for
 // every layer and KV head.
@@ -43,8 +59,12 @@ func (p Profile) KVBytesPerToken() float64 {
 	return 2 * float64(p.Layers*p.KVHeads*p.HeadDim) * p.DtypeBytes
 }
 
-// WeightBytes is the memory every step streams through at least once.
+// WeightBytes is the memory every step streams through at least once: the
+// decoder's weights (Params).
 func (p Profile) WeightBytes() float64 { return p.Params * p.DtypeBytes }
+
+// EncoderWeightBytes is what a step that runs the encoder streams besides.
+func (p Profile) EncoderWeightBytes() float64 { return p.EncoderParams * p.DtypeBytes }
 
 // Validate reports the first field that cannot work.
 func (p Profile) Validate() error {
@@ -61,6 +81,10 @@ func (p Profile) Validate() error {
 		return fmt.Errorf("profile %s: embedding dim must be > 0 for an embedding model", p.ID)
 	case p.Matryoshka && !p.Embedding:
 		return fmt.Errorf("profile %s: matryoshka dimensions need an embedding model", p.ID)
+	case p.EncoderDecoder() && (p.EncoderParams <= 0 || p.EncoderPositions <= 0 || p.WindowSeconds <= 0):
+		return fmt.Errorf("profile %s: an encoder-decoder model needs encoder params, positions and window seconds", p.ID)
+	case p.EncoderDecoder() && p.Embedding:
+		return fmt.Errorf("profile %s: an encoder-decoder model is not an embedding model", p.ID)
 	}
 	for _, d := range p.MatryoshkaDims {
 		if d < 1 || d > p.EmbedDim {
@@ -108,6 +132,32 @@ var presets = map[string]Profile{
 		Vocab: 250002, MaxModelLen: 8194, Embedding: true, EmbedDim: 1024,
 		Matryoshka: true, MatryoshkaDims: []int{32, 64, 128, 256, 512, 768, 1024},
 	},
+}
+
+// whisper is an OpenAI Whisper checkpoint (config.json: d_model, encoder
+// and decoder layers, attention heads; 51,865 tokens, 448 decoder
+// positions, 1,500 encoder positions per 30 s window). Parameters are the
+// transformer blocks' (12·d² per encoder layer, 16·d² per decoder layer
+// with cross-attention) plus the tied token embedding in the decoder.
+func whisper(d, encLayers, decLayers, heads, vocab int, wer float64) Profile {
+	dd := float64(d) * float64(d)
+	return Profile{
+		Params: 16*float64(decLayers)*dd + float64(vocab*d), DtypeBytes: 2, Layers: decLayers, Hidden: d,
+		Heads: heads, KVHeads: heads, HeadDim: d / heads, Vocab: vocab, MaxModelLen: 448,
+		EncoderLayers: encLayers, EncoderParams: 12 * float64(encLayers) * dd, EncoderPositions: 1500, WindowSeconds: 30,
+		TranscribeWER: wer,
+	}
+}
+
+func init() {
+	// Word error rates on LibriSpeech test-clean from the Whisper paper
+	// (table 2, rounded); turbo from its model card.
+	presets["openai/whisper-tiny"] = whisper(384, 4, 4, 6, 51865, 0.075)
+	presets["openai/whisper-base"] = whisper(512, 6, 6, 8, 51865, 0.05)
+	presets["openai/whisper-small"] = whisper(768, 12, 12, 12, 51865, 0.034)
+	presets["openai/whisper-medium"] = whisper(1024, 24, 24, 16, 51865, 0.029)
+	presets["openai/whisper-large-v3"] = whisper(1280, 32, 32, 20, 51866, 0.02)
+	presets["openai/whisper-large-v3-turbo"] = whisper(1280, 32, 4, 20, 51866, 0.022)
 }
 
 // Preset returns the profile of a known model id.

@@ -31,6 +31,11 @@ type Seq struct {
 	Prompt    int // prompt tokens
 	MaxOutput int // tokens to generate; 0 for an embedding request
 	Tag       any // the caller's handle
+	// Encoder is the encoder positions of an encoder-decoder request (its
+	// audio window); they are computed in its first step and held in the
+	// KV cache, for cross-attention, until it ends. 0 for decoder-only
+	// models.
+	Encoder int
 	// BlockHashes identify the prompt's full blocks: hash i covers tokens
 	// [0, (i+1)·BlockSize), so equal hashes mean equal prefixes. Empty = the
 	// sequence neither hits nor fills the prefix cache.
@@ -45,6 +50,7 @@ type Seq struct {
 	CachedTokens int // prompt tokens found in the prefix cache at the last admission
 	Done         bool
 
+	encoded  bool      // the encoder has run (Encoder > 0)
 	computed int       // tokens whose KV is in the cache
 	private  int       // blocks only this sequence uses
 	shared   []*cblock // its leading blocks, in the prefix cache (hits, then blocks it filled)
@@ -53,6 +59,10 @@ type Seq struct {
 
 // blocks is how many KV blocks the sequence holds.
 func (q *Seq) blocks() int { return q.private + len(q.shared) }
+
+// kv is how many token slots of KV cache the sequence needs with computed
+// decoder tokens: its cross-attention states, then its own.
+func (q *Seq) kv(computed int) int { return q.Encoder + computed }
 
 // Finished reports whether the sequence needs no more steps.
 func (q *Seq) finished() bool {
@@ -100,8 +110,9 @@ type Scheduler struct {
 }
 
 type sched struct {
-	q *Seq
-	n int
+	q   *Seq
+	n   int
+	enc int // encoder positions computed in this step
 }
 
 // NewScheduler checks cfg and returns an idle scheduler.
@@ -286,6 +297,7 @@ func (s *Scheduler) blocksFor(tokens int) int {
 func (s *Scheduler) preempt(q *Seq) {
 	s.release(q)
 	q.computed = 0
+	q.encoded = false
 	q.CachedTokens = 0
 	q.running = false
 	q.Preemptions++
@@ -308,7 +320,7 @@ func (s *Scheduler) Step(start time.Time) Step {
 		if n <= 0 {
 			continue
 		}
-		need := s.blocksFor(q.computed+n) - q.blocks()
+		need := s.blocksFor(q.kv(q.computed+n)) - q.blocks()
 		for need > s.free() {
 			victim := s.running[len(s.running)-1]
 			s.preempt(victim)
@@ -322,7 +334,7 @@ func (s *Scheduler) Step(start time.Time) Step {
 		}
 		s.allocate(q, max(need, 0))
 		budget -= n
-		s.sched = append(s.sched, sched{q, n})
+		s.sched = append(s.sched, sched{q, n, 0})
 	}
 	// Then admit waiting sequences while there is room; none after a
 	// preemption, as in vLLM.
@@ -331,9 +343,19 @@ func (s *Scheduler) Step(start time.Time) Step {
 		q := s.waiting[0]
 		hits, idle := s.lookup(q)
 		computed := max(q.computed, hits*s.cfg.BlockSize)
-		n := min(q.Prompt+q.Generated-computed, budget)
+		// An encoder-decoder request's encoder runs in its first step, on
+		// the same token budget; a window larger than what is left waits
+		// for a step of its own.
+		enc := 0
+		if !q.encoded {
+			enc = q.Encoder
+		}
+		if enc > 0 && enc >= budget && budget < s.cfg.MaxNumBatchedTokens {
+			break
+		}
+		n := min(q.Prompt+q.Generated-computed, max(budget-enc, 1))
 		// Cached blocks no one uses count as free until taken.
-		need := s.blocksFor(computed+n) - q.blocks() - hits
+		need := s.blocksFor(q.kv(computed+n)) - q.blocks() - hits
 		if need+idle > s.free() {
 			break
 		}
@@ -348,7 +370,8 @@ func (s *Scheduler) Step(start time.Time) Step {
 		q.Scheduled = start
 		s.running = append(s.running, q)
 		budget -= n
-		s.sched = append(s.sched, sched{q, n})
+		budget -= enc
+		s.sched = append(s.sched, sched{q, n, enc})
 	}
 	st := Step{Start: start, End: start, Preempted: preempted, BlocksTotal: s.totalBlocks,
 		PrefixQueries: queries, PrefixHits: hitTokens}
@@ -358,7 +381,7 @@ func (s *Scheduler) Step(start time.Time) Step {
 	}
 	s.batch = s.batch[:0]
 	for _, w := range s.sched {
-		s.batch = append(s.batch, Work{NewTokens: w.n, Context: w.q.computed})
+		s.batch = append(s.batch, Work{NewTokens: w.n, Context: w.q.computed, Encoder: w.enc, Cross: w.q.Encoder})
 		if w.q.computed < w.q.Prompt {
 			st.Prefill++
 		} else {
@@ -376,6 +399,7 @@ func (s *Scheduler) Step(start time.Time) Step {
 	for _, w := range s.sched {
 		q := w.q
 		q.computed += w.n
+		q.encoded = q.encoded || w.enc > 0
 		s.register(q)
 		if q.computed < q.Prompt+q.Generated {
 			continue // a prefill chunk that did not reach the end

@@ -10,6 +10,7 @@ type Arrival struct {
 	At             time.Duration // offset from the start
 	Prompt, Output int
 	BlockHashes    []uint64 // the prompt's block hashes (Seq.BlockHashes); nil = never cached
+	Encoder        int      // encoder positions (encoder-decoder models)
 }
 
 // Outcome is what one simulated request saw, engine-side.
@@ -44,7 +45,7 @@ func Simulate(cfg SchedulerConfig, arrivals []Arrival) ([]Outcome, error) {
 	for done < len(arrivals) {
 		for next < len(arrivals) && !t0.Add(arrivals[next].At).After(now) {
 			a := arrivals[next]
-			seqs[next] = &Seq{Prompt: a.Prompt, MaxOutput: a.Output, BlockHashes: a.BlockHashes}
+			seqs[next] = &Seq{Prompt: a.Prompt, MaxOutput: a.Output, BlockHashes: a.BlockHashes, Encoder: a.Encoder}
 			s.Add(seqs[next], t0.Add(a.At))
 			next++
 		}

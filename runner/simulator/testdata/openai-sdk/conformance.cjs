@@ -1,7 +1,8 @@
 // Drives the engine simulator with the official OpenAI JavaScript SDK, as a
 // user of vLLM would, and fails (exit 1) at the first answer the SDK cannot
 // use or that differs from what vLLM returns. Run by TestE2EOpenAISDK:
-//   NODE_PATH=<node_modules with openai> GEN_URL=... EMB_URL=... node conformance.cjs
+//   NODE_PATH=<node_modules with openai> GEN_URL=... EMB_URL=... ASR_URL=... \
+//   ASR_CLIP=<a wav file> ASR_TEXT=<its transcript> node conformance.cjs
 const assert = require('node:assert/strict');
 const OpenAI = require('openai');
 
@@ -109,9 +110,47 @@ async function embeddings(url) {
   ok('dimensions on a non-matryoshka model: BadRequestError');
 }
 
+async function transcriptions(url, clip, reference) {
+  const c = client(url);
+  const model = (await c.models.list()).data[0].id;
+  await models(c, model);
+  const fs = require('node:fs');
+  const words = (s) => s.toLowerCase().replace(/[^a-z0-9' ]/g, ' ').split(/\s+/).filter(Boolean);
+
+  const tr = await c.audio.transcriptions.create({ file: fs.createReadStream(clip), model, language: 'en', response_format: 'json' });
+  assert.equal(typeof tr.text, 'string');
+  assert.deepEqual(words(tr.text), words(reference), 'transcript of the clip');
+  assert.equal(tr.usage.type, 'duration');
+  assert.ok(tr.usage.seconds >= 1);
+  ok('audio.transcriptions.create');
+
+  const stream = await c.audio.transcriptions.create({
+    file: await OpenAI.toFile(fs.readFileSync(clip), 'clip.wav'), model, stream: true, stream_include_usage: true,
+  });
+  let text = '', finish = null, usage = null;
+  for await (const ev of stream) {
+    assert.equal(ev.object, 'transcription.chunk');
+    if (ev.usage) usage = ev.usage;
+    for (const ch of ev.choices) {
+      text += ch.delta.content ?? '';
+      if (ch.finish_reason) finish = ch.finish_reason;
+    }
+  }
+  assert.deepEqual(words(text), words(reference), 'streamed transcript');
+  assert.equal(finish, 'stop');
+  assert.ok(usage.completion_tokens > words(reference).length);
+  ok('audio.transcriptions.create stream');
+
+  await assert.rejects(
+    c.audio.transcriptions.create({ file: await OpenAI.toFile(Buffer.from('not audio'), 'x.wav'), model }),
+    (err) => err instanceof OpenAI.BadRequestError && /Invalid or unsupported audio file/.test(err.message));
+  ok('not audio: BadRequestError');
+}
+
 (async () => {
   await generation(process.env.GEN_URL);
   await embeddings(process.env.EMB_URL);
+  await transcriptions(process.env.ASR_URL, process.env.ASR_CLIP, process.env.ASR_TEXT);
 })().catch((err) => {
   console.error('FAIL', err && err.stack ? err.stack : err);
   process.exit(1);
