@@ -339,14 +339,7 @@ func verboseTranscription(info audio.Info, lang, text string, wins []window) map
 // chunk carries finish_reason; with stream_include_usage a usage chunk
 // follows, then [DONE].
 func (e *Engine) streamTranscription(ctx context.Context, w http.ResponseWriter, wins []window, usage, continuous bool) {
-	fl, _ := w.(http.Flusher)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	if fl != nil {
-		fl.Flush()
-	}
+	fl := startSSE(w)
 	first := wins[0].q
 	head := `data: {"id":"` + first.id + `","object":"transcription.chunk","created":` + strconv.FormatInt(first.created, 10) +
 		`,"model":` + string(jsonString(e.cfg.ServedModelName))

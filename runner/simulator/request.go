@@ -233,14 +233,7 @@ func (t *templates) appendToken(buf []byte, q *request, i int, last, includeUsag
 // finish reason (as vLLM's does), followed in the same write by the usage
 // chunk when asked for and [DONE].
 func (e *Engine) stream(ctx context.Context, w http.ResponseWriter, q *request, includeUsage, continuous bool) {
-	fl, _ := w.(http.Flusher)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	if fl != nil {
-		fl.Flush()
-	}
+	fl := startSSE(w)
 	t := e.templates(q, continuous)
 	buf := make([]byte, 0, 1024)
 	timer := time.NewTimer(time.Hour)
@@ -288,6 +281,19 @@ func (e *Engine) stream(ctx context.Context, w http.ResponseWriter, q *request, 
 			return
 		}
 	}
+}
+
+// startSSE sends an event stream's headers and returns the flusher.
+func startSSE(w http.ResponseWriter) http.Flusher {
+	fl, _ := w.(http.Flusher)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	if fl != nil {
+		fl.Flush()
+	}
+	return fl
 }
 
 func newSeq(q *request, prompt, output int) perfmodel.Seq {

@@ -46,18 +46,7 @@ func figures(t testing.TB) string {
 				if err != nil {
 					t.Fatal(err)
 				}
-				arr := make([]Arrival, 512)
-				for i := range arr {
-					arr[i] = Arrival{Prompt: 128}
-				}
-				out, err := Simulate(cfg, arr)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var last time.Duration
-				for _, o := range out {
-					last = max(last, o.E2E)
-				}
+				last := lastE2E(t, cfg, 512, Arrival{Prompt: 128})
 				fmt.Fprintf(&b, "| %s (embedding) | %d | %.3f | %.0f ms per 128-token input | %.0f inputs/s at saturation | | |\n",
 					id, cores, prefill.Seconds(), float64(one[0].E2E.Microseconds())/1000, 512/last.Seconds())
 				continue
@@ -112,10 +101,15 @@ func TestFiguresTable(t *testing.T) {
 // transcribeMany is the engine time of n clips of seconds each sent at once.
 func transcribeMany(t testing.TB, cfg SchedulerConfig, n int, seconds float64) time.Duration {
 	t.Helper()
-	p := cfg.Profile
+	return lastE2E(t, cfg, n, Arrival{Prompt: 4, Output: int(3.5*seconds) + 1, Encoder: cfg.Profile.EncoderPositions})
+}
+
+// lastE2E is when the last of n copies of a, sent at once, finishes.
+func lastE2E(t testing.TB, cfg SchedulerConfig, n int, a Arrival) time.Duration {
+	t.Helper()
 	arr := make([]Arrival, n)
 	for i := range arr {
-		arr[i] = Arrival{Prompt: 4, Output: int(3.5*seconds) + 1, Encoder: p.EncoderPositions}
+		arr[i] = a
 	}
 	out, err := Simulate(cfg, arr)
 	if err != nil {
