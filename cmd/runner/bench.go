@@ -51,7 +51,7 @@ type benchFlags struct {
 	// raw values, parsed by parse
 	api, profile, rate, data, wl, apiKeyFile, extraBody       string
 	rampSeconds, maxSeconds, warmup, cooldown, timeout, drain float64
-	grace, maxLate, errRate, probe, idle                      float64
+	grace, maxLate, errRate, probe, idle, unreachable         float64
 	minSamples                                                int
 	headers, secretHeaders                                    []string
 }
@@ -113,6 +113,8 @@ func (f *benchFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(timeout, "request-timeout", 600, "per-request timeout, seconds")
 	fs.Float64Var(&f.probe, "probe-timeout", loadgen.DefaultProbeTimeout.Seconds(), "how long each request before the first benchmark (model list, /tokenize) may take, seconds")
 	fs.Float64Var(drain, "drain-timeout", loadgen.DefaultDrainTimeout.Seconds(), "how long in-flight requests may finish after sending stops before they are cut and recorded incomplete, seconds")
+	fs.BoolVar(&c.RetryAfter, "retry-after", false, "closed loops: after a 429, a stream waits as long as its Retry-After header says before its next request")
+	fs.Float64Var(&f.unreachable, "unreachable-after", loadgen.DefaultUnreachableAfter.Seconds(), "end the run when the server refuses every connection for this long mid-level (it died), seconds (0 = never)")
 	fs.Float64Var(&f.idle, "stream-idle-timeout", loadgen.DefaultStreamIdleTimeout.Seconds(), "end a stream that receives nothing for this long after its first token as a stalled error, seconds (0 = never)")
 	fs.Float64Var(grace, "interrupt-grace", 10, "after an interrupt, how long in-flight requests may finish before they are cut, seconds")
 	fs.BoolVar(&c.Stream, "stream", true, "stream responses (SSE); embeddings are never streamed")
@@ -182,6 +184,11 @@ func (f *benchFlags) parse(getenv func(string) string) error {
 		if *d.dst, err = d.r.Seconds(d.v); err != nil {
 			return usagef("--%v", err)
 		}
+	}
+	if f.unreachable == 0 {
+		c.UnreachableAfter = -1 // never
+	} else if c.UnreachableAfter, err = l.UnreachableAfter.Seconds(f.unreachable); err != nil {
+		return usagef("--%v", err)
 	}
 	if f.idle == 0 {
 		c.StreamIdleTimeout = -1 // never
@@ -347,7 +354,7 @@ func runBench(ctx context.Context, e *env, f *benchFlags) error {
 			}
 			if sinkErr = reqW.Write(r); sinkErr != nil {
 				sinkErr = fmt.Errorf("--requests: %w: %w", store.ErrWrite, sinkErr)
-				stopRun(sinkErr)
+				stopRun(loadgen.Abort(sinkErr))
 			}
 		}
 	}

@@ -18,7 +18,7 @@ var Bounds = struct {
 	MaxSeconds, MaxRequests, MaxErrors, MaxErrorRate, MaxInFlight       bounds.Range
 	Warmup, Cooldown                                                    bounds.Range
 	RequestTimeout, DrainTimeout, InterruptGrace, ProbeTimeout          bounds.Range
-	StreamIdleTimeout                                                   bounds.Range
+	StreamIdleTimeout, UnreachableAfter                                 bounds.Range
 	Cores                                                               bounds.Range
 }{
 	Rate:         bounds.Range{Name: "rate", Min: 0, MinOpen: true, Max: bounds.MaxRate, Unit: "req/s"},
@@ -46,6 +46,7 @@ var Bounds = struct {
 	ProbeTimeout:   bounds.Range{Name: "probe-timeout", Min: 0, MinOpen: true, Max: bounds.MaxTimeoutSeconds, Unit: "seconds"},
 	// Config: 0 is the default and negative never; the flag says 0 = never.
 	StreamIdleTimeout: bounds.Range{Name: "stream-idle-timeout", Min: 0, Max: bounds.MaxTimeoutSeconds, Unit: "seconds", Note: "0 = never"},
+	UnreachableAfter:  bounds.Range{Name: "unreachable-after", Min: 0, Max: bounds.MaxTimeoutSeconds, Unit: "seconds", Note: "0 = never"},
 	Cores:             bounds.Range{Name: "cores", Min: 0, Max: bounds.MaxCores, Whole: true, Note: "0 = unknown"},
 }
 
@@ -83,7 +84,8 @@ func (c *Config) checkBounds() error {
 	for _, t := range []struct {
 		r bounds.Range
 		d time.Duration
-	}{{l.RequestTimeout, c.RequestTimeout}, {l.ProbeTimeout, c.ProbeTimeout}, {l.StreamIdleTimeout, max(c.StreamIdleTimeout, 0)}} {
+	}{{l.RequestTimeout, c.RequestTimeout}, {l.ProbeTimeout, c.ProbeTimeout}, {l.StreamIdleTimeout, max(c.StreamIdleTimeout, 0)},
+		{l.UnreachableAfter, max(c.UnreachableAfter, 0)}} {
 		if t.d != 0 {
 			checks = append(checks, t.r.Duration(t.d))
 		}

@@ -30,6 +30,8 @@ type fakeServer struct {
 	// Overrun adds this many tokens beyond the length asked for, as a
 	// server does that reads neither max_tokens nor max_completion_tokens.
 	Overrun int
+	// RetryAfter is the Retry-After header of injected 429s ("" = none).
+	RetryAfter string
 	// Bodies keeps every completion request body, in arrival order.
 	Bodies bool
 
@@ -130,6 +132,9 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := f.record(prompt)
 	if f.Fail != nil {
 		if code := f.Fail(n); code != 0 {
+			if code == http.StatusTooManyRequests && f.RetryAfter != "" {
+				w.Header().Set("Retry-After", f.RetryAfter)
+			}
 			w.WriteHeader(code)
 			fmt.Fprintf(w, `{"object":"error","message":"injected %d","code":%d}`, code, code)
 			return

@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/internal/bounds"
 	"github.com/servebench/servebench/internal/netstamp"
 	"github.com/servebench/servebench/runner/pacer"
 	"github.com/servebench/servebench/runner/results"
@@ -74,6 +77,8 @@ type level struct {
 	prog                   *progress
 	// stalled is the cause a stream's idle timer ends it with.
 	stalled error
+	// reach ends the level when the target stops accepting connections.
+	reach *reach
 }
 
 // stop ends sending; reason says why when that is early ("" when the
@@ -139,6 +144,7 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 		budget: budget, sendEnd: budget.Send(), warm: budget.Warmup, cool: budget.Cooldown,
 		stopCh: make(chan struct{}), abortCh: make(chan struct{}), results: make(chan *measure.Result, 4096),
 		stalled: fmt.Errorf("%w: nothing received for %v after the first token", measure.ErrStalled, c.StreamIdleTimeout)}
+	l.reach = newReach(l, c.Target, c.UnreachableAfter)
 	if c.MaxSeconds > 0 {
 		l.winEnd = c.MaxSeconds - budget.Cooldown
 	}
@@ -160,11 +166,15 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 		c.testLevelHook(l)
 	}
 
-	// Interrupt: stop sending at once.
+	// Interrupt: stop sending at once; an Abort ends the level at once.
 	go func() {
 		select {
 		case <-ctx.Done():
-			l.stop("interrupted")
+			if cause := abortCause(ctx); cause != nil {
+				l.abort(cause)
+			} else {
+				l.stop("interrupted")
+			}
 		case <-l.stopCh:
 		}
 	}()
@@ -362,7 +372,7 @@ func (s *schedule) wake() {
 			l.dropped.Add(1)
 			continue
 		}
-		l.launch(int64(cur.seq), due, cur.at, true)
+		l.launch(int64(cur.seq), due, cur.at, true) // an open loop keeps its schedule: Retry-After is not for it
 	}
 }
 
@@ -396,6 +406,17 @@ func (l *level) closedLoop() {
 		go func() {
 			defer wg.Done()
 			for !l.stopped() {
+				if d := l.reach.backoff(); d > 0 {
+					// Requests fail to connect: do not spin on a dead
+					// server (the level ends if it stays dead).
+					t := time.NewTimer(d)
+					select {
+					case <-l.stopCh:
+						t.Stop()
+						return
+					case <-t.C:
+					}
+				}
 				now := time.Now()
 				at := now.Sub(l.start)
 				if c.MaxSeconds > 0 && at >= c.MaxSeconds {
@@ -405,8 +426,20 @@ func (l *level) closedLoop() {
 				if c.MaxRequests > 0 && n >= int64(c.MaxRequests) {
 					return
 				}
-				if !l.launch(n, now, at, false) {
+				ok, wait := l.launch(n, now, at, false)
+				if !ok {
 					return
+				}
+				if wait > 0 {
+					// The server asked this stream to wait (429 with
+					// Retry-After, honoured with --retry-after).
+					t := time.NewTimer(wait)
+					select {
+					case <-l.stopCh:
+						t.Stop()
+						return
+					case <-t.C:
+					}
 				}
 			}
 		}()
@@ -415,13 +448,15 @@ func (l *level) closedLoop() {
 
 // launch sends request seq, scheduled at due (offset at), in its own
 // goroutine (async) or in the caller's. It returns false, sending nothing,
-// once sending is closed.
-func (l *level) launch(seq int64, due time.Time, at time.Duration, async bool) bool {
+// once sending is closed; in the caller's goroutine it also returns how long
+// the server asked the caller to wait before its next request (Retry-After
+// honoured, 0 when none).
+func (l *level) launch(seq int64, due time.Time, at time.Duration, async bool) (bool, time.Duration) {
 	ph := l.phase(at)
 	l.gate.RLock()
 	if l.gateClosed {
 		l.gate.RUnlock()
-		return false
+		return false, 0
 	}
 	l.inflight.Add(1)
 	if ph == measure.PhaseMeasure {
@@ -433,10 +468,9 @@ func (l *level) launch(seq int64, due time.Time, at time.Duration, async bool) b
 	item := &l.bodies[int(seq)%len(l.bodies)]
 	if async {
 		go l.do(seq, due, ph, item)
-	} else {
-		l.do(seq, due, ph, item)
+		return true, 0
 	}
-	return true
+	return true, l.do(seq, due, ph, item)
 }
 
 // bufPool holds read buffers; a response keeps one for its whole life, so
@@ -446,8 +480,9 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 8<<10); return &b }}
 
 // do sends one request and times its response. A send whose moment comes
 // at or after the end of sending does not go out: an open loop counts it
-// missed.
-func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) {
+// missed. With Config.RetryAfter, a 429's Retry-After is returned: how
+// long the caller should wait before its next request.
+func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) (retryAfter time.Duration) {
 	defer l.inflight.Done()
 	defer l.running.Add(-1)
 	if ph == measure.PhaseMeasure {
@@ -490,6 +525,9 @@ func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) {
 			l.readTimed.Add(1)
 		}
 		tr.Header(resp.StatusCode, dater.Date(time.Now()))
+		if resp.StatusCode == http.StatusTooManyRequests && c.RetryAfter {
+			retryAfter = l.retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
 		bp := bufPool.Get().(*[]byte)
 		buf := *bp
 		for {
@@ -523,8 +561,26 @@ func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) {
 	}
 	res := tr.Finish(time.Now(), err)
 	res.Level, res.Phase = l.spec.Level(), ph
+	l.reach.observe(res)
 	l.br.Finished(res)
 	l.results <- res
+	return retryAfter
+}
+
+// retryAfter reads a Retry-After header (seconds, or an HTTP date) into a
+// wait from now, bounded by the end of sending: a stream never waits past
+// its level. 0 when the header is missing or unreadable.
+func (l *level) retryAfter(h string, now time.Time) time.Duration {
+	var d time.Duration
+	if secs, err := strconv.ParseFloat(strings.TrimSpace(h), 64); err == nil && secs > 0 {
+		d = time.Duration(min(secs, bounds.MaxTimeoutSeconds) * float64(time.Second))
+	} else if t, err := http.ParseTime(h); err == nil {
+		d = t.Sub(now)
+	}
+	if l.sendEnd > 0 {
+		d = min(d, l.start.Add(l.sendEnd).Sub(now))
+	}
+	return max(d, 0)
 }
 
 // watch is one request's first-token observer: it feeds the live series

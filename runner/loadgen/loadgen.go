@@ -119,6 +119,18 @@ type Config struct {
 	// DefaultStreamIdleTimeout; negative: never). Waiting for the first
 	// byte is queueing and prefill, bounded by RequestTimeout only.
 	StreamIdleTimeout time.Duration
+	// UnreachableAfter ends a level whose target refused every connection
+	// for this long (from the first request that could not connect, with
+	// no answer since) as aborted, wrapping ErrUnreachable: a server that
+	// died is not loaded for the rest of the level. Default
+	// DefaultUnreachableAfter; negative: never.
+	UnreachableAfter time.Duration
+	// RetryAfter makes a closed-loop stream that got a 429 wait as long
+	// as its Retry-After header says (seconds or an HTTP date; never past
+	// the end of sending) before its next request, as a polite client
+	// does. The 429 is recorded (kind rate_limited) either way; an open
+	// loop keeps its schedule.
+	RetryAfter bool
 	// InterruptGrace bounds that wait once ctx is canceled (default 10 s),
 	// so an interrupted run ends promptly even with minute-long requests.
 	InterruptGrace time.Duration
@@ -190,6 +202,9 @@ func (c *Config) check() ([]pacer.Spec, error) {
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = DefaultDrainTimeout
+	}
+	if c.UnreachableAfter == 0 {
+		c.UnreachableAfter = DefaultUnreachableAfter
 	}
 	if c.StreamIdleTimeout == 0 {
 		c.StreamIdleTimeout = DefaultStreamIdleTimeout
@@ -336,11 +351,11 @@ func Run(ctx context.Context, cfg Config, rec measure.Recorder, sink func(*measu
 	for _, s := range specs {
 		b := r.runLevel(ctx, s)
 		sum.Benchmarks = append(sum.Benchmarks, b)
+		if r.err != nil {
+			return sum, r.err // an abort says why, also when it came through ctx
+		}
 		if ctx.Err() != nil {
 			return sum, ctx.Err()
-		}
-		if r.err != nil {
-			return sum, r.err
 		}
 	}
 	return sum, nil

@@ -29,6 +29,7 @@ import (
 	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/internal/buildinfo"
 	"github.com/servebench/servebench/runner/engine"
+	"github.com/servebench/servebench/runner/loadgen"
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/store"
 	"github.com/servebench/servebench/runner/suite"
@@ -428,21 +429,26 @@ func (o *Orchestrator) sampleEngines(ctx context.Context, dir string, urls []str
 
 // runLevel runs one level, cancelling it if an engine dies.
 func (o *Orchestrator) runLevel(ctx context.Context, insts []engine.Instance, req LoadRequest, cw *store.CellWriter, prog *progress) (results.Benchmark, error) {
+	// An engine that died or results that cannot be written abort the
+	// level at once (loadgen.Abort: no drain, the cause as its stop
+	// reason): it would run for nothing.
 	lctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	died := make(chan error, len(insts))
 	go func() {
 		select {
 		case <-cw.Failed():
-			cancel(cw.Err()) // stop the level now, not after it ran for nothing
+			cancel(loadgen.Abort(cw.Err()))
 		case <-lctx.Done():
 		}
 	}()
 	for _, in := range insts {
-		go func(died <-chan error) {
+		go func(ch <-chan error) {
 			select {
-			case err := <-died:
+			case err := <-ch:
 				if err != nil {
-					cancel(err)
+					died <- err
+					cancel(loadgen.Abort(err))
 				}
 			case <-lctx.Done():
 			}
@@ -450,11 +456,27 @@ func (o *Orchestrator) runLevel(ctx context.Context, insts []engine.Instance, re
 	}
 	rec := cw.Recorder(prog.recorder(o.Recorder))
 	bm, err := o.Load.Run(lctx, req, rec)
+	if errors.Is(err, loadgen.ErrUnreachable) && ctx.Err() == nil {
+		// The load generator saw the engine refuse connections before the
+		// watcher reported its death: the watcher's report (exit code,
+		// last log lines) says more, when it comes.
+		t := time.NewTimer(engineDeathGrace)
+		select {
+		case derr := <-died:
+			t.Stop()
+			return bm, derr
+		case <-t.C:
+		}
+	}
 	if cause := context.Cause(lctx); cause != nil && ctx.Err() == nil && !errors.Is(cause, context.Canceled) {
 		return bm, cause // the engine died (its ExitError says how), or results could not be written
 	}
 	return bm, err
 }
+
+// engineDeathGrace is how long a level whose engine stopped accepting
+// connections waits for the engine watcher's report of its death.
+const engineDeathGrace = 3 * time.Second
 
 func (o *Orchestrator) startEngines(ctx context.Context, cell suite.Cell, pl Placement, dir string) ([]engine.Instance, error) {
 	n := o.instances(cell, pl)

@@ -155,9 +155,14 @@ func addAt(s *[]int64, i int, v int64) {
 // Add takes one finished request.
 func (a *Aggregator) Add(r *measure.Result) {
 	a.sentAt = append(a.sentAt, r.Sent.Sub(a.lv.Start))
-	addAt(&a.promptByTime, a.bucket(r.Sent), int64(r.PromptTokens))
-	for _, c := range r.Chunks {
-		addAt(&a.tokens, a.bucket(r.Sent.Add(c.At)), int64(c.Tokens))
+	if r.Outcome != contract.OutcomeError {
+		// Throughput is what the server delivered: the tokens of a stream
+		// that failed (broken, stalled, an engine that died) are not.
+		// Incomplete requests, cut by the window, count what arrived.
+		addAt(&a.promptByTime, a.bucket(r.Sent), int64(r.PromptTokens))
+		for _, c := range r.Chunks {
+			addAt(&a.tokens, a.bucket(r.Sent.Add(c.At)), int64(c.Tokens))
+		}
 	}
 	if r.Outcome == contract.OutcomeSuccess {
 		addAt(&a.done, a.bucket(r.End), 1)

@@ -171,3 +171,19 @@ func TestDist(t *testing.T) {
 		t.Fatalf("%+v", d)
 	}
 }
+
+// Only what the server delivered is throughput: a stream that broke (an
+// engine that died mid-answer) adds nothing, a request cut by the window
+// adds what arrived inside it.
+func TestFailedStreamsAreNotThroughput(t *testing.T) {
+	a := NewAggregator(Level{Profile: "concurrent", Level: "concurrent-2", Target: 2, Start: start}, Validity{MinSamplesP99: 1})
+	a.Add(req(0, 0, 0, contract.OutcomeSuccess, 100*msd, 200*msd))
+	broken := req(1, 0, 0, contract.OutcomeError, 100*msd, 200*msd, 300*msd)
+	broken.ErrorKind = contract.ErrStreamBroken
+	a.Add(broken)
+	a.Add(req(2, 0, 0, contract.OutcomeIncomplete, 100*msd))
+	b := a.Close(Closing{WindowStart: 0, WindowEnd: time.Second})
+	if b.OutputTokensPerSecond != 3 || b.TotalTokensPerSecond != 3+200 {
+		t.Errorf("output %v tok/s, total %v tok/s; want 3 and 203", b.OutputTokensPerSecond, b.TotalTokensPerSecond)
+	}
+}
