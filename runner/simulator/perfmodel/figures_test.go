@@ -1,7 +1,6 @@
 package perfmodel
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"os"
@@ -9,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/servebench/servebench/internal/doctable"
 )
 
 var update = flag.Bool("update", false, "rewrite the figures table in docs/simulator.md")
@@ -79,21 +80,18 @@ func TestFiguresTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := bytes.Index(doc, []byte(figuresBegin))
-	j := bytes.Index(doc, []byte(figuresEnd))
-	if i < 0 || j < i {
-		t.Fatalf("%s lacks the figures markers", path)
+	current, err := doctable.Between(doc, figuresBegin, figuresEnd)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 	table := figures(t)
-	current := string(doc[i+len(figuresBegin) : j])
 	if current == table {
 		return
 	}
 	if !*update {
 		t.Fatalf("the figures table in %s is stale; run go test ./runner/simulator/perfmodel -run TestFiguresTable -update", path)
 	}
-	out := append(append(append([]byte{}, doc[:i+len(figuresBegin)]...), table...), doc[j:]...)
-	if err := os.WriteFile(path, out, 0o644); err != nil {
+	if err := doctable.Replace(path, figuresBegin, figuresEnd, table); err != nil {
 		t.Fatal(err)
 	}
 }
