@@ -107,6 +107,7 @@ func (f *benchFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&c.MaxRequests, "max-requests", 0, "most requests of each level")
 	fs.IntVar(&c.MaxErrors, "max-errors", 0, "stop a level after this many failed requests (0 = no limit)")
 	fs.Float64Var(&c.MaxErrorRate, "max-error-rate", 0, "stop a level when the failed share passes this fraction (0 = no limit)")
+	fs.BoolVar(&c.StopOverSaturated, "stop-over-saturated", false, "stop a constant, poisson or gamma level once the over-saturation detector finds the server cannot keep up (a sweep always does)")
 	fs.IntVar(&c.MaxInFlight, "max-in-flight", 0, "open loop: drop (and count) sends due while this many requests are in flight (0 = no cap)")
 	fs.Float64Var(warmup, "warmup", 0, "warmup cut by scheduled time: seconds, or below 1 a fraction of max-seconds")
 	fs.Float64Var(cooldown, "cooldown", 0, "cooldown cut by scheduled time: seconds, or below 1 a fraction of max-seconds")

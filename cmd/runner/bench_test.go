@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/runner/results"
@@ -180,5 +182,44 @@ func TestBenchEveryRequestFailed(t *testing.T) {
 	sum, err := results.ReadSummary(f)
 	if err != nil || sum.Benchmarks[0].Requests.Failed != 240 {
 		t.Fatalf("summary %+v, %v", sum, err)
+	}
+}
+
+// A sweep whose throughput level sees no request end and no token inside
+// its window has no maximum to build levels on: exit 4, with the summary
+// of what ran written.
+func TestBenchSweepWithoutMaximum(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/models":
+			fmt.Fprint(w, `{"data":[{"id":"m"}]}`)
+			return
+		case "/v1/chat/completions":
+		default:
+			http.NotFound(w, r)
+			return
+		}
+		io.Copy(io.Discard, r.Body) // then a client gone cancels r.Context()
+		select {                    // slower than any window here
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	t.Cleanup(srv.Close)
+	out := filepath.Join(t.TempDir(), "s.json")
+	code, _, stderr := runCmd([]string{"bench", "--target", srv.URL, "--web.listen-address", "off", "--profile", "sweep",
+		"--sweep-streams", "4", "--data", "prompt_tokens=4,output_tokens=4", "--max-seconds", "0.3", "--drain-timeout", "0.2",
+		"--output", out}, nil)
+	if code != exitRunFailed || !strings.Contains(stderr, "sweep found no maximum rate: throughput-4: no request completed and no output token arrived inside its") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sum, err := results.ReadSummary(f)
+	if err != nil || len(sum.Benchmarks) != 2 || sum.Saturation != nil {
+		t.Fatalf("summary %+v, err %v", sum, err)
 	}
 }

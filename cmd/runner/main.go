@@ -162,5 +162,5 @@ func exitCode(ctx context.Context, stderr io.Writer, c *cobra.Command, err error
 func runFailed(err error) bool {
 	var died *engine.ExitError
 	return errors.Is(err, store.ErrWrite) || errors.As(err, &died) ||
-		errors.Is(err, loadgen.ErrNoSuccess) || errors.Is(err, loadgen.ErrAborted)
+		errors.Is(err, loadgen.ErrNoSuccess) || errors.Is(err, loadgen.ErrAborted) || errors.Is(err, loadgen.ErrNoMaxRate)
 }

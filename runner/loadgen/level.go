@@ -155,6 +155,7 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 	collected := make(chan struct{})
 	cpu0 := c.CPUTime()
 	l.start = time.Now()
+	sat := watchSaturation(l, c.StopOverSaturated || c.Profile == pacer.Sweep)
 	agg := results.NewAggregator(results.Level{Profile: string(spec.Kind), Level: labels.Level, Target: spec.Target(),
 		Open: !spec.Kind.Closed(), Start: l.start}, c.Validity)
 	l.prog = newProgress(c.Progress, c.ProgressTTY, labels.Level, l.start, budget)
@@ -251,6 +252,7 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 		}
 	}
 	b := agg.Close(closing)
+	sat.finish(&b)
 	b.ChunkClock = chunkClock(l.kernelTimed.Load(), l.readTimed.Load())
 	l.br.Close()
 	l.prog.final(b)

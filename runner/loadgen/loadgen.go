@@ -43,6 +43,7 @@ import (
 	"github.com/servebench/servebench/internal/redact"
 	"github.com/servebench/servebench/runner/pacer"
 	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/saturation"
 	"github.com/servebench/servebench/runner/workload"
 )
 
@@ -135,6 +136,14 @@ type Config struct {
 	// so an interrupted run ends promptly even with minute-long requests.
 	InterruptGrace time.Duration
 	Seed           uint64
+
+	// StopOverSaturated stops an open-loop level of constant offered rate
+	// (constant, poisson, gamma) once the over-saturation detector finds
+	// that the server does not keep up; without it the verdict is only
+	// reported (Benchmark.OverSaturation). A sweep's levels always stop.
+	StopOverSaturated bool
+	// Saturation tunes the detector; zero fields take saturation.Default's.
+	Saturation saturation.Config
 
 	APIKey string
 	Header http.Header
@@ -419,61 +428,4 @@ type runner struct {
 	// err is set by a level that was aborted: no further level runs and
 	// Run returns it.
 	err error
-}
-
-// Saturation thresholds of a sweep.
-const (
-	saturationCompletion = 0.9 // completions/s below this share of the target rate
-	saturationTrend      = 2.0 // median TTFT of the window's last third over its first
-)
-
-// sweep runs synchronous, then throughput, then rates evenly spaced between
-// their measured request rates, stopping at the first saturated level.
-func (r *runner) sweep(ctx context.Context, sum *results.Summary) (*results.Summary, error) {
-	run := func(s pacer.Spec) (results.Benchmark, bool) {
-		b := r.runLevel(ctx, s)
-		sum.Benchmarks = append(sum.Benchmarks, b)
-		return b, ctx.Err() == nil
-	}
-	sync, ok := run(pacer.Spec{Kind: pacer.Synchronous})
-	if !ok {
-		return sum, ctx.Err()
-	}
-	thr, ok := run(pacer.Spec{Kind: pacer.Throughput, Rate: float64(r.cfg.SweepStreams)})
-	if !ok {
-		return sum, ctx.Err()
-	}
-	lo, hi := sync.RequestsPerSecond, thr.RequestsPerSecond
-	if lo <= 0 || hi <= lo {
-		sum.Saturation = &results.Saturation{Rate: lo, Reason: fmt.Sprintf("throughput (%.4g req/s) is not above synchronous (%.4g req/s): nothing to sweep", hi, lo)}
-		return sum, nil
-	}
-	n := r.cfg.SweepSize - 2
-	kind := pacer.Constant
-	prev := lo
-	for i := 1; i <= n; i++ {
-		rate := lo + (hi-lo)*float64(i)/float64(n)
-		b, ok := run(pacer.Spec{Kind: kind, Rate: rate, Seed: r.cfg.Seed})
-		if !ok {
-			return sum, ctx.Err()
-		}
-		if reason := saturated(b); reason != "" {
-			sum.Saturation = &results.Saturation{Rate: prev, Reason: fmt.Sprintf("at %.4g req/s: %s", rate, reason)}
-			r.cfg.Log.Info("sweep stopped: saturated", "rate", rate, "reason", reason)
-			return sum, nil
-		}
-		prev = rate
-	}
-	return sum, nil
-}
-
-// saturated says why an open-loop level shows the server saturated, or "".
-func saturated(b results.Benchmark) string {
-	if b.TargetRate > 0 && b.RequestsPerSecond < saturationCompletion*b.TargetRate {
-		return fmt.Sprintf("completed %.4g req/s of %.4g targeted", b.RequestsPerSecond, b.TargetRate)
-	}
-	if b.TTFTTrend > saturationTrend {
-		return fmt.Sprintf("TTFT rose %.2gx across the window (a queue is building)", b.TTFTTrend)
-	}
-	return ""
 }

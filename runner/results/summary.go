@@ -9,7 +9,10 @@
 // the writers and readers are plain functions of an io.Writer or io.Reader.
 package results
 
-import "github.com/servebench/servebench/exporter/contract"
+import (
+	"github.com/servebench/servebench/exporter/contract"
+	"github.com/servebench/servebench/runner/saturation"
+)
 
 // SchemaVersion is the version of summary.json written by this build.
 const SchemaVersion = 1
@@ -33,7 +36,7 @@ type Summary struct {
 	// endpoint: lengths are approximate) or "" for prompts from a file.
 	PromptCalibration string      `json:"prompt_calibration,omitempty"`
 	Benchmarks        []Benchmark `json:"benchmarks"`
-	// Saturation is set by sweeps that stopped early, with the reason.
+	// Saturation is what a sweep found about the server's maximum rate.
 	Saturation *Saturation `json:"saturation,omitempty"`
 	// RepeatOf and Repetition mark one of several runs of the same cell
 	// (runner start --repeat): the cell's ID without the "_rN" suffix, and N.
@@ -43,8 +46,18 @@ type Summary struct {
 
 // Saturation records where a sweep found the server saturated.
 type Saturation struct {
-	Rate   float64 `json:"rate"`   // highest rate the server kept up with, req/s
-	Reason string  `json:"reason"` // why the sweep judged it saturated
+	Rate   float64 `json:"rate"`   // highest rate the server sustains, req/s
+	Reason string  `json:"reason"` // how the sweep found it
+	// MaxRate is the request rate the sweep's throughput level measured
+	// (req/s) and MaxRateFrom how: from the output tokens inside its
+	// window or from the requests completed inside it.
+	MaxRate     float64 `json:"max_rate,omitempty"`
+	MaxRateFrom string  `json:"max_rate_from,omitempty"`
+	// OverSaturatedAt is the target rate (req/s) of the swept level the
+	// over-saturation detector found the server could not keep up with,
+	// which ended the sweep; Evidence is that level's evidence.
+	OverSaturatedAt float64              `json:"over_saturated_at,omitempty"`
+	Evidence        *saturation.Evidence `json:"evidence,omitempty"`
 }
 
 // Benchmark is one load level's figures. Latency distributions are in
@@ -109,6 +122,9 @@ type Benchmark struct {
 	MissedLateness Dist `json:"missed_lateness_ms,omitzero"`
 	// Notes are caveats that do not invalidate the benchmark.
 	Notes []string `json:"notes,omitempty"`
+	// OverSaturation is the over-saturation detector's verdict on an
+	// open-loop level of constant offered rate, with its evidence.
+	OverSaturation *saturation.Evidence `json:"over_saturation,omitempty"`
 }
 
 // Requests counts requests by outcome.

@@ -1,12 +1,22 @@
 package saturation
 
 import (
+	"flag"
+	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/servebench/servebench/internal/doctable"
 	"github.com/servebench/servebench/runner/simulator/perfmodel"
+)
+
+var (
+	table  = flag.Bool("saturation.table", false, "measure the detector's table against the performance model (about 2 minutes)")
+	update = flag.Bool("update", false, "with -saturation.table: rewrite the table in docs/loadgen.md")
 )
 
 // modelCase is an engine configuration of the performance model and a
@@ -118,13 +128,13 @@ func simulate(tb testing.TB, m modelCase, load float64, poisson bool, span time.
 	return ev, rate
 }
 
-// ModelCases are the engine configurations the detector is measured on:
-// three models on 1, 2 and 8 cores with vLLM's CPU defaults, and requests of
-// different shapes (prefill-heavy to decode-heavy).
+// modelCases are the engine configurations the detector is measured on:
+// three models on 1, 2 and 8 cores with vLLM's CPU defaults, each with its
+// request shape; the live table in runner/loadgen uses the same.
 var modelCases = []modelCase{
 	{"TinyLlama/TinyLlama-1.1B-Chat-v1.0", 1, 128, 16},
-	{"Qwen/Qwen3-0.6B", 2, 256, 32},
-	{"meta-llama/Llama-3.2-3B-Instruct", 8, 64, 64},
+	{"Qwen/Qwen3-0.6B", 2, 256, 16},
+	{"meta-llama/Llama-3.2-3B-Instruct", 8, 64, 32},
 }
 
 // span is a level's length for m: the time the engine at capacity takes to
@@ -163,6 +173,74 @@ func TestDetectorAgainstModel(t *testing.T) {
 			if want := map[bool]int{false: 0, true: runs}[load > 1]; fired != want {
 				t.Errorf("%s on %d cores at %.1fx capacity: fired in %d of %d runs, want %d", m.model, m.cores, load, fired, runs, want)
 			}
+		}
+	}
+}
+
+const (
+	modelBegin = "<!-- BEGIN SATURATION MODEL (go test ./runner/saturation -run TestModelTable -saturation.table -update -v) -->\n"
+	modelEnd   = "<!-- END SATURATION MODEL -->\n"
+)
+
+// tableLoads are the offered loads of the table, as multiples of capacity.
+var tableLoads = []float64{0.5, 0.7, 0.8, 0.9, 0.95, 1.05, 1.1, 1.2, 1.5}
+
+// TestModelTable measures how often the detector fires against the
+// performance model, below and above capacity, with the noise of
+// TestDetectorAgainstModel; with -update it rewrites the table in
+// docs/loadgen.md.
+func TestModelTable(t *testing.T) {
+	if !*table {
+		t.Skip("run with -saturation.table (about 2 minutes)")
+	}
+	const runs = 40
+	var b strings.Builder
+	b.WriteString("| model | cores | request (prompt + output tokens) | arrivals | capacity (req/s) |")
+	for _, l := range tableLoads {
+		fmt.Fprintf(&b, " %.3g× |", l)
+	}
+	b.WriteString(" fired at 1.2× after (median, batch service times) |\n|---|---:|---|---|---:|")
+	b.WriteString(strings.Repeat("---:|", len(tableLoads)+1) + "\n")
+	for _, m := range modelCases {
+		capa, err := perfmodel.Capacity(m.config(t, 0, 0), m.prompt, m.output)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch := 128 / capa
+		span := m.span(t)
+		for _, poisson := range []bool{false, true} {
+			arrivals := map[bool]string{false: "constant", true: "poisson"}[poisson]
+			fmt.Fprintf(&b, "| %s | %d | %d + %d | %s | %.4g |", m.model, m.cores, m.prompt, m.output, arrivals, capa)
+			var after []float64
+			for _, load := range tableLoads {
+				fired := 0
+				for s := range runs {
+					ev, _ := simulate(t, m, load, poisson, span, hostNoise, uint64(1000*s+1))
+					if ev.State != Saturated {
+						continue
+					}
+					fired++
+					if load == 1.2 {
+						after = append(after, ev.At/batch)
+					}
+				}
+				fmt.Fprintf(&b, " %d/%d |", fired, runs)
+				if load <= 0.9 && fired > 0 || load >= 1.1 && fired < runs {
+					t.Errorf("%s on %d cores, %s arrivals at %.3gx capacity: fired in %d of %d runs", m.model, m.cores, arrivals, load, fired, runs)
+				}
+			}
+			slices.Sort(after)
+			med := "—"
+			if len(after) > 0 {
+				med = fmt.Sprintf("%.1f", after[len(after)/2])
+			}
+			fmt.Fprintf(&b, " %s |\n", med)
+		}
+	}
+	t.Log("\n" + b.String())
+	if *update {
+		if err := doctable.Replace(filepath.Join("..", "..", "docs", "loadgen.md"), modelBegin, modelEnd, b.String()); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -114,38 +114,45 @@ type Evidence struct {
 	Reason string `json:"reason,omitempty"` // why Undecided
 	// At is when the check was made; for a fired detector, when it fired.
 	At float64 `json:"at_seconds"`
-	// ServiceSeconds is the time scale the wait and the window are set by.
+	// ServiceSeconds is the time scale the wait and the window are set by,
+	// absent before any request finished.
 	ServiceSeconds float64 `json:"service_seconds,omitempty"`
-	// The judged window and its bins.
-	WindowStart float64 `json:"window_start_seconds,omitempty"`
-	Bins        int     `json:"bins,omitempty"`
+	// Window is what the judged window showed; nil (its fields absent)
+	// while Undecided.
+	*Window
+}
+
+// Window is the evidence of a judged window.
+type Window struct {
+	Start float64 `json:"window_start_seconds"`
+	Bins  int     `json:"bins"`
 	// OfferedRate is the sends per second in the window; ServedRate the
 	// requests that ended per second.
-	OfferedRate float64 `json:"offered_rate,omitempty"`
-	ServedRate  float64 `json:"served_rate,omitempty"`
+	OfferedRate float64 `json:"offered_rate"`
+	ServedRate  float64 `json:"served_rate"`
 	// InFlight: mean requests in flight in the first and last bins, and
 	// Growth, their Theil-Sen slope over OfferedRate, with the p-value of
 	// its Mann-Kendall trend.
-	InFlightFirst float64 `json:"in_flight_first,omitempty"`
-	InFlightLast  float64 `json:"in_flight_last,omitempty"`
+	InFlightFirst float64 `json:"in_flight_first"`
+	InFlightLast  float64 `json:"in_flight_last"`
 	Growth        float64 `json:"in_flight_growth"`
-	GrowthP       float64 `json:"in_flight_growth_p,omitempty"`
-	// TTFT: median of the first and last bins (ms, by first-token time),
-	// its Theil-Sen slope (seconds per second) and trend p-value.
-	TTFTFirstMs float64 `json:"ttft_first_ms,omitempty"`
-	TTFTLastMs  float64 `json:"ttft_last_ms,omitempty"`
+	GrowthP       float64 `json:"in_flight_growth_p"`
+	// TTFT: median of the first and last bins holding first tokens (ms,
+	// by first-token time), its Theil-Sen slope (seconds per second) and
+	// trend p-value.
+	TTFTFirstMs float64 `json:"ttft_first_ms"`
+	TTFTLastMs  float64 `json:"ttft_last_ms"`
 	TTFTSlope   float64 `json:"ttft_slope"`
-	TTFTSlopeP  float64 `json:"ttft_slope_p,omitempty"`
+	TTFTSlopeP  float64 `json:"ttft_slope_p"`
 }
 
 // String is the evidence in one line, for logs and invalid reasons.
 func (e Evidence) String() string {
-	switch e.State {
-	case Undecided:
-		return fmt.Sprintf("undecided at %.1fs: %s", e.At, e.Reason)
+	if e.Window == nil {
+		return fmt.Sprintf("%s at %.1fs: %s", e.State, e.At, e.Reason)
 	}
 	return fmt.Sprintf("%s at %.1fs: over %.1f–%.1fs, %.4g req/s sent and %.4g ended; in flight %.1f → %.1f (growth %.3g of the send rate, p=%.2g); TTFT %.4g → %.4g ms (%.3g s/s, p=%.2g)",
-		e.State, e.At, e.WindowStart, e.At, e.OfferedRate, e.ServedRate, e.InFlightFirst, e.InFlightLast, e.Growth, e.GrowthP,
+		e.State, e.At, e.Start, e.At, e.OfferedRate, e.ServedRate, e.InFlightFirst, e.InFlightLast, e.Growth, e.GrowthP,
 		e.TTFTFirstMs, e.TTFTLastMs, e.TTFTSlope, e.TTFTSlopeP)
 }
 
@@ -242,14 +249,20 @@ func (d *Detector) FirstToken(sent, at time.Duration) {
 
 // Ended records the end, at offset end, of a request sent at offset sent,
 // whatever its outcome; first is its first token's offset, or negative
-// when it had none. The first token itself goes to FirstToken.
+// when it had none. The first token itself goes to FirstToken, before.
 func (d *Detector) Ended(sent, first, end time.Duration) {
 	d.ends.insert(sec(end))
 	if first < 0 || first < sent || end < first {
 		return
 	}
-	f := sec(first)
-	if i := sort.SearchFloat64s(d.decoding, f); i < len(d.decoding) && d.decoding[i] == f {
+	// Its first token is the nearest in decoding: the caller may have
+	// dated it by another clock read than the one FirstToken got.
+	if n := len(d.decoding); n > 0 {
+		f := sec(first)
+		i := sort.SearchFloat64s(d.decoding, f)
+		if i == n || i > 0 && f-d.decoding[i-1] < d.decoding[i]-f {
+			i--
+		}
 		d.decoding = slices.Delete(d.decoding, i, i+1)
 	}
 	span := sec(end - first)
@@ -296,8 +309,8 @@ func (d *Detector) Check(now time.Duration) Evidence {
 	half := first + (t-first)/2
 	a := math.Max(first+c.Settle*svc, half)
 	if t-a < c.Settle*svc {
-		return d.undecided(ev, "settling: judged from %.1fs on, over at least %.1fs (%.3g service times of %.3gs)",
-			first+c.Settle*svc, c.Settle*svc, c.Settle, svc)
+		return d.undecided(ev, "settling: first judged at %.1fs (%.3g service times of %.3gs to settle, as many to judge)",
+			first+2*c.Settle*svc, c.Settle, svc)
 	}
 	// Every later window starts after half: older events are not needed.
 	d.sends.drop(half)
@@ -313,7 +326,6 @@ func (d *Detector) Check(now time.Duration) Evidence {
 	if nb < minBins {
 		return d.undecided(ev, "%d first tokens in the %.1fs window: %d bins need %d", hi-lo, w, minBins, minBins*c.MinFirstTokens)
 	}
-	ev.WindowStart, ev.Bins = a, nb
 	width := w / float64(nb)
 	var xs, inflight, xt, ttft, vals []float64
 	j := lo
@@ -331,22 +343,22 @@ func (d *Detector) Check(now time.Duration) Evidence {
 			xt, ttft = append(xt, mid), append(ttft, analysis.QuantileSorted(vals, 0.5))
 		}
 	}
-	ev.OfferedRate = float64(d.sends.before(t)-d.sends.before(a)) / w
-	ev.ServedRate = float64(d.ends.before(t)-d.ends.before(a)) / w
-	ev.InFlightFirst, ev.InFlightLast = inflight[0], inflight[nb-1]
-	if len(ttft) > 0 {
-		ev.TTFTFirstMs, ev.TTFTLastMs = 1000*ttft[0], 1000*ttft[len(ttft)-1]
-	}
+	win := &Window{Start: a, Bins: nb,
+		OfferedRate:   float64(d.sends.before(t)-d.sends.before(a)) / w,
+		ServedRate:    float64(d.ends.before(t)-d.ends.before(a)) / w,
+		InFlightFirst: inflight[0], InFlightLast: inflight[nb-1]}
 	gr, err := analysis.TrendTest(xs, inflight)
-	if err != nil || ev.OfferedRate <= 0 {
-		return d.undecided(ev, "nothing sent in the window")
+	if err != nil || win.OfferedRate <= 0 {
+		return d.undecided(ev, "nothing sent in the %.1fs window", w)
 	}
 	tr, err := analysis.TrendTest(xt, ttft)
 	if err != nil {
-		return d.undecided(ev, "first tokens in too few bins")
+		return d.undecided(ev, "first tokens in %d bins of %d", len(ttft), nb)
 	}
-	ev.Growth, ev.GrowthP = gr.Slope/ev.OfferedRate, gr.P
-	ev.TTFTSlope, ev.TTFTSlopeP = tr.Slope, tr.P
+	win.TTFTFirstMs, win.TTFTLastMs = 1000*ttft[0], 1000*ttft[len(ttft)-1]
+	win.Growth, win.GrowthP = gr.Slope/win.OfferedRate, gr.P
+	win.TTFTSlope, win.TTFTSlopeP = tr.Slope, tr.P
+	ev.Window = win
 	ev.State = Steady
 	if ev.Growth < c.MinGrowth || gr.P >= c.Alpha || ev.TTFTSlope < c.MinGrowth || tr.P >= c.Alpha {
 		d.streak = -1

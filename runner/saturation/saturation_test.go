@@ -1,6 +1,7 @@
 package saturation
 
 import (
+	"encoding/json"
 	"math"
 	"slices"
 	"strings"
@@ -118,8 +119,8 @@ func TestDetector(t *testing.T) {
 				t.Errorf("evidence does not show what fired it: %+v", got)
 			}
 			// Not before the settling time and a window of as long.
-			if got.At < 2*Default().Settle*2 || got.WindowStart < Default().Settle*2 {
-				t.Errorf("fired at %.1fs over a window from %.1fs: before the level settled", got.At, got.WindowStart)
+			if got.At < 2*Default().Settle*2 || got.Start < Default().Settle*2 {
+				t.Errorf("fired at %.1fs over a window from %.1fs: before the level settled", got.At, got.Start)
 			}
 		})
 	}
@@ -189,13 +190,23 @@ func TestDetectorDropsOldEvents(t *testing.T) {
 }
 
 func TestEvidenceString(t *testing.T) {
-	e := Evidence{State: Saturated, At: 42, WindowStart: 21, OfferedRate: 5, ServedRate: 4, InFlightFirst: 10, InFlightLast: 30,
-		Growth: 0.2, GrowthP: 0.0004, TTFTFirstMs: 200, TTFTLastMs: 4200, TTFTSlope: 0.19, TTFTSlopeP: 0.0004}
+	e := Evidence{State: Saturated, At: 42, Window: &Window{Start: 21, OfferedRate: 5, ServedRate: 4, InFlightFirst: 10, InFlightLast: 30,
+		Growth: 0.2, GrowthP: 0.0004, TTFTFirstMs: 200, TTFTLastMs: 4200, TTFTSlope: 0.19, TTFTSlopeP: 0.0004}}
 	want := "over-saturated at 42.0s: over 21.0–42.0s, 5 req/s sent and 4 ended; in flight 10.0 → 30.0 (growth 0.2 of the send rate, p=0.0004); TTFT 200 → 4200 ms (0.19 s/s, p=0.0004)"
 	if got := e.String(); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
-	if got := (Evidence{State: Undecided, At: 3, Reason: "no request has finished yet"}).String(); got != "undecided at 3.0s: no request has finished yet" {
+	u := Evidence{State: Undecided, At: 3, Reason: "no request has finished yet"}
+	if got := u.String(); got != "undecided at 3.0s: no request has finished yet" {
 		t.Errorf("undecided: %s", got)
+	}
+	// Undecided: the window's figures are absent, not 0.
+	b, err := json.Marshal(u)
+	if err != nil || string(b) != `{"state":"undecided","reason":"no request has finished yet","at_seconds":3}` {
+		t.Errorf("undecided as JSON: %s %v", b, err)
+	}
+	b, err = json.Marshal(e)
+	if err != nil || !strings.Contains(string(b), `"state":"over-saturated","at_seconds":42,"window_start_seconds":21,"bins":0,"offered_rate":5,`) {
+		t.Errorf("over-saturated as JSON: %s %v", b, err)
 	}
 }

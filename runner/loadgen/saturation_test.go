@@ -1,0 +1,239 @@
+package loadgen
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/servebench/servebench/internal/doctable"
+	"github.com/servebench/servebench/runner/pacer"
+	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/saturation"
+	"github.com/servebench/servebench/runner/simulator"
+	"github.com/servebench/servebench/runner/simulator/simtest"
+	"github.com/servebench/servebench/runner/workload"
+)
+
+var (
+	satTable  = flag.Bool("saturation.table", false, "measure the saturation table of docs/loadgen.md against the simulator (about 15 minutes)")
+	satUpdate = flag.Bool("update", false, "with -saturation.table: rewrite the table in docs/loadgen.md")
+)
+
+// satCase is an engine configuration the sweep and the detector are
+// measured on: a model preset on some cores with vLLM's CPU defaults, a
+// request shape, and a speed-up of the simulator such that a full batch
+// (128 requests) is served in service: the time scale of every judgement,
+// short enough for a test, long enough for a loaded host's noise.
+type satCase struct {
+	model          string
+	cores          int
+	prompt, output int
+	service        time.Duration
+}
+
+var satCases = []satCase{
+	{"TinyLlama/TinyLlama-1.1B-Chat-v1.0", 1, 128, 16, 600 * time.Millisecond},
+	{"Qwen/Qwen3-0.6B", 2, 256, 16, 600 * time.Millisecond},
+	{"meta-llama/Llama-3.2-3B-Instruct", 8, 64, 32, time.Second},
+}
+
+// start serves the simulator for c and returns its URL, its capacity
+// (req/s, as the performance model computes it for c's requests) and the
+// slowdown it runs at.
+func (c satCase) start(t *testing.T) (string, float64, float64) {
+	t.Helper()
+	cfg := simulator.DefaultConfig()
+	cfg.Model, cfg.Cores, cfg.LoadTime, cfg.Seed = c.model, c.cores, 10*time.Millisecond, 3
+	one, err := cfg.Capacity(c.prompt, c.output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Slowdown = c.service.Seconds() * one / float64(cfg.MaxNumSeqs)
+	capa, err := cfg.Capacity(c.prompt, c.output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return simtest.Start(t, cfg), capa, cfg.Slowdown
+}
+
+func (c satCase) config(url string, p pacer.Kind, seconds float64, seed uint64) Config {
+	return Config{Target: url, Stream: true, Profile: p, IgnoreEOS: true, Seed: seed,
+		Workload:   workload.Spec{Name: "sat", Prompt: workload.Length{Mean: c.prompt}, Output: workload.Length{Mean: c.output}},
+		MaxSeconds: time.Duration(seconds * float64(time.Second)), DrainTimeout: time.Second, StopOverSaturated: true,
+		PromptPool: 64}
+}
+
+// level runs one open-loop level at rate and returns it with its wall time.
+func (c satCase) level(t *testing.T, url string, p pacer.Kind, rate, seconds float64, seed uint64) (results.Benchmark, time.Duration) {
+	t.Helper()
+	cfg := c.config(url, p, seconds, seed)
+	cfg.Rates = []float64{rate}
+	start := time.Now()
+	sum, err := Run(context.Background(), cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum.Benchmarks[0], time.Since(start)
+}
+
+// sweep runs a sweep of size levels of seconds each (warmup one fifth).
+func (c satCase) sweep(t *testing.T, url string, size int, seconds float64) *results.Summary {
+	t.Helper()
+	cfg := c.config(url, pacer.Sweep, seconds, 7)
+	cfg.SweepSize, cfg.Warmup = size, 0.2
+	sum, err := Run(context.Background(), cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+func state(b results.Benchmark) saturation.State {
+	if b.OverSaturation == nil {
+		return ""
+	}
+	return b.OverSaturation.State
+}
+
+// Against the simulator, whose performance model knows its capacity: a
+// sweep finds it within 10%; Poisson load at 60% of it leaves the detector
+// steady; at 140% the detector stops the level early.
+func TestSaturationAgainstSimulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about 30 s against the simulator")
+	}
+	c := satCases[0]
+	url, capa, _ := c.start(t)
+
+	b, wall := c.level(t, url, pacer.Poisson, 0.6*capa, 6, 1)
+	t.Logf("0.6x: %s: %s", wall, b.OverSaturation)
+	if state(b) != saturation.Steady || b.StopReason != "" {
+		t.Errorf("at 0.6x capacity: %s (stop %q)", b.OverSaturation, b.StopReason)
+	}
+	b, wall = c.level(t, url, pacer.Poisson, 1.4*capa, 15, 2)
+	t.Logf("1.4x: %s: %s", wall, b.OverSaturation)
+	if state(b) != saturation.Saturated || !strings.HasPrefix(b.StopReason, "over-saturated") || b.Valid || b.DurationSeconds > 14 {
+		t.Errorf("at 1.4x capacity: %s (stop %q, valid %v, window %.1fs)", b.OverSaturation, b.StopReason, b.Valid, b.DurationSeconds)
+	} else if !slices.ContainsFunc(b.InvalidReasons, func(r string) bool { return strings.HasPrefix(r, "server saturated: over-saturated at") }) {
+		t.Errorf("at 1.4x capacity: reasons %v", b.InvalidReasons)
+	}
+
+	t0 := time.Now()
+	sum := c.sweep(t, url, 3, 4)
+	t.Logf("sweep: %s", time.Since(t0))
+	s := sum.Saturation
+	if s == nil {
+		t.Fatal("no saturation in the sweep's summary")
+	}
+	t.Logf("capacity %.4g req/s; sweep: max rate %.4g (%s), rate %.4g (%s)", capa, s.MaxRate, s.MaxRateFrom, s.Rate, s.Reason)
+	if math.Abs(s.MaxRate/capa-1) > 0.1 || math.Abs(s.Rate/capa-1) > 0.1 {
+		t.Errorf("capacity %.4g req/s: the sweep measured %.4g and found %.4g", capa, s.MaxRate, s.Rate)
+	}
+}
+
+// satRow is one line of the live table.
+type satRow struct {
+	c                satCase
+	slowdown, capa   float64
+	sum              *results.Summary
+	fa, faRuns       int // fired at 0.6x
+	fa8, fa8Runs     int // fired at 0.8x
+	hit, hitRuns     int // fired at 1.3x
+	hitAt            []float64
+	undecidedBelow   int
+	sweepLevels      []string
+	sweepMinutesWall float64
+}
+
+// TestSaturationTable measures the live saturation table in docs/loadgen.md;
+// go test ./runner/loadgen -run TestSaturationTable -saturation.table -update -v
+// rewrites it.
+func TestSaturationTable(t *testing.T) {
+	if !*satTable {
+		t.Skip("run with -saturation.table (about 15 minutes)")
+	}
+	var rows []satRow
+	for _, c := range satCases {
+		url, capa, slow := c.start(t)
+		row := satRow{c: c, capa: capa, slowdown: slow}
+		start := time.Now()
+		row.sum = c.sweep(t, url, 10, 10)
+		row.sweepMinutesWall = time.Since(start).Minutes()
+		for _, b := range row.sum.Benchmarks[2:] {
+			row.sweepLevels = append(row.sweepLevels, fmt.Sprintf("%.3g %s", b.TargetRate/capa, state(b)))
+		}
+		for seed := range uint64(10) {
+			b, _ := c.level(t, url, pacer.Poisson, 0.6*capa, 10, 100+seed)
+			row.faRuns++
+			if state(b) == saturation.Saturated {
+				row.fa++
+			}
+			if state(b) == saturation.Undecided {
+				row.undecidedBelow++
+			}
+		}
+		for seed := range uint64(5) {
+			b, _ := c.level(t, url, pacer.Poisson, 0.8*capa, 10, 200+seed)
+			row.fa8Runs++
+			if state(b) == saturation.Saturated {
+				row.fa8++
+			}
+			if state(b) == saturation.Undecided {
+				row.undecidedBelow++
+			}
+		}
+		for seed := range uint64(5) {
+			b, _ := c.level(t, url, pacer.Poisson, 1.3*capa, 20, 300+seed)
+			row.hitRuns++
+			if state(b) == saturation.Saturated {
+				row.hit++
+				row.hitAt = append(row.hitAt, b.OverSaturation.At/c.service.Seconds())
+			}
+		}
+		t.Logf("%+v", row)
+		rows = append(rows, row)
+	}
+	table := satTableText(rows)
+	t.Log("\n" + table)
+	for _, r := range rows {
+		s := r.sum.Saturation
+		if math.Abs(s.Rate/r.capa-1) > 0.1 || r.fa > 0 || r.fa8 > 0 || r.hit < r.hitRuns {
+			t.Errorf("%s on %d cores: rate %.3g of capacity, false alarms %d+%d, detected %d of %d", r.c.model, r.c.cores,
+				s.Rate/r.capa, r.fa, r.fa8, r.hit, r.hitRuns)
+		}
+	}
+	if *satUpdate {
+		if err := doctable.Replace(filepath.Join("..", "..", "docs", "loadgen.md"), satLiveBegin, satLiveEnd, table); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+const (
+	satLiveBegin = "<!-- BEGIN SATURATION LIVE (go test ./runner/loadgen -run TestSaturationTable -saturation.table -update -v) -->\n"
+	satLiveEnd   = "<!-- END SATURATION LIVE -->\n"
+)
+
+func satTableText(rows []satRow) string {
+	var b strings.Builder
+	b.WriteString("| model | cores | request (prompt + output tokens) | slowdown | capacity (model) | sweep: max rate (throughput level) | sweep: saturation rate | sweep: constant levels (× capacity, verdict) | fired at 0.6× / 0.8× capacity | fired at 1.3× capacity (when, in batch service times) |\n")
+	b.WriteString("|---|---:|---|---:|---:|---:|---:|---|---|---|\n")
+	for _, r := range rows {
+		s := r.sum.Saturation
+		slices.Sort(r.hitAt)
+		when := "—"
+		if len(r.hitAt) > 0 {
+			when = fmt.Sprintf("median %.1f", r.hitAt[len(r.hitAt)/2])
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d + %d | %.4f | %.4g req/s | %.4g req/s (%+.1f%%) | %.4g req/s (%+.1f%%) | %s | %d of %d / %d of %d | %d of %d (%s) |\n",
+			r.c.model, r.c.cores, r.c.prompt, r.c.output, r.slowdown, r.capa, s.MaxRate, 100*(s.MaxRate/r.capa-1), s.Rate, 100*(s.Rate/r.capa-1),
+			strings.Join(r.sweepLevels, ", "), r.fa, r.faRuns, r.fa8, r.fa8Runs, r.hit, r.hitRuns, when)
+	}
+	return b.String()
+}
