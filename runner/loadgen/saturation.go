@@ -71,11 +71,9 @@ func (w *satWatch) Started() {
 }
 
 // FirstToken feeds a first token as it arrives (ttft from the scheduled
-// send) and passes it on when the level's recorder takes it.
+// send).
 func (w *satWatch) FirstToken(ttft time.Duration) {
-	if o, ok := w.BenchmarkRecorder.(interface{ FirstToken(time.Duration) }); ok {
-		o.FirstToken(ttft)
-	}
+	w.BenchmarkRecorder.FirstToken(ttft)
 	at := w.now()
 	w.mu.Lock()
 	w.online = true

@@ -1,12 +1,14 @@
 package loadgen
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
-	"math"
+	"net/http"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,16 +84,53 @@ func (c satCase) level(t *testing.T, url string, p pacer.Kind, rate, seconds flo
 	return sum.Benchmarks[0], time.Since(start)
 }
 
-// sweep runs a sweep of size levels of seconds each (warmup one fifth).
-func (c satCase) sweep(t *testing.T, url string, size int, seconds float64) *results.Summary {
+// sweep runs a sweep of size levels of seconds each (warmup one fifth). It
+// returns the summary and the share of the sweep's time the simulator lost
+// to the host (it is busy all along).
+func (c satCase) sweep(t *testing.T, url string, size int, seconds float64) (*results.Summary, float64) {
 	t.Helper()
 	cfg := c.config(url, pacer.Sweep, seconds, 7)
 	cfg.SweepSize, cfg.Warmup = size, 0.2
+	stall0, start := hostStall(t, url), time.Now()
 	sum, err := Run(context.Background(), cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sum
+	return sum, (hostStall(t, url) - stall0) / time.Since(start).Seconds()
+}
+
+// hostStall is the time the simulator at url has lost to the host so far
+// (vllm_sim_host_stall_seconds_total): steps that started late because the
+// busy machine did not run it. Its capacity over a span of wall time w in
+// which it was busy is capacity × (1 − stall/w).
+func hostStall(t *testing.T, url string) float64 {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if ok && strings.HasPrefix(name, "vllm_sim_host_stall_seconds_total") {
+			v, err := strconv.ParseFloat(value, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+	}
+	t.Fatal("no vllm_sim_host_stall_seconds_total on the simulator's /metrics")
+	return 0
+}
+
+// near reports whether a rate found is within 10% of capacity: above, of
+// the model's; below, of what the simulator could serve with the share lost
+// of its time (the host's stalls are not spread evenly over a sweep, so
+// this only widens the lower bound).
+func near(found, capacity, lost float64) bool {
+	return found <= 1.1*capacity && found >= 0.9*capacity*(1-lost)
 }
 
 func state(b results.Benchmark) saturation.State {
@@ -103,7 +142,7 @@ func state(b results.Benchmark) saturation.State {
 
 // Against the simulator, whose performance model knows its capacity: a
 // sweep finds it within 10%; Poisson load at 60% of it leaves the detector
-// steady; at 140% the detector stops the level early.
+// steady; at 125% the detector stops the level early.
 func TestSaturationAgainstSimulator(t *testing.T) {
 	if testing.Short() {
 		t.Skip("about 30 s against the simulator")
@@ -116,24 +155,23 @@ func TestSaturationAgainstSimulator(t *testing.T) {
 	if state(b) != saturation.Steady || b.StopReason != "" {
 		t.Errorf("at 0.6x capacity: %s (stop %q)", b.OverSaturation, b.StopReason)
 	}
-	b, wall = c.level(t, url, pacer.Poisson, 1.4*capa, 15, 2)
-	t.Logf("1.4x: %s: %s", wall, b.OverSaturation)
-	if state(b) != saturation.Saturated || !strings.HasPrefix(b.StopReason, "over-saturated") || b.Valid || b.DurationSeconds > 14 {
-		t.Errorf("at 1.4x capacity: %s (stop %q, valid %v, window %.1fs)", b.OverSaturation, b.StopReason, b.Valid, b.DurationSeconds)
+	b, wall = c.level(t, url, pacer.Poisson, 1.25*capa, 30, 2)
+	t.Logf("1.25x: %s: %s", wall, b.OverSaturation)
+	if state(b) != saturation.Saturated || !strings.HasPrefix(b.StopReason, "over-saturated") || b.Valid || b.DurationSeconds > 28 {
+		t.Errorf("at 1.25x capacity: %s (stop %q, valid %v, window %.1fs)", b.OverSaturation, b.StopReason, b.Valid, b.DurationSeconds)
 	} else if !slices.ContainsFunc(b.InvalidReasons, func(r string) bool { return strings.HasPrefix(r, "server saturated: over-saturated at") }) {
-		t.Errorf("at 1.4x capacity: reasons %v", b.InvalidReasons)
+		t.Errorf("at 1.25x capacity: reasons %v", b.InvalidReasons)
 	}
 
-	t0 := time.Now()
-	sum := c.sweep(t, url, 3, 4)
-	t.Logf("sweep: %s", time.Since(t0))
+	sum, lost := c.sweep(t, url, 3, 4)
 	s := sum.Saturation
 	if s == nil {
 		t.Fatal("no saturation in the sweep's summary")
 	}
-	t.Logf("capacity %.4g req/s; sweep: max rate %.4g (%s), rate %.4g (%s)", capa, s.MaxRate, s.MaxRateFrom, s.Rate, s.Reason)
-	if math.Abs(s.MaxRate/capa-1) > 0.1 || math.Abs(s.Rate/capa-1) > 0.1 {
-		t.Errorf("capacity %.4g req/s: the sweep measured %.4g and found %.4g", capa, s.MaxRate, s.Rate)
+	t.Logf("capacity %.4g req/s, %.1f%% of the time lost to the host; sweep: max rate %.4g (%s), rate %.4g (%s)",
+		capa, 100*lost, s.MaxRate, s.MaxRateFrom, s.Rate, s.Reason)
+	if !near(s.MaxRate, capa, lost) || !near(s.Rate, capa, lost) {
+		t.Errorf("capacity %.4g req/s, %.1f%% of the time lost to the host: the sweep measured %.4g and found %.4g", capa, 100*lost, s.MaxRate, s.Rate)
 	}
 }
 
@@ -141,6 +179,7 @@ func TestSaturationAgainstSimulator(t *testing.T) {
 type satRow struct {
 	c                satCase
 	slowdown, capa   float64
+	lost             float64 // share of the sweep's time the simulator lost to the host
 	sum              *results.Summary
 	fa, faRuns       int // fired at 0.6x
 	fa8, fa8Runs     int // fired at 0.8x
@@ -163,7 +202,7 @@ func TestSaturationTable(t *testing.T) {
 		url, capa, slow := c.start(t)
 		row := satRow{c: c, capa: capa, slowdown: slow}
 		start := time.Now()
-		row.sum = c.sweep(t, url, 10, 10)
+		row.sum, row.lost = c.sweep(t, url, 10, 10)
 		row.sweepMinutesWall = time.Since(start).Minutes()
 		for _, b := range row.sum.Benchmarks[2:] {
 			row.sweepLevels = append(row.sweepLevels, fmt.Sprintf("%.3g %s", b.TargetRate/capa, state(b)))
@@ -203,7 +242,7 @@ func TestSaturationTable(t *testing.T) {
 	t.Log("\n" + table)
 	for _, r := range rows {
 		s := r.sum.Saturation
-		if math.Abs(s.Rate/r.capa-1) > 0.1 || r.fa > 0 || r.fa8 > 0 || r.hit < r.hitRuns {
+		if !near(s.Rate, r.capa, r.lost) || r.fa > 0 || r.fa8 > 0 || r.hit < r.hitRuns {
 			t.Errorf("%s on %d cores: rate %.3g of capacity, false alarms %d+%d, detected %d of %d", r.c.model, r.c.cores,
 				s.Rate/r.capa, r.fa, r.fa8, r.hit, r.hitRuns)
 		}
@@ -222,8 +261,8 @@ const (
 
 func satTableText(rows []satRow) string {
 	var b strings.Builder
-	b.WriteString("| model | cores | request (prompt + output tokens) | slowdown | capacity (model) | sweep: max rate (throughput level) | sweep: saturation rate | sweep: constant levels (× capacity, verdict) | fired at 0.6× / 0.8× capacity | fired at 1.3× capacity (when, in batch service times) |\n")
-	b.WriteString("|---|---:|---|---:|---:|---:|---:|---|---|---|\n")
+	b.WriteString("| model | cores | request (prompt + output tokens) | slowdown | capacity (model) | time lost to the host in the sweep | sweep: max rate (throughput level) | sweep: saturation rate | sweep: constant levels (× capacity, verdict) | fired at 0.6× / 0.8× capacity | fired at 1.3× capacity (when, in batch service times) |\n")
+	b.WriteString("|---|---:|---|---:|---:|---:|---:|---:|---|---|---|\n")
 	for _, r := range rows {
 		s := r.sum.Saturation
 		slices.Sort(r.hitAt)
@@ -231,8 +270,8 @@ func satTableText(rows []satRow) string {
 		if len(r.hitAt) > 0 {
 			when = fmt.Sprintf("median %.1f", r.hitAt[len(r.hitAt)/2])
 		}
-		fmt.Fprintf(&b, "| %s | %d | %d + %d | %.4f | %.4g req/s | %.4g req/s (%+.1f%%) | %.4g req/s (%+.1f%%) | %s | %d of %d / %d of %d | %d of %d (%s) |\n",
-			r.c.model, r.c.cores, r.c.prompt, r.c.output, r.slowdown, r.capa, s.MaxRate, 100*(s.MaxRate/r.capa-1), s.Rate, 100*(s.Rate/r.capa-1),
+		fmt.Fprintf(&b, "| %s | %d | %d + %d | %.4f | %.4g req/s | %.1f%% | %.4g req/s (%+.1f%%) | %.4g req/s (%+.1f%%) | %s | %d of %d / %d of %d | %d of %d (%s) |\n",
+			r.c.model, r.c.cores, r.c.prompt, r.c.output, r.slowdown, r.capa, 100*r.lost, s.MaxRate, 100*(s.MaxRate/r.capa-1), s.Rate, 100*(s.Rate/r.capa-1),
 			strings.Join(r.sweepLevels, ", "), r.fa, r.faRuns, r.fa8, r.fa8Runs, r.hit, r.hitRuns, when)
 	}
 	return b.String()

@@ -118,7 +118,8 @@ type Evidence struct {
 	// absent before any request finished.
 	ServiceSeconds float64 `json:"service_seconds,omitempty"`
 	// Window is what the judged window showed; nil (its fields absent)
-	// while Undecided.
+	// when no window was judged yet. An Undecided verdict with a window is
+	// growth not yet held long enough to confirm.
 	*Window
 }
 
@@ -151,9 +152,13 @@ func (e Evidence) String() string {
 	if e.Window == nil {
 		return fmt.Sprintf("%s at %.1fs: %s", e.State, e.At, e.Reason)
 	}
+	reason := ""
+	if e.Reason != "" {
+		reason = "; " + e.Reason
+	}
 	return fmt.Sprintf("%s at %.1fs: over %.1f–%.1fs, %.4g req/s sent and %.4g ended; in flight %.1f → %.1f (growth %.3g of the send rate, p=%.2g); TTFT %.4g → %.4g ms (%.3g s/s, p=%.2g)",
 		e.State, e.At, e.Start, e.At, e.OfferedRate, e.ServedRate, e.InFlightFirst, e.InFlightLast, e.Growth, e.GrowthP,
-		e.TTFTFirstMs, e.TTFTLastMs, e.TTFTSlope, e.TTFTSlopeP)
+		e.TTFTFirstMs, e.TTFTLastMs, e.TTFTSlope, e.TTFTSlopeP) + reason
 }
 
 type point struct{ at, v float64 }
@@ -367,8 +372,10 @@ func (d *Detector) Check(now time.Duration) Evidence {
 	if d.streak < 0 {
 		d.streak = t
 	}
-	if t-d.streak >= width {
-		ev.State = Saturated
+	if held := t - d.streak; held < width {
+		ev.State, ev.Reason = Undecided, fmt.Sprintf("growing for %.2gs of the %.2gs (one bin) that confirm it", held, width)
+		return ev
 	}
+	ev.State = Saturated
 	return ev
 }

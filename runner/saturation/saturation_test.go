@@ -210,3 +210,25 @@ func TestEvidenceString(t *testing.T) {
 		t.Errorf("over-saturated as JSON: %s %v", b, err)
 	}
 }
+
+// Growth seen at fewer checks than a bin's width is not yet a verdict.
+func TestDetectorConfirms(t *testing.T) {
+	evs := replay(New(Config{}), fifo(5, 8, 0.2, 2, 60), 100*time.Millisecond, 60*time.Second)
+	i := slices.IndexFunc(evs, func(e Evidence) bool { return e.State == Saturated })
+	if i < 1 {
+		t.Fatalf("fired at check %d", i)
+	}
+	prev := evs[i-1]
+	if prev.State != Undecided || prev.Window == nil || !strings.HasPrefix(prev.Reason, "growing for") ||
+		!strings.HasSuffix(prev.String(), "; "+prev.Reason) {
+		t.Fatalf("the check before firing: %s", prev)
+	}
+	j := i
+	for j > 0 && strings.HasPrefix(evs[j-1].Reason, "growing for") {
+		j--
+	}
+	width := (evs[i].At - evs[i].Start) / float64(evs[i].Bins)
+	if held := evs[i].At - evs[j].At; held < width || held > width+0.1 {
+		t.Errorf("confirmed %.2gs after the growth was first seen, a bin is %.2gs", held, width)
+	}
+}
