@@ -144,6 +144,7 @@ func printRunTable(w io.Writer, path string) error {
 			printRepeatability(w, rep.Repeatability)
 		}
 	}
+	printAudio(w, sums, rep.Audio)
 	return nil
 }
 

@@ -37,6 +37,13 @@ func parseChunk(b []byte, api API, ci *chunkInfo) bool {
 			if !it.done(parseUsage(b, v, ci)) {
 				return false
 			}
+		case keyIs(k, "text") && api == APITranscriptions:
+			// A transcription body: the text is the output.
+			nonEmpty, end := stringNonEmpty(b, v, 1)
+			ci.token = ci.token || nonEmpty
+			if !it.done(end) {
+				return false
+			}
 		case keyIs(k, "data") && api == APIEmbeddings:
 			// An embeddings body: data is a non-empty list of vectors.
 			end := skipValue(b, v, 1)
@@ -150,7 +157,6 @@ func parseUsage(b []byte, i int, ci *chunkInfo) int {
 	if !ok {
 		return -1
 	}
-	ci.hasUsage = true
 	for {
 		k, v, ok := it.next()
 		if !ok {
@@ -168,6 +174,9 @@ func parseUsage(b []byte, i int, ci *chunkInfo) int {
 			if !ok {
 				return -1
 			}
+			// Usage counts tokens only when it has a token count (a
+			// transcription's usage is {"type":"duration","seconds":N}).
+			ci.hasUsage = true
 			*dst = n
 			it.done(end)
 			continue

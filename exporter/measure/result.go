@@ -44,10 +44,27 @@ type Result struct {
 	Level string `json:"level,omitempty"`
 	Phase Phase  `json:"phase,omitempty"`
 
+	// Audio is set for speech-to-text requests (APITranscriptions) by the
+	// load generator, which knows what it uploaded.
+	Audio *Audio `json:"audio,omitempty"`
+
 	Status    int                `json:"status,omitempty"` // HTTP status, 0 when none arrived
 	Outcome   contract.Outcome   `json:"outcome"`
 	ErrorKind contract.ErrorKind `json:"error_kind,omitempty"`
 	Error     string             `json:"error,omitempty"` // human detail; never used as a label
+}
+
+// Audio is what a transcription request uploaded and, when the recording
+// has a reference transcript and the request succeeded, how far the
+// returned text was from it: word and character edits (substitutions,
+// deletions, insertions) against the reference's words and characters.
+type Audio struct {
+	Seconds   float64 `json:"seconds"` // the recording's duration
+	Scored    bool    `json:"scored"`  // the edit counts below were measured
+	WordEdits int     `json:"word_edits,omitempty"`
+	Words     int     `json:"words,omitempty"`
+	CharEdits int     `json:"char_edits,omitempty"`
+	Chars     int     `json:"chars,omitempty"`
 }
 
 // Phase is where a request's scheduled send fell in its benchmark's window.

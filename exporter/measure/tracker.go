@@ -24,15 +24,18 @@ const (
 	APIChat        API = "chat"        // /v1/chat/completions
 	APICompletions API = "completions" // /v1/completions
 	APIEmbeddings  API = "embeddings"  // /v1/embeddings
+	// APITranscriptions is speech to text: a multipart upload answered
+	// with {"text": ...} or a stream of transcription.chunk events.
+	APITranscriptions API = "transcriptions" // /v1/audio/transcriptions
 )
 
 // ParseAPI checks an API name.
 func ParseAPI(s string) (API, error) {
 	switch a := API(s); a {
-	case APIChat, APICompletions, APIEmbeddings:
+	case APIChat, APICompletions, APIEmbeddings, APITranscriptions:
 		return a, nil
 	}
-	return "", fmt.Errorf("api %q: want chat, completions or embeddings", s)
+	return "", fmt.Errorf("api %q: want chat, completions, embeddings or transcriptions", s)
 }
 
 // Path is the endpoint path of the API.
@@ -42,6 +45,8 @@ func (a API) Path() string {
 		return "/v1/completions"
 	case APIEmbeddings:
 		return "/v1/embeddings"
+	case APITranscriptions:
+		return "/v1/audio/transcriptions"
 	}
 	return "/v1/chat/completions"
 }

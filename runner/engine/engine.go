@@ -61,6 +61,9 @@ type Task string
 const (
 	TaskGenerate Task = "generate" // probe with a 1-token /v1/completions request
 	TaskEmbed    Task = "embed"    // probe with a 1-input /v1/embeddings request
+	// TaskTranscribe probes with a one-second silent WAV uploaded to
+	// /v1/audio/transcriptions (speech-to-text models such as Whisper).
+	TaskTranscribe Task = "transcribe"
 )
 
 // Defaults applied by every driver when the Spec leaves a field zero.

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/servebench/servebench/internal/redact"
+	"github.com/servebench/servebench/runner/audio"
 )
 
 // ProbeConfig says how to probe one server for readiness.
@@ -131,6 +133,18 @@ type prober struct {
 // do sends one probe request bounded by d and returns status and body. An
 // answer that did not come within d is an error naming the request and d.
 func (p prober) do(ctx context.Context, d time.Duration, method, path string, body any) (code int, b []byte, err error) {
+	if body == nil {
+		return p.send(ctx, d, method, path, "", nil)
+	}
+	enc, err := json.Marshal(body)
+	if err != nil {
+		return 0, nil, err
+	}
+	return p.send(ctx, d, method, path, "application/json", enc)
+}
+
+// send sends one probe request with a body of contentType ("" = none).
+func (p prober) send(ctx context.Context, d time.Duration, method, path, contentType string, body []byte) (code int, b []byte, err error) {
 	silent := fmt.Errorf("%s %s%s: no answer within %s", method, p.cfg.URL, path, d)
 	ctx, cancel := context.WithTimeoutCause(ctx, d, silent)
 	defer cancel()
@@ -140,19 +154,15 @@ func (p prober) do(ctx context.Context, d time.Duration, method, path string, bo
 		}
 	}()
 	var rd io.Reader
-	if body != nil {
-		enc, err := json.Marshal(body)
-		if err != nil {
-			return 0, nil, err
-		}
-		rd = bytes.NewReader(enc)
+	if contentType != "" {
+		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, p.cfg.URL+path, rd)
 	if err != nil {
 		return 0, nil, err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	if p.cfg.APIKey != "" {
 		req.Header.Set("Authorization", "Bearer "+p.cfg.APIKey)
@@ -220,10 +230,20 @@ func (p prober) request(ctx context.Context, model string) error {
 	path, body := "/v1/completions", any(map[string]any{
 		"model": model, "prompt": "Hello", "max_tokens": 1, "temperature": 0, "stream": false,
 	})
-	if p.cfg.Task == TaskEmbed {
-		path, body = "/v1/embeddings", map[string]any{"model": model, "input": "Hello"}
+	var code int
+	var b []byte
+	var err error
+	switch p.cfg.Task {
+	case TaskEmbed:
+		path = "/v1/embeddings"
+		code, b, err = p.do(ctx, 5*time.Minute, http.MethodPost, path, map[string]any{"model": model, "input": "Hello"})
+	case TaskTranscribe:
+		path = "/v1/audio/transcriptions"
+		ct, form := silenceForm(model)
+		code, b, err = p.send(ctx, 5*time.Minute, http.MethodPost, path, ct, form)
+	default:
+		code, b, err = p.do(ctx, 5*time.Minute, http.MethodPost, path, body)
 	}
-	code, b, err := p.do(ctx, 5*time.Minute, http.MethodPost, path, body)
 	if err != nil {
 		return err
 	}
@@ -237,14 +257,29 @@ func (p prober) request(ctx context.Context, model string) error {
 	var r struct {
 		Choices []json.RawMessage `json:"choices"`
 		Data    []json.RawMessage `json:"data"`
+		Text    *string           `json:"text"`
 	}
 	if err := json.Unmarshal(b, &r); err != nil {
 		return fmt.Errorf("POST %s: %w", path, err)
 	}
-	if len(r.Choices) == 0 && len(r.Data) == 0 {
+	if p.cfg.Task == TaskTranscribe && r.Text == nil {
+		return fmt.Errorf("POST %s answered 200 with no text: %s", path, p.snippet(b))
+	}
+	if p.cfg.Task != TaskTranscribe && len(r.Choices) == 0 && len(r.Data) == 0 {
 		return fmt.Errorf("POST %s answered 200 with no choices or data: %s", path, p.snippet(b))
 	}
 	return nil
+}
+
+// silenceForm is a transcription request of one second of 16 kHz silence.
+func silenceForm(model string) (contentType string, body []byte) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField("model", model)
+	fw, _ := mw.CreateFormFile("file", "probe.wav")
+	_, _ = fw.Write(audio.EncodeWAV(make([]float64, 16000), audio.Format{SampleRate: 16000, Channels: 1}, ""))
+	_ = mw.Close()
+	return mw.FormDataContentType(), buf.Bytes()
 }
 
 func (p prober) version(ctx context.Context) string {

@@ -137,6 +137,14 @@ func (d *Sim) Start(ctx context.Context, spec Spec) (Instance, error) {
 	if served == "" {
 		served = cfg.Model
 	}
+	if inst.spec.Task == "" { // the simulated model says what it does
+		switch p := eng.Profile(); {
+		case p.Embedding:
+			inst.spec.Task = TaskEmbed
+		case p.EncoderDecoder():
+			inst.spec.Task = TaskTranscribe
+		}
+	}
 	inst.eng, inst.model = eng, served
 	inst.url = "http://" + l.Addr().String()
 	inst.info = Info{Driver: "sim", URL: inst.url, Model: served, ModelRoot: cfg.Model, CPUSet: topology.FormatList(spec.CPUs),

@@ -14,6 +14,7 @@ import (
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/internal/netstamp"
 	"github.com/servebench/servebench/internal/redact"
+	"github.com/servebench/servebench/runner/audio"
 	"github.com/servebench/servebench/runner/workload"
 )
 
@@ -54,6 +55,9 @@ func (c *Config) Headers() http.Header {
 		h.Set("Authorization", "Bearer "+c.APIKey)
 	}
 	h.Set("Content-Type", "application/json")
+	if c.API == measure.APITranscriptions {
+		h.Set("Content-Type", audioContentType())
+	}
 	return h
 }
 
@@ -154,10 +158,11 @@ func (t probedTokenizer) Count(ctx context.Context, prompt string) (int, error) 
 // prepared is one prompt's request body, built once per run.
 type prepared struct {
 	body   []byte
-	prompt int // prompt tokens known to the client (0 = unknown)
-	expect int // output tokens demanded with ignore_eos (0 = none)
-	max    int // output tokens asked for (0 = no limit sent)
-	hint   int // chunk list pre-size
+	prompt int         // prompt tokens known to the client (0 = unknown)
+	expect int         // output tokens demanded with ignore_eos (0 = none)
+	max    int         // output tokens asked for (0 = no limit sent)
+	hint   int         // chunk list pre-size
+	audio  *audio.Clip // the recording a transcription request uploads
 }
 
 // buildBodies renders every item's JSON body. The extra body's top-level

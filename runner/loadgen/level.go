@@ -475,6 +475,9 @@ func (l *level) launch(seq int64, due time.Time, at time.Duration, async bool) (
 	return true, l.do(seq, due, ph, item)
 }
 
+// maxAnswer bounds what is kept of a transcription's answer for scoring.
+const maxAnswer = 4 << 20
+
 // bufPool holds read buffers; a response keeps one for its whole life, so
 // they are small: a read returns what has arrived, rarely more than a few
 // chunks of a few hundred bytes.
@@ -513,6 +516,7 @@ func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) (
 	dater.Since(sent)
 	l.br.Started()
 	w := &watch{l: l, stall: stall, stream: stream}
+	var answer []byte // a transcription's answer, kept to score its text
 	tr := measure.NewTracker(seq, due, sent, measure.TrackOptions{Stream: stream, API: c.API,
 		ExpectTokens: item.expect, PromptTokens: item.prompt, ChunkHint: item.hint, MaxTokens: item.max, FirstToken: w,
 		Redact: l.redact})
@@ -537,6 +541,9 @@ func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) (
 			if n > 0 {
 				now := time.Now()
 				tr.Write(buf[:n], dater.Date(now))
+				if item.audio != nil && len(answer) < maxAnswer {
+					answer = append(answer, buf[:n]...)
+				}
 				if w.idle != nil {
 					w.idle.Touch(now)
 				}
@@ -564,6 +571,9 @@ func (l *level) do(seq int64, due time.Time, ph measure.Phase, item *prepared) (
 	res := tr.Finish(time.Now(), err)
 	res.Level, res.Phase = l.spec.Level(), ph
 	l.reach.observe(res)
+	if item.audio != nil {
+		scoreAudio(res, item.audio, answer, stream)
+	}
 	l.br.Finished(res)
 	l.results <- res
 	return retryAfter

@@ -41,6 +41,7 @@ import (
 
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/internal/redact"
+	"github.com/servebench/servebench/runner/audio"
 	"github.com/servebench/servebench/runner/pacer"
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/saturation"
@@ -90,6 +91,10 @@ type Config struct {
 	// Prompts, when set, are sent instead (from a file); for the replay
 	// profile their timestamps are the trace.
 	Prompts *workload.Set
+	// Audio are the recordings sent with API transcriptions, in turn
+	// (instead of prompts); Language is the language field sent ("" = en).
+	Audio    []audio.Clip
+	Language string
 	// PromptPool is the number of synthetic prompts (default 1024, or
 	// MaxRequests when smaller). Requests cycle through the pool.
 	PromptPool int
@@ -240,7 +245,11 @@ func (c *Config) check() ([]pacer.Spec, error) {
 	if budget.Cooldown > 0 && c.MaxSeconds == 0 {
 		return nil, configErr("cooldown: needs max-seconds (the end must be known to cut it)")
 	}
-	if c.Prompts == nil && c.Workload.Prompt.Mean < 1 {
+	if c.API == measure.APITranscriptions {
+		if len(c.Audio) == 0 {
+			return nil, configErr("workload: transcriptions need audio recordings")
+		}
+	} else if c.Prompts == nil && c.Workload.Prompt.Mean < 1 {
 		return nil, configErr("workload: no prompts and no synthetic workload")
 	}
 	if c.Prompts != nil && len(c.Prompts.Items) == 0 {
@@ -321,11 +330,13 @@ func Run(ctx context.Context, cfg Config, rec measure.Recorder, sink func(*measu
 		runID = hex.EncodeToString(b[:])
 	}
 
-	set, err := cfg.prompts(ctx, runID, h)
-	if err != nil {
-		return nil, err
+	var set workload.Set
+	var bodies []prepared
+	if cfg.API == measure.APITranscriptions {
+		bodies, err = buildAudioBodies(&cfg, cfg.Model)
+	} else if set, err = cfg.prompts(ctx, runID, h); err == nil {
+		bodies, err = buildBodies(&cfg, cfg.Model, set.Items)
 	}
-	bodies, err := buildBodies(&cfg, cfg.Model, set.Items)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/runner/audio"
 	"github.com/servebench/servebench/runner/loadgen"
 	"github.com/servebench/servebench/runner/pacer"
 	"github.com/servebench/servebench/runner/results"
@@ -21,6 +22,9 @@ type Native struct {
 	// Configure, when set, adjusts every loadgen.Config before it runs
 	// (tests shorten drain timeouts with it).
 	Configure func(*loadgen.Config)
+
+	mu    sync.Mutex
+	audio map[string][]audio.Clip // audio workloads, built once
 }
 
 // NewNative returns the native load generator driver.
@@ -40,13 +44,19 @@ func (*Native) Version() string { return "builtin" }
 // Config is the loadgen configuration of one level against one URL; target
 // is the level's target for that URL.
 func (n *Native) Config(req LoadRequest, url string, target float64) (loadgen.Config, error) {
-	w, err := workload.Lookup(req.Cell.Workload)
-	if err != nil {
-		return loadgen.Config{}, fmt.Errorf("workload %s: %w", req.Cell.Workload, err)
-	}
 	api, err := measure.ParseAPI(req.Cell.API)
 	if err != nil {
 		return loadgen.Config{}, err
+	}
+	var w workload.Spec
+	var clips []audio.Clip
+	if api == measure.APITranscriptions {
+		w.Name = req.Cell.Workload
+		if clips, err = n.clips(req.Cell.Workload); err != nil {
+			return loadgen.Config{}, err
+		}
+	} else if w, err = workload.Lookup(req.Cell.Workload); err != nil {
+		return loadgen.Config{}, fmt.Errorf("workload %s: %w", req.Cell.Workload, err)
 	}
 	cfg := loadgen.Config{
 		Target: url, Model: req.Model, API: api, Stream: api != measure.APIEmbeddings,
@@ -64,6 +74,7 @@ func (n *Native) Config(req LoadRequest, url string, target float64) (loadgen.Co
 		// One prompt prefix per run and cell: no prefix-cache carry-over
 		// from other runs, the same prompts at every level of the cell.
 		RunID: req.Labels.Suite + "-" + req.Cell.ID,
+		Audio: clips,
 	}
 	if req.Level.Profile == "synchronous" {
 		cfg.Rates = nil
@@ -72,6 +83,28 @@ func (n *Native) Config(req LoadRequest, url string, target float64) (loadgen.Co
 		n.Configure(&cfg)
 	}
 	return cfg, nil
+}
+
+// clips builds an audio workload's recordings once per Native.
+func (n *Native) clips(name string) ([]audio.Clip, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if c, ok := n.audio[name]; ok {
+		return c, nil
+	}
+	w, err := audio.LookupWorkload(name)
+	if err != nil {
+		return nil, err
+	}
+	c, err := w.Clips()
+	if err != nil {
+		return nil, err
+	}
+	if n.audio == nil {
+		n.audio = map[string][]audio.Clip{}
+	}
+	n.audio[name] = c
+	return c, nil
 }
 
 // Run implements LoadGenerator. With several URLs (engine instances) and

@@ -254,7 +254,7 @@ func (o *Orchestrator) runCell(ctx context.Context, cell suite.Cell, pl Placemen
 	}
 	sum := &results.Summary{
 		SchemaVersion: results.SchemaVersion, RunID: o.Run.ID(), Suite: cfg.Suite.Name, Cell: cell.ID,
-		Model: cell.Model, Workload: cell.Workload, Cores: cell.Cores, Loadgen: o.Load.Name(),
+		Model: cell.Model, Workload: cell.Workload, Cores: cell.Cores, Loadgen: o.Load.Name(), API: cell.API,
 		Benchmarks: []results.Benchmark{},
 	}
 	if cell.Repetition > 0 {
@@ -536,8 +536,11 @@ func (o *Orchestrator) spec(cell suite.Cell, pl Placement, i int, dir string) en
 		}
 		s.Port = port + i // host networking: one port per instance
 	}
-	if cell.API == "embeddings" {
+	switch cell.API {
+	case "embeddings":
 		s.Task = engine.TaskEmbed
+	case "transcriptions":
+		s.Task = engine.TaskTranscribe
 	}
 	if i < len(pl.Engines) {
 		a := pl.Engines[i]

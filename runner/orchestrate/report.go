@@ -21,6 +21,8 @@ type Report struct {
 	// Repeatability grades run-to-run variation per level of each cell the
 	// run repeated (runner start --repeat).
 	Repeatability []RepeatRow `json:"repeatability,omitempty"`
+	// Audio is the speech-to-text report (suites listing "audio").
+	Audio []AudioRow `json:"audio,omitempty"`
 }
 
 // CellHeadline is one cell's best figures over its levels.
@@ -88,6 +90,9 @@ func BuildReport(p *suite.Plan, sums []*results.Summary) Report {
 	}
 	if reports["contention"] {
 		rep.Contention = contention(sums, cells)
+	}
+	if reports["audio"] {
+		rep.Audio = audioReport(p, sums)
 	}
 	rep.Repeatability = repeatability(sums, cells)
 	return rep

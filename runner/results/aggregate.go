@@ -117,6 +117,14 @@ type Aggregator struct {
 	promptByTime []int64         // prompt tokens by send bucket
 	tokens       []int64         // output tokens by arrival bucket
 	done         []int64         // successful completions by end bucket
+
+	// Transcriptions: real-time factors, audio milliseconds of successful
+	// completions by end bucket, and the summed edits of scored requests.
+	rtf        []float64
+	audioMs    []int64
+	audioShown bool
+	words      [4]int // word edits, words, char edits, chars
+	scored     int
 }
 
 type trendPoint struct {
@@ -166,7 +174,11 @@ func (a *Aggregator) Add(r *measure.Result) {
 	}
 	if r.Outcome == contract.OutcomeSuccess {
 		addAt(&a.done, a.bucket(r.End), 1)
+		if r.Audio != nil {
+			addAt(&a.audioMs, a.bucket(r.End), int64(r.Audio.Seconds*1000))
+		}
 	}
+	a.audioShown = a.audioShown || r.Audio != nil
 	if r.Phase != "" && r.Phase != measure.PhaseMeasure {
 		return
 	}
@@ -207,6 +219,18 @@ func (a *Aggregator) Add(r *measure.Result) {
 		a.itlTok = append(a.itlTok, gap/float64(max(r.Chunks[i].Tokens, 1)))
 	}
 	a.e2e = append(a.e2e, msec(r.E2E()))
+	if au := r.Audio; au != nil {
+		if au.Seconds > 0 {
+			a.rtf = append(a.rtf, r.E2E().Seconds()/au.Seconds)
+		}
+		if au.Scored {
+			a.scored++
+			a.words[0] += au.WordEdits
+			a.words[1] += au.Words
+			a.words[2] += au.CharEdits
+			a.words[3] += au.Chars
+		}
+	}
 	if n := len(r.Chunks); n >= 2 && r.OutputTokens > 1 {
 		span := msec(r.Chunks[n-1].At - r.Chunks[0].At)
 		a.itlReq = append(a.itlReq, span/float64(r.OutputTokens-1))
@@ -275,6 +299,9 @@ func (a *Aggregator) Close(c Closing) Benchmark {
 			b.ScheduledRate = float64(c.Scheduled) / win.Seconds()
 		}
 	}
+	if a.audioShown {
+		b.Audio = a.audioFigures(c, win)
+	}
 	if done := a.req.Successful + a.req.Failed + a.req.Incomplete; done > 0 {
 		b.SuccessRatio = float64(a.req.Successful) / float64(done)
 	}
@@ -285,6 +312,28 @@ func (a *Aggregator) Close(c Closing) Benchmark {
 	b.TTFTTrend = a.ttftTrend()
 	a.judge(&b)
 	return b
+}
+
+// audioFigures computes a transcription level's figures.
+func (a *Aggregator) audioFigures(c Closing, win time.Duration) *AudioFigures {
+	f := &AudioFigures{RTF: NewDist(a.rtf), Scored: a.scored,
+		WordEdits: a.words[0], Words: a.words[1], CharEdits: a.words[2], Chars: a.words[3]}
+	ratio := func(n, d int) *float64 {
+		if d == 0 {
+			return nil
+		}
+		v := float64(n) / float64(d)
+		return &v
+	}
+	f.WER, f.CER = ratio(a.words[0], a.words[1]), ratio(a.words[2], a.words[3])
+	if win > 0 {
+		lo, hi := int(c.WindowStart/bucketWidth), int(c.WindowEnd/bucketWidth)
+		f.AudioSeconds = float64(sumRange(a.audioMs, lo, hi)) / 1000
+		hours := f.AudioSeconds / win.Seconds()
+		files := float64(sumRange(a.done, lo, hi)) * 3600 / win.Seconds()
+		f.AudioHoursPerHour, f.FilesPerHour = &hours, &files
+	}
+	return f
 }
 
 // ttftTrend is the median TTFT of the last third of the window's requests

@@ -125,6 +125,37 @@ type Benchmark struct {
 	// OverSaturation is the over-saturation detector's verdict on an
 	// open-loop level of constant offered rate, with its evidence.
 	OverSaturation *saturation.Evidence `json:"over_saturation,omitempty"`
+
+	// Audio holds a speech-to-text level's figures (API transcriptions).
+	Audio *AudioFigures `json:"audio,omitempty"`
+}
+
+// AudioFigures are a transcription level's figures. A figure with no
+// sample is null, never 0.
+type AudioFigures struct {
+	// RTF is the real-time factor of each successful measured request:
+	// its end-to-end time (from the scheduled send) over its recording's
+	// duration; below 1 is faster than real time.
+	RTF Dist `json:"rtf"`
+	// AudioSeconds is the audio of the recordings transcribed successfully
+	// inside the window; AudioHoursPerHour is it over the window's length
+	// (hours of audio per hour of wall clock), FilesPerHour the same count
+	// of recordings.
+	AudioSeconds      float64  `json:"audio_seconds"`
+	AudioHoursPerHour *float64 `json:"audio_hours_per_hour"`
+	FilesPerHour      *float64 `json:"files_per_hour"`
+	// WER and CER are the word and character error rates of the scored
+	// requests (successful measured requests whose recording has a
+	// reference transcript): edits summed over reference words or
+	// characters summed, as jiwer computes them over a corpus.
+	WER    *float64 `json:"wer"`
+	CER    *float64 `json:"cer"`
+	Scored int      `json:"scored"`
+	// The sums behind WER and CER, so that levels and cells add up.
+	WordEdits int `json:"word_edits"`
+	Words     int `json:"words"`
+	CharEdits int `json:"char_edits"`
+	Chars     int `json:"chars"`
 }
 
 // Requests counts requests by outcome.

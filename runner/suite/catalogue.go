@@ -3,6 +3,7 @@ package suite
 import (
 	"sort"
 
+	"github.com/servebench/servebench/runner/audio"
 	"github.com/servebench/servebench/runner/workload"
 )
 
@@ -48,6 +49,12 @@ func init() {
 		}
 		Workloads[name] = w
 	}
+	// Speech: a recording per request; the decoder's prompt is Whisper's
+	// 4 special tokens and its output fits the model's 448 positions.
+	for _, name := range audio.WorkloadNames() {
+		Workloads[name] = Workload{Name: name, API: "transcriptions", PromptTokens: 4, MaxPrompt: 4, MaxOutput: 440,
+			MaxModelLen: 448, KVCacheGiB: 2}
+	}
 }
 
 // WorkloadNames lists the workload catalogue, sorted.
@@ -68,6 +75,7 @@ type Model struct {
 	WeightBytes     int64 // weights at the serving dtype
 	KVBytesPerToken int64 // K and V for one token, all layers
 	Embedding       bool
+	Speech          bool // a speech-to-text model (transcriptions only)
 }
 
 // Models are the models the seed framework's matrices use. An id not listed
@@ -82,6 +90,14 @@ var Models = map[string]Model{
 	"Qwen/Qwen2.5-3B-Instruct":               {Context: 32768, WeightBytes: 6_170_000_000, KVBytesPerToken: 2 * 36 * 2 * 128 * 2},
 	"sentence-transformers/all-MiniLM-L6-v2": {Context: 512, WeightBytes: 91_000_000, Embedding: true},
 	"RedHatAI/all-MiniLM-L6-v2":              {Context: 512, WeightBytes: 91_000_000, Embedding: true},
+	// Whisper (bf16 weights; KV per decoder token, cross-attention states
+	// take the same per encoder position): d_model and decoder layers.
+	"openai/whisper-tiny":           {Context: 448, WeightBytes: 78_000_000, KVBytesPerToken: 2 * 4 * 384 * 2, Speech: true},
+	"openai/whisper-base":           {Context: 448, WeightBytes: 148_000_000, KVBytesPerToken: 2 * 6 * 512 * 2, Speech: true},
+	"openai/whisper-small":          {Context: 448, WeightBytes: 488_000_000, KVBytesPerToken: 2 * 12 * 768 * 2, Speech: true},
+	"openai/whisper-medium":         {Context: 448, WeightBytes: 1_530_000_000, KVBytesPerToken: 2 * 24 * 1024 * 2, Speech: true},
+	"openai/whisper-large-v3":       {Context: 448, WeightBytes: 3_090_000_000, KVBytesPerToken: 2 * 32 * 1280 * 2, Speech: true},
+	"openai/whisper-large-v3-turbo": {Context: 448, WeightBytes: 1_620_000_000, KVBytesPerToken: 2 * 4 * 1280 * 2, Speech: true},
 }
 
 func init() {

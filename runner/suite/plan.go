@@ -161,6 +161,12 @@ func NewPlan(c Config) (*Plan, error) {
 
 // incompatible says why a model cannot serve a workload, or "".
 func incompatible(m Model, w Workload) string {
+	if m.Speech != (w.API == "transcriptions") {
+		if m.Speech {
+			return fmt.Sprintf("%s transcribes speech; workload %s is not audio", m.ID, w.Name)
+		}
+		return fmt.Sprintf("%s does not transcribe speech; workload %s is audio", m.ID, w.Name)
+	}
 	if m.Embedding != (w.API == "embeddings") {
 		if m.Embedding {
 			return fmt.Sprintf("%s is an embedding model; workload %s generates text", m.ID, w.Name)

@@ -35,12 +35,13 @@ type Suite struct {
 	Cores       []int       `yaml:"cores"`
 	Engine      string      `yaml:"engine"`  // sim, docker, external
 	Loadgen     string      `yaml:"loadgen"` // native, guidellm, vllm-bench
-	API         string      `yaml:"api"`     // chat, completions, embeddings; "" = the workload's
+	API         string      `yaml:"api"`     // chat, completions, embeddings, transcriptions; "" = the workload's
 	Image       string      `yaml:"image"`
 	Phases      []Phase     `yaml:"phases"`
 	Limits      Limits      `yaml:"limits"`
 	Stages      []Stage     `yaml:"stages"`
 	Contention  *Contention `yaml:"contention"`
+	Audio       *Audio      `yaml:"audio"`
 
 	// Source is where the suite came from ("built-in" or a file path); not YAML.
 	Source string `yaml:"-"`
@@ -81,13 +82,33 @@ type Contention struct {
 	Balance        string   `yaml:"balance"` // round-robin, least-outstanding
 }
 
+// Audio configures the audio report (suites that list "audio" in reports).
+type Audio struct {
+	// P95TargetSeconds is the end-to-end latency the 95th percentile of a
+	// level must stay within for its concurrency to count as sustainable
+	// (DefaultP95Target when 0).
+	P95TargetSeconds float64 `yaml:"p95_target_seconds"`
+}
+
+// DefaultP95Target is the audio report's default p95 latency target, the
+// seed framework's.
+const DefaultP95Target = 2.0
+
+// P95Target is the audio report's latency target in seconds.
+func (s *Suite) P95Target() float64 {
+	if s.Audio != nil && s.Audio.P95TargetSeconds > 0 {
+		return s.Audio.P95TargetSeconds
+	}
+	return DefaultP95Target
+}
+
 // Known values of the enumerated fields.
 var (
 	Engines   = []string{"sim", "docker", "external"}
 	Loadgens  = []string{"native", "guidellm", "vllm-bench"}
-	APIs      = []string{"chat", "completions", "embeddings"}
+	APIs      = []string{"chat", "completions", "embeddings", "transcriptions"}
 	Profiles  = []string{"synchronous", "concurrent", "throughput", "constant", "poisson"}
-	Reports   = []string{"throughput", "latency", "scaling", "contention"}
+	Reports   = []string{"throughput", "latency", "scaling", "contention", "audio"}
 	Variants  = []string{VariantIsolated, VariantCPUNeighbour, VariantMemBWNeighbour, VariantInstances}
 	Balancers = []string{"round-robin", "least-outstanding"}
 )
@@ -290,6 +311,9 @@ func (s *Suite) Validate() error {
 			return fmt.Errorf("stages[%d].%w", i, err)
 		}
 		foundMax = foundMax || st.FindsMax
+	}
+	if a := s.Audio; a != nil && a.P95TargetSeconds < 0 {
+		return fmt.Errorf("audio.p95_target_seconds: %g is negative", a.P95TargetSeconds)
 	}
 	if c := s.Contention; c != nil {
 		if len(c.Variants) == 0 {

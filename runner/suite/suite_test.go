@@ -32,7 +32,7 @@ var invalidFiles = map[string]string{
 	"invalid-profile.yaml":               `stages[0].profile: unknown profile "sweep" (one of synchronous, concurrent, throughput, constant, poisson)`,
 	"invalid-unknown-field.yaml":         `line 3: unknown field "colour"`,
 	"invalid-unknown-limit.yaml":         `line 3: unknown field "max_minutes"`,
-	"invalid-unknown-workload.yaml":      `workloads: unknown workload "poetry" (one of chat, chat_lite, chat_var, code, code_var, context_scaling_1k, context_scaling_4k, context_scaling_8k, embedding, rag, reasoning, summarization, summarization_var)`,
+	"invalid-unknown-workload.yaml":      `workloads: unknown workload "poetry" (one of chat, chat_lite, chat_var, code, code_var, context_scaling_1k, context_scaling_4k, context_scaling_8k, embedding, rag, reasoning, speech, speech_15s, speech_30s, speech_5s, speech_long, speech_mulaw8k, speech_pcm48k, speech_pcm8k, speech_stereo, summarization, summarization_var)`,
 	"invalid-zero-cores.yaml":            `cores (--cores, SERVEBENCH_CORES): 0 is outside the allowed range [1, 8192]`,
 }
 
@@ -88,7 +88,7 @@ func TestCatalogue(t *testing.T) {
 			t.Errorf("%s: no runnable cell", s.Name)
 		}
 	}
-	if got, want := strings.Join(names, ","), "concurrent-load,contention,embedding,scaling,smoke"; got != want {
+	if got, want := strings.Join(names, ","), "audio,concurrent-load,contention,embedding,scaling,smoke"; got != want {
 		t.Errorf("catalogue = %s, want %s", got, want)
 	}
 }
@@ -105,7 +105,7 @@ func TestLookup(t *testing.T) {
 		t.Errorf("got %s from %s", s.Name, s.Source)
 	}
 	_, err = Lookup("nightly")
-	if err == nil || !strings.Contains(err.Error(), `unknown suite "nightly" (built-in: concurrent-load, contention, embedding, scaling, smoke`) {
+	if err == nil || !strings.Contains(err.Error(), `unknown suite "nightly" (built-in: audio, concurrent-load, contention, embedding, scaling, smoke`) {
 		t.Errorf("Lookup(nightly) = %v", err)
 	}
 	if _, err := Lookup("missing/file.yaml"); err == nil || !os.IsNotExist(unwrapAll(err)) {

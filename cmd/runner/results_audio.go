@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/servebench/servebench/runner/orchestrate"
+	"github.com/servebench/servebench/runner/results"
+)
+
+// printAudio prints the speech-to-text figures of the levels that have
+// them, then the suite's audio report; absent figures print as —.
+func printAudio(w io.Writer, sums []*results.Summary, rows []orchestrate.AudioRow) {
+	any := false
+	for _, s := range sums {
+		for _, b := range s.Benchmarks {
+			any = any || b.Audio != nil
+		}
+	}
+	if any {
+		fmt.Fprintln(w, "\nspeech to text (RTF: end-to-end time over audio duration; error rates against the reference transcripts):")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "CELL\tLEVEL\tRTF P50\tRTF P95\tAUDIO H/H\tFILES/H\tE2E P95 MS\tWER\tCER\tSCORED\t")
+		for _, s := range sums {
+			for _, b := range s.Benchmarks {
+				a := b.Audio
+				if a == nil {
+					continue
+				}
+				rtf50, rtf95 := "—", "—"
+				if a.RTF.Count > 0 {
+					rtf50, rtf95 = fmt.Sprintf("%.3f", a.RTF.P50), fmt.Sprintf("%.3f", a.RTF.P95)
+				}
+				e2e := "—"
+				if b.E2E.Count > 0 {
+					e2e = fmt.Sprintf("%.0f", b.E2E.P95)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", s.Cell, b.Level, rtf50, rtf95, num(a.AudioHoursPerHour, 1),
+					num(a.FilesPerHour, 0), e2e, pct(a.WER), pct(a.CER), a.Scored)
+			}
+		}
+		tw.Flush()
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\naudio report (highest concurrency whose valid level kept p95 end-to-end latency within %gs; — none did):\n", rows[0].P95TargetSeconds)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "MODEL\tWORKLOAD\tCORES\tMAX CONCURRENCY\tE2E P95 S\tRTF P50\tRTF P95\tBEST AUDIO H/H\tFILES/H\tWER\tCER\t")
+	for _, r := range rows {
+		conc := "—"
+		if r.MaxConcurrency != nil {
+			conc = strconv.Itoa(*r.MaxConcurrency)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Model, r.Workload, r.Cores, conc, num(r.E2EP95Seconds, 2),
+			num(r.RTFP50, 3), num(r.RTFP95, 3), num(r.AudioHoursPerHour, 1), num(r.FilesPerHour, 0), pct(r.WER), pct(r.CER))
+	}
+	tw.Flush()
+}
+
+// num formats a nullable figure with prec decimals, — when absent.
+func num(v *float64, prec int) string {
+	if v == nil {
+		return "—"
+	}
+	return strconv.FormatFloat(*v, 'f', prec, 64)
+}
+
+// pct formats a nullable ratio as a percentage, — when absent.
+func pct(v *float64) string {
+	if v == nil {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f%%", *v*100)
+}
