@@ -23,6 +23,7 @@ import (
 	"github.com/servebench/servebench/internal/atomicfile"
 	"github.com/servebench/servebench/internal/bounds"
 	"github.com/servebench/servebench/internal/cli"
+	"github.com/servebench/servebench/runner/audio"
 	"github.com/servebench/servebench/runner/loadgen"
 	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/pacer"
@@ -89,7 +90,7 @@ func (f *benchFlags) register(fs *pflag.FlagSet) {
 	maxLate, minSamples, errRate := &f.maxLate, &f.minSamples, &f.errRate
 	fs.StringVar(&c.Target, "target", "", "base `URL` of the server, e.g. http://127.0.0.1:8000 (required)")
 	fs.StringVar(&c.Model, "model", "", "model `NAME` (default: the first one /v1/models lists)")
-	fs.StringVar(api, "api", "", "API: chat, completions or embeddings (default: the workload's, else chat)")
+	fs.StringVar(api, "api", "", "API: chat, completions, embeddings or transcriptions (default: the workload's, else chat)")
 	fs.StringVar(profile, "profile", "", "load profile: "+kindList()+" (required)")
 	fs.StringVar(rate, "rate", "", "comma-separated levels: streams for concurrent/throughput, req/s for constant/poisson/gamma")
 	fs.Float64Var(&c.Burstiness, "burstiness", 1, "gamma profile: shape of the inter-arrival gaps (1 = Poisson, <1 burstier, inf = constant)")
@@ -99,8 +100,8 @@ func (f *benchFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&c.TimeScale, "time-scale", 1, "replay profile: factor on the trace's timestamps (2 = half speed)")
 	fs.IntVar(&c.SweepSize, "sweep-size", 10, "sweep profile: benchmarks in all, synchronous and throughput included")
 	fs.IntVar(&c.SweepStreams, "sweep-streams", 512, "sweep profile: streams of the throughput benchmark")
-	fs.StringVar(data, "data", "", "synthetic spec prompt_tokens=N,output_tokens=M[,prompt_tokens_stdev=..,_min=..,_max=..] or a JSONL `file`")
-	fs.StringVar(wl, "workload", "", "catalogue workload: "+strings.Join(workload.Names(), ", "))
+	fs.StringVar(data, "data", "", "synthetic spec prompt_tokens=N,output_tokens=M[,prompt_tokens_stdev=..,_min=..,_max=..] or a JSONL `file` (transcriptions: a manifest.jsonl of file and text)")
+	fs.StringVar(wl, "workload", "", "catalogue workload: "+strings.Join(workload.Names(), ", ")+"; transcriptions: "+strings.Join(audio.WorkloadNames(), ", "))
 	fs.IntVar(&c.PromptPool, "prompts", 0, "number of synthetic prompts requests cycle through (default 1024, or max-requests when fewer)")
 	fs.BoolVar(&c.IgnoreEOS, "ignore-eos", true, "ask for exactly the output length (vLLM ignore_eos); a shorter answer is an early_eos error")
 	fs.Float64Var(maxSeconds, "max-seconds", 0, "longest duration of each level, seconds")
@@ -199,6 +200,10 @@ func (f *benchFlags) parse(getenv func(string) string) error {
 	c.Warmup, c.Cooldown = loadgen.Span(*warmup), loadgen.Span(*cooldown)
 
 	switch {
+	case *api == string(measure.APITranscriptions):
+		if c.Audio, c.Labels.Workload, err = audio.Recordings(*wl, *data); err != nil {
+			return usagef("--workload/--data: %v", err)
+		}
 	case *data != "" && *wl != "":
 		return usagef("--data and --workload: give one")
 	case *wl != "":

@@ -160,3 +160,24 @@ func ReadManifest(path string) ([]Clip, error) {
 	}
 	return out, nil
 }
+
+// Recordings resolves what a speech benchmark sends: a catalogue workload
+// by name, or a manifest file of one's own (ReadManifest); exactly one of
+// them. label names it for the series and summaries.
+func Recordings(workload, manifest string) (clips []Clip, label string, err error) {
+	switch {
+	case workload != "" && manifest != "":
+		return nil, "", fmt.Errorf("give an audio workload or a manifest, not both")
+	case workload != "":
+		w, err := LookupWorkload(workload)
+		if err != nil {
+			return nil, "", err
+		}
+		clips, err := w.Clips()
+		return clips, w.Name, err
+	case manifest != "":
+		clips, err := ReadManifest(manifest)
+		return clips, strings.TrimSuffix(filepath.Base(manifest), filepath.Ext(manifest)), err
+	}
+	return nil, "", fmt.Errorf("transcriptions need an audio workload (%s) or a manifest.jsonl", strings.Join(WorkloadNames(), ", "))
+}

@@ -153,7 +153,27 @@ func (p *progress) final(b results.Benchmark) {
 	if !b.Valid {
 		valid = fmt.Sprintf("INVALID %q", b.InvalidReasons)
 	}
-	fmt.Fprintf(p.w, "%s  done: %d ok, %d failed, %d incomplete  achieved %.3g req/s  %.4g req/s  %.4g out tok/s  TTFT p50 %.1f ms p99 %.1f ms  ITL p50 %.2f ms  %s\n",
+	fmt.Fprintf(p.w, "%s  done: %d ok, %d failed, %d incomplete  achieved %.3g req/s  %.4g req/s  %.4g out tok/s  TTFT p50 %.1f ms p99 %.1f ms  ITL p50 %.2f ms  %s%s\n",
 		b.Level, b.Requests.Successful, b.Requests.Failed, b.Requests.Incomplete, b.AchievedRate, b.RequestsPerSecond,
-		b.OutputTokensPerSecond, b.TTFT.P50, b.TTFT.P99, b.ITL.P50, valid)
+		b.OutputTokensPerSecond, b.TTFT.P50, b.TTFT.P99, b.ITL.P50, audioLine(b.Audio), valid)
+}
+
+// audioLine is a transcription level's figures for the headline; absent
+// figures print as —.
+func audioLine(a *results.AudioFigures) string {
+	if a == nil {
+		return ""
+	}
+	f := func(v *float64, format string, scale float64) string {
+		if v == nil {
+			return "—"
+		}
+		return fmt.Sprintf(format, *v*scale)
+	}
+	rtf := "—"
+	if a.RTF.Count > 0 {
+		rtf = fmt.Sprintf("%.3g", a.RTF.P50)
+	}
+	return fmt.Sprintf("RTF p50 %s  %s audio-h/h  %s files/h  WER %s CER %s  ", rtf, f(a.AudioHoursPerHour, "%.3g", 1),
+		f(a.FilesPerHour, "%.0f", 1), f(a.WER, "%.1f%%", 100), f(a.CER, "%.1f%%", 100))
 }
