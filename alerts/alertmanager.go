@@ -10,7 +10,8 @@ import (
 
 // Receivers are where Alertmanager sends servebench's alerts. The webhook
 // gets every alert; Slack, when set, gets critical and warning alerts;
-// e-mail, when set, gets critical alerts.
+// e-mail, when set, gets critical alerts. All three get the run-finished
+// notification.
 type Receivers struct {
 	WebhookURL string
 	Slack      *Slack
@@ -165,7 +166,8 @@ type amEmail struct {
 
 // Receiver names in alertmanager.yml.
 const (
-	receiverDefault = "webhook"
+	receiverDefault     = "webhook"
+	receiverRunFinished = "run-finished"
 )
 
 // groupBy groups notifications per alert and configuration.
@@ -174,7 +176,9 @@ var groupBy = []string{"alertname", "suite", "model", "workload", "cores"}
 // Alertmanager renders alertmanager.yml: every alert goes to the webhook;
 // each severity has its own route (and receiver) so Slack and e-mail can be
 // attached per severity, and an engine that is down silences the symptoms
-// it causes in the same suite and model (stalled run, errors).
+// it causes in the same suite and model (stalled run, errors). The
+// run-finished notification has a route of its own, first: one group per
+// run, every receiver, never its resolution, so it is sent once.
 func Alertmanager(r Receivers, t Timing) ([]byte, error) {
 	if err := checkURL("webhook URL", r.WebhookURL); err != nil {
 		return nil, err
@@ -190,6 +194,19 @@ func Alertmanager(r Receivers, t Timing) ([]byte, error) {
 		}},
 		Receivers: []amReceiver{{Name: receiverDefault, WebhookConfigs: webhook}},
 	}
+	done := amReceiver{Name: receiverRunFinished, WebhookConfigs: []amWebhook{{URL: r.WebhookURL}}}
+	if r.Slack != nil {
+		done.SlackConfigs = []amSlack{{APIURL: r.Slack.APIURL, Channel: r.Slack.Channel,
+			Title: `{{ .CommonAnnotations.summary }}`,
+			Text:  `{{ range .Alerts }}{{ .Annotations.description }} <{{ .Annotations.dashboard }}|Overview>` + "\n" + `{{ end }}`}}
+	}
+	if r.Email != nil {
+		done.EmailConfigs = []amEmail{{To: r.Email.To, From: r.Email.From, Smarthost: r.Email.Smarthost,
+			AuthUsername: r.Email.AuthUsername, AuthPassword: r.Email.AuthPassword}}
+	}
+	cfg.Route.Routes = append(cfg.Route.Routes, amRoute{Receiver: receiverRunFinished, Matchers: []string{fmt.Sprintf("alertname=%q", AlertRunFinished)},
+		GroupBy: []string{"alertname", "run_id"}, GroupWait: t.GroupWait.String(), RepeatInterval: t.RepeatInterval[SeverityInfo].String()})
+	cfg.Receivers = append(cfg.Receivers, done)
 	for _, sev := range Severities {
 		rcv := amReceiver{Name: sev, WebhookConfigs: webhook}
 		if r.Slack != nil && sev != SeverityInfo {

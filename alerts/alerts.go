@@ -4,13 +4,17 @@
 // should not.
 //
 // Regression alerts rely on the contract's summary series: one sample per
-// finished benchmark at its finish time, labelled by configuration (suite,
-// model, workload, cores, loadgen, level). The latest run is
-// last_over_time(x[Recent]); its baseline is the median of the same
-// configuration's runs in the Baseline window before that,
-// quantile_over_time(0.5, x[Baseline] offset Recent), used only when
-// count_over_time over the same window reaches MinRuns. Runs of one
-// configuration closer together than Recent fall out of each other's baseline.
+// finished benchmark at its finish time, labelled by run (run_id) and
+// configuration (suite, model, workload, cores, loadgen, level). The latest
+// run of a configuration is the one with the largest
+// servebench_benchmark_finished_timestamp_seconds in the last Recent; its
+// baseline is the median, across runs, of the configuration's runs in the
+// Baseline window before that (quantile by configuration over
+// last_over_time(x[Baseline] offset Recent)), used only when MinRuns of them
+// exist. Only valid runs (servebench_benchmark_valid 1) count, as latest run
+// or in a baseline; a latest run flagged invalid raises BenchmarkFlagged
+// instead. Runs of one configuration closer together than Recent fall out of
+// each other's baseline.
 //
 // Everything here is a pure function of Options; output is byte for byte
 // reproducible and the package is safe for concurrent use.
@@ -27,6 +31,9 @@ import (
 type Options struct {
 	RunbookBase string // URL prefix of docs/runbooks/, ending in "/"
 	EngineJob   string // Prometheus job scraping the engine's /metrics
+	// OverviewURL is the Overview board on the Grafana the notifications
+	// link to (dashboards.OverviewPath on its base URL).
+	OverviewURL string
 
 	LiveInterval       model.Duration // evaluation interval of the live group
 	RegressionInterval model.Duration // evaluation interval of the regression group
@@ -53,6 +60,9 @@ type Options struct {
 	QueueWaiting  float64        // waiting requests above this ...
 	QueueWindow   model.Duration // ... rising over this window ...
 	QueueFor      model.Duration // ... for this long
+
+	FinishedFor    model.Duration // a finished run is notified after this long ...
+	FinishedWindow model.Duration // ... and its alert resolves after this long
 }
 
 // DefaultOptions are the options of the checked-in rule files.
@@ -60,6 +70,7 @@ func DefaultOptions() Options {
 	return Options{
 		RunbookBase:        "https://github.com/servebench/servebench/blob/main/docs/runbooks/",
 		EngineJob:          "engine",
+		OverviewURL:        "http://127.0.0.1:3000/d/servebench-overview",
 		LiveInterval:       d("30s"),
 		RegressionInterval: d("1m"),
 		RateWindow:         d("1m"),
@@ -82,6 +93,8 @@ func DefaultOptions() Options {
 		QueueWaiting:       10,
 		QueueWindow:        d("10m"),
 		QueueFor:           d("10m"),
+		FinishedFor:        d("10s"),
+		FinishedWindow:     d("10m"),
 	}
 }
 
@@ -93,7 +106,8 @@ func d(s string) model.Duration {
 	return v
 }
 
-// Severities, the routing key of alertmanager.yml.
+// Severities, the routing key of alertmanager.yml (the run-finished
+// notification has a route of its own).
 const (
 	SeverityCritical = "critical"
 	SeverityWarning  = "warning"
@@ -115,6 +129,9 @@ const (
 	AlertEngineDown           = "ServebenchEngineDown"
 	AlertRunStalled           = "ServebenchRunStalled"
 	AlertQueueGrowing         = "ServebenchQueueGrowing"
+	// AlertRunFinished is the notification that a run ended (complete,
+	// interrupted or failed); Alertmanager sends it once.
+	AlertRunFinished = "ServebenchRunFinished"
 )
 
 // Runbooks maps each alert to its runbook, a file in docs/runbooks/.
@@ -128,6 +145,7 @@ var Runbooks = map[string]string{
 	AlertEngineDown:           "engine-down.md",
 	AlertRunStalled:           "run-stalled.md",
 	AlertQueueGrowing:         "queue-growing.md",
+	AlertRunFinished:          "run-finished.md",
 }
 
 // RuleFile is a Prometheus rule file.

@@ -180,8 +180,8 @@ func TestAmtoolCheckConfig(t *testing.T) {
 				t.Fatalf("amtool check-config: %v\n%s\n%s", err, out, b)
 			}
 			s := string(b)
-			if name == "full" && (strings.Count(s, "slack_configs") != 2 || strings.Count(s, "email_configs") != 1) {
-				t.Errorf("slack on critical and warning, e-mail on critical expected:\n%s", s)
+			if name == "full" && (strings.Count(s, "slack_configs") != 3 || strings.Count(s, "email_configs") != 2) {
+				t.Errorf("slack on critical, warning and run-finished, e-mail on critical and run-finished expected:\n%s", s)
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,22 +22,78 @@ import (
 
 // webhookMessage is the part of Alertmanager's webhook payload the test reads.
 type webhookMessage struct {
-	Status string `json:"status"`
-	Alerts []struct {
-		Status      string            `json:"status"`
-		Labels      map[string]string `json:"labels"`
-		Annotations map[string]string `json:"annotations"`
-	} `json:"alerts"`
+	Status string         `json:"status"`
+	Alerts []webhookAlert `json:"alerts"`
 }
 
-// summarySample is one finished benchmark's output tokens/s.
+// webhookAlert is one alert of a webhook message.
+type webhookAlert struct {
+	Status      string            `json:"status"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+// inbox keeps every alert the webhook received, in order.
+type inbox struct {
+	mu     sync.Mutex
+	alerts []webhookAlert
+}
+
+// collect keeps the messages of hook as they arrive.
+func collect(hook <-chan webhookMessage) *inbox {
+	in := &inbox{}
+	go func() {
+		for m := range hook {
+			in.mu.Lock()
+			in.alerts = append(in.alerts, m.Alerts...)
+			in.mu.Unlock()
+		}
+	}()
+	return in
+}
+
+// all returns the alerts received so far that match.
+func (in *inbox) all(match func(webhookAlert) bool) []webhookAlert {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	var out []webhookAlert
+	for _, al := range in.alerts {
+		if match(al) {
+			out = append(out, al)
+		}
+	}
+	return out
+}
+
+// find returns the first alert received so far that matches.
+func (in *inbox) find(match func(webhookAlert) bool) (webhookAlert, bool) {
+	if got := in.all(match); len(got) > 0 {
+		return got[0], true
+	}
+	return webhookAlert{}, false
+}
+
+// wait waits up to d for an alert that matches.
+func (in *inbox) wait(d time.Duration, match func(webhookAlert) bool) (webhookAlert, bool) {
+	deadline := time.Now().Add(d)
+	for {
+		if al, ok := in.find(match); ok || time.Now().After(deadline) {
+			return al, ok
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// summarySample is one finished benchmark's output tokens/s, with its run's
+// finish time and validity, as the runner publishes them.
 type summarySample struct {
-	labels labelSet
+	labels labelSet // configuration and run_id
 	value  float64
 	at     time.Time
 }
 
-func (s summarySample) line(name string, ts string) string {
+// lines renders the sample's three series, each stamped with ts.
+func (s summarySample) lines(ts string) string {
 	keys := make([]string, 0, len(s.labels))
 	for k := range s.labels {
 		keys = append(keys, k)
@@ -46,8 +103,13 @@ func (s summarySample) line(name string, ts string) string {
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s=%q", k, s.labels[k])
 	}
-	return fmt.Sprintf("%s{%s} %g %s\n", name, strings.Join(parts, ","), s.value, ts)
+	l := strings.Join(parts, ",")
+	return fmt.Sprintf("%s{%s} %g %s\n%s{%s} %d %s\n%s{%s} 1 %s\n", contract.BenchmarkOutputTokenRate.Name, l, s.value, ts,
+		contract.BenchmarkFinished.Name, l, s.at.Unix(), ts, contract.BenchmarkValid.Name, l, ts)
 }
+
+// summaryFamilies are the families summarySample.lines writes.
+var summaryFamilies = []contract.Metric{contract.BenchmarkOutputTokenRate, contract.BenchmarkFinished, contract.BenchmarkValid}
 
 // TestE2ERegressionAlertDelivered: four hourly baseline runs of two
 // configurations are backfilled into a real Prometheus's TSDB with promtool
@@ -72,21 +134,20 @@ func TestE2ERegressionAlertDelivered(t *testing.T) {
 		values []float64
 	}{{a, []float64{100, 102, 98, 100}}, {b, []float64{200, 204, 196, 200}}} {
 		for i, v := range cfg.values {
-			baseline = append(baseline, summarySample{cfg.l, v, now.Add(time.Duration(i-5) * time.Hour)})
+			baseline = append(baseline, summarySample{cfg.l.with(contract.LabelRunID, fmt.Sprintf("r%d", i)), v, now.Add(time.Duration(i-5) * time.Hour)})
 		}
 	}
 	tsdb := filepath.Join(t.TempDir(), "tsdb")
-	backfill(t, promtoolBin, tsdb, name, baseline)
+	backfill(t, promtoolBin, tsdb, baseline)
 
 	// The fresh run, exposed the way the runner exposes summary series: one
 	// sample per configuration with the finish time as its timestamp.
 	finished := now.Add(-5 * time.Second)
-	latest := []summarySample{{a, 70, finished}, {b, 199, finished}}
+	latest := []summarySample{{a.with(contract.LabelRunID, "r9"), 70, finished}, {b.with(contract.LabelRunID, "r9"), 199, finished}}
 	runner := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n", name, contract.BenchmarkOutputTokenRate.Help, name)
 		for _, s := range latest {
-			fmt.Fprint(w, s.line(name, fmt.Sprint(s.at.UnixMilli())))
+			fmt.Fprint(w, s.lines(fmt.Sprint(s.at.UnixMilli())))
 		}
 	}))
 	defer runner.Close()
@@ -102,8 +163,8 @@ func TestE2ERegressionAlertDelivered(t *testing.T) {
 	prom := e2e.StartPrometheusTSDB(t, dir, tsdb, cfg)
 
 	// The baseline is in the TSDB: four runs per configuration.
-	if got := queryValues(t, prom.URL, fmt.Sprintf("count_over_time(%s[1d])", name)); len(got) != 2 || got[0] < 4 {
-		t.Fatalf("backfilled runs per configuration: %v, want 2 series with 4+ samples", got)
+	if got := queryValues(t, prom.URL, fmt.Sprintf("count by (cores) (last_over_time(%s[1d]))", name)); len(got) != 2 || got[0] < 4 {
+		t.Fatalf("backfilled runs per configuration: %v, want 2 configurations with 4+ runs", got)
 	}
 
 	deadline := time.After(60 * time.Second)
@@ -170,17 +231,21 @@ func mustString(t *testing.T, f func() ([]byte, error)) string {
 	return string(b)
 }
 
-// backfill writes samples as OpenMetrics (timestamps in seconds) and turns
-// them into TSDB blocks under tsdb with promtool.
-func backfill(t *testing.T, promtoolBin, tsdb, name string, samples []summarySample) {
+// backfill writes samples as OpenMetrics (timestamps in seconds, one
+// family after the other) and turns them into TSDB blocks under tsdb with
+// promtool.
+func backfill(t *testing.T, promtoolBin, tsdb string, samples []summarySample) {
 	t.Helper()
-	sort.SliceStable(samples, func(i, j int) bool {
-		return samples[i].labels[contract.LabelCores] < samples[j].labels[contract.LabelCores]
-	})
 	var om strings.Builder
-	fmt.Fprintf(&om, "# TYPE %s gauge\n", name)
-	for _, s := range samples {
-		om.WriteString(s.line(name, fmt.Sprint(s.at.Unix())))
+	for _, m := range summaryFamilies {
+		fmt.Fprintf(&om, "# TYPE %s gauge\n", m.Name)
+		for _, s := range samples {
+			for _, l := range strings.SplitAfter(s.lines(fmt.Sprint(s.at.Unix())), "\n") {
+				if strings.HasPrefix(l, m.Name+"{") {
+					om.WriteString(l)
+				}
+			}
+		}
 	}
 	om.WriteString("# EOF\n")
 	src := filepath.Join(t.TempDir(), "history.om")

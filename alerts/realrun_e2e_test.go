@@ -2,7 +2,9 @@ package alerts
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -13,20 +15,25 @@ import (
 	"github.com/servebench/servebench/internal/e2e"
 )
 
-// TestE2ERegressionFromRealRuns is the regression proof with real runs: the
-// runner does (at least) three short smoke runs against the engine simulator, then one
-// against a simulator three times slower (--slowdown 3); a real Prometheus
-// scrapes the runner's summary series (finish timestamps and all) and
-// evaluates the generated rules with test windows (a run is "the latest"
-// for 4 s, the baseline is the runs before that); a real Alertmanager must
-// deliver an inter-token-latency regression for the slow run to the test's
-// webhook. Throughput is not used here: a one-second level finishes too few
-// requests for a stable tokens/s, while the simulator's per-token latency is
-// stable run to run.
+// TestE2ERegressionFromRealRuns is the regression and notification proof
+// with real runs: the runner benchmarks the engine simulator (at least)
+// three times, then a simulator three times slower (--slowdown 3) twice,
+// the first time flagged invalid (its validity asks for more samples than a
+// second gives), the second time valid; a real Prometheus scrapes the
+// runner's summary series (finish timestamps and all) and evaluates the
+// generated rules with test windows (a run is "the latest" for 4 s, the
+// baseline is the runs before that, a finished run is notified for 6 s); a
+// real Alertmanager with the generated routes must deliver an
+// inter-token-latency regression for the valid slow run only, and exactly
+// one run-finished notification per run, never its resolution. Throughput
+// is not used here: a one-second level finishes too few requests for a
+// stable tokens/s, while the simulator's per-token latency is stable run to
+// run. The runs relax validity's sample count and lateness (a second of load
+// on a shared machine): the rules count valid runs only.
 func TestE2ERegressionFromRealRuns(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
-		t.Skip("builds two binaries and does four real runs")
+		t.Skip("builds two binaries and does five real runs")
 	}
 	goBin := e2e.Require(t, "go")
 	e2e.Require(t, "prometheus")
@@ -39,11 +46,13 @@ func TestE2ERegressionFromRealRuns(t *testing.T) {
 	}
 
 	hook, am := startWebhookAlertmanager(t)
+	inbox := collect(hook)
 
 	work := t.TempDir()
 	o := DefaultOptions()
 	o.RegressionInterval, o.LiveInterval, o.RegressionFor = d("1s"), d("1s"), d("1s")
 	o.Recent, o.Baseline = d("4s"), d("10m")
+	o.FinishedFor, o.FinishedWindow = d("1s"), d("6s")
 	writeRules(t, work, o)
 	runnerPort := e2e.FreePort(t)
 	prom := e2e.StartPrometheus(t, work, mustString(t, func() ([]byte, error) {
@@ -58,64 +67,117 @@ func TestE2ERegressionFromRealRuns(t *testing.T) {
 		e2e.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/health", port), 30*time.Second)
 		return port
 	}
-	smoke := func(enginePort int) {
+	var runs []string
+	var lastRun time.Time
+	bench := func(enginePort int, valid bool) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, filepath.Join(bin, "runner"), "start", "--suite=smoke", "--engine=external",
-			fmt.Sprintf("--target=http://127.0.0.1:%d", enginePort), "--results="+filepath.Join(work, "results"),
-			fmt.Sprintf("--web.listen-address=127.0.0.1:%d", runnerPort), "--max-seconds=1")
+		minSamples := "1"
+		if !valid {
+			minSamples = "1000000"
+		}
+		summary := filepath.Join(work, fmt.Sprintf("summary-%d.json", len(runs)))
+		cmd := exec.CommandContext(ctx, filepath.Join(bin, "runner"), "bench", fmt.Sprintf("--target=http://127.0.0.1:%d", enginePort),
+			"--profile=concurrent", "--rate=4", "--workload=chat_lite", "--max-seconds=1", "--output="+summary,
+			"--valid.min-samples="+minSamples, "--valid.max-lateness=200", fmt.Sprintf("--web.listen-address=127.0.0.1:%d", runnerPort))
 		cmd.Dir = work
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("runner start: %v\n%s", err, out)
+			t.Fatalf("runner bench: %v\n%s", err, out)
 		}
+		b, err := os.ReadFile(summary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s struct {
+			RunID string `json:"run_id"`
+		}
+		if err := json.Unmarshal(b, &s); err != nil || s.RunID == "" {
+			t.Fatalf("summary.json of runner bench has no run_id: %v\n%s", err, b)
+		}
+		runs = append(runs, s.RunID)
+		lastRun = time.Now()
 	}
 
-	// Baseline runs until three of them reached Prometheus: the runner exits
-	// right after its last benchmark, so a scrape can miss a run's summary.
+	// Baseline runs until three of them reached Prometheus (the runner
+	// lingers for a scrape, but a scrape can still come too late).
 	normal := sim("1")
 	itl := contract.BenchmarkITL.Name + `{quantile="0.95"}`
+	valid := contract.BenchmarkValid.Name
 	baseline := 0.0
-	for runs := 0; baseline < 3; runs++ {
-		if runs == 6 {
-			t.Fatalf("only %g of %d baseline runs reached Prometheus", baseline, runs)
+	for n := 0; baseline < 3; n++ {
+		if n == 6 {
+			t.Fatalf("only %g of %d baseline runs reached Prometheus", baseline, n)
 		}
-		smoke(normal)
+		bench(normal, true)
 		time.Sleep(2 * time.Second) // runs finish more than Recent apart
-		for _, v := range queryValues(t, prom.URL, fmt.Sprintf("count_over_time(%s[10m])", itl)) {
-			baseline = max(baseline, v)
+		for _, v := range queryValues(t, prom.URL, fmt.Sprintf("sum(last_over_time(%s[10m]))", valid)) {
+			baseline = v
 		}
 	}
-	for len(hook) > 0 { // nothing about the baseline runs concerns this test
-		<-hook
+
+	// A slow run flagged invalid raises no regression.
+	slow := sim("3")
+	bench(slow, false)
+	time.Sleep(8 * time.Second)
+	if al, ok := inbox.find(func(al webhookAlert) bool {
+		return al.Labels["alertname"] == AlertITLRegression && al.Status == "firing"
+	}); ok {
+		t.Fatalf("%s for a run flagged invalid: %s", AlertITLRegression, al.Annotations["description"])
 	}
 
-	slow := sim("3")
+	// The same slowness, valid, does.
 	degraded := time.Now()
-	smoke(slow)
+	bench(slow, true)
+	al, ok := inbox.wait(30*time.Second, func(al webhookAlert) bool {
+		if al.Labels["alertname"] != AlertITLRegression || al.Status != "firing" {
+			return false
+		}
+		// A three times slower engine more than doubles ITL; a baseline
+		// run's noise would fire near the threshold (120%).
+		var pct float64
+		desc := al.Annotations["description"]
+		if _, err := fmt.Sscanf(desc[strings.Index(desc, " is ")+4:], "%g%%", &pct); err != nil || pct < 150 {
+			t.Logf("ignoring %s: %s", AlertITLRegression, desc)
+			return false
+		}
+		return true
+	})
+	if !ok {
+		t.Fatalf("no %s delivered within 30s of the valid slow run; p95 ITL of each run: %v", AlertITLRegression,
+			queryValues(t, prom.URL, fmt.Sprintf("last_over_time(%s[10m])", itl)))
+	}
+	t.Logf("delivered %s after %s: %s", AlertITLRegression, time.Since(degraded).Round(100*time.Millisecond), al.Annotations["description"])
+	if al.Labels[contract.LabelRunID] != runs[len(runs)-1] {
+		t.Errorf("regression labelled run %q, want the slow run %s", al.Labels[contract.LabelRunID], runs[len(runs)-1])
+	}
 
-	deadline := time.After(30 * time.Second)
-	for {
-		select {
-		case m := <-hook:
-			for _, al := range m.Alerts {
-				if al.Labels["alertname"] != AlertITLRegression || al.Status != "firing" {
-					continue
-				}
-				// A three times slower engine more than doubles ITL; a
-				// baseline run's noise would fire near the threshold (120%).
-				var pct float64
-				desc := al.Annotations["description"]
-				if _, err := fmt.Sscanf(desc[strings.Index(desc, " is ")+4:], "%g%%", &pct); err != nil || pct < 150 {
-					t.Logf("ignoring %s: %s", AlertITLRegression, desc)
-					continue
-				}
-				t.Logf("delivered %s after %s: %s", AlertITLRegression, time.Since(degraded).Round(100*time.Millisecond), al.Annotations["description"])
-				return
+	// Every run was notified once as it finished, and never again (its
+	// alert resolved 6 s after; Alertmanager sends no resolution).
+	time.Sleep(time.Until(lastRun.Add(time.Duration(o.FinishedWindow) + 3*time.Second)))
+	for i, id := range runs {
+		got := inbox.all(func(al webhookAlert) bool {
+			return al.Labels["alertname"] == AlertRunFinished && al.Labels[contract.LabelRunID] == id
+		})
+		if len(got) != 1 || got[0].Status != "firing" {
+			t.Errorf("run %s: %d run-finished notifications %v, want one, firing", id, len(got), got)
+			continue
+		}
+		desc, link := got[0].Annotations["description"], got[0].Annotations["dashboard"]
+		valid := "1 valid"
+		if i == len(runs)-2 {
+			valid = "0 valid" // the slow run flagged invalid
+		}
+		for _, want := range []string{"Run " + id + " of suite bench on Qwen/Qwen3-0.6B ended complete: 1 benchmarks, " + valid, "Best output: ", "tokens/s at concurrent-4 (chat_lite)", "TTFT p95 from "} {
+			if !strings.Contains(desc, want) {
+				t.Errorf("run %s: description %q lacks %q", id, desc, want)
 			}
-		case <-deadline:
-			t.Fatalf("no %s delivered within 30s of the slow run; latest p95 ITL per level: %v", AlertITLRegression,
-				queryValues(t, prom.URL, fmt.Sprintf("last_over_time(%s[10m])", itl)))
+		}
+		if !strings.HasPrefix(link, o.OverviewURL+"?var-suite=bench&var-run="+id+"&from=") || !strings.Contains(link, "000&to=") {
+			t.Errorf("run %s: dashboard link %q", id, link)
+		}
+		if i == 0 {
+			t.Logf("run-finished notification: %s (%s)", desc, link)
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prometheus/common/model"
+
 	"github.com/servebench/servebench/exporter/contract"
 )
 
@@ -86,39 +88,101 @@ func Recording(o Options) RuleFile {
 }
 
 // Alerting is the regression group (baseline recording rules and the
-// regression alerts over the summary series) and the live group (alerts
-// while a run is in progress).
+// regression alerts over the summary series), the live group (alerts
+// while a run is in progress) and the run-finished notification.
 func Alerting(o Options) RuleFile {
 	return RuleFile{Groups: []Group{
 		{Name: "servebench-regression", Interval: o.RegressionInterval, Rules: regressionRules(o)},
 		{Name: "servebench-live", Interval: o.LiveInterval, Rules: liveAlerts(o)},
+		{Name: "servebench-runs", Interval: o.LiveInterval, Rules: []Rule{runFinished(o)}},
 	}}
+}
+
+// ofRun is a query template for the value(s) of expr (a PromQL format
+// string whose one %q is the run id) over the last week.
+func ofRun(expr string) string {
+	return "printf `" + expr + "` $labels.run_id | query"
+}
+
+// runFinished notifies once that a run ended, with its status, headline
+// figures read from its summary series and a link to the Overview board
+// filtered to it (over its start to its end). The alert fires for
+// FinishedWindow after the run's completion is published, then resolves;
+// its route in alertmanager.yml sends it once and never its resolution.
+func runFinished(o Options) Rule {
+	run, cfg := by(contract.RunLabels...), by(contract.BenchmarkLabels...)
+	r := o.alert(AlertRunFinished, SeverityInfo, o.FinishedFor,
+		fmt.Sprintf("max by (%s) (last_over_time(%s[%s]))", run, contract.RunFinished.Name, o.FinishedWindow),
+		"Run {{ $labels.run_id }} ({{ $labels.suite }}, {{ $labels.model }}) finished: {{ $labels.status }}",
+		"Run {{ $labels.run_id }} of suite {{ $labels.suite }} on {{ $labels.model }} ended {{ $labels.status }}: "+
+			"{{ with "+ofRun(`count(max by (`+cfg+`) (last_over_time(`+contract.BenchmarkInfo.Name+`{run_id=%q}[1w])))`)+" }}{{ . | first | value }}{{ else }}no{{ end }} benchmarks, "+
+			"{{ with "+ofRun(`count(max by (`+cfg+`) (last_over_time(`+contract.BenchmarkValid.Name+`{run_id=%q}[1w])) == 1)`)+" }}{{ . | first | value }}{{ else }}0{{ end }} valid."+
+			"{{ with "+ofRun(`topk(1, last_over_time(`+contract.BenchmarkOutputTokenRate.Name+`{run_id=%q}[1w]))`)+" }}{{ with first . }}"+
+			" Best output: {{ value . | humanize }} tokens/s at {{ label \"level\" . }} ({{ label \"workload\" . }}).{{ end }}{{ end }}"+
+			"{{ with "+ofRun(`min(last_over_time(`+contract.BenchmarkTTFT.Name+`{run_id=%q,quantile="0.95"}[1w]))`)+" }}"+
+			" TTFT p95 from {{ . | first | value | humanizeDuration }}{{ end }}"+
+			"{{ with "+ofRun(`max(last_over_time(`+contract.BenchmarkTTFT.Name+`{run_id=%q,quantile="0.95"}[1w]))`)+" }}"+
+			" to {{ . | first | value | humanizeDuration }} across levels.{{ end }}")
+	from := "{{ with " + ofRun(`last_over_time(`+contract.RunStarted.Name+`{run_id=%q}[1w])`) + " }}{{ . | first | value | printf \"%.0f\" }}000{{ end }}"
+	r.Annotations["dashboard"] = o.OverviewURL + "?var-suite={{ $labels.suite }}&var-run={{ $labels.run_id }}&from=" + from + "&to={{ printf \"%.0f\" $value }}000"
+	return r
 }
 
 // regressed are the summary series with a baseline; the quantile series keep
 // their quantile label.
 var regressed = []contract.Metric{contract.BenchmarkOutputTokenRate, contract.BenchmarkTTFT, contract.BenchmarkITL}
 
+// The summary series carry one sample per run (run_id) and configuration,
+// so rules read each with last_over_time over a window and aggregate across
+// runs: the latest run is the one with the largest finish time, the baseline
+// is the median across the previous runs. Only valid runs count: a run
+// flagged invalid (servebench_benchmark_valid 0) neither triggers a
+// regression nor enters a baseline.
+
+// runMatch joins a summary series to other series of the same run and
+// configuration.
+var runMatch = by(contract.SummaryLabels...)
+
+// validRuns keeps the runs of expr (a range function over summary series
+// within window, ending offset before the evaluation) that were valid.
+func validRuns(expr string, window model.Duration, offset string) string {
+	return fmt.Sprintf("%s\nand on (%s) (last_over_time(%s[%s]%s) == 1)", expr, runMatch, contract.BenchmarkValid.Name, window, offset)
+}
+
+// latestRun keeps, of expr over the last window, the latest run of each
+// configuration.
+func latestRun(expr string, window model.Duration) string {
+	return fmt.Sprintf("%s\nand on (%s) topk by (%s) (1, last_over_time(%s[%s]))",
+		expr, runMatch, by(contract.BenchmarkLabels...), contract.BenchmarkFinished.Name, window)
+}
+
 func regressionRules(o Options) []Rule {
 	var rules []Rule
 	for _, m := range regressed {
 		group := contract.BenchmarkLabels
 		if m.Name != contract.BenchmarkOutputTokenRate.Name {
-			group = contract.SummaryQuantileLabels
+			group = append(append([]string(nil), group...), contract.LabelQuantile)
 		}
 		g := by(group...)
+		offset := " offset " + o.Recent.String()
+		// One value per run, whoever scraped or backfilled it.
+		baseline := fmt.Sprintf("max by (%s, %s) (\n%s\n)", contract.LabelRunID, g,
+			indent(validRuns(fmt.Sprintf("last_over_time(%s[%s]%s)", m.Name, o.Baseline, offset), o.Baseline, offset)))
 		rules = append(rules,
-			Rule{Record: Latest(m, o), Expr: fmt.Sprintf("max by (%s) (last_over_time(%s[%s]))", g, m.Name, o.Recent)},
-			Rule{Record: Median(m, o), Expr: fmt.Sprintf("max by (%s) (quantile_over_time(0.5, %s[%s] offset %s))", g, m.Name, o.Baseline, o.Recent)},
-			Rule{Record: Runs(m, o), Expr: fmt.Sprintf("max by (%s) (count_over_time(%s[%s] offset %s))", g, m.Name, o.Baseline, o.Recent)},
+			// by (run_id, ...): the same benchmark scraped by two jobs, or
+			// backfilled without job and instance, is one run.
+			Rule{Record: Latest(m, o), Expr: fmt.Sprintf("max by (%s, %s) (\n%s\n)", contract.LabelRunID, g,
+				indent(validRuns(latestRun(fmt.Sprintf("last_over_time(%s[%s])", m.Name, o.Recent), o.Recent), o.Recent, "")))},
+			Rule{Record: Median(m, o), Expr: fmt.Sprintf("quantile by (%s) (0.5,\n%s\n)", g, indent(baseline))},
+			Rule{Record: Runs(m, o), Expr: fmt.Sprintf("count by (%s) (\n%s\n)", g, indent(baseline))},
 		)
 	}
 	where := "{{ $labels.model }} / {{ $labels.workload }} on {{ $labels.cores }} cores at {{ $labels.level }}"
 	tp := contract.BenchmarkOutputTokenRate
 	rules = append(rules, o.alert(AlertThroughputRegression, SeverityWarning, o.RegressionFor,
-		fmt.Sprintf("(%s / %s) < %s\nand %s >= %d", Latest(tp, o), Median(tp, o), num(1-o.ThroughputDrop), Runs(tp, o), o.MinRuns),
+		fmt.Sprintf("(%s / ignoring (run_id) group_left %s) < %s\nand ignoring (run_id) %s >= %d", Latest(tp, o), Median(tp, o), num(1-o.ThroughputDrop), Runs(tp, o), o.MinRuns),
 		"Throughput regression: "+where,
-		fmt.Sprintf("Output tokens/s of the latest {{ $labels.suite }} run ({{ $labels.loadgen }}) is {{ $value | humanizePercentage }} of the median of the previous runs of the same configuration (alert below %s, at least %d previous runs in %s).",
+		fmt.Sprintf("Output tokens/s of run {{ $labels.run_id }} ({{ $labels.suite }}, {{ $labels.loadgen }}) is {{ $value | humanizePercentage }} of the median of the previous valid runs of the same configuration (alert below %s, at least %d previous valid runs in %s).",
 			pct(1-o.ThroughputDrop), o.MinRuns, o.Baseline)))
 	for _, l := range []struct {
 		name, what, desc string
@@ -127,18 +191,21 @@ func regressionRules(o Options) []Rule {
 		q := `{quantile="0.95"}`
 		latest, median, runs := Latest(l.m, o)+q, Median(l.m, o)+q, Runs(l.m, o)+q
 		rules = append(rules, o.alert(l.name, SeverityWarning, o.RegressionFor,
-			fmt.Sprintf("(%s / %s) > %s\nand (%s - %s) > %s\nand %s >= %d", latest, median, num(1+o.LatencyRise), latest, median, num(o.LatencyMinDelta), runs, o.MinRuns),
+			fmt.Sprintf("(%s / ignoring (run_id) group_left %s) > %s\nand (%s - ignoring (run_id) group_left %s) > %s\nand ignoring (run_id) %s >= %d",
+				latest, median, num(1+o.LatencyRise), latest, median, num(o.LatencyMinDelta), runs, o.MinRuns),
 			fmt.Sprintf("%s p95 regression: %s", l.what, where),
-			fmt.Sprintf("p95 %s of the latest {{ $labels.suite }} run ({{ $labels.loadgen }}) is {{ $value | humanizePercentage }} of the median of the previous runs of the same configuration (alert above %s and %s slower, at least %d previous runs in %s).",
+			fmt.Sprintf("p95 %s of run {{ $labels.run_id }} ({{ $labels.suite }}, {{ $labels.loadgen }}) is {{ $value | humanizePercentage }} of the median of the previous valid runs of the same configuration (alert above %s and %s slower, at least %d previous valid runs in %s).",
 				l.desc, pct(1+o.LatencyRise), num(o.LatencyMinDelta*1000)+" ms", o.MinRuns, o.Baseline)))
 	}
-	cfg := by(contract.BenchmarkLabels...)
 	rules = append(rules, o.alert(AlertBenchmarkFlagged, SeverityWarning, o.FlaggedFor,
-		fmt.Sprintf("max by (%s) (last_over_time(%s[%s])) == 0", cfg, contract.BenchmarkValid.Name, o.Recent),
+		fmt.Sprintf("max by (%s) (\n%s\n)", runMatch, indent(latestRun(fmt.Sprintf("last_over_time(%s[%s]) == 0", contract.BenchmarkValid.Name, o.Recent), o.Recent))),
 		"Benchmark flagged invalid: "+where,
-		"The latest {{ $labels.suite }} benchmark was flagged invalid (client-bound, too few samples or too many errors); do not compare its numbers. The run's summary.json lists the invalid_reasons."))
+		"The latest {{ $labels.suite }} benchmark of this configuration (run {{ $labels.run_id }}) was flagged invalid (client-bound, too few samples or too many errors): it is left out of regression checks and baselines; do not compare its numbers. The run's summary.json lists the invalid_reasons."))
 	return rules
 }
+
+// indent indents every line of s by two spaces.
+func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
 
 func liveAlerts(o Options) []Rule {
 	where := "{{ $labels.model }} / {{ $labels.workload }} on {{ $labels.cores }} cores at {{ $labels.level }}"

@@ -3,6 +3,7 @@ package alerts
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -67,12 +68,14 @@ func UnitTests(ruleDir string) TestFile {
 		EvaluationInterval: d("30s"),
 		Tests: []TestGroup{
 			regressionScenario(rules),
+			invalidBaselineScenario(rules),
 			errorScenario(rules),
 			latenessScenario(rules),
 			engineDownScenario(rules),
 			engineDownNoRunScenario(),
 			stalledScenario(rules),
 			queueScenario(rules),
+			runFinishedScenario(rules),
 		},
 	}
 }
@@ -139,46 +142,116 @@ func expected(r Rule, labels labelSet, value string) ExpAlert {
 
 func at(s string) model.Duration { return d(s) }
 
-// hourly renders one sample per hourly run (interval 1m), '_' between.
-func hourly(values ...string) string { return strings.Join(values, " _x59 ") }
+// figure is one summary series of a run: a contract series, extra labels
+// (a quantile), its value.
+type figure struct {
+	m     contract.Metric
+	extra []string
+	value string
+}
 
-// regressionScenario: hourly runs of three configurations. A regresses on
-// its fifth run (throughput -20%, TTFT p95 +40%, ITL p95 +30%, flagged
-// invalid); B stays within the thresholds, its ITL rising 25% but by only
-// 2.5 ms; C halves its throughput with only two previous runs.
+func tps(v string) figure { return figure{contract.BenchmarkOutputTokenRate, nil, v} }
+func ttft(v string) figure {
+	return figure{contract.BenchmarkTTFT, []string{contract.LabelQuantile, "0.95"}, v}
+}
+func itl(v string) figure {
+	return figure{contract.BenchmarkITL, []string{contract.LabelQuantile, "0.95"}, v}
+}
+
+// history is the finished benchmarks of one configuration, one an hour:
+// run k finishes at minute 60k with figures[k], valid unless listed in
+// invalid. Each run's series carry its run_id and have one sample, as the
+// runner publishes them, with its finish time and validity.
+func history(cfg labelSet, name string, invalid []int, figures ...[]figure) []InputSeries {
+	var out []InputSeries
+	for k, fs := range figures {
+		at := 60 * k
+		values := func(v string) string {
+			if at == 0 {
+				return v
+			}
+			return fmt.Sprintf("_x%d %s", at, v)
+		}
+		r := cfg.with(contract.LabelRunID, fmt.Sprintf("%s-%d", name, k))
+		valid := "1"
+		if slices.Contains(invalid, k) {
+			valid = "0"
+		}
+		out = append(out,
+			InputSeries{r.series(contract.BenchmarkFinished.Name), values(fmt.Sprint(at * 60))},
+			InputSeries{r.series(contract.BenchmarkValid.Name), values(valid)})
+		for _, f := range fs {
+			out = append(out, InputSeries{r.with(f.extra...).series(f.m.Name), values(f.value)})
+		}
+	}
+	return out
+}
+
+// runOf is the labels of run k of a history.
+func runOf(cfg labelSet, name string, k int) labelSet {
+	return cfg.with(contract.LabelRunID, fmt.Sprintf("%s-%d", name, k))
+}
+
+// regressionScenario: hourly runs of four configurations. A regresses on
+// its fifth run (throughput -20%, TTFT p95 +40%, ITL p95 +30%); B stays
+// within the thresholds, its ITL rising 25% but by only 2.5 ms; C halves
+// its throughput with only two previous runs; D's fifth run is as slow as
+// A's but flagged invalid: no regression, only the flag.
 func regressionScenario(r map[string]Rule) TestGroup {
 	a := config("nightly", "chat", "8", "constant-4")
 	b := config("nightly", "chat", "16", "constant-4")
 	c := config("nightly", "long", "8", "constant-4")
-	p95, p50 := []string{"quantile", "0.95"}, []string{"quantile", "0.5"}
-	tps, ttft, itl, valid := contract.BenchmarkOutputTokenRate.Name, contract.BenchmarkTTFT.Name, contract.BenchmarkITL.Name, contract.BenchmarkValid.Name
+	fl := config("nightly", "chat", "32", "constant-4")
+	p95 := []string{"quantile", "0.95"}
 	none := []ExpAlert{}
+	run := func(t, tt, it string) []figure { return []figure{tps(t), ttft(tt), itl(it)} }
+	var in []InputSeries
+	in = append(in, history(a, "a", nil, run("100", "0.5", "0.05"), run("102", "0.52", "0.051"), run("98", "0.48", "0.049"),
+		run("100", "0.5", "0.05"), run("80", "0.7", "0.065"))...)
+	in = append(in, history(b, "b", nil, run("200", "0.5", "0.01"), run("204", "0.52", "0.01"), run("196", "0.48", "0.01"),
+		run("200", "0.5", "0.01"), run("195", "0.55", "0.0125"))...)
+	in = append(in, history(c, "c", nil, []figure{tps("100")}, []figure{tps("100")}, []figure{tps("50")})...)
+	in = append(in, history(fl, "d", []int{4}, run("100", "0.5", "0.05"), run("102", "0.52", "0.051"), run("98", "0.48", "0.049"),
+		run("100", "0.5", "0.05"), run("80", "0.7", "0.065"))...)
+	a4, d4 := runOf(a, "a", 4), runOf(fl, "d", 4)
 	return TestGroup{
-		Name:     "regression against the median of previous runs of the same configuration",
-		Interval: d("1m"),
-		InputSeries: []InputSeries{
-			{a.series(tps), hourly("100", "102", "98", "100", "80")},
-			{b.series(tps), hourly("200", "204", "196", "200", "195")},
-			{c.series(tps), hourly("100", "100", "50")},
-			{a.with(p95...).series(ttft), hourly("0.5", "0.52", "0.48", "0.5", "0.7")},
-			{a.with(p50...).series(ttft), hourly("0.3", "0.3", "0.3", "0.3", "0.3")},
-			{b.with(p95...).series(ttft), hourly("0.5", "0.52", "0.48", "0.5", "0.55")},
-			{a.with(p95...).series(itl), hourly("0.05", "0.051", "0.049", "0.05", "0.065")},
-			{b.with(p95...).series(itl), hourly("0.01", "0.01", "0.01", "0.01", "0.0125")},
-			{a.series(valid), hourly("1", "1", "1", "1", "0")},
-			{b.series(valid), hourly("1", "1", "1", "1", "1")},
-		},
+		Name:        "regression against the median of previous valid runs of the same configuration",
+		Interval:    d("1m"),
+		InputSeries: in,
 		AlertRuleTests: []AlertTest{
-			{at("250m"), AlertThroughputRegression, []ExpAlert{expected(r[AlertThroughputRegression], a, "80%")}},
+			{at("250m"), AlertThroughputRegression, []ExpAlert{expected(r[AlertThroughputRegression], a4, "80%")}},
 			{at("190m"), AlertThroughputRegression, none}, // fourth run in line with the first three
 			{at("130m"), AlertThroughputRegression, none}, // C halved, but only two previous runs
 			{at("241m"), AlertThroughputRegression, none}, // pending: for not yet elapsed
-			{at("250m"), AlertTTFTRegression, []ExpAlert{expected(r[AlertTTFTRegression], a.with(p95...), "140%")}},
+			{at("250m"), AlertTTFTRegression, []ExpAlert{expected(r[AlertTTFTRegression], a4.with(p95...), "140%")}},
 			{at("190m"), AlertTTFTRegression, none},
-			{at("250m"), AlertITLRegression, []ExpAlert{expected(r[AlertITLRegression], a.with(p95...), "130%")}},
+			{at("250m"), AlertITLRegression, []ExpAlert{expected(r[AlertITLRegression], a4.with(p95...), "130%")}},
 			{at("190m"), AlertITLRegression, none},
-			{at("250m"), AlertBenchmarkFlagged, []ExpAlert{expected(r[AlertBenchmarkFlagged], a, "0")}},
+			{at("250m"), AlertBenchmarkFlagged, []ExpAlert{expected(r[AlertBenchmarkFlagged], d4, "0")}},
 			{at("190m"), AlertBenchmarkFlagged, none},
+		},
+	}
+}
+
+// invalidBaselineScenario: E has three valid runs at 100 tokens/s and four
+// runs flagged invalid at 10 (a noisy host); its eighth run, valid, makes
+// 85. Counted in the baseline, the invalid runs would make the median 10
+// and 85 a rise; left out, the median is 100 and 85 a regression. F's
+// baseline is only invalid runs: no median, no alert however slow.
+func invalidBaselineScenario(r map[string]Rule) TestGroup {
+	e := config("nightly", "chat", "4", "constant-2")
+	f := config("nightly", "chat", "2", "constant-2")
+	one := func(v string) []figure { return []figure{tps(v)} }
+	var in []InputSeries
+	in = append(in, history(e, "e", []int{3, 4, 5, 6}, one("100"), one("100"), one("100"), one("10"), one("10"), one("10"), one("10"), one("85"))...)
+	in = append(in, history(f, "f", []int{0, 1, 2, 3}, one("100"), one("100"), one("100"), one("100"), one("20"))...)
+	return TestGroup{
+		Name:        "invalid runs stay out of the baseline",
+		Interval:    d("1m"),
+		InputSeries: in,
+		AlertRuleTests: []AlertTest{
+			{at("430m"), AlertThroughputRegression, []ExpAlert{expected(r[AlertThroughputRegression], runOf(e, "e", 7), "85%")}},
+			{at("250m"), AlertThroughputRegression, []ExpAlert{}},
 		},
 	}
 }
@@ -304,6 +377,45 @@ func queueScenario(r map[string]Rule) TestGroup {
 		AlertRuleTests: []AlertTest{
 			{at("20m"), AlertQueueGrowing, []ExpAlert{expected(r[AlertQueueGrowing], growing.without("engine", "job"), "80")}},
 			{at("5m"), AlertQueueGrowing, []ExpAlert{}},
+		},
+	}
+}
+
+// runFinishedScenario: run r7 (two benchmarks, one valid) finishes at minute
+// 5, having started at minute 1. The notification fires once the for has
+// passed, with the run's headline figures and a link to its time range, and
+// resolves FinishedWindow later.
+func runFinishedScenario(r map[string]Rule) TestGroup {
+	run := labelSet{contract.LabelRunID: "r7", contract.LabelSuite: "nightly", contract.LabelModel: "qwen-0.5b", contract.LabelStatus: string(contract.RunComplete)}
+	at5 := func(v string) string { return "_x5 " + v }
+	var in []InputSeries
+	for _, b := range []struct{ level, valid, tps, ttft string }{{"concurrent-1", "1", "50", "0.2"}, {"concurrent-8", "0", "120", "0.9"}} {
+		l := config("nightly", "chat", "8", b.level).with(contract.LabelRunID, "r7")
+		in = append(in,
+			InputSeries{l.series(contract.BenchmarkInfo.Name), "_x4 1"},
+			InputSeries{l.series(contract.BenchmarkValid.Name), "_x4 " + b.valid},
+			InputSeries{l.series(contract.BenchmarkOutputTokenRate.Name), "_x4 " + b.tps},
+			InputSeries{l.with(contract.LabelQuantile, "0.95").series(contract.BenchmarkTTFT.Name), "_x4 " + b.ttft})
+	}
+	in = append(in,
+		InputSeries{run.series(contract.RunStarted.Name), at5("60")},
+		InputSeries{run.series(contract.RunFinished.Name), at5("300")})
+	rule := r[AlertRunFinished]
+	want := ExpAlert{ExpLabels: run.with("severity", rule.Labels["severity"]), ExpAnnotations: map[string]string{
+		"summary": "Run r7 (nightly, qwen-0.5b) finished: complete",
+		"description": "Run r7 of suite nightly on qwen-0.5b ended complete: 2 benchmarks, 1 valid. " +
+			"Best output: 120 tokens/s at concurrent-8 (chat). TTFT p95 from 200ms to 900ms across levels.",
+		"dashboard":   DefaultOptions().OverviewURL + "?var-suite=nightly&var-run=r7&from=60000&to=300000",
+		"runbook_url": rule.Annotations["runbook_url"],
+	}}
+	return TestGroup{
+		Name:        "a finished run is notified",
+		Interval:    d("1m"),
+		InputSeries: in,
+		AlertRuleTests: []AlertTest{
+			{at("6m"), AlertRunFinished, []ExpAlert{want}},
+			{at("4m"), AlertRunFinished, []ExpAlert{}},  // not finished yet
+			{at("16m"), AlertRunFinished, []ExpAlert{}}, // the notification window has passed
 		},
 	}
 }

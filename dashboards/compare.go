@@ -14,9 +14,9 @@ import (
 // level, with the relative change from run A to run B.
 func compareBoard() *dashboard.DashboardBuilder {
 	vars := append(configVars(contract.BenchmarkInfo), summaryRunVar(varRunA, "run A", false), summaryRunVar(varRunB, "run B", false))
-	return board("servebench-compare", "servebench / Compare runs",
-		"Two runs side by side with the change from A to B, per workload, core count and level. Pick the runs in the run A / run B variables; widen the time range to include both.",
-		[]string{"compare", "history"}, vars, []cog.Builder[dashboard.AnnotationQuery]{finishAnnotation()},
+	return board(compareUID, "servebench / Compare runs",
+		"Two runs side by side with the change from A to B, per workload, core count and level. Pick the runs in the run A / run B variables; the last 30 days are listed, widen the time range for older runs.",
+		[]string{"compare", "history"}, vars, []cog.Builder[dashboard.AnnotationQuery]{finishAnnotation(varRunA, varRunB)},
 		newRow("Throughput",
 			compareTable("Output tokens/s", contract.BenchmarkOutputTokenRate, tokensUnit),
 			compareTable("Requests/s", contract.BenchmarkRequestRate, units.RequestsPerSecond)),
@@ -28,7 +28,7 @@ func compareBoard() *dashboard.DashboardBuilder {
 		newRow("Quality",
 			compareTable("Success ratio", contract.BenchmarkSuccessRatio, units.PercentUnit),
 			compareTable("Achieved send rate", contract.BenchmarkAchievedRate, units.RequestsPerSecond)),
-	)
+	).Time("now-30d", "now")
 }
 
 // compareGroup is the breakdown of a comparison: the runs' configuration
@@ -38,8 +38,8 @@ var compareGroup = []string{contract.LabelWorkload, contract.LabelCores, contrac
 // compareTable shows a summary figure of run A, of run B and B's relative
 // change, one row per workload / cores / level.
 func compareTable(title string, m contract.Metric, unit string, extra ...string) cog.Builder[dashboard.Panel] {
-	a := ofRun(m, varRunA, compareGroup, extra...)
-	b := ofRun(m, varRunB, compareGroup, extra...)
+	a := latest(m, varRunA, compareGroup, extra...)
+	b := latest(m, varRunB, compareGroup, extra...)
 	delta := fmt.Sprintf("(%s - %s) / %s", b, a, a)
 	return tablePanel(title, "Run A, run B and the change (B - A) / A.", half, panelH).Unit(unit).
 		WithTarget(tableQuery(a, "A")).WithTarget(tableQuery(b, "B")).WithTarget(tableQuery(delta, "C")).

@@ -223,7 +223,7 @@ func TestAnnotations(t *testing.T) {
 			exprs = append(exprs, deref(a.Expr))
 		}
 		joined := strings.Join(exprs, "\n")
-		if !strings.Contains(joined, contract.RunInfo.Name) && !strings.Contains(joined, contract.BenchmarkInfo.Name) {
+		if !strings.Contains(joined, contract.RunInfo.Name) && !strings.Contains(joined, contract.BenchmarkFinished.Name) {
 			t.Errorf("%s: no run or benchmark annotation: %v", slug, exprs)
 		}
 	}
@@ -241,7 +241,7 @@ type boardQuery struct {
 func boardQueries(t testing.TB) []boardQuery {
 	t.Helper()
 	var out []boardQuery
-	labelValues := regexp.MustCompile(`^label_values\((.*), [a-z_]+\)$`)
+	labelValues := regexp.MustCompile(`^label_values\((.*), [a-z_]+\)$|^query_result\((.*)\)$`)
 	for _, b := range All() {
 		d, err := b.Dashboard()
 		if err != nil {
@@ -278,8 +278,9 @@ func boardQueries(t testing.TB) []boardQuery {
 			if m == nil {
 				t.Fatalf("%s: variable %s: unexpected query %q", b.Slug, v.Name, *v.Query.String)
 			}
-			// Grafana lists label values over the time range: a range query.
-			out = append(out, boardQuery{Board: b.Slug, Where: "variable " + v.Name, Expr: m[1]})
+			// Grafana lists label values over the time range: a range
+			// query; query_result runs its query at the range's end.
+			out = append(out, boardQuery{Board: b.Slug, Where: "variable " + v.Name, Expr: m[1] + m[2], Instant: m[2] != ""})
 		}
 	}
 	return out

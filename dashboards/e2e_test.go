@@ -13,8 +13,9 @@ import (
 	"github.com/servebench/servebench/internal/e2e"
 )
 
-// grafanaVar matches a Grafana variable reference in a query.
-var grafanaVar = regexp.MustCompile(`\$\{?([A-Za-z_]+)\}?`)
+// grafanaVar matches a Grafana variable reference in a query: $name,
+// ${name} or ${name:format}.
+var grafanaVar = regexp.MustCompile(`\$\{([A-Za-z_]+)(?::[a-z]+)?\}|\$([A-Za-z_]+)`)
 
 // substitute replaces Grafana's variables with what Grafana would send for
 // "All" and the given range; overrides replace single variables (e.g. a run).
@@ -28,7 +29,8 @@ func substitute(t testing.TB, expr string, ranges string, overrides ...string) s
 		values[overrides[i]] = overrides[i+1]
 	}
 	return grafanaVar.ReplaceAllStringFunc(expr, func(m string) string {
-		name := grafanaVar.FindStringSubmatch(m)[1]
+		sub := grafanaVar.FindStringSubmatch(m)
+		name := sub[1] + sub[2]
 		v, ok := values[name]
 		if !ok {
 			t.Errorf("unknown Grafana variable %s in %s", m, expr)

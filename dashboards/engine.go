@@ -14,7 +14,7 @@ import (
 // engineBoard shows the engine from its own /metrics (vLLM's series, or the
 // simulator's, which speaks the same names) next to the client's view.
 func engineBoard() *dashboard.DashboardBuilder {
-	return board("servebench-engine", "servebench / Engine",
+	return board(engineUID, "servebench / Engine",
 		"The engine's own view: scheduler, KV cache, token rates and server-side latency, with the client's TTFT beside the server's.",
 		[]string{"engine", "vllm"}, liveVars(), []cog.Builder[dashboard.AnnotationQuery]{runAnnotation()},
 		newRow("Scheduler",

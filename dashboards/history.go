@@ -17,9 +17,9 @@ const RegressionAlerts = "Servebench.*Regression"
 // historyBoard shows the trend of headline figures per configuration over
 // weeks, each against its 30-day median, with regression markers.
 func historyBoard() *dashboard.DashboardBuilder {
-	return board("servebench-history", "servebench / History",
+	return board(historyUID, "servebench / History",
 		"One point per finished benchmark over 30 or 90 days, per model / workload / cores / level, with the 30-day median and regression markers.",
-		[]string{"history"}, summaryVars(), []cog.Builder[dashboard.AnnotationQuery]{regressionAnnotation(), finishAnnotation()},
+		[]string{"history"}, summaryVars(), []cog.Builder[dashboard.AnnotationQuery]{regressionAnnotation(), finishAnnotation(varRun)},
 		newRow("Throughput",
 			trendPanel("Output tokens/s", contract.BenchmarkOutputTokenRate, tokensUnit),
 			trendPanel("Requests/s", contract.BenchmarkRequestRate, units.RequestsPerSecond)),
@@ -37,13 +37,16 @@ func historyBoard() *dashboard.DashboardBuilder {
 var trendGroup = []string{contract.LabelModel, contract.LabelWorkload, contract.LabelCores, contract.LabelLevel}
 
 // trendPanel draws one point per finished benchmark and, dashed, the median
-// of the configuration's runs in the preceding 30 days: the regression
-// alerts' baseline.
+// of the configuration's valid runs in the preceding 30 days: the
+// regression alerts' baseline.
 func trendPanel(title string, m contract.Metric, unit string, extra ...string) cog.Builder[dashboard.Panel] {
-	s := sel(m, "", extra...)
-	return pointsPanel(title, "One point per finished benchmark; dashed: median of the preceding 30 days.", unit, half).
-		WithTarget(query(fmt.Sprintf("max by (%s) (%s)", by(trendGroup...), everySample(s)), legend(trendGroup...))).
-		WithTarget(query(fmt.Sprintf("max by (%s) (quantile_over_time(0.5, %s[30d]))", by(trendGroup...), s), "median "+legend(trendGroup...))).
+	points := sel(m, "", append([]string{eq(contract.LabelRunID, varRun)}, extra...)...)
+	perRun := by(append([]string{contract.LabelRunID}, trendGroup...)...)
+	median := fmt.Sprintf("quantile by (%s) (0.5, max by (%s) (last_over_time(%s[30d]) and on (%s) (last_over_time(%s[30d]) == 1)))",
+		by(trendGroup...), perRun, sel(m, "", extra...), by(contract.SummaryLabels...), sel(contract.BenchmarkValid, ""))
+	return pointsPanel(title, "One point per finished benchmark; dashed: median of the valid runs of the preceding 30 days.", unit, half).
+		WithTarget(query(fmt.Sprintf("max by (%s) (%s)", by(trendGroup...), everySample(points)), legend(trendGroup...))).
+		WithTarget(query(median, "median "+legend(trendGroup...))).
 		OverrideByRegexp("^median .*", []dashboard.DynamicConfigValue{
 			{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": []int{10, 10}}},
 			{Id: "custom.showPoints", Value: "never"},

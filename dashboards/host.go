@@ -16,7 +16,7 @@ import (
 // containers the runner started and the load generator's own health. Host
 // series carry no benchmark labels; they are split by instance (host).
 func hostBoard() *dashboard.DashboardBuilder {
-	return board("servebench-host", "servebench / Host and containers",
+	return board(hostUID, "servebench / Host and containers",
 		"CPU by role, memory, network, containers and the load generator's health during runs.",
 		[]string{"host", "containers"}, liveVars(), []cog.Builder[dashboard.AnnotationQuery]{runAnnotation()},
 		newRow("CPU",

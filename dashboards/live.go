@@ -15,7 +15,7 @@ import (
 // and distributions, errors, client lateness and token throughput, from the
 // per-request series, broken down by load level.
 func liveBoard() *dashboard.DashboardBuilder {
-	return board("servebench-live", "servebench / Live run",
+	return board(liveUID, "servebench / Live run",
 		"A run while it is measured: client-side latency, load and errors by load level.",
 		[]string{"live"}, liveVars(), []cog.Builder[dashboard.AnnotationQuery]{runAnnotation()},
 		newRow("Load",

@@ -51,13 +51,18 @@ const (
 // cores label.
 func matchers(extra ...string) string {
 	m := []string{
-		contract.LabelSuite + `=~"$` + varSuite + `"`,
-		contract.LabelModel + `=~"$` + varModel + `"`,
-		contract.LabelWorkload + `=~"$` + varWorkload + `"`,
-		contract.LabelCores + `=~"$` + varCores + `"`,
+		eq(contract.LabelSuite, varSuite),
+		eq(contract.LabelModel, varModel),
+		eq(contract.LabelWorkload, varWorkload),
+		coresMatch,
 	}
 	return strings.Join(append(m, extra...), ",")
 }
+
+// coresMatch filters by the cores variable. Its values are core counts and,
+// for benchmarks whose cores are unknown (an external engine), ^$: joined
+// with | and not escaped (Grafana's pipe format), "16|^$" matches both.
+const coresMatch = contract.LabelCores + `=~"${` + varCores + `:pipe}"`
 
 // sel is a selector of m (plus a suffix such as "_bucket") filtered by the
 // board's variables and any extra matchers.
@@ -174,6 +179,27 @@ func labelVar(name, label string, source contract.Metric, filters ...string) cog
 		Current(dashboard.VariableOption{Text: dashboard.StringOrArrayOfString{String: cog.ToPtr("All")}, Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("$__all")}})
 }
 
+// coresVar lists the core counts of source's series (a series carrying
+// BenchmarkLabels) and, when some have no cores label, "unknown" (value ^$,
+// which coresMatch turns into a match of the empty label): the variable
+// always lists what the data has, and All (.*) matches every benchmark,
+// cores known or not.
+func coresVar(source contract.Metric, filters ...string) cog.Builder[dashboard.VariableModel] {
+	expr := fmt.Sprintf("last_over_time(%s{%s}[$__range])", source.Name, strings.Join(filters, ","))
+	for _, r := range []struct{ label, replacement, regex string }{
+		{"cores_value", "$1", "(.+)"}, {"cores_value", "^$$", ""}, {"cores_text", "$1", "(.+)"}, {"cores_text", "unknown", ""},
+	} {
+		expr = fmt.Sprintf("label_replace(%s, %q, %q, %q, %q)", expr, r.label, r.replacement, contract.LabelCores, r.regex)
+	}
+	q := fmt.Sprintf("query_result(count by (cores_value, cores_text) (%s))", expr)
+	return dashboard.NewQueryVariableBuilder(varCores).Label(contract.LabelCores).Datasource(ds).
+		Query(dashboard.StringOrMap{String: cog.ToPtr(q)}).Definition(q).
+		Regex(`/cores_text="(?<text>[^"]*)",\s*cores_value="(?<value>[^"]*)"/`).
+		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).Sort(dashboard.VariableSortNumericalAsc).
+		Multi(true).IncludeAll(true).AllValue(".*").
+		Current(dashboard.VariableOption{Text: dashboard.StringOrArrayOfString{String: cog.ToPtr("All")}, Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("$__all")}})
+}
+
 // runVar is a variable listing run ids. With all set it is multi-value and
 // defaults to every run (panels then show the latest data of any run);
 // without, it picks exactly one run (the Compare board's A and B).
@@ -199,7 +225,7 @@ func configVars(source contract.Metric) []cog.Builder[dashboard.VariableModel] {
 		labelVar(varSuite, contract.LabelSuite, source),
 		labelVar(varModel, contract.LabelModel, source, eq(contract.LabelSuite, varSuite)),
 		labelVar(varWorkload, contract.LabelWorkload, source, eq(contract.LabelSuite, varSuite), eq(contract.LabelModel, varModel)),
-		labelVar(varCores, contract.LabelCores, source, eq(contract.LabelSuite, varSuite), eq(contract.LabelModel, varModel), eq(contract.LabelWorkload, varWorkload)),
+		coresVar(source, eq(contract.LabelSuite, varSuite), eq(contract.LabelModel, varModel), eq(contract.LabelWorkload, varWorkload)),
 	}
 }
 
@@ -219,7 +245,7 @@ func summaryVars() []cog.Builder[dashboard.VariableModel] {
 
 func summaryRunVar(name, label string, all bool) cog.Builder[dashboard.VariableModel] {
 	return runVar(name, label, all, contract.BenchmarkInfo, eq(contract.LabelSuite, varSuite), eq(contract.LabelModel, varModel),
-		eq(contract.LabelWorkload, varWorkload), eq(contract.LabelCores, varCores))
+		eq(contract.LabelWorkload, varWorkload), coresMatch)
 }
 
 // --- annotations ---
@@ -236,13 +262,53 @@ func runAnnotation() cog.Builder[dashboard.AnnotationQuery] {
 }
 
 // finishAnnotation marks each finished benchmark at its finish time: the
-// info sample stays visible for the 5 min lookback, so it is kept only at
-// the one 1 m step after its timestamp (a mark, not a 5 min region).
-func finishAnnotation() cog.Builder[dashboard.AnnotationQuery] {
-	info := sel(contract.BenchmarkInfo, "", eq(contract.LabelRunID, varRun))
+// value of servebench_benchmark_finished_timestamp_seconds (in ms) is the
+// annotation's time, whichever steps the sample is seen in.
+// runs are the run variables whose benchmarks are marked.
+func finishAnnotation(runs ...string) cog.Builder[dashboard.AnnotationQuery] {
+	var vs []string
+	for _, r := range runs {
+		vs = append(vs, "$"+r)
+	}
+	run := contract.LabelRunID + `=~"` + strings.Join(vs, "|") + `"`
+	expr := fmt.Sprintf("last_over_time(%s[1m]) * 1000", sel(contract.BenchmarkFinished, "", run))
 	return dashboard.NewAnnotationQueryBuilder().Name("Benchmarks finished").Datasource(ds).Enable(true).IconColor("green").
-		Expr(fmt.Sprintf("%s unless %s offset 1m", info, info)).Step("1m").TitleFormat("run {{run_id}}").
-		TextFormat("{{workload}} / {{cores}} cores / {{level}}").TagKeys("run_id,model,workload,cores").UseValueForTime(false)
+		Expr(expr).Step("1m").TitleFormat("run {{run_id}}").
+		TextFormat("{{workload}} / {{cores}} cores / {{level}}").TagKeys("run_id,model,workload,cores").UseValueForTime(true)
+}
+
+// --- links ---
+
+// Board UIDs; Grafana serves a board at /d/UID.
+const (
+	overviewUID = "servebench-overview"
+	liveUID     = "servebench-live"
+	engineUID   = "servebench-engine"
+	hostUID     = "servebench-host"
+	scalingUID  = "servebench-scaling"
+	compareUID  = "servebench-compare"
+	historyUID  = "servebench-history"
+)
+
+// OverviewPath is the Overview board's path on a Grafana server: links
+// from elsewhere (a completion notification) append ?var-run=... to it.
+const OverviewPath = "/d/" + overviewUID
+
+const compareURL = "/d/" + compareUID
+
+// boardsMenu links every servebench board from every other, as a dropdown
+// that keeps the time range and the variables (suite, model, workload,
+// cores, run share their names across boards).
+func boardsMenu() cog.Builder[dashboard.DashboardLink] {
+	return dashboard.NewDashboardLinkBuilder("servebench boards").Type(dashboard.DashboardLinkTypeDashboards).
+		Tags([]string{"servebench"}).AsDropdown(true).IncludeVars(true).KeepTime(true)
+}
+
+// boardLink is a link to one board carrying the current variables; with
+// keepTime, the time range too.
+func boardLink(title, uid, tooltip string, keepTime bool) cog.Builder[dashboard.DashboardLink] {
+	return dashboard.NewDashboardLinkBuilder(title).Type(dashboard.DashboardLinkTypeLink).Url("/d/" + uid).
+		Tooltip(tooltip).Icon("dashboard").IncludeVars(true).KeepTime(keepTime)
 }
 
 // --- layout ---
@@ -262,7 +328,7 @@ func board(uid, title, desc string, tags []string, vars []cog.Builder[dashboard.
 	b := dashboard.NewDashboardBuilder(title).Uid(uid).Description(desc).
 		Tags(append([]string{"servebench"}, tags...)).
 		Timezone(common.TimeZoneBrowser).Tooltip(dashboard.DashboardCursorSyncCrosshair).
-		Editable().Refresh("30s").Time("now-1h", "now").Variables(vars).Annotations(annotations)
+		Editable().Refresh("30s").Time("now-1h", "now").Variables(vars).Annotations(annotations).Link(boardsMenu())
 	for _, r := range rows {
 		b.WithRow(dashboard.NewRowBuilder(r.title))
 		for _, p := range r.panels {

@@ -19,9 +19,9 @@ import (
 // count shows its latest benchmark in the time range; pick a run to see
 // that run's scaling suite alone.
 func scalingBoard() *dashboard.DashboardBuilder {
-	return board("servebench-scaling", "servebench / Core scaling",
+	return board(scalingUID, "servebench / Core scaling",
 		"Throughput, efficiency and latency against engine cores, from the latest finished benchmarks in the time range.",
-		[]string{"scaling", "history"}, summaryVars(), []cog.Builder[dashboard.AnnotationQuery]{finishAnnotation()},
+		[]string{"scaling", "history"}, summaryVars(), []cog.Builder[dashboard.AnnotationQuery]{finishAnnotation(varRun)},
 		newRow("Throughput against cores",
 			coresBarPanel("Output tokens/s", "Best output token rate over the levels, at each core count.", contract.BenchmarkOutputTokenRate, tokensUnit),
 			coresBarPanel("Requests/s", "Best successful request rate over the levels, at each core count.", contract.BenchmarkRequestRate, units.RequestsPerSecond),
@@ -48,7 +48,7 @@ func barPanel(title, desc, unit string, w uint32) *barchart.PanelBuilder {
 
 func coresBarPanel(title, desc string, m contract.Metric, unit string) cog.Builder[dashboard.Panel] {
 	return barPanel(title, desc, unit, half).
-		WithTarget(tableQuery(ofRun(m, varRun, coresGroup), "A")).
+		WithTarget(tableQuery(latest(m, varRun, coresGroup), "A")).
 		Transformations(coresOrder(contract.LabelCores))
 }
 
@@ -56,7 +56,7 @@ func coresBarPanel(title, desc string, m contract.Metric, unit string) cog.Build
 // per-core throughput: 1.0 is linear scaling from the most efficient count
 // (usually the smallest), 0.5 means each extra core gives half as much.
 func efficiencyPanel() cog.Builder[dashboard.Panel] {
-	perCore := ofRun(contract.BenchmarkOutputTokenRatePerCore, varRun, coresGroup)
+	perCore := latest(contract.BenchmarkOutputTokenRatePerCore, varRun, coresGroup)
 	return barPanel("Scaling efficiency", "Per-core output token rate over the best per-core rate; 100% is linear scaling.", units.PercentUnit, half).
 		Min(0).Max(1).
 		WithTarget(tableQuery(fmt.Sprintf("%s / scalar(max(%s))", perCore, perCore), "A")).
@@ -66,7 +66,7 @@ func efficiencyPanel() cog.Builder[dashboard.Panel] {
 // coresQuantilePanel shows p50/p95/p99 of a latency at each core count (the
 // worst level's), one bar per quantile.
 func coresQuantilePanel(title string, m contract.Metric) cog.Builder[dashboard.Panel] {
-	expr := ofRun(m, varRun, []string{contract.LabelCores, "quantile"})
+	expr := latest(m, varRun, []string{contract.LabelCores, contract.LabelQuantile})
 	tr := []dashboard.DataTransformerConfig{
 		{Id: "groupingToMatrix", Options: map[string]any{"columnField": "quantile", "rowField": contract.LabelCores, "valueField": "Value"}},
 		{Id: "organize", Options: map[string]any{"renameByName": map[string]any{contract.LabelCores + `\quantile`: contract.LabelCores}}},
@@ -78,5 +78,5 @@ func coresQuantilePanel(title string, m contract.Metric) cog.Builder[dashboard.P
 
 func scalingTrendPanel() cog.Builder[dashboard.Panel] {
 	return pointsPanel("Output tokens/s by cores, per benchmark", "One point per finished benchmark: drift at a fixed core count shows here.", tokensUnit, full).
-		WithTarget(query(fmt.Sprintf("max by (cores, workload) (%s)", everySample(sel(contract.BenchmarkOutputTokenRate, ""))), "{{cores}} cores {{workload}}"))
+		WithTarget(query(fmt.Sprintf("max by (cores, workload) (%s)", everySample(sel(contract.BenchmarkOutputTokenRate, "", eq(contract.LabelRunID, varRun)))), "{{cores}} cores {{workload}}"))
 }

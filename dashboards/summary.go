@@ -10,34 +10,25 @@ import (
 )
 
 // The summary series carry one sample per finished benchmark, at its finish
-// time, labelled by configuration. Boards read them with *_over_time over
-// the dashboard range and tie them to runs through servebench_benchmark_info.
+// time, labelled by run (run_id) and configuration. Boards read them with
+// last_over_time over the dashboard range and aggregate across runs, never
+// with a bare selector: VictoriaMetrics stores a staleness marker at a
+// timestamped sample's own time when it leaves a scrape, which a bare
+// selector (and a subquery of one) sees instead of the sample.
 
-// latest is the most recent value of a summary series in the dashboard
-// range, per group.
-func latest(m contract.Metric, group []string, extra ...string) string {
-	return fmt.Sprintf("max by (%s) (last_over_time(%s[$__range]))", by(group...), sel(m, "", extra...))
+// latest is a summary series' value in the latest benchmark of each
+// configuration among the runs the run variable selects (the one with the
+// largest finish time), aggregated by group with max (e.g. the best level
+// at each core count).
+func latest(m contract.Metric, runVar string, group []string, extra ...string) string {
+	run := eq(contract.LabelRunID, runVar)
+	return fmt.Sprintf("max by (%s) (last_over_time(%s[$__range]) and on (%s) topk by (%s) (1, last_over_time(%s[$__range])))",
+		by(group...), sel(m, "", append([]string{run}, extra...)...), by(contract.SummaryLabels...),
+		by(contract.BenchmarkLabels...), sel(contract.BenchmarkFinished, "", run))
 }
 
 // quantileMatch selects one quantile of a summary quantile series.
 func quantileMatch(q string) string { return `quantile="` + q + `"` }
-
-// ofRun is the value of a summary series in the benchmark(s) of one run:
-// the series and the run's info sample share their finish timestamp, so
-// inside a subquery step the series is kept only where the run's info is
-// visible for the same configuration; last_over_time then returns it for
-// any time range that includes the run. Runs of the same configuration that
-// finish within the lookback (5 min) of each other cannot be told apart.
-func ofRun(m contract.Metric, runVar string, group []string, extra ...string) string {
-	return fmt.Sprintf("max by (%s) (last_over_time((%s and on (%s) %s{run_id=~\"$%s\"})[$__range:%s]))",
-		by(group...), sel(m, "", extra...), by(contract.BenchmarkLabels...), contract.BenchmarkInfo.Name, runVar, subqueryStep)
-}
-
-// subqueryStep is the resolution of subqueries over summary series: a
-// finished benchmark shows up at the next multiple of it (subquery steps are
-// aligned to absolute time), and it must stay below the 5 min lookback so no
-// sample falls between two steps. 15 s costs 5760 steps a day of range.
-const subqueryStep = "15s"
 
 // everySample plots a summary series in a range query: a sample is visible
 // for the 5 min lookback only, and a month-long range steps by tens of

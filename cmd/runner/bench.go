@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/exporter/webserver"
@@ -49,6 +50,7 @@ type benchFlags struct {
 	requestChunks bool
 	progressTick  time.Duration
 	linger        time.Duration
+	pushURLs      []string
 	// raw values, parsed by parse
 	api, profile, rate, data, wl, apiKeyFile, extraBody       string
 	rampSeconds, maxSeconds, warmup, cooldown, timeout, drain float64
@@ -131,6 +133,7 @@ func (f *benchFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.format, "format", "json", "summary format: json or csv")
 	fs.StringVar(&f.listen, "web.listen-address", "127.0.0.1:9464", "address of the live /metrics endpoint (\"off\" disables)")
 	fs.DurationVar(&f.linger, "web.linger", defaultLinger, lingerUsage)
+	addPushFlag(fs, &f.pushURLs)
 	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web configuration (TLS, basic auth)")
 	fs.Float64Var(maxLate, "valid.max-lateness", 1, "validity: highest p99 send lateness, ms")
 	fs.IntVar(minSamples, "valid.min-samples", 1000, "validity: TTFT samples a p99 needs")
@@ -329,16 +332,20 @@ func runBench(ctx context.Context, e *env, f *benchFlags) error {
 		reqW = results.NewRequestWriter(reqF)
 	}
 
+	// The run's id goes into summary.json (for backfill) and on every
+	// series it publishes.
+	runID := "bench-" + store.NewRunID(time.Now())
 	var rec measure.Recorder = measure.Discard
 	var live *benchLive
-	if f.listen != "off" && f.listen != "" {
+	listen := f.listen != "off" && f.listen != ""
+	if pushTo := pushURLs(f.pushURLs, e.getenv); listen || len(pushTo) > 0 {
 		// The run_info series is labelled with the model: know it first.
 		if c.Model == "" {
 			if c.Model, err = loadgen.ResolveModel(ctx, loadgen.NewClient(), c.Target, c.Headers(), c.ProbeTimeout); err != nil {
 				return err
 			}
 		}
-		live, err = serveBenchMetrics(ctx, f, e.log)
+		live, err = newBenchLive(ctx, f, runID, listen, pushTo, e.log)
 		if err != nil {
 			return err
 		}
@@ -364,6 +371,7 @@ func runBench(ctx context.Context, e *env, f *benchFlags) error {
 			}
 		}
 	}
+	started := time.Now()
 	sum, runErr := loadgen.Run(runCtx, *c, rec, sink)
 	if errors.Is(runErr, loadgen.ErrConfig) {
 		return cli.Usage(runErr)
@@ -375,10 +383,20 @@ func runBench(ctx context.Context, e *env, f *benchFlags) error {
 		return runErr
 	}
 	sum.Cores = f.cores
+	sum.RunID = runID
+	var pushErr error
 	if live != nil {
-		published := time.Now()
 		live.publish(sum)
-		defer live.linger(ctx, published, f.linger)
+		status := contract.RunComplete
+		switch {
+		case ctx.Err() != nil:
+			status = contract.RunIncomplete
+		case runErr != nil:
+			status = contract.RunFailed
+		}
+		pushErr = live.m.finish(ctx, recorder.RunCompletion{RunID: runID, Suite: "bench", Models: []string{c.Model}, Status: status,
+			Started: started, Finished: time.Now()}, e.log)
+		defer live.linger(ctx, time.Now(), f.linger)
 	}
 	// Whatever happened, write what was measured.
 	var werr error
@@ -401,9 +419,9 @@ func runBench(ctx context.Context, e *env, f *benchFlags) error {
 		}
 	}
 	if runErr != nil && ctx.Err() == nil {
-		return errors.Join(runErr, werr)
+		return errors.Join(runErr, werr, pushErr)
 	}
-	if werr != nil {
+	if werr = errors.Join(werr, pushErr); werr != nil {
 		return werr
 	}
 	if ctx.Err() != nil {
@@ -422,50 +440,56 @@ func runBench(ctx context.Context, e *env, f *benchFlags) error {
 	return nil
 }
 
-// benchLive is runner bench's live endpoint: the per-request series while
-// benchmarks run, then each finished benchmark's summary series, as runner
-// start publishes them.
+// benchLive is runner bench's live endpoint (when listening) and push
+// targets: the per-request series while benchmarks run, then each finished
+// benchmark's summary series and the run's completion, as runner start
+// publishes them.
 type benchLive struct {
 	runID   string
+	m       *liveMetrics
 	levels  *levelCloses
-	sums    *recorder.Summaries
 	log     *slog.Logger
 	stop    func()
-	scrapes *webserver.Scrapes
+	scrapes *webserver.Scrapes // nil when not listening
 }
 
-// publish puts every benchmark of sum on the endpoint, labelled as its live
-// series and stamped with the time its level ended.
+// publish puts every benchmark of sum on the endpoint and the push targets,
+// labelled as its live series and stamped with the time its level ended.
 func (b *benchLive) publish(sum *results.Summary) {
 	for _, bm := range sum.Benchmarks {
 		l, at := b.levels.of(bm.Level)
-		if err := b.sums.Publish(orchestrate.SummaryOf(b.runID, l, bm, at)); err != nil {
+		if err := b.m.pub.Publish(orchestrate.SummaryOf(b.runID, l, bm, at)); err != nil {
 			b.log.Warn("publish benchmark summary", "level", bm.Level, "err", err)
 		}
 	}
 }
 
-// linger keeps the endpoint up, for at most d, until a scrape that began
-// after the summaries were published has been served.
+// linger keeps the endpoint up, for at most d, until every scraper seen
+// has taken a scrape that began after published.
 func (b *benchLive) linger(ctx context.Context, published time.Time, d time.Duration) {
 	awaitFinalScrape(ctx, b.scrapes, published, d, b.log)
 }
 
-// serveBenchMetrics serves the live recorder's series until stop is called.
-func serveBenchMetrics(ctx context.Context, f *benchFlags, log *slog.Logger) (*benchLive, error) {
-	m, err := newLiveMetrics(recorder.Options{NativeHistograms: true}, "", "", log)
+// newBenchLive builds the live series and push targets of run runID and,
+// when listen is set, serves them until stop is called.
+func newBenchLive(ctx context.Context, f *benchFlags, runID string, listen bool, pushTo []string, log *slog.Logger) (*benchLive, error) {
+	m, err := newLiveMetrics(recorder.Options{NativeHistograms: true}, "", "", pushTo, log)
 	if err != nil {
 		return nil, err
 	}
-	l, err := webserver.Listen(f.listen)
-	if err != nil {
-		return nil, usagef("--web.listen-address: %v (pass another address or \"off\")", err)
+	info := recorder.RunInfo{RunID: runID, Suite: "bench", Model: f.cfg.Model, Engine: "external", Loadgen: "native"}
+	b := &benchLive{runID: runID, m: m, levels: newLevelCloses(m.rec), log: log}
+	stopServer := func() {}
+	if listen {
+		l, err := webserver.Listen(f.listen)
+		if err != nil {
+			return nil, usagef("--web.listen-address: %v (pass another address or \"off\")", err)
+		}
+		b.scrapes, stopServer = m.serve(ctx, l, f.webConfig, "servebench runner bench", log)
 	}
-	info := recorder.RunInfo{RunID: "bench-" + time.Now().UTC().Format("20060102-150405"), Suite: "bench", Model: f.cfg.Model, Engine: "external", Loadgen: "native"}
 	m.rec.StartRun(info)
-	scrapes, stopServer := m.serve(ctx, l, f.webConfig, "servebench runner bench", log)
-	return &benchLive{runID: info.RunID, levels: newLevelCloses(m.rec), sums: m.sums, log: log, scrapes: scrapes,
-		stop: func() { m.rec.EndRun(info); stopServer() }}, nil
+	b.stop = func() { m.rec.EndRun(info); stopServer() }
+	return b, nil
 }
 
 // levelCloses passes a recorder through and remembers each benchmark's

@@ -20,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/servebench/servebench/exporter/push"
 	"github.com/servebench/servebench/internal/buildinfo"
 	"github.com/servebench/servebench/internal/cli"
 	"github.com/servebench/servebench/runner/engine"
@@ -157,10 +158,10 @@ func exitCode(ctx context.Context, stderr io.Writer, c *cobra.Command, err error
 }
 
 // runFailed reports a run that started and then failed: results that could
-// not be written, an engine that died, a level with no successful request
-// or one aborted.
+// not be written or pushed, an engine that died, a level with no successful
+// request or one aborted.
 func runFailed(err error) bool {
 	var died *engine.ExitError
-	return errors.Is(err, store.ErrWrite) || errors.As(err, &died) ||
+	return errors.Is(err, store.ErrWrite) || errors.Is(err, push.ErrNotDelivered) || errors.As(err, &died) ||
 		errors.Is(err, loadgen.ErrNoSuccess) || errors.Is(err, loadgen.ErrAborted) || errors.Is(err, loadgen.ErrNoMaxRate)
 }

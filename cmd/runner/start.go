@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/servebench/servebench/internal/buildinfo"
 	"github.com/servebench/servebench/internal/cli"
 
+	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/exporter/webserver"
 	"github.com/servebench/servebench/runner/engine"
@@ -39,6 +42,7 @@ type startFlags struct {
 	dryRun, forceOverlap, reserveFrontend            bool
 	enginePort                                       int
 	engineMetricsEvery, linger                       time.Duration
+	pushURLs                                         []string
 	o                                                suite.Overrides
 	raw                                              struct {
 		models, workloads, phases, cores, engine, image, target, loadgen, api string
@@ -102,6 +106,7 @@ func (f *startFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.resume, "resume", "", "finish run `RUN_ID`, skipping its finished cells")
 	fs.StringVar(&f.apiKeyFile, "api-key-file", "", "file holding the external engine's API key (else SERVEBENCH_API_KEY)")
 	fs.DurationVar(&f.linger, "web.linger", defaultLinger, lingerUsage)
+	addPushFlag(fs, &f.pushURLs)
 	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web config (TLS, basic auth) for /metrics")
 	fs.StringVar(&f.modelCache, "model-cache", "", "host directory mounted as the engine container's Hugging Face cache")
 	fs.BoolVar(&f.reserveFrontend, "reserve-frontend-core", false, "keep one core of the engine's cpuset out of VLLM_CPU_OMP_THREADS_BIND for vLLM's API server")
@@ -349,7 +354,7 @@ func execute(ctx context.Context, e *env, f *startFlags, st *startSetup, run *st
 	defer closeLoad()
 
 	// Live metrics for as long as the run lasts.
-	live, err := newLiveMetrics(recorder.Options{}, cfg.EngineCPUs, cfg.LoadgenCPUs, log)
+	live, err := newLiveMetrics(recorder.Options{}, cfg.EngineCPUs, cfg.LoadgenCPUs, pushURLs(f.pushURLs, e.getenv), log)
 	if err != nil {
 		return err
 	}
@@ -393,7 +398,7 @@ func execute(ctx context.Context, e *env, f *startFlags, st *startSetup, run *st
 	build := buildinfo.Get()
 	o := &orchestrate.Orchestrator{
 		Plan: st.plan, Placements: st.placements, Run: run, Driver: driver, Load: load,
-		Recorder: live.rec, Summaries: live.sums, Live: live.rec, Stress: orchestrate.Stress, Pin: topology.PinSelf, EnginePort: f.enginePort,
+		Recorder: live.rec, Summaries: live.pub, Live: live.rec, Stress: orchestrate.Stress, Pin: topology.PinSelf, EnginePort: f.enginePort,
 		Image: cfg.Image, Target: cfg.Target, APIKey: apiKey, ModelCache: f.modelCache,
 		Secrets: secretsFromEnv(e.getenv), Host: hostInfo(st.topo), GitRevision: gitRevision(ctx), Build: &build,
 		Command:  "runner start " + strings.Join(e.args, " "),
@@ -406,13 +411,29 @@ func execute(ctx context.Context, e *env, f *startFlags, st *startSetup, run *st
 		o.ProgressEvery = 5 * time.Second // plain lines in a log: fewer of them
 	}
 	err = o.Execute(ctx)
-	fmt.Fprintf(e.stderr, "run %s %s: %s\n", run.ID(), run.State().Status, run.Dir)
+	state := run.State()
+	fmt.Fprintf(e.stderr, "run %s %s: %s\n", run.ID(), state.Status, run.Dir)
+	if perr := live.finish(ctx, recorder.RunCompletion{RunID: run.ID(), Suite: cfg.Suite.Name, Models: planModels(st.plan),
+		Status: contract.RunStatus(state.Status), Started: state.Started, Finished: state.Finished}, log); perr != nil {
+		err = errors.Join(err, perr)
+	}
 	if err == nil && ctx.Err() == nil {
 		if rerr := printRunTable(e.stdout, run.Dir); rerr != nil {
 			log.Warn("results table", "err", rerr)
 		}
 	}
 	return err
+}
+
+// planModels lists the models of a plan's cells, each once, in order.
+func planModels(p *suite.Plan) []string {
+	var out []string
+	for _, c := range p.Cells {
+		if !slices.Contains(out, c.Model) {
+			out = append(out, c.Model)
+		}
+	}
+	return out
 }
 
 // withoutResume drops --resume and its value from args.

@@ -165,24 +165,32 @@ func Core() []Metric {
 }
 
 // Benchmark summary series: when a benchmark finishes, its headline figures
-// are exposed once, with the finish time as the sample timestamp, labelled by
-// configuration (BenchmarkLabels) and not by run, so a year of nightly runs is
-// one series per configuration and figure with one sample per run, and
-// quantile_over_time / count_over_time over them give the median and the
-// number of past runs. BenchmarkInfo ties each finished benchmark to its run.
+// are exposed once, with the finish time as the sample timestamp, labelled
+// by run and configuration (SummaryLabels): every run of every
+// configuration is its own series with one sample, about thirty series per
+// finished benchmark. Boards and rules read them with last_over_time over
+// a range and aggregate across runs (quantile by configuration for a
+// baseline median, count for the number of runs), so neither staleness
+// markers stored at a sample's own timestamp (VictoriaMetrics does so when
+// a series leaves a scrape) nor duplicates of a sample scraped twice change
+// a figure. BenchmarkFinished says which run of a configuration is the
+// latest; BenchmarkInfo ties a finished benchmark to its run.
 //
-// The latency series are summaries: each quantile (SummaryQuantiles) is
-// still one plain series per configuration for *_over_time functions, and
-// _count and _sum carry the distribution's sample count and total, so
-// _sum / _count is its mean and runs can be weighted by their samples.
+// The latency series are summaries: each quantile (SummaryQuantiles) is one
+// series, and _count and _sum carry the distribution's sample count and
+// total, so _sum / _count is its mean and runs can be weighted by their
+// samples. A figure that does not exist (an empty distribution, a rate with
+// no completion) has no series.
 var (
-	SummaryLabels = BenchmarkLabels
+	SummaryLabels = append([]string{LabelRunID}, BenchmarkLabels...)
 	// SummaryQuantileLabels are the labels of a latency summary's quantile
 	// series: its Labels plus the implicit quantile label.
-	SummaryQuantileLabels = append(clone(BenchmarkLabels), LabelQuantile)
+	SummaryQuantileLabels = append(clone(SummaryLabels), LabelQuantile)
 
-	BenchmarkInfo = Metric{Name: "servebench_benchmark_info", Type: Gauge, Labels: append([]string{"run_id"}, BenchmarkLabels...),
+	BenchmarkInfo = Metric{Name: "servebench_benchmark_info", Type: Gauge, Labels: SummaryLabels,
 		Help: "1 for each finished benchmark, at its finish time, tying its configuration to its run."}
+	BenchmarkFinished = Metric{Name: "servebench_benchmark_finished_timestamp_seconds", Type: Gauge, Unit: "seconds", Labels: SummaryLabels,
+		Help: "Finish time of a finished benchmark, Unix seconds: the latest run of a configuration has the largest."}
 	BenchmarkTargetRate = Metric{Name: "servebench_benchmark_target_rate", Type: Gauge, Labels: SummaryLabels,
 		Help: "Requested load of a finished benchmark (req/s or streams)."}
 	BenchmarkAchievedRate = Metric{Name: "servebench_benchmark_achieved_rate", Type: Gauge, Unit: "requests per second", Labels: SummaryLabels,
@@ -211,6 +219,37 @@ var (
 		Help: "Measured duration of a finished benchmark."}
 )
 
+// Run completion series: when a run ends, whatever its end, its start and
+// finish times are exposed once, stamped with the finish time, so that a
+// notification (the ServebenchRunFinished alert) can say it finished and
+// link to its benchmarks.
+const LabelStatus = "status" // one of RunStatuses
+
+// RunStatus is how a run ended, as run.json records it.
+type RunStatus string
+
+// Run statuses.
+const (
+	RunComplete   RunStatus = "complete"   // every cell ran
+	RunIncomplete RunStatus = "incomplete" // interrupted; runner start --resume continues it
+	RunFailed     RunStatus = "failed"     // ended by an error
+)
+
+// RunStatuses lists the values of the status label.
+var RunStatuses = []RunStatus{RunComplete, RunIncomplete, RunFailed}
+
+var (
+	RunLabels = []string{LabelRunID, LabelSuite, LabelModel, LabelStatus}
+
+	RunStarted = Metric{Name: "servebench_run_started_timestamp_seconds", Type: Gauge, Unit: "seconds", Labels: RunLabels,
+		Help: "Start time of a finished run, Unix seconds, published at its end (model lists the run's models, comma-separated)."}
+	RunFinished = Metric{Name: "servebench_run_finished_timestamp_seconds", Type: Gauge, Unit: "seconds", Labels: RunLabels,
+		Help: "Finish time of a finished run, Unix seconds, published at its end with its status."}
+)
+
+// RunCompletion lists the run completion series in documentation order.
+func RunCompletion() []Metric { return []Metric{RunStarted, RunFinished} }
+
 // LabelQuantile is the label a summary's quantile series carry.
 const LabelQuantile = "quantile"
 
@@ -220,7 +259,7 @@ var SummaryQuantiles = []string{"0.5", "0.95", "0.99"}
 
 // Summary lists the benchmark summary series in documentation order.
 func Summary() []Metric {
-	return []Metric{BenchmarkInfo, BenchmarkTargetRate, BenchmarkAchievedRate, BenchmarkRequestRate, BenchmarkOutputTokenRate,
+	return []Metric{BenchmarkInfo, BenchmarkFinished, BenchmarkTargetRate, BenchmarkAchievedRate, BenchmarkRequestRate, BenchmarkOutputTokenRate,
 		BenchmarkTotalTokenRate, BenchmarkOutputTokenRatePerCore, BenchmarkTTFT, BenchmarkITL, BenchmarkTPOT, BenchmarkE2E,
 		BenchmarkSuccessRatio, BenchmarkValid, BenchmarkDuration}
 }

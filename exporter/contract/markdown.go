@@ -52,7 +52,12 @@ func Markdown() []byte {
 	}
 	fmt.Fprintf(&b, "- `%s`: %s\n", LabelOutcome, codeList(outcomes))
 	fmt.Fprintf(&b, "- `%s`: %s\n", LabelKind, codeList(kinds))
+	statuses := make([]string, len(RunStatuses))
+	for i, st := range RunStatuses {
+		statuses[i] = string(st)
+	}
 	fmt.Fprintf(&b, "- `%s`: %s\n", LabelRole, codeList(roles))
+	fmt.Fprintf(&b, "- `%s` (run completion series): %s\n", LabelStatus, codeList(statuses))
 	fmt.Fprintf(&b, "- `%s` (summary series): %s\n\n", LabelQuantile, codeList(SummaryQuantiles))
 
 	b.WriteString("## Histogram buckets\n\n")

@@ -1,20 +1,23 @@
-// Package push sends a registry's series as Prometheus text to a URL, for runs
-// that nothing scrapes (CI, short-lived load hosts): VictoriaMetrics or
-// vmagent (/api/v1/import/prometheus) or a Pushgateway
-// (/metrics/job/NAME[/LABEL/VALUE...]).
+// Package push sends a registry's series to a time-series database, for runs
+// that nothing scrapes (CI, short-lived load hosts) and for results that
+// must reach history whoever scrapes: in the Prometheus text format
+// (VictoriaMetrics or vmagent at /api/v1/import/prometheus, a Pushgateway at
+// /metrics/job/NAME[/LABEL/VALUE...]), sent with VictoriaMetrics/metrics'
+// push machinery; or as Prometheus remote write (Prometheus with
+// --web.enable-remote-write-receiver at /api/v1/write, VictoriaMetrics,
+// Mimir), with RemoteWrite.
 //
 // A Pusher pushes on an interval and once more when its context ends, so the
-// last values of a run always arrive. Sample timestamps (the benchmark
-// summaries') are kept, which VictoriaMetrics honours; a Pushgateway refuses
-// them, so DropTimestamps exists for it. A timestamped sample is pushed once:
-// later pushes leave it out until its timestamp changes, because
-// VictoriaMetrics stores every copy it receives. Push and Run may be called
-// from any goroutine; pushes are serialised.
+// last values of a run always arrive; Push pushes once. Sample timestamps
+// (the benchmark summaries') are kept, which VictoriaMetrics and remote
+// write honour; a Pushgateway refuses them, so DropTimestamps exists for it.
+// A timestamped sample is pushed once: later pushes leave it out until its
+// timestamp changes, because VictoriaMetrics stores every copy it receives.
+// Push and Run may be called from any goroutine; pushes are serialised.
 package push
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -26,35 +29,62 @@ import (
 	"sync"
 	"time"
 
+	vm "github.com/VictoriaMetrics/metrics"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
+
+	"github.com/servebench/servebench/exporter/exposition"
 )
+
+// Protocol is how series are sent.
+type Protocol string
+
+// Protocols.
+const (
+	ProtocolText        Protocol = "text"         // Prometheus text format, POSTed (or PUT)
+	ProtocolRemoteWrite Protocol = "remote-write" // Prometheus remote write 1.0
+)
+
+// ProtocolOf tells the protocol from a push URL's path: remote write for
+// .../api/v1/write (Prometheus, VictoriaMetrics) and .../api/v1/push
+// (Mimir, Cortex), the text format for anything else.
+func ProtocolOf(rawURL string) Protocol {
+	u, err := url.Parse(rawURL)
+	if err == nil && (strings.HasSuffix(u.Path, "/api/v1/write") || strings.HasSuffix(u.Path, "/api/v1/push")) {
+		return ProtocolRemoteWrite
+	}
+	return ProtocolText
+}
 
 // Config configures a Pusher.
 type Config struct {
 	URL      string              // where to push, e.g. http://127.0.0.1:8428/api/v1/import/prometheus
+	Protocol Protocol            // "" = ProtocolOf(URL)
 	Gatherer prometheus.Gatherer // what to push
-	Interval time.Duration       // between pushes; 0 = 15 s
-	Method   string              // HTTP method; "" = POST (a Pushgateway PUT replaces the whole group)
+	Interval time.Duration       // between pushes of Run; 0 = 15 s
+	Method   string              // text: HTTP method; "" = POST (a Pushgateway PUT replaces the whole group)
 	Header   http.Header         // extra headers, e.g. Authorization
 	// DropTimestamps removes explicit sample timestamps (Pushgateway rejects them).
 	DropTimestamps bool
-	// DisableCompression sends the body uncompressed instead of gzip.
+	// DisableCompression sends a text body uncompressed instead of gzip.
 	DisableCompression bool
-	Client             *http.Client // nil = a client with a 30 s timeout
-	Log                *slog.Logger // nil discards
+	// Client sends remote writes; nil = a client with a 30 s timeout. Text
+	// pushes use VictoriaMetrics/metrics' client, bounded by Timeout.
+	Client  *http.Client
+	Timeout time.Duration // of one push; 0 = 30 s
+	Log     *slog.Logger  // nil discards
 }
 
 // Pusher pushes one Gatherer to one URL.
 type Pusher struct {
-	cfg Config
-	mu  sync.Mutex
+	cfg     Config
+	headers []string // cfg.Header as "Name: value", for the text push
+	mu      sync.Mutex
 	// sent holds, per timestamped series, the timestamp last pushed with success.
 	sent map[string]int64
 }
 
-// New checks cfg and returns a Pusher.
+// New checks cfg and returns a Pusher. Errors name the field at fault.
 func New(cfg Config) (*Pusher, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -69,58 +99,81 @@ func New(cfg Config) (*Pusher, error) {
 	if cfg.Interval == 0 {
 		cfg.Interval = 15 * time.Second
 	}
-	if cfg.Method == "" {
-		cfg.Method = http.MethodPost
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
 	}
-	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: 30 * time.Second}
+	switch cfg.Protocol {
+	case "":
+		cfg.Protocol = ProtocolOf(cfg.URL)
+	case ProtocolText, ProtocolRemoteWrite:
+	default:
+		return nil, fmt.Errorf("push protocol %q: want %s or %s", cfg.Protocol, ProtocolText, ProtocolRemoteWrite)
+	}
+	switch {
+	case cfg.Method == "":
+		cfg.Method = http.MethodPost
+	case cfg.Method != http.MethodPost && cfg.Method != http.MethodPut:
+		return nil, fmt.Errorf("push method %q: want POST or PUT", cfg.Method)
+	case cfg.Protocol == ProtocolRemoteWrite && cfg.Method != http.MethodPost:
+		return nil, fmt.Errorf("push method %s: remote write is always POST", cfg.Method)
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Pusher{cfg: cfg, sent: map[string]int64{}}, nil
+	p := &Pusher{cfg: cfg, sent: map[string]int64{}}
+	for k, vs := range cfg.Header {
+		for _, v := range vs {
+			p.headers = append(p.headers, k+": "+v)
+		}
+	}
+	return p, nil
 }
 
 // Push gathers and pushes once.
 func (p *Pusher) Push(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	body, stamped, err := p.encode()
+	mfs, stamped, err := p.gather()
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, p.cfg.Method, p.cfg.URL, bytes.NewReader(body))
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	defer cancel()
+	if p.cfg.Protocol == ProtocolRemoteWrite {
+		err = RemoteWrite{URL: p.cfg.URL, Header: p.cfg.Header, Client: p.cfg.Client}.Write(ctx, mfs)
+	} else {
+		err = p.pushText(ctx, mfs)
+	}
 	if err != nil {
-		return fmt.Errorf("push request: %w", err)
+		return err
 	}
-	for k, vs := range p.cfg.Header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
-	req.Header.Set("Content-Type", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
-	if !p.cfg.DisableCompression {
-		req.Header.Set("Content-Encoding", "gzip")
-	}
-	resp, err := p.cfg.Client.Do(req)
-	if err != nil {
-		return fmt.Errorf("push to %s: %w", redact(p.cfg.URL), err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("push to %s: status %d: %s", redact(p.cfg.URL), resp.StatusCode, bytes.TrimSpace(msg))
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
 	for k, ts := range stamped {
 		p.sent[k] = ts
 	}
 	return nil
 }
 
-// encode renders the gathered families, leaving out timestamped samples
-// already pushed; it returns the timestamped samples it kept.
-func (p *Pusher) encode() ([]byte, map[string]int64, error) {
+// pushText sends the families as Prometheus text through
+// VictoriaMetrics/metrics (gzip unless disabled).
+func (p *Pusher) pushText(ctx context.Context, mfs []*dto.MetricFamily) error {
+	var body bytes.Buffer
+	if err := exposition.Write(&body, mfs); err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	err := vm.PushMetricsExt(ctx, p.cfg.URL, func(w io.Writer) { _, _ = w.Write(body.Bytes()) },
+		&vm.PushOptions{Headers: p.headers, DisableCompression: p.cfg.DisableCompression, Method: p.cfg.Method})
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err() // the library reports a canceled push as done
+	}
+	if err != nil {
+		return fmt.Errorf("push: %w", err) // the library's errors name the URL, redacted
+	}
+	return nil
+}
+
+// gather returns the families to push, leaving out timestamped samples
+// already pushed, and the timestamped samples it kept.
+func (p *Pusher) gather() ([]*dto.MetricFamily, map[string]int64, error) {
 	mfs, err := p.cfg.Gatherer.Gather()
 	if err != nil && len(mfs) == 0 {
 		return nil, nil, fmt.Errorf("gather: %w", err)
@@ -128,15 +181,8 @@ func (p *Pusher) encode() ([]byte, map[string]int64, error) {
 	if err != nil {
 		p.cfg.Log.Warn("push: gathered with errors, pushing the rest", "err", err)
 	}
-	var buf bytes.Buffer
-	var w io.Writer = &buf
-	var zw *gzip.Writer
-	if !p.cfg.DisableCompression {
-		zw = gzip.NewWriter(&buf)
-		w = zw
-	}
 	stamped := map[string]int64{}
-	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
+	out := mfs[:0]
 	for _, mf := range mfs {
 		kept := mf.Metric[:0]
 		for _, m := range mf.GetMetric() {
@@ -156,16 +202,9 @@ func (p *Pusher) encode() ([]byte, map[string]int64, error) {
 			continue
 		}
 		mf.Metric = kept
-		if err := enc.Encode(mf); err != nil {
-			return nil, nil, fmt.Errorf("encode %s: %w", mf.GetName(), err)
-		}
+		out = append(out, mf)
 	}
-	if zw != nil {
-		if err := zw.Close(); err != nil {
-			return nil, nil, fmt.Errorf("compress: %w", err)
-		}
-	}
-	return buf.Bytes(), stamped, nil
+	return out, stamped, nil
 }
 
 func seriesKey(name string, m *dto.Metric) string {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 type sink struct {
@@ -139,15 +140,85 @@ func TestPushErrors(t *testing.T) {
 	reg, _ := registry()
 	p, _ := New(Config{URL: "http://user:secret@" + strings.TrimPrefix(srv.URL, "http://"), Gatherer: reg})
 	err := p.Push(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "status 400") || !strings.Contains(err.Error(), "cannot parse line 3") {
+	if err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "cannot parse line 3") {
 		t.Errorf("err = %v, want status and server message", err)
 	}
 	if err != nil && strings.Contains(err.Error(), "secret") {
 		t.Errorf("error leaks the password: %v", err)
 	}
-	for _, cfg := range []Config{{URL: "ftp://x", Gatherer: reg}, {URL: "http://x"}, {URL: "http://x", Gatherer: reg, Interval: -1}} {
+	for _, cfg := range []Config{{URL: "ftp://x", Gatherer: reg}, {URL: "http://x"}, {URL: "http://x", Gatherer: reg, Interval: -1},
+		{URL: "http://x", Gatherer: reg, Method: "GET"}, {URL: "http://x/api/v1/write", Gatherer: reg, Method: "PUT"},
+		{URL: "http://x", Gatherer: reg, Protocol: "influx"}} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)
 		}
 	}
+}
+
+func TestProtocolOf(t *testing.T) {
+	for u, want := range map[string]Protocol{
+		"http://prom:9090/api/v1/write":                  ProtocolRemoteWrite,
+		"http://vm:8428/api/v1/write":                    ProtocolRemoteWrite,
+		"http://mimir/api/v1/push":                       ProtocolRemoteWrite,
+		"http://vm:8428/api/v1/import/prometheus":        ProtocolText,
+		"http://pushgateway:9091/metrics/job/servebench": ProtocolText,
+	} {
+		if got := ProtocolOf(u); got != want {
+			t.Errorf("ProtocolOf(%s) = %s, want %s", u, got, want)
+		}
+	}
+}
+
+// A remote-write Pusher sends a snappy-framed WriteRequest with the
+// protocol's headers, and each timestamped sample once.
+func TestRemoteWritePusher(t *testing.T) {
+	var bodies [][]byte
+	var header http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies, header = append(bodies, b), r.Header.Clone()
+	}))
+	defer srv.Close()
+	reg, c := registry()
+	c.Add(3)
+	p, err := New(Config{URL: srv.URL + "/api/v1/write", Gatherer: reg, Header: http.Header{"Authorization": {"Bearer x"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := p.Push(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(bodies) != 2 || header.Get("Content-Encoding") != "snappy" || header.Get("X-Prometheus-Remote-Write-Version") != "0.1.0" ||
+		header.Get("Authorization") != "Bearer x" {
+		t.Fatalf("%d bodies, headers %v", len(bodies), header)
+	}
+	first, second := decodeWriteRequest(t, unsnappy(t, bodies[0])), decodeWriteRequest(t, unsnappy(t, bodies[1]))
+	if s := first[`__name__=servebench_test_stamped,k=v`]; len(s) != 1 || s[0] != "7@1767000000123" {
+		t.Errorf("stamped sample in the first write: %v", s)
+	}
+	if _, ok := second[`__name__=servebench_test_stamped,k=v`]; ok {
+		t.Error("the stamped sample was written twice")
+	}
+	if s := second[`__name__=servebench_test_total`]; len(s) != 1 || !strings.HasPrefix(s[0], "3@") {
+		t.Errorf("counter in the second write: %v", s)
+	}
+}
+
+// unsnappy undoes snappyLiteral's framing (literal blocks only).
+func unsnappy(t *testing.T, b []byte) []byte {
+	t.Helper()
+	_, n := protowire.ConsumeVarint(b)
+	b = b[n:]
+	var out []byte
+	for len(b) > 0 {
+		if b[0] != 61<<2 {
+			t.Fatalf("tag %x is not a literal", b[0])
+		}
+		l := int(b[1]) | int(b[2])<<8 + 1
+		out = append(out, b[3:3+l]...)
+		b = b[3+l:]
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -13,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	vm "github.com/VictoriaMetrics/metrics"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/exporter/webserver"
 )
@@ -47,6 +50,36 @@ func benchmarkFinished(b *testing.B, opts Options) {
 func BenchmarkObserve(b *testing.B) {
 	b.Run("classic", func(b *testing.B) { benchmarkFinished(b, Options{}) })
 	b.Run("classic+native", func(b *testing.B) { benchmarkFinished(b, Options{NativeHistograms: true}) })
+}
+
+// BenchmarkObserveHistogram: one observation into one latency histogram
+// child, by the client library servebench records with (classic `le`
+// buckets, then classic and native) and by VictoriaMetrics/metrics (the same
+// `le` buckets, then its vmrange buckets), the candidates for the hot path.
+func BenchmarkObserveHistogram(b *testing.B) {
+	values := make([]float64, 1024) // TTFTs from 1 ms to 100 s, log-uniform
+	for i := range values {
+		values[i] = math.Pow(10, -3+5*float64(i)/float64(len(values)))
+	}
+	run := func(b *testing.B, observe func(float64)) {
+		i := 0
+		for b.Loop() {
+			observe(values[i&1023])
+			i++
+		}
+	}
+	b.Run("client_golang-classic", func(b *testing.B) {
+		run(b, histogramVec(contract.RequestTTFT, Options{}).WithLabelValues(labels.Values()...).Observe)
+	})
+	b.Run("client_golang-classic+native", func(b *testing.B) {
+		run(b, histogramVec(contract.RequestTTFT, Options{NativeHistograms: true}).WithLabelValues(labels.Values()...).Observe)
+	})
+	b.Run("victoriametrics-le", func(b *testing.B) {
+		run(b, vm.NewSet().NewPrometheusHistogramExt(`ttft{a="b"}`, contract.RequestTTFT.Buckets).Update)
+	})
+	b.Run("victoriametrics-vmrange", func(b *testing.B) {
+		run(b, vm.NewSet().NewHistogram(`ttft{a="b"}`).Update)
+	})
 }
 
 // BenchmarkObserveParallel: the same with every core recording at once.

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,7 +17,9 @@ import (
 )
 
 // BenchmarkSummary is the headline of one finished benchmark, as the runner
-// computed it for summary.json. Latencies are in seconds.
+// computed it for summary.json. Latencies are in seconds. A figure that does
+// not exist is NaN (a rate with no completion) or, for a distribution, a
+// zero Count: it gets no series.
 type BenchmarkSummary struct {
 	RunID    string
 	Labels   measure.BenchmarkLabels
@@ -36,7 +40,8 @@ type BenchmarkSummary struct {
 // Quantiles describe one latency distribution of a finished benchmark, in
 // seconds: its p50, p95 and p99, its mean and its sample count (requests, or
 // gaps for ITL). They become one summary whose _count is Count and whose
-// _sum is Mean × Count.
+// _sum is Mean × Count; a quantile that is NaN (withheld) is left out, and a
+// distribution without samples (Count 0) has no series at all.
 type Quantiles struct {
 	P50, P95, P99 float64
 	Mean          float64
@@ -47,16 +52,17 @@ func (q Quantiles) values() [3]float64 { return [3]float64{q.P50, q.P95, q.P99} 
 
 // Summaries is a prometheus.Collector exposing the contract's
 // servebench_benchmark_* series for finished benchmarks, each sample stamped
-// with the benchmark's finish time: gauges for the headline figures, one
-// summary (quantiles, _sum, _count) per latency distribution, which passes
-// `promtool check metrics` where quantile-labelled gauges would not. It
-// keeps the latest benchmark per
-// configuration (label set), so the series count is bounded by the number
-// of configurations, not of runs; Prometheus keeps the history. Safe for
+// with the benchmark's finish time and labelled with its run and
+// configuration: gauges for the headline figures, one summary (quantiles,
+// _sum, _count) per latency distribution, which passes `promtool check
+// metrics` where quantile-labelled gauges would not. It keeps the latest
+// benchmark per configuration, so what it exposes is bounded by the number
+// of configurations, not of runs; the database keeps the history. Safe for
 // concurrent use.
 type Summaries struct {
 	mu        sync.Mutex
 	latest    map[measure.BenchmarkLabels]BenchmarkSummary
+	runs      []RunCompletion // finished runs, oldest first
 	descs     map[string]*prometheus.Desc
 	quantiles [3]float64 // contract.SummaryQuantiles as numbers, in Quantiles.values order
 }
@@ -64,7 +70,7 @@ type Summaries struct {
 // NewSummaries returns an empty summary publisher; register it on a registry.
 func NewSummaries() *Summaries {
 	s := &Summaries{latest: map[measure.BenchmarkLabels]BenchmarkSummary{}, descs: map[string]*prometheus.Desc{}}
-	for _, m := range contract.Summary() {
+	for _, m := range append(contract.Summary(), contract.RunCompletion()...) {
 		s.descs[m.Name] = prometheus.NewDesc(m.Name, m.Help, m.Labels, nil)
 	}
 	if len(contract.SummaryQuantiles) != len(s.quantiles) {
@@ -78,6 +84,40 @@ func NewSummaries() *Summaries {
 		s.quantiles[i] = v
 	}
 	return s
+}
+
+// RunCompletion is how and when a run ended: the labels and values of the
+// contract's run completion series.
+type RunCompletion struct {
+	RunID, Suite string
+	Models       []string // the run's models, in order; the model label joins them with commas
+	Status       contract.RunStatus
+	Started      time.Time
+	Finished     time.Time // becomes the sample timestamp
+}
+
+// maxRuns bounds the finished runs a Summaries keeps exposing (a process
+// runs one, runner start --repeat a few).
+const maxRuns = 16
+
+// PublishRun exposes a finished run's completion series from the next
+// scrape on.
+func (s *Summaries) PublishRun(r RunCompletion) error {
+	switch {
+	case r.RunID == "":
+		return errors.New("run completion: run_id is empty")
+	case r.Started.IsZero() || r.Finished.Before(r.Started):
+		return fmt.Errorf("run completion: run %s started %s, finished %s", r.RunID, r.Started.Format(time.RFC3339), r.Finished.Format(time.RFC3339))
+	case !slices.Contains(contract.RunStatuses, r.Status):
+		return fmt.Errorf("run completion: status %q: want one of %v", r.Status, contract.RunStatuses)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.runs = append(s.runs, r)
+	if len(s.runs) > maxRuns {
+		s.runs = s.runs[len(s.runs)-maxRuns:]
+	}
+	return nil
 }
 
 // Publish exposes a finished benchmark from the next scrape on, replacing
@@ -98,8 +138,8 @@ func (s *Summaries) Publish(b BenchmarkSummary) error {
 	}{{"ttft", b.TTFT}, {"itl", b.ITL}, {"tpot", b.TPOT}, {"e2e", b.E2E}} {
 		// The mean becomes the summary's _sum; a quantile that is not a
 		// number is left out of the exposition instead.
-		if math.IsNaN(d.q.Mean) || math.IsInf(d.q.Mean, 0) {
-			return fmt.Errorf("benchmark summary: %s mean is %v", d.name, d.q.Mean)
+		if d.q.Count > 0 && (math.IsNaN(d.q.Mean) || math.IsInf(d.q.Mean, 0)) {
+			return fmt.Errorf("benchmark summary: %s mean is %v over %d samples", d.name, d.q.Mean, d.q.Count)
 		}
 	}
 	s.mu.Lock()
@@ -123,17 +163,29 @@ func (s *Summaries) Describe(ch chan<- *prometheus.Desc) {
 func (s *Summaries) Collect(ch chan<- prometheus.Metric) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for _, r := range s.runs {
+		v := []string{r.RunID, r.Suite, strings.Join(r.Models, ","), string(r.Status)}
+		for _, m := range []struct {
+			m contract.Metric
+			t time.Time
+		}{{contract.RunStarted, r.Started}, {contract.RunFinished, r.Finished}} {
+			ch <- prometheus.NewMetricWithTimestamp(r.Finished, prometheus.MustNewConstMetric(s.descs[m.m.Name],
+				prometheus.GaugeValue, float64(m.t.UnixMilli())/1000, v...))
+		}
+	}
 	for _, b := range s.latest {
-		v := b.Labels.Values()
-		emit := func(m contract.Metric, value float64, extra ...string) {
+		v := append([]string{b.RunID}, b.Labels.Values()...)
+		emit := func(m contract.Metric, value float64) {
 			if math.IsNaN(value) || math.IsInf(value, 0) {
 				return
 			}
-			lv := append(append([]string(nil), extra...), v...)
 			ch <- prometheus.NewMetricWithTimestamp(b.Finished,
-				prometheus.MustNewConstMetric(s.descs[m.Name], prometheus.GaugeValue, value, lv...))
+				prometheus.MustNewConstMetric(s.descs[m.Name], prometheus.GaugeValue, value, v...))
 		}
 		summary := func(m contract.Metric, d Quantiles) {
+			if d.Count == 0 {
+				return // no samples: the distribution does not exist
+			}
 			qs := make(map[float64]float64, len(s.quantiles))
 			for i, q := range d.values() {
 				if !math.IsNaN(q) && !math.IsInf(q, 0) {
@@ -143,7 +195,8 @@ func (s *Summaries) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.NewMetricWithTimestamp(b.Finished,
 				prometheus.MustNewConstSummary(s.descs[m.Name], d.Count, d.Mean*float64(d.Count), qs, v...))
 		}
-		emit(contract.BenchmarkInfo, 1, b.RunID)
+		emit(contract.BenchmarkInfo, 1)
+		emit(contract.BenchmarkFinished, float64(b.Finished.UnixMilli())/1000)
 		emit(contract.BenchmarkTargetRate, b.TargetRate)
 		emit(contract.BenchmarkAchievedRate, b.AchievedRate)
 		emit(contract.BenchmarkRequestRate, b.RequestsPerSecond)

@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/servebench/servebench/exporter/contract"
 )
 
 func summary(run string, finished time.Time, rate float64) BenchmarkSummary {
@@ -37,27 +39,28 @@ func TestSummariesExposeFinishTime(t *testing.T) {
 	text := gatherText(t, reg)
 	for _, want := range []string{
 		`servebench_benchmark_info{cores="8",level="concurrent-4",loadgen="native",model="m",run_id="r1",suite="smoke",workload="chat"} 1 1767000000123`,
-		`servebench_benchmark_requests_per_second{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 3.8 1767000000123`,
-		`servebench_benchmark_output_tokens_per_second_per_core{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 10 1767000000123`,
+		`servebench_benchmark_finished_timestamp_seconds{cores="8",level="concurrent-4",loadgen="native",model="m",run_id="r1",suite="smoke",workload="chat"} 1.767000000123e+09 1767000000123`,
+		`servebench_benchmark_requests_per_second{cores="8",level="concurrent-4",loadgen="native",model="m",run_id="r1",suite="smoke",workload="chat"} 3.8 1767000000123`,
+		`servebench_benchmark_output_tokens_per_second_per_core{cores="8",level="concurrent-4",loadgen="native",model="m",run_id="r1",suite="smoke",workload="chat"} 10 1767000000123`,
 		`# TYPE servebench_benchmark_ttft_seconds summary`,
-		`servebench_benchmark_ttft_seconds{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat",quantile="0.5"} 0.05 1767000000123`,
-		`servebench_benchmark_ttft_seconds{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat",quantile="0.95"} 0.2 1767000000123`,
-		`servebench_benchmark_ttft_seconds{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat",quantile="0.99"} 0.3 1767000000123`,
-		`servebench_benchmark_ttft_seconds_sum{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 19.2 1767000000123`,
-		`servebench_benchmark_ttft_seconds_count{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 240 1767000000123`,
-		`servebench_benchmark_itl_seconds_sum{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 114 1767000000123`,
-		`servebench_benchmark_itl_seconds_count{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 4560 1767000000123`,
-		`servebench_benchmark_e2e_seconds{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat",quantile="0.95"} 2 1767000000123`,
-		`servebench_benchmark_e2e_seconds_sum{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 300 1767000000123`,
-		`servebench_benchmark_valid{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 1 1767000000123`,
+		`servebench_benchmark_ttft_seconds{cores="8",level="concurrent-4",loadgen="native",model="m",run_id="r1",suite="smoke",workload="chat",quantile="0.5"} 0.05 1767000000123`,
+		`servebench_benchmark_ttft_seconds{cores="8",level="concurrent-4",loadgen="native",model="m",run_id="r1",suite="smoke",workload="chat",quantile="0.95"} 0.2 1767000000123`,
+		`servebench_benchmark_ttft_seconds{cores="8",level="concurrent-4",loadgen="native",model="m",run_id="r1",suite="smoke",workload="chat",quantile="0.99"} 0.3 1767000000123`,
+		`servebench_benchmark_ttft_seconds_sum{cores="8",level="concurrent-4",loadgen="native",model="m",run_id="r1",suite="smoke",workload="chat"} 19.2 1767000000123`,
+		`servebench_benchmark_ttft_seconds_count{cores="8",level="concurrent-4",loadgen="native",model="m",run_id="r1",suite="smoke",workload="chat"} 240 1767000000123`,
+		`servebench_benchmark_itl_seconds_sum{cores="8",level="concurrent-4",loadgen="native",model="m",run_id="r1",suite="smoke",workload="chat"} 114 1767000000123`,
+		`servebench_benchmark_itl_seconds_count{cores="8",level="concurrent-4",loadgen="native",model="m",run_id="r1",suite="smoke",workload="chat"} 4560 1767000000123`,
+		`servebench_benchmark_e2e_seconds{cores="8",level="concurrent-4",loadgen="native",model="m",run_id="r1",suite="smoke",workload="chat",quantile="0.95"} 2 1767000000123`,
+		`servebench_benchmark_e2e_seconds_sum{cores="8",level="concurrent-4",loadgen="native",model="m",run_id="r1",suite="smoke",workload="chat"} 300 1767000000123`,
+		`servebench_benchmark_valid{cores="8",level="concurrent-4",loadgen="native",model="m",run_id="r1",suite="smoke",workload="chat"} 1 1767000000123`,
 	} {
 		if !strings.Contains(text, want+"\n") {
 			t.Errorf("exposition lacks\n%s\ngot:\n%s", want, text)
 		}
 	}
 
-	// A later run of the same configuration replaces the first: still one
-	// series per figure, now with the new value and time.
+	// A later run of the same configuration replaces the first in the
+	// exposition (the database keeps both): as many series, the new run's.
 	before := testutil.CollectAndCount(s)
 	if err := s.Publish(summary("r2", fin.Add(24*time.Hour), 4.2)); err != nil {
 		t.Fatal(err)
@@ -79,7 +82,7 @@ func TestSummariesExposeFinishTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	text = gatherText(t, reg)
-	if !strings.Contains(text, `servebench_benchmark_valid{cores="",level="concurrent-8",loadgen="native",model="m",suite="smoke",workload="chat"} 0`) {
+	if !strings.Contains(text, `servebench_benchmark_valid{cores="",level="concurrent-8",loadgen="native",model="m",run_id="r2",suite="smoke",workload="chat"} 0`) {
 		t.Errorf("invalid benchmark not exposed as 0:\n%s", text)
 	}
 	if strings.Contains(text, `per_core{cores="",level="concurrent-8"`) {
@@ -129,12 +132,37 @@ func TestSummariesDropNaNQuantiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := gatherText(t, reg)
-	if strings.Contains(text, `servebench_benchmark_tpot_seconds{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat",quantile="0.99"}`) {
+	if strings.Contains(text, `servebench_benchmark_tpot_seconds{cores="8",level="concurrent-4",loadgen="native",model="m",run_id="r1",suite="smoke",workload="chat",quantile="0.99"}`) {
 		t.Errorf("NaN quantile exposed:\n%s", text)
 	}
-	for _, want := range []string{`quantile="0.95"} 0.031 `, `servebench_benchmark_tpot_seconds_count{cores="8",level="concurrent-4",loadgen="native",model="m",suite="smoke",workload="chat"} 240 `} {
+	for _, want := range []string{`quantile="0.95"} 0.031 `, `servebench_benchmark_tpot_seconds_count{cores="8",level="concurrent-4",loadgen="native",model="m",run_id="r1",suite="smoke",workload="chat"} 240 `} {
 		if !strings.Contains(text, want) {
 			t.Errorf("exposition lacks %s", want)
+		}
+	}
+}
+
+// Figures that do not exist have no series: a distribution without samples
+// (its mean may then be NaN), a rate that is NaN.
+func TestSummariesLeaveOutAbsentFigures(t *testing.T) {
+	s := NewSummaries()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(s)
+	b := summary("r1", time.UnixMilli(1_767_000_000_000), math.NaN())
+	b.TTFT = Quantiles{P50: math.NaN(), P95: math.NaN(), P99: math.NaN(), Mean: math.NaN()}
+	b.SuccessRatio = math.NaN()
+	if err := s.Publish(b); err != nil {
+		t.Fatal(err)
+	}
+	text := gatherText(t, reg)
+	for _, absent := range []string{"servebench_benchmark_ttft_seconds", "servebench_benchmark_requests_per_second{", "servebench_benchmark_success_ratio{"} {
+		if strings.Contains(text, absent) {
+			t.Errorf("absent figure %s exposed:\n%s", absent, text)
+		}
+	}
+	for _, present := range []string{"servebench_benchmark_itl_seconds_count{", "servebench_benchmark_output_tokens_per_second{", "servebench_benchmark_info{"} {
+		if !strings.Contains(text, present) {
+			t.Errorf("exposition lacks %s", present)
 		}
 	}
 }
@@ -153,4 +181,34 @@ func gatherText(t *testing.T, g prometheus.Gatherer) string {
 		}
 	}
 	return b.String()
+}
+
+// A finished run is exposed with its start and finish times, stamped with
+// the finish; bad completions are refused naming the field.
+func TestSummariesPublishRun(t *testing.T) {
+	s := NewSummaries()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(s)
+	start, end := time.UnixMilli(1_767_000_000_000), time.UnixMilli(1_767_000_060_500)
+	if err := s.PublishRun(RunCompletion{RunID: "r1", Suite: "smoke", Models: []string{"a", "b"}, Status: contract.RunComplete, Started: start, Finished: end}); err != nil {
+		t.Fatal(err)
+	}
+	text := gatherText(t, reg)
+	for _, want := range []string{
+		`servebench_run_started_timestamp_seconds{model="a,b",run_id="r1",status="complete",suite="smoke"} 1.767e+09 1767000060500`,
+		`servebench_run_finished_timestamp_seconds{model="a,b",run_id="r1",status="complete",suite="smoke"} 1.7670000605e+09 1767000060500`,
+	} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("exposition lacks\n%s\ngot:\n%s", want, text)
+		}
+	}
+	for name, r := range map[string]RunCompletion{
+		"run_id":   {Suite: "s", Status: contract.RunComplete, Started: start, Finished: end},
+		"finished": {RunID: "r", Status: contract.RunComplete, Started: end, Finished: start},
+		"status":   {RunID: "r", Status: "done", Started: start, Finished: end},
+	} {
+		if err := s.PublishRun(r); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: error %v, want one naming it", name, err)
+		}
+	}
 }

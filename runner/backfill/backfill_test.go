@@ -92,7 +92,7 @@ func TestTextHasMillisecondTimestampsAndTheSummaryValues(t *testing.T) {
 	if m.GetGauge().GetValue() != b.RequestsPerSecond || strconv.FormatInt(m.GetTimestampMs(), 10) != ms {
 		t.Errorf("sample %v @%d, want %v @%s", m.GetGauge().GetValue(), m.GetTimestampMs(), b.RequestsPerSecond, ms)
 	}
-	want := map[string]string{"suite": "test", "model": "qwen3-0.6b", "workload": "chat", "cores": "8", "loadgen": "native", "level": "concurrent-4"}
+	want := map[string]string{"run_id": "r1", "suite": "test", "model": "qwen3-0.6b", "workload": "chat", "cores": "8", "loadgen": "native", "level": "concurrent-4"}
 	for _, l := range m.Label {
 		if want[l.GetName()] != l.GetValue() {
 			t.Errorf("label %s=%q, want %q", l.GetName(), l.GetValue(), want[l.GetName()])
@@ -215,20 +215,5 @@ func TestFinishTimeErrors(t *testing.T) {
 	bad := map[string]time.Time{"concurrent-4": time.Unix(at.UnixMilli(), 0)}
 	if _, err := Summaries(cells[0].Summary, bad); err == nil || !strings.Contains(err.Error(), "implausible") {
 		t.Errorf("implausible time: %v", err)
-	}
-}
-
-func TestSnappyLiteralFraming(t *testing.T) {
-	// Uncompressed length as a varint, then 2-byte-length literal chunks.
-	b := bytes.Repeat([]byte{7}, 70000)
-	out := snappyLiteral(b)
-	if out[0] != 0xf0 || out[1] != 0xa2 || out[2] != 0x04 { // varint(70000)
-		t.Fatalf("length prefix % x", out[:3])
-	}
-	if out[3] != 61<<2 || out[4] != 0xff || out[5] != 0xff || out[6+65536] != 61<<2 {
-		t.Errorf("chunk tags % x / % x", out[3:6], out[6+65536:6+65539])
-	}
-	if len(out) != 3+3+65536+3+(70000-65536) {
-		t.Errorf("length %d", len(out))
 	}
 }

@@ -65,12 +65,13 @@ func checkHistory(t *testing.T, base string, all []recorderSummary, cells []comp
 	if v, ok := promQuery(t, base, `servebench_benchmark_ttft_seconds_sum / servebench_benchmark_ttft_seconds_count`, last.Finished.Add(time.Second)); !ok || math.Abs(v-b2.TTFT.Mean/1e3) > 1e-9 {
 		t.Errorf("ttft mean = %v (%v), want %v", v, ok, b2.TTFT.Mean/1e3)
 	}
-	if v, ok := promQuery(t, base, `count_over_time(servebench_benchmark_e2e_seconds_count[3d])`, last.Finished.Add(time.Second)); !ok || v != 2 {
-		t.Errorf("count_over_time of e2e _count over both runs = %v, want 2", v)
+	// History: both runs are in the range, each its own series (run_id)
+	// with one sample at its own time.
+	if v, ok := promQuery(t, base, `count(last_over_time(servebench_benchmark_e2e_seconds_count[3d]))`, last.Finished.Add(time.Second)); !ok || v != 2 {
+		t.Errorf("runs with an e2e _count = %v, want 2", v)
 	}
-	// History: both runs are in the range, at their own times.
-	if v, ok := promQuery(t, base, `count_over_time(servebench_benchmark_e2e_seconds{quantile="0.5"}[3d])`, last.Finished.Add(time.Second)); !ok || v != 2 {
-		t.Errorf("count_over_time over both runs = %v, want 2", v)
+	if v, ok := promQuery(t, base, `sum(count_over_time(servebench_benchmark_e2e_seconds{quantile="0.5"}[3d]))`, last.Finished.Add(time.Second)); !ok || v != 2 {
+		t.Errorf("samples of e2e p50 over both runs = %v, want 2", v)
 	}
 	b1 := cells[0].Summary.Benchmarks[0]
 	if v, ok := promQuery(t, base, `servebench_benchmark_ttft_seconds{quantile="0.5"}`, all[0].Finished.Add(time.Second)); !ok || math.Abs(v-b1.TTFT.P50/1e3) > 1e-9 {

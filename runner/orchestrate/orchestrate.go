@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -596,7 +597,7 @@ func (o *Orchestrator) publish(l measure.BenchmarkLabels, b results.Benchmark, a
 // it on their live endpoints.
 func SummaryOf(runID string, l measure.BenchmarkLabels, b results.Benchmark, finished time.Time) recorder.BenchmarkSummary {
 	total := b.Requests.Successful + b.Requests.Failed + b.Requests.Incomplete
-	ratio := 0.0
+	ratio := math.NaN() // no request: no ratio, and no series
 	if total > 0 {
 		ratio = float64(b.Requests.Successful) / float64(total)
 	}
