@@ -31,10 +31,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -260,7 +263,7 @@ type timingKey struct{}
 
 // apiOf names the timed API served at path.
 func apiOf(path string) (measure.API, bool) {
-	for _, a := range [...]measure.API{measure.APIChat, measure.APICompletions, measure.APIEmbeddings} {
+	for _, a := range [...]measure.API{measure.APIChat, measure.APICompletions, measure.APIEmbeddings, measure.APITranscriptions} {
 		if a.Path() == path {
 			return a, true
 		}
@@ -291,8 +294,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Stream bool   `json:"stream"`
 	}
 	// A body that is not JSON still goes upstream: the server's answer (a
-	// 4xx) is the measurement.
-	_ = json.Unmarshal(body, &head)
+	// 4xx) is the measurement. Transcriptions are multipart forms.
+	if api == measure.APITranscriptions {
+		head.Model, head.Stream = formHead(body, r.Header.Get("Content-Type"))
+	} else {
+		_ = json.Unmarshal(body, &head)
+	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	cw := &clientWriter{ResponseWriter: w, ctx: r.Context()}
@@ -302,6 +309,30 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		bench: p.bench(head.Model), client: cw}
 	t.opt.FirstToken = t.bench // live TTFT at the first token, as the load generator's
 	p.rp.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), timingKey{}, t)))
+}
+
+// formHead reads the "model" and "stream" fields of a multipart form,
+// skipping the file; an unreadable form reads as neither.
+func formHead(body []byte, contentType string) (model string, stream bool) {
+	_, params, err := mime.ParseMediaType(contentType)
+	if err != nil || params["boundary"] == "" {
+		return "", false
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			return model, stream
+		}
+		switch part.FormName() {
+		case "model":
+			b, _ := io.ReadAll(io.LimitReader(part, 1024))
+			model = string(b)
+		case "stream":
+			b, _ := io.ReadAll(io.LimitReader(part, 16))
+			stream = strings.EqualFold(strings.TrimSpace(string(b)), "true")
+		}
+	}
 }
 
 // bufferPool lends ReverseProxy its copy buffers, so a response does not

@@ -439,3 +439,41 @@ func quantile(s []float64, q float64) float64 {
 	f := pos - float64(i)
 	return s[i] + f*(s[i+1]-s[i])
 }
+
+// AudioOf computes a transcription benchmark's figures from request records
+// that come without a window (a third-party tool's report): the real-time
+// factor of every successful record with audio, its audio and count over
+// the benchmark's seconds, and error rates from the records it scored
+// (none when the tool keeps no transcript). Nil when no record has audio.
+func AudioOf(rs []measure.Result, seconds float64) *AudioFigures {
+	a := &Aggregator{}
+	done := 0
+	for i := range rs {
+		r := &rs[i]
+		if r.Audio == nil {
+			continue
+		}
+		a.audioShown = true
+		if r.Outcome != contract.OutcomeSuccess {
+			continue
+		}
+		done++
+		addAt(&a.audioMs, 0, int64(r.Audio.Seconds*1000))
+		if r.Audio.Seconds > 0 && !r.End.IsZero() {
+			a.rtf = append(a.rtf, r.E2E().Seconds()/r.Audio.Seconds)
+		}
+		if r.Audio.Scored {
+			a.scored++
+			a.words[0] += r.Audio.WordEdits
+			a.words[1] += r.Audio.Words
+			a.words[2] += r.Audio.CharEdits
+			a.words[3] += r.Audio.Chars
+		}
+	}
+	if !a.audioShown {
+		return nil
+	}
+	addAt(&a.done, 0, int64(done))
+	win := time.Duration(seconds * float64(time.Second))
+	return a.audioFigures(Closing{WindowStart: 0, WindowEnd: max(win, bucketWidth)}, win)
+}

@@ -26,6 +26,10 @@ const (
 	FormatChat        = "/v1/chat/completions"
 	FormatCompletions = "/v1/completions"
 	FormatEmbeddings  = "/v1/embeddings"
+	// FormatTranscriptions is GuideLLM's audio backend: each row of Data
+	// names an audio file in its "audio" column, which GuideLLM decodes,
+	// re-encodes and uploads.
+	FormatTranscriptions = "/v1/audio/transcriptions"
 )
 
 // Config is one `guidellm run`. Zero values leave GuideLLM's defaults.
@@ -33,7 +37,7 @@ type Config struct {
 	Target        string // base URL: the metering proxy in front of the engine
 	Model         string // served model id; "" = GuideLLM takes the first from /v1/models
 	APIKey        string // sent as backend api_key; redacted in printed commands
-	RequestFormat string // FormatChat (GuideLLM's default), FormatCompletions or FormatEmbeddings
+	RequestFormat string // FormatChat (GuideLLM's default), FormatCompletions, FormatEmbeddings or FormatTranscriptions
 
 	// Profile is synchronous, concurrent, throughput, constant, poisson or
 	// sweep. Rates are req/s for constant and poisson, streams for concurrent,
@@ -78,8 +82,13 @@ func Args(c Config) ([]string, error) {
 	}
 	switch c.RequestFormat {
 	case "", FormatChat, FormatCompletions, FormatEmbeddings:
+	case FormatTranscriptions:
+		if c.Data == "" {
+			return nil, errors.New("guidellm: transcriptions need Data: a file whose audio column names the recordings")
+		}
 	default:
-		return nil, fmt.Errorf("guidellm: request format %q: want %s, %s or %s", c.RequestFormat, FormatChat, FormatCompletions, FormatEmbeddings)
+		return nil, fmt.Errorf("guidellm: request format %q: want %s, %s, %s or %s", c.RequestFormat, FormatChat, FormatCompletions,
+			FormatEmbeddings, FormatTranscriptions)
 	}
 	for _, r := range c.Rates {
 		if r <= 0 {

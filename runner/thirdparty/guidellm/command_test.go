@@ -90,7 +90,7 @@ func TestArgsErrors(t *testing.T) {
 		{func(c *Config) { c.Profile, c.Rates = "concurrent", []float64{1.5} }, "guidellm: rates: 1.5 streams is not a whole number"},
 		{func(c *Config) { c.Profile = "synchronous" }, "guidellm: rates: profile synchronous takes none"},
 		{func(c *Config) { c.OutputTokens = 0 }, "guidellm: output tokens: must be positive for generation"},
-		{func(c *Config) { c.RequestFormat = "/v1/responses" }, `guidellm: request format "/v1/responses": want /v1/chat/completions, /v1/completions or /v1/embeddings`},
+		{func(c *Config) { c.RequestFormat = "/v1/responses" }, `guidellm: request format "/v1/responses": want /v1/chat/completions, /v1/completions, /v1/embeddings or /v1/audio/transcriptions`},
 		{func(c *Config) { c.OutputPath = "" }, "guidellm: output path: empty"},
 	} {
 		c := ok

@@ -27,6 +27,9 @@ type requestStats struct {
 	} `json:"info"`
 	PromptTokens *int `json:"prompt_tokens"`
 	OutputTokens *int `json:"output_tokens"`
+	InputMetrics struct {
+		AudioSeconds *float64 `json:"audio_seconds"`
+	} `json:"input_metrics"`
 }
 
 // Requests returns each benchmark's per-request records as servebench
@@ -100,6 +103,11 @@ func toResult(q requestStats, outcome contract.Outcome) measure.Result {
 	}
 	if q.OutputTokens != nil {
 		r.OutputTokens, r.TokenSource = *q.OutputTokens, "usage"
+	}
+	if a := q.InputMetrics.AudioSeconds; a != nil && *a > 0 {
+		// An audio request: GuideLLM decoded the recording it uploaded.
+		// It keeps no transcript text, so nothing is scored.
+		r.Audio = &measure.Audio{Seconds: *a}
 	}
 	if outcome == contract.OutcomeError {
 		r.ErrorKind = contract.ErrOther

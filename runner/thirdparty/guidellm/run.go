@@ -90,5 +90,30 @@ func (r *Runner) Run(ctx context.Context, c Config) (*results.Summary, error) {
 		return nil, err
 	}
 	s.Source = c.OutputPath
+	if c.RequestFormat == FormatTranscriptions {
+		if err := addAudio(s, c.OutputPath); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// addAudio gives each benchmark of a transcription run its audio figures,
+// from the report's request records (the audio seconds GuideLLM decoded).
+func addAudio(s *results.Summary, report string) error {
+	f, err := os.Open(report)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	per, err := Requests(f)
+	if err != nil {
+		return err
+	}
+	for i := range s.Benchmarks {
+		if i < len(per) {
+			s.Benchmarks[i].Audio = results.AudioOf(per[i], s.Benchmarks[i].DurationSeconds)
+		}
+	}
+	return nil
 }

@@ -1,13 +1,18 @@
 package metered
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path"
 	"path/filepath"
 
 	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/runner/audio"
 	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/thirdparty/guidellm"
@@ -44,20 +49,17 @@ func (g *GuideLLM) Version() string { return g.version }
 // Config is the guidellm.Config of one level, given the proxy URL and the
 // directory of its report.
 func (g *GuideLLM) Config(req orchestrate.LoadRequest, proxyURL, dir string) (guidellm.Config, error) {
+	if req.Cell.API == "transcriptions" {
+		return g.audioConfig(req, proxyURL, dir)
+	}
 	w, err := workloadOf(req)
 	if err != nil {
 		return guidellm.Config{}, err
 	}
-	c := guidellm.Config{
-		Target: proxyURL, Model: req.Model, APIKey: req.APIKey, Tokenizer: g.tokenizer,
-		PromptTokens: w.Prompt.Mean, PromptStdev: w.Prompt.Stdev, PromptMin: w.Prompt.Min, PromptMax: w.Prompt.Max,
-		OutputTokens: w.Output.Mean, OutputStdev: w.Output.Stdev, OutputMin: w.Output.Min, OutputMax: w.Output.Max,
-		MaxSeconds: req.Limits.MaxSeconds, MaxRequests: req.Limits.MaxRequests,
-		Warmup: req.Limits.WarmupSeconds, Cooldown: req.Limits.CooldownSeconds,
-		Seed:       int(req.Seed % (1 << 31)),
-		OutputPath: filepath.Join(dir, "guidellm-"+safe(req.Level.Name)+".json"),
-		Labels:     map[string]string{"suite": req.Labels.Suite, "cell": req.Cell.ID, "level": req.Level.Name},
-	}
+	c := g.base(req, proxyURL, dir)
+	c.Tokenizer = g.tokenizer
+	c.PromptTokens, c.PromptStdev, c.PromptMin, c.PromptMax = w.Prompt.Mean, w.Prompt.Stdev, w.Prompt.Min, w.Prompt.Max
+	c.OutputTokens, c.OutputStdev, c.OutputMin, c.OutputMax = w.Output.Mean, w.Output.Stdev, w.Output.Min, w.Output.Max
 	switch req.Cell.API {
 	case "chat":
 		c.RequestFormat = guidellm.FormatChat
@@ -66,8 +68,74 @@ func (g *GuideLLM) Config(req orchestrate.LoadRequest, proxyURL, dir string) (gu
 	case "embeddings":
 		c.RequestFormat = guidellm.FormatEmbeddings
 	default:
-		return c, fmt.Errorf("guidellm: api %q: want chat, completions or embeddings", req.Cell.API)
+		return c, fmt.Errorf("guidellm: api %q: want chat, completions, embeddings or transcriptions", req.Cell.API)
 	}
+	return c, profileOf(&c, req)
+}
+
+// base is what every level's configuration has: target, limits, report.
+func (g *GuideLLM) base(req orchestrate.LoadRequest, proxyURL, dir string) guidellm.Config {
+	return guidellm.Config{
+		Target: proxyURL, Model: req.Model, APIKey: req.APIKey,
+		MaxSeconds: req.Limits.MaxSeconds, MaxRequests: req.Limits.MaxRequests,
+		Warmup: req.Limits.WarmupSeconds, Cooldown: req.Limits.CooldownSeconds,
+		Seed:       int(req.Seed % (1 << 31)),
+		OutputPath: filepath.Join(dir, "guidellm-"+safe(req.Level.Name)+".json"),
+		Labels:     map[string]string{"suite": req.Labels.Suite, "cell": req.Cell.ID, "level": req.Level.Name},
+	}
+}
+
+// audioConfig is a transcription level: GuideLLM's audio backend reads
+// the recordings of the cell's audio workload, written once into the cell
+// directory (<dir>/audio/) with a data file naming them in its "audio"
+// column — as GuideLLM sees them: under /results in its container, by
+// their absolute path on the host.
+func (g *GuideLLM) audioConfig(req orchestrate.LoadRequest, proxyURL, dir string) (guidellm.Config, error) {
+	c := g.base(req, proxyURL, dir)
+	c.RequestFormat = guidellm.FormatTranscriptions
+	w, err := audio.LookupWorkload(req.Cell.Workload)
+	if err != nil {
+		return c, err
+	}
+	clips, err := w.Clips()
+	if err != nil {
+		return c, err
+	}
+	root := dir
+	if g.runner.Docker != nil {
+		root = "/results" // the report's directory, mounted there
+	}
+	data, err := writeAudioData(dir, root, clips)
+	if err != nil {
+		return c, err
+	}
+	c.Data = "kind=json_file,path=" + data
+	return c, profileOf(&c, req)
+}
+
+// writeAudioData writes the recordings into <dir>/audio and
+// <dir>/guidellm-audio.jsonl, one {"audio": path} row each, paths under
+// root; it returns the data file's path under root.
+func writeAudioData(dir, root string, clips []audio.Clip) (string, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "audio"), 0o755); err != nil {
+		return "", err
+	}
+	var rows bytes.Buffer
+	for _, c := range clips {
+		if err := os.WriteFile(filepath.Join(dir, "audio", c.Name), c.Data, 0o644); err != nil {
+			return "", err
+		}
+		line, _ := json.Marshal(map[string]string{"audio": path.Join(filepath.ToSlash(root), "audio", c.Name)})
+		rows.Write(append(line, '\n'))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "guidellm-audio.jsonl"), rows.Bytes(), 0o644); err != nil {
+		return "", err
+	}
+	return path.Join(filepath.ToSlash(root), "guidellm-audio.jsonl"), nil
+}
+
+// profileOf sets the level's profile and rates.
+func profileOf(c *guidellm.Config, req orchestrate.LoadRequest) error {
 	c.Profile = req.Level.Profile
 	switch req.Level.Profile {
 	case "synchronous":
@@ -78,9 +146,9 @@ func (g *GuideLLM) Config(req orchestrate.LoadRequest, proxyURL, dir string) (gu
 	case "concurrent", "constant", "poisson":
 		c.Rates = []float64{req.Target}
 	default:
-		return c, fmt.Errorf("guidellm: profile %q has no GuideLLM equivalent", req.Level.Profile)
+		return fmt.Errorf("guidellm: profile %q has no GuideLLM equivalent", req.Level.Profile)
 	}
-	return c, nil
+	return nil
 }
 
 // Run implements orchestrate.LoadGenerator.
