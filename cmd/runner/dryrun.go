@@ -19,8 +19,8 @@ import (
 // levels or command: everything start would do, without doing it.
 func printDryRun(w io.Writer, st *startSetup, lo loadgenOptions, getenv func(string) string) error {
 	cfg, plan := st.cfg, st.plan
-	fmt.Fprintf(w, "suite %s (%s): %d cells, %d load levels, %d skipped; at most %s of measurement\n",
-		cfg.Suite.Name, cfg.Suite.Source, len(plan.Cells), plan.Benchmarks(), len(plan.Skipped), plan.MaxDuration())
+	fmt.Fprintf(w, "suite %s (%s): %d cells, %d load levels, %d skipped; %s\n",
+		cfg.Suite.Name, cfg.Suite.Source, len(plan.Cells), plan.Benchmarks(), len(plan.Skipped), plan.Budget())
 	fmt.Fprintf(w, "engine %s, load generator %s, results %s, live metrics %s\n", cfg.Engine, cfg.Loadgen, cfg.Results, cfg.ListenAddress)
 	if t := st.topo; t != nil {
 		fmt.Fprintf(w, "host: %s, %d CPUs, %d physical cores, %d NUMA nodes\n", orDefault(t.Model, "unknown CPU"), len(t.CPUs), t.PhysicalCores(), len(t.Nodes))
@@ -48,7 +48,7 @@ func printDryRun(w io.Writer, st *startSetup, lo loadgenOptions, getenv func(str
 		for _, l := range c.Levels {
 			lv = append(lv, l.Name)
 		}
-		fmt.Fprintf(w, "  levels: %s (each at most %gs / %d requests)\n", strings.Join(lv, ", "), cfg.Limits.MaxSeconds, cfg.Limits.MaxRequests)
+		fmt.Fprintf(w, "  levels: %s (each at most %gs / %d requests, then %gs of drain)\n", strings.Join(lv, ", "), cfg.Limits.MaxSeconds, cfg.Limits.MaxRequests, cfg.Limits.DrainTimeoutSeconds)
 		for k, a := range pl.Engines {
 			fmt.Fprintf(w, "  engine %d placement: %s, cpus %s, mems %s, TP %d\n", k+1, a.Name, a.CPUList(), a.MemList(), a.TP)
 		}

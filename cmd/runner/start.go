@@ -47,7 +47,7 @@ type startFlags struct {
 	raw                                              struct {
 		models, workloads, phases, cores, engine, image, target, loadgen, api string
 		results, listen, engineCPUs, loadgenCPUs                              string
-		maxSeconds                                                            float64
+		maxSeconds, drain, idle                                               float64
 		maxRequests, numa, repeat, tp                                         int
 	}
 }
@@ -94,6 +94,8 @@ func (f *startFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&r.api, "api", "", "API: chat, completions, embeddings (default: each workload's)")
 	fs.Float64Var(&r.maxSeconds, "max-seconds", 0, "longest duration of one load level, seconds")
 	fs.IntVar(&r.maxRequests, "max-requests", 0, "most requests of one load level")
+	fs.Float64Var(&r.drain, "drain-timeout", 0, "how long in-flight requests may finish after a level's sending stops before they are cut and recorded incomplete, seconds (default 10)")
+	fs.Float64Var(&r.idle, "stream-idle-timeout", 0, "end a stream that receives nothing for this long after its first token as a stalled error, seconds (default 30; 0 = never)")
 	fs.StringVar(&r.results, "results", "", "results `DIR` (default results)")
 	fs.StringVar(&r.listen, "web.listen-address", "", "address of the live /metrics endpoint (default 127.0.0.1:9464; \"off\" disables)")
 	fs.StringVar(&r.engineCPUs, "engine-cpus", "", "explicit engine cpuset, e.g. 0-7 (docker)")
@@ -176,6 +178,18 @@ func (f *startFlags) finish(fs *pflag.FlagSet) error {
 			return usagef("--max-requests: %d is negative", *maxRequests)
 		}
 		o.MaxRequests = maxRequests
+	}
+	if set("drain-timeout") {
+		if err := suite.Bounds.DrainTimeout.Check(r.drain); err != nil || r.drain == 0 {
+			return usagef("--drain-timeout: %g is not a positive number of seconds", r.drain)
+		}
+		o.DrainTimeout = &r.drain
+	}
+	if set("stream-idle-timeout") {
+		if err := suite.Bounds.StreamIdleTimeout.Check(r.idle); err != nil {
+			return usagef("--stream-idle-timeout: %v", err)
+		}
+		o.StreamIdleTimeout = &r.idle
 	}
 	if set("numa-node") {
 		o.NUMANode = numa
@@ -392,8 +406,8 @@ func execute(ctx context.Context, e *env, f *startFlags, st *startSetup, run *st
 			}
 		}
 	}
-	fmt.Fprintf(e.stderr, "run %s: suite %s, %d cells, %d load levels, results in %s\n",
-		run.ID(), cfg.Suite.Name, len(st.plan.Cells), st.plan.Benchmarks(), run.Dir)
+	fmt.Fprintf(e.stderr, "run %s: suite %s, %d cells, %d load levels, %s; results in %s\n",
+		run.ID(), cfg.Suite.Name, len(st.plan.Cells), st.plan.Benchmarks(), st.plan.Budget(), run.Dir)
 
 	build := buildinfo.Get()
 	o := &orchestrate.Orchestrator{
@@ -417,7 +431,9 @@ func execute(ctx context.Context, e *env, f *startFlags, st *startSetup, run *st
 		Status: contract.RunStatus(state.Status), Started: state.Started, Finished: state.Finished}, log); perr != nil {
 		err = errors.Join(err, perr)
 	}
-	if err == nil && ctx.Err() == nil {
+	// A run whose levels had no successful request still shows its table:
+	// it says what the levels did instead.
+	if ctx.Err() == nil && (err == nil || errors.Is(err, loadgen.ErrNoSuccess)) {
 		if rerr := printRunTable(e.stdout, run.Dir); rerr != nil {
 			log.Warn("results table", "err", rerr)
 		}

@@ -157,7 +157,11 @@ func TestStartSmoke(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}
-	t.Logf("smoke with 2 s levels took %s", time.Since(start))
+	took := time.Since(start)
+	t.Logf("smoke with 2 s levels took %s", took)
+	if budget := printedBudget(t, errOut); took > budget+10*time.Second {
+		t.Errorf("the run took %v, its printed budget is %v (+ engine start-up)", took, budget)
+	}
 	if !strings.Contains(out, "concurrent-8") || !strings.Contains(errOut, "complete") {
 		t.Errorf("stdout:\n%s\nstderr:\n%s", out, errOut)
 	}
@@ -204,6 +208,49 @@ func TestStartSmoke(t *testing.T) {
 	logs, _ := filepath.Glob(filepath.Join(cell, "*.log"))
 	if len(logs) == 0 {
 		t.Error("no engine log in the cell directory")
+	}
+}
+
+// printedBudget is the load budget runner start printed ("at most 1m0s of
+// load ...").
+func printedBudget(t *testing.T, stderr string) time.Duration {
+	t.Helper()
+	m := regexp.MustCompile(`at most (\S+) of load`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no budget printed:\n%s", stderr)
+	}
+	d, err := time.ParseDuration(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestStartScalingWithinBudget runs the scaling suite on the simulator with
+// levels far shorter than one request (64 streams of chat_lite on one
+// simulated core take over a minute to get their first tokens): every level
+// still ends within its budget, so the run finishes within the printed
+// one, and since no request completed, it exits 4 saying so, its table
+// printed.
+func TestStartScalingWithinBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the scaling suite")
+	}
+	start := time.Now()
+	code, out, errOut := runCLI(t, nil, "start", "--suite", "scaling", "--engine", "sim", "--cores", "1", "--max-seconds", "2",
+		"--drain-timeout", "1", "--results", t.TempDir(), "--web.listen-address", "off")
+	took := time.Since(start)
+	budget := printedBudget(t, errOut)
+	t.Logf("took %v, budget %v", took, budget)
+	if budget != 5*(2+1+1)*time.Second || took > budget+5*time.Second {
+		t.Errorf("the run took %v, its printed budget is %v (+ engine start-up)", took, budget)
+	}
+	if code != exitRunFailed || !strings.Contains(errOut, "no successful request: TinyLlama__TinyLlama-1.1B-Chat-v1.0_chat_lite_1c throughput-64 (0 failed, 64 incomplete)") ||
+		!strings.Contains(out, "throughput-64") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "level draining") && !strings.Contains(errOut, "budget window 2s + drain 1s = 3s") {
+		t.Errorf("progress lacks the level's budget:\n%s", errOut)
 	}
 }
 

@@ -317,24 +317,16 @@ func Run(ctx context.Context, cfg Config, rec measure.Recorder, sink func(*measu
 	if cfg.CPUTime == nil {
 		cfg.CPUTime = processCPU
 	}
-	h := cfg.Headers()
-	if cfg.Model == "" {
-		if cfg.Model, err = ResolveModel(ctx, cfg.Client, cfg.Target, h, cfg.ProbeTimeout); err != nil {
-			return nil, err
-		}
-	}
-	runID := cfg.RunID
-	if runID == "" {
-		var b [4]byte
-		_, _ = rand.Read(b[:])
-		runID = hex.EncodeToString(b[:])
-	}
-
 	var set workload.Set
 	var bodies []prepared
 	if cfg.API == measure.APITranscriptions {
-		bodies, err = buildAudioBodies(&cfg, cfg.Model)
-	} else if set, err = cfg.prompts(ctx, runID, h); err == nil {
+		if cfg.Model == "" {
+			cfg.Model, err = ResolveModel(ctx, cfg.Client, cfg.Target, cfg.Headers(), cfg.ProbeTimeout)
+		}
+		if err == nil {
+			bodies, err = buildAudioBodies(&cfg, cfg.Model)
+		}
+	} else if set, err = cfg.promptSet(ctx); err == nil {
 		bodies, err = buildBodies(&cfg, cfg.Model, set.Items)
 	}
 	if err != nil {
@@ -381,6 +373,46 @@ func Run(ctx context.Context, cfg Config, rec measure.Recorder, sink func(*measu
 	return sum, nil
 }
 
+// PreparePrompts builds the prompt set Run would build for cfg: the
+// configured prompts, or synthetic ones calibrated through the server's
+// /tokenize (asking the server for its model first when cfg names none). A
+// caller that runs one workload at several levels against one server, one
+// Run per level (the suite runner), builds it once and passes it as
+// Config.Prompts: the levels send the same prompts, and the server is not
+// asked to tokenize between levels, inside no level's budget.
+func PreparePrompts(ctx context.Context, cfg Config) (*workload.Set, error) {
+	if _, err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if cfg.Client == nil {
+		cfg.Client = NewClient()
+	}
+	set, err := cfg.promptSet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &set, nil
+}
+
+// promptSet resolves the model when none is set, then builds or takes the
+// prompt set.
+func (c *Config) promptSet(ctx context.Context) (workload.Set, error) {
+	h := c.Headers()
+	if c.Model == "" {
+		var err error
+		if c.Model, err = ResolveModel(ctx, c.Client, c.Target, h, c.ProbeTimeout); err != nil {
+			return workload.Set{}, err
+		}
+	}
+	runID := c.RunID
+	if runID == "" {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		runID = hex.EncodeToString(b[:])
+	}
+	return c.prompts(ctx, runID, h)
+}
+
 // prompts builds or takes the prompt set.
 func (c *Config) prompts(ctx context.Context, runID string, h http.Header) (workload.Set, error) {
 	if c.Prompts != nil {
@@ -388,7 +420,7 @@ func (c *Config) prompts(ctx context.Context, runID string, h http.Header) (work
 	}
 	n := c.PromptPool
 	if n <= 0 {
-		n = defaultPool
+		n = DefaultPromptPool
 		if c.MaxRequests > 0 && c.MaxRequests < n {
 			n = c.MaxRequests
 		}
@@ -408,8 +440,8 @@ func (c *Config) prompts(ctx context.Context, runID string, h http.Header) (work
 	return set, nil
 }
 
-// defaultPool is the default number of synthetic prompts.
-const defaultPool = 1024
+// DefaultPromptPool is the default number of synthetic prompts.
+const DefaultPromptPool = 1024
 
 // maxRate is the highest open-loop rate of the levels, 0 when unknown
 // (closed loop, sweep, replay).

@@ -37,11 +37,18 @@ func CheckSuccess(bms []results.Benchmark) error {
 		}
 		bad = append(bad, fmt.Sprintf("%s (%s)", b.Level, what))
 	}
-	switch {
-	case len(bad) == 0:
+	if len(bad) == 0 {
 		return nil
-	case len(bad) == len(bms):
+	}
+	n := len(bad)
+	if n > maxNamed {
+		bad = append(bad[:maxNamed], fmt.Sprintf("and %d more", n-maxNamed))
+	}
+	if n == len(bms) {
 		return fmt.Errorf("%w: %w: %s", ErrAllLevelsFailed, ErrNoSuccess, strings.Join(bad, ", "))
 	}
-	return fmt.Errorf("%w in %d of %d levels: %s", ErrNoSuccess, len(bad), len(bms), strings.Join(bad, ", "))
+	return fmt.Errorf("%w in %d of %d levels: %s", ErrNoSuccess, n, len(bms), strings.Join(bad, ", "))
 }
+
+// maxNamed is how many failed levels CheckSuccess names.
+const maxNamed = 4

@@ -16,15 +16,20 @@ import (
 	"github.com/servebench/servebench/runner/workload"
 )
 
-// Native runs load levels with the in-process native load generator.
+// Native runs load levels with the in-process native load generator. It
+// builds a cell's prompts once, before its first level, and sends the same
+// prompts at every level of the cell: no level spends its budget, nor the
+// engine its time, on /tokenize calls.
 type Native struct {
 	log *slog.Logger
 	// Configure, when set, adjusts every loadgen.Config before it runs
 	// (tests shorten drain timeouts with it).
 	Configure func(*loadgen.Config)
 
-	mu    sync.Mutex
-	audio map[string][]audio.Clip // audio workloads, built once
+	mu      sync.Mutex
+	audio   map[string][]audio.Clip  // audio workloads, built once
+	cell    string                   // the cell whose prompts are kept
+	prompts map[string]*workload.Set // by engine URL
 }
 
 // NewNative returns the native load generator driver.
@@ -62,15 +67,17 @@ func (n *Native) Config(req LoadRequest, url string, target float64) (loadgen.Co
 		Target: url, Model: req.Model, API: api, Stream: api != measure.APIEmbeddings,
 		Profile: pacer.Kind(req.Level.Profile), Rates: []float64{target},
 		Workload: w, IgnoreEOS: true,
-		MaxSeconds:     seconds(req.Limits.MaxSeconds),
-		MaxRequests:    req.Limits.MaxRequests,
-		Warmup:         loadgen.Span(req.Limits.WarmupSeconds),
-		Cooldown:       loadgen.Span(req.Limits.CooldownSeconds),
-		RequestTimeout: seconds(req.Limits.RequestTimeoutSeconds),
-		Seed:           req.Seed,
-		APIKey:         req.APIKey,
-		Labels:         req.Labels,
-		Log:            n.log,
+		MaxSeconds:        seconds(req.Limits.MaxSeconds),
+		MaxRequests:       req.Limits.MaxRequests,
+		Warmup:            loadgen.Span(req.Limits.WarmupSeconds),
+		Cooldown:          loadgen.Span(req.Limits.CooldownSeconds),
+		RequestTimeout:    seconds(req.Limits.RequestTimeoutSeconds),
+		DrainTimeout:      req.Budget.Drain,
+		StreamIdleTimeout: seconds(req.Limits.StreamIdleTimeoutSeconds),
+		Seed:              req.Seed,
+		APIKey:            req.APIKey,
+		Labels:            req.Labels,
+		Log:               n.log,
 		// One prompt prefix per run and cell: no prefix-cache carry-over
 		// from other runs, the same prompts at every level of the cell.
 		RunID: req.Labels.Suite + "-" + req.Cell.ID,
@@ -78,6 +85,9 @@ func (n *Native) Config(req LoadRequest, url string, target float64) (loadgen.Co
 	}
 	if req.Level.Profile == "synchronous" {
 		cfg.Rates = nil
+	}
+	if cfg.StreamIdleTimeout == 0 {
+		cfg.StreamIdleTimeout = -1 // 0 in the limits is "never", as --stream-idle-timeout 0
 	}
 	if n.Configure != nil {
 		n.Configure(&cfg)
@@ -107,6 +117,36 @@ func (n *Native) clips(name string) ([]audio.Clip, error) {
 	return c, nil
 }
 
+// withPrompts sets cfg.Prompts to the cell's prompt set for cfg's URL,
+// building it on the cell's first level: as many prompts as any level of
+// the cell may send (the default pool, or max_requests when fewer).
+func (n *Native) withPrompts(ctx context.Context, cell string, cfg *loadgen.Config) error {
+	if cfg.Prompts != nil || cfg.API == measure.APITranscriptions {
+		return nil // given, or recordings rather than prompts
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cell != cell {
+		n.cell, n.prompts = cell, map[string]*workload.Set{}
+	}
+	if set := n.prompts[cfg.Target]; set != nil {
+		cfg.Prompts = set
+		return nil
+	}
+	pc := *cfg
+	pc.PromptPool = loadgen.DefaultPromptPool
+	if pc.MaxRequests > 0 {
+		pc.PromptPool = min(pc.PromptPool, pc.MaxRequests)
+	}
+	set, err := loadgen.PreparePrompts(ctx, pc)
+	if err != nil {
+		return err
+	}
+	n.prompts[cfg.Target] = set
+	cfg.Prompts = set
+	return nil
+}
+
 // Run implements LoadGenerator. With several URLs (engine instances) and
 // round-robin balance the target is split evenly and each URL gets its own
 // loop, the figures then aggregated over every request; with
@@ -117,6 +157,9 @@ func (n *Native) Run(ctx context.Context, req LoadRequest, rec measure.Recorder)
 	if len(req.URLs) == 1 {
 		cfg, err := n.Config(req, req.URLs[0], req.Target)
 		if err != nil {
+			return results.Benchmark{}, err
+		}
+		if err := n.withPrompts(ctx, req.Cell.ID, &cfg); err != nil {
 			return results.Benchmark{}, err
 		}
 		sum, err := loadgen.Run(ctx, cfg, rec, nil)
@@ -164,6 +207,9 @@ func (n *Native) split(ctx context.Context, req LoadRequest, rec measure.Recorde
 	for i, u := range req.URLs {
 		cfg, err := n.Config(req, u, per)
 		if err != nil {
+			return results.Benchmark{}, err
+		}
+		if err := n.withPrompts(ctx, req.Cell.ID, &cfg); err != nil {
 			return results.Benchmark{}, err
 		}
 		wg.Add(1)
@@ -229,6 +275,9 @@ func (n *Native) leastOutstanding(ctx context.Context, req LoadRequest, rec meas
 		return results.Benchmark{}, err
 	}
 	cfg.Client = client
+	if err := n.withPrompts(ctx, req.Cell.ID, &cfg); err != nil {
+		return results.Benchmark{}, err
+	}
 	sum, err := loadgen.Run(ctx, cfg, rec, nil)
 	n.log.Info("least-outstanding spread", "level", req.Level.Name, "requests_per_instance", lo.Served())
 	return n.one(req, sum, err)

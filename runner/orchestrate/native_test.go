@@ -2,7 +2,13 @@ package orchestrate
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,6 +17,7 @@ import (
 	"github.com/servebench/servebench/runner/loadgen"
 	"github.com/servebench/servebench/runner/simulator"
 	"github.com/servebench/servebench/runner/suite"
+	"github.com/servebench/servebench/runner/workload"
 )
 
 type countingRecorder struct {
@@ -145,5 +152,55 @@ func TestNativeLeastOutstanding(t *testing.T) {
 	total := b.Requests.Successful + b.Requests.Failed + b.Requests.Incomplete
 	if err != nil || b.Level != "concurrent-4" || b.TargetRate != 4 || b.Requests.Failed != 0 || total == 0 {
 		t.Errorf("least-outstanding level: %v %+v %v", err, b.Requests, b.Errors)
+	}
+}
+
+// A cell's prompts are calibrated once, before its first level: later
+// levels of the cell send the same prompts without asking the engine to
+// tokenize again; the next cell builds its own.
+func TestNativePreparesPromptsOncePerCell(t *testing.T) {
+	var tokenize atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/models":
+			fmt.Fprint(w, `{"data":[{"id":"m"}]}`)
+		case "/tokenize":
+			tokenize.Add(1)
+			var req struct {
+				Messages []struct{ Content string } `json:"messages"`
+			}
+			_ = json.NewDecoder(r.Body).Decode(&req)
+			fmt.Fprintf(w, `{"count":%d}`, len(strings.Fields(req.Messages[0].Content)))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	n := NewNative(nil)
+	req := LoadRequest{Cell: suite.Cell{ID: "c1", Model: "m", Workload: "chat_lite", API: "chat"},
+		Level: suite.Level{Name: "concurrent-2", Profile: "concurrent"}, Target: 2, URLs: []string{srv.URL}, Model: "m",
+		Limits: suite.Limits{MaxSeconds: 1, MaxRequests: 20}}
+	prompts := func(req LoadRequest) *workload.Set {
+		cfg, err := n.Config(req, srv.URL, req.Target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.withPrompts(context.Background(), req.Cell.ID, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		return cfg.Prompts
+	}
+	first := prompts(req)
+	calls := tokenize.Load()
+	if first == nil || len(first.Items) != 20 || calls == 0 || first.Calibration != "tokenize" {
+		t.Fatalf("first level: %d prompts, %d tokenize calls", len(first.Items), calls)
+	}
+	req.Level = suite.Level{Name: "poisson-50pct", Profile: "poisson"}
+	if again := prompts(req); again != first || tokenize.Load() != calls {
+		t.Fatalf("second level: same set %v, tokenize calls %d then %d", again == first, calls, tokenize.Load())
+	}
+	req.Cell.ID = "c2"
+	if other := prompts(req); other == first || tokenize.Load() == calls {
+		t.Fatal("a new cell reused the previous cell's prompts")
 	}
 }

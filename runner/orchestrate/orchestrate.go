@@ -50,7 +50,31 @@ type LoadRequest struct {
 	LogDir  string // where a third-party tool's own output goes
 	Seed    uint64
 	Balance string // how load spreads over several URLs: round-robin, least-outstanding
+	// Budget is the level's time budget (LevelBudget of Limits), the same
+	// for every load generator: it sends nothing later than Budget.Send()
+	// after its first send, cuts what is still in flight Budget.Drain
+	// after that, and returns within loadgen.BudgetSlack of it. The
+	// orchestrator's backstop cancels Run's context with a cause wrapping
+	// ErrOverBudget once StartAllowance + Budget.Total() + BudgetSlack have
+	// passed since Run was called.
+	Budget loadgen.Budget
 }
+
+// LevelBudget is the time budget of every level run under limits:
+// max_seconds of sending (warmup and cooldown included), then
+// drain_timeout_seconds for the requests still in flight.
+func LevelBudget(l suite.Limits) (loadgen.Budget, error) {
+	return loadgen.NewBudget(seconds(l.MaxSeconds), loadgen.Span(l.WarmupSeconds), loadgen.Span(l.CooldownSeconds), seconds(l.DrainTimeoutSeconds))
+}
+
+// DefaultStartAllowance is how long a load generator may take to begin a
+// level (prompts calibrated through /tokenize, a tool's start-up) before
+// the level's budget counts, when Orchestrator.StartAllowance is zero.
+const DefaultStartAllowance = 2 * time.Minute
+
+// ErrOverBudget is wrapped by the error of a level whose load generator
+// did not return within its budget: the orchestrator canceled it.
+var ErrOverBudget = errors.New("level over its time budget")
 
 // LoadGenerator runs one load level. Run records every request through rec
 // (rec.Benchmark is called once, with req.Labels) and returns the level's
@@ -122,6 +146,9 @@ type Orchestrator struct {
 	EngineMetricsPrefixes []string
 	// HTTPClient scrapes engine metrics; http.DefaultClient when nil.
 	HTTPClient *http.Client
+	// StartAllowance is added to each level's budget before the backstop
+	// cancels it (DefaultStartAllowance when zero).
+	StartAllowance time.Duration
 }
 
 // ErrCellsFailed is wrapped by Execute's error when some cells failed but
@@ -202,7 +229,22 @@ func (o *Orchestrator) Execute(ctx context.Context) error {
 	if len(failed) > 0 {
 		return o.finish(store.StatusFailed, summaries, fmt.Errorf("%w: %d of %d: %w", ErrCellsFailed, len(failed), len(o.Plan.Cells), errors.Join(failed...)))
 	}
-	return o.finish(store.StatusComplete, summaries, nil)
+	// Every cell ran; a level with no successful request still fails the
+	// run (the files hold what happened).
+	return o.finish(store.StatusComplete, summaries, checkSuccess(summaries))
+}
+
+// checkSuccess is loadgen.CheckSuccess over every level of the run, the
+// levels named by cell.
+func checkSuccess(sums []*results.Summary) error {
+	var all []results.Benchmark
+	for _, s := range sums {
+		for _, b := range s.Benchmarks {
+			b.Level = s.Cell + " " + b.Level
+			all = append(all, b)
+		}
+	}
+	return loadgen.CheckSuccess(all)
 }
 
 // fail ends the run as failed for a run-wide cause, recorded in run.json.
@@ -367,8 +409,12 @@ func (o *Orchestrator) runCell(ctx context.Context, cell suite.Cell, pl Placemen
 		if cell.Variant != "" {
 			labels.Workload = cell.Workload + "/" + cell.Variant
 		}
+		budget, err := LevelBudget(cfg.Limits)
+		if err != nil {
+			return sum, err
+		}
 		req := LoadRequest{Cell: cell, Level: lvl, Target: target, URLs: urls, Model: model, APIKey: o.APIKey,
-			Labels: labels, Limits: cfg.Limits, LogDir: cw.Dir, Seed: o.Seed, Balance: balance(cfg)}
+			Labels: labels, Limits: cfg.Limits, LogDir: cw.Dir, Seed: o.Seed, Balance: balance(cfg), Budget: budget}
 		prog.startLevel(cell, li, lvl, target)
 		bm, err := o.runLevel(ctx, insts, req, cw, prog)
 		finished := o.Now()
@@ -455,6 +501,17 @@ func (o *Orchestrator) runLevel(ctx context.Context, insts []engine.Instance, re
 			}
 		}(in.Died())
 	}
+	if b := req.Budget; b.Bounded() {
+		allow := o.StartAllowance
+		if allow <= 0 {
+			allow = DefaultStartAllowance
+		}
+		limit := allow + b.Total() + loadgen.BudgetSlack
+		backstop := time.AfterFunc(limit, func() {
+			cancel(fmt.Errorf("%w: %s did not return within %v (budget %s)", ErrOverBudget, o.Load.Name(), limit, b))
+		})
+		defer backstop.Stop()
+	}
 	rec := cw.Recorder(prog.recorder(o.Recorder))
 	bm, err := o.Load.Run(lctx, req, rec)
 	if errors.Is(err, loadgen.ErrUnreachable) && ctx.Err() == nil {
@@ -470,7 +527,7 @@ func (o *Orchestrator) runLevel(ctx context.Context, insts []engine.Instance, re
 		}
 	}
 	if cause := context.Cause(lctx); cause != nil && ctx.Err() == nil && !errors.Is(cause, context.Canceled) {
-		return bm, cause // the engine died (its ExitError says how), or results could not be written
+		return bm, cause // the engine died (its ExitError says how), results could not be written, or the level overran
 	}
 	return bm, err
 }

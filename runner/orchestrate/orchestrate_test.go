@@ -77,6 +77,7 @@ type fakeLoad struct {
 	targets  map[string]float64 // cell/level -> target
 	blockAt  string             // cell/level that waits for ctx
 	blocking chan struct{}
+	failAt   string // cell/level whose every request fails
 }
 
 func (f *fakeLoad) Name() string    { return "native" }
@@ -105,6 +106,9 @@ func (f *fakeLoad) Run(ctx context.Context, r LoadRequest, rec measure.Recorder)
 	case <-ctx.Done():
 		return results.Benchmark{}, ctx.Err()
 	default:
+	}
+	if r.Cell.ID+"/"+r.Level.Name == f.failAt {
+		return results.Benchmark{Profile: r.Level.Profile, Level: r.Level.Name, Requests: results.Requests{Failed: 10}}, nil
 	}
 	cores := float64(max(r.Cell.Cores, 1))
 	tput := 10 * cores * (1 - 0.1*(cores-1)) // 1 core: 10, 2 cores: 18 req/s
@@ -215,7 +219,7 @@ func TestExecuteScaling(t *testing.T) {
 	if pub := o.Summaries.(*fakePublisher); len(pub.got) != 10 || pub.got[0].Labels.Level != "throughput-64" || pub.got[0].TTFT.P50 != 0.1 || pub.got[0].Labels.Cores != "1" {
 		t.Errorf("published %d summaries: %+v", len(pub.got), pub.got)
 	}
-	for _, want := range []string{"cell 1/2 TinyLlama__TinyLlama-1.1B-Chat-v1.0_chat_lite_1c: starting engine", "level poisson-25pct (2/5), target 2.5", "18.00 req/s"} {
+	for _, want := range []string{"cell 1/2 TinyLlama__TinyLlama-1.1B-Chat-v1.0_chat_lite_1c: starting engine", "level 2/5 poisson-25pct, target 2.5, budget window 2m0s + drain 10s = 2m10s", "18.00 req/s"} {
 		if !strings.Contains(progress.String(), want) {
 			t.Errorf("progress lacks %q:\n%s", want, progress.String())
 		}

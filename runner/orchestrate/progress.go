@@ -9,22 +9,27 @@ import (
 
 	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/runner/loadgen"
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/suite"
 )
 
-// progress shows where a run is: cell i/N, level, elapsed and ETA (an upper
-// bound: every remaining level at its max_seconds), the live achieved rate,
-// p50 TTFT over the last requests and errors. On a TTY it rewrites one line;
-// otherwise it prints a line per period.
+// progress shows where a run is: cell i/N and level j/M, where the level
+// is in its budget (elapsed of its sending span, then of its drain) with an
+// upper bound of its time left, the run's elapsed time and an upper bound of
+// what is left (every remaining level at its budget, engine start-ups
+// counted apart: they have no bound), the live send and finish rates, the
+// p50 TTFT of the last requests to get their first token, and errors. On a
+// TTY it rewrites one line; otherwise it prints a line per period.
 type progress struct {
-	w     io.Writer
-	tty   bool
-	plan  *suite.Plan
-	now   func() time.Time
-	every time.Duration
-	quit  chan struct{}
-	done  chan struct{}
+	w      io.Writer
+	tty    bool
+	plan   *suite.Plan
+	budget loadgen.Budget // of every level of the plan
+	now    func() time.Time
+	every  time.Duration
+	quit   chan struct{}
+	done   chan struct{}
 
 	mu         sync.Mutex
 	runStart   time.Time
@@ -34,7 +39,7 @@ type progress struct {
 	levelPos   int
 	level      string
 	target     float64
-	levelStart time.Time
+	levelStart time.Time // when the level's load began; zero while it prepares
 	sent       int
 	finished   int
 	errs       int
@@ -48,7 +53,8 @@ func newProgress(w io.Writer, tty bool, p *suite.Plan, now func() time.Time, eve
 	if every <= 0 {
 		every = 2 * time.Second
 	}
-	pr := &progress{w: w, tty: tty, plan: p, now: now, every: every, runStart: now(),
+	budget, _ := LevelBudget(p.Config.Limits) // checked when the plan was resolved
+	pr := &progress{w: w, tty: tty, plan: p, budget: budget, now: now, every: every, runStart: now(),
 		quit: make(chan struct{}), done: make(chan struct{})}
 	if w == nil {
 		close(pr.done)
@@ -100,10 +106,20 @@ func (p *progress) startCell(c suite.Cell, stage string) {
 
 func (p *progress) startLevel(c suite.Cell, pos int, l suite.Level, target float64) {
 	p.mu.Lock()
-	p.stage, p.levelPos, p.level, p.target, p.levelStart = "", pos, l.Name, target, p.now()
+	p.stage, p.levelPos, p.level, p.target, p.levelStart = "", pos, l.Name, target, time.Time{}
 	p.sent, p.finished, p.errs, p.ttft, p.ttftNext = 0, 0, 0, p.ttft[:0], 0
 	p.mu.Unlock()
-	p.line(fmt.Sprintf("cell %d/%d %s: level %s (%d/%d), target %.4g", c.Index, len(p.plan.Cells), c.ID, l.Name, pos+1, len(c.Levels), target))
+	p.line(fmt.Sprintf("cell %d/%d %s: level %d/%d %s, target %.4g, budget %s", c.Index, len(p.plan.Cells), c.ID, pos+1, len(c.Levels), l.Name, target, p.budget))
+}
+
+// loadBegan marks the start of the current level's load (its first send,
+// after prompt preparation or a tool's start-up).
+func (p *progress) loadBegan() {
+	p.mu.Lock()
+	if p.levelStart.IsZero() {
+		p.levelStart = p.now()
+	}
+	p.mu.Unlock()
 }
 
 func (p *progress) endLevel(b results.Benchmark) {
@@ -151,15 +167,18 @@ func (p *progress) status() string {
 		return ""
 	}
 	now := p.now()
-	elapsed := now.Sub(p.runStart).Round(time.Second)
 	head := fmt.Sprintf("cell %d/%d", p.cell.Index, len(p.plan.Cells))
 	if p.stage != "" {
-		return fmt.Sprintf("%s %s | elapsed %s | ETA ≤ %s", head, p.stage, elapsed, p.eta(now).Round(time.Second))
+		return fmt.Sprintf("%s %s | %s", head, p.stage, p.runETA(now))
 	}
-	inLevel := now.Sub(p.levelStart).Seconds()
+	head = fmt.Sprintf("%s · level %d/%d %s", head, p.levelPos+1, len(p.cell.Levels), p.level)
+	if p.levelStart.IsZero() {
+		return fmt.Sprintf("%s | preparing | %s", head, p.runETA(now))
+	}
+	inLevel := now.Sub(p.levelStart)
 	sent, done := 0.0, 0.0
-	if inLevel > 0 {
-		sent, done = float64(p.sent)/inLevel, float64(p.finished)/inLevel
+	if s := inLevel.Seconds(); s > 0 {
+		sent, done = float64(p.sent)/s, float64(p.finished)/s
 	}
 	ttft := "-"
 	if len(p.ttft) > 0 {
@@ -167,26 +186,64 @@ func (p *progress) status() string {
 		sort.Float64s(s)
 		ttft = fmt.Sprintf("%.0f ms", s[len(s)/2]*1000)
 	}
-	return fmt.Sprintf("%s level %s (%d/%d) | elapsed %s | ETA ≤ %s | sent %.2f req/s, done %.2f req/s | p50 TTFT %s | errors %d | done %d",
-		head, p.level, p.levelPos+1, len(p.cell.Levels), elapsed, p.eta(now).Round(time.Second), sent, done, ttft, p.errs, p.finished)
+	return fmt.Sprintf("%s | %s | %s | sent %.2f req/s, done %.2f req/s | p50 TTFT %s | errors %d | done %d",
+		head, p.levelWhere(inLevel), p.runETA(now), sent, done, ttft, p.errs, p.finished)
 }
 
-// eta bounds the time left: the current level's remaining window and every
-// later level at max_seconds. Engine start-up is not included.
-func (p *progress) eta(now time.Time) time.Duration {
-	per := time.Duration(p.plan.Config.Limits.MaxSeconds * float64(time.Second))
-	left := 0
+// levelWhere places the current level in its budget: sending, draining,
+// or past the drain (cutting), never an ETA of zero while it runs.
+func (p *progress) levelWhere(in time.Duration) string {
+	b := p.budget
+	switch {
+	case !b.Bounded():
+		return fmt.Sprintf("level %s (no time limit)", in.Round(time.Second))
+	case in < b.Send():
+		return fmt.Sprintf("level %s of %s, ETA ≤ %s", in.Round(time.Second), b.Send(), ceilSecond(b.Total()-in))
+	case in < b.Total():
+		return fmt.Sprintf("level draining %s of %s, ETA ≤ %s", (in - b.Send()).Round(time.Second), b.Drain, ceilSecond(b.Total()-in))
+	}
+	return "level past its drain: cutting in-flight requests"
+}
+
+// runETA is the run's elapsed time and an upper bound of what is left:
+// the current level's budget left (at least the slack it may take to cut),
+// every later level at its budget, and the engine start-ups still ahead
+// (counted, not timed).
+func (p *progress) runETA(now time.Time) string {
+	elapsed := now.Sub(p.runStart).Round(time.Second)
+	b := p.budget
+	if !b.Bounded() {
+		return fmt.Sprintf("run %s, no time limit", elapsed)
+	}
+	levels, starts := 0, len(p.plan.Cells)-p.cellPos-1
 	for _, c := range p.plan.Cells[p.cellPos+1:] {
-		left += len(c.Levels)
+		levels += len(c.Levels)
 	}
-	cur := 0 * time.Second
-	if p.stage == "" {
-		left += len(p.cell.Levels) - p.levelPos - 1
-		cur = max(per-now.Sub(p.levelStart), 0)
-	} else {
-		left += len(p.cell.Levels)
+	left := time.Duration(0)
+	switch {
+	case p.stage != "":
+		levels += len(p.cell.Levels)
+		starts++
+	case p.levelStart.IsZero():
+		levels += len(p.cell.Levels) - p.levelPos
+	default:
+		levels += len(p.cell.Levels) - p.levelPos - 1
+		left = max(b.Total()-now.Sub(p.levelStart), loadgen.BudgetSlack)
 	}
-	return cur + time.Duration(left)*per
+	left += time.Duration(levels) * (b.Total() + loadgen.BudgetSlack)
+	s := fmt.Sprintf("run %s, ETA ≤ %s", elapsed, ceilSecond(left))
+	switch starts {
+	case 0:
+		return s
+	case 1:
+		return s + " + 1 engine start-up"
+	}
+	return fmt.Sprintf("%s + %d engine start-ups", s, starts)
+}
+
+// ceilSecond rounds d up to a whole second: an upper bound stays one.
+func ceilSecond(d time.Duration) time.Duration {
+	return (d + time.Second - 1).Truncate(time.Second)
 }
 
 func (p *progress) recorder(next measure.Recorder) measure.Recorder {
@@ -199,6 +256,7 @@ type progressRecorder struct {
 }
 
 func (r progressRecorder) Benchmark(l measure.BenchmarkLabels) measure.BenchmarkRecorder {
+	r.p.loadBegan()
 	return progressBenchmark{BenchmarkRecorder: r.next.Benchmark(l), p: r.p}
 }
 
@@ -214,6 +272,20 @@ func (b progressBenchmark) Started() {
 	b.p.mu.Unlock()
 }
 
+// FirstToken takes a request's TTFT as its first token arrives.
+func (b progressBenchmark) FirstToken(ttft time.Duration) {
+	b.BenchmarkRecorder.FirstToken(ttft)
+	p := b.p
+	p.mu.Lock()
+	if len(p.ttft) < ttftWindow {
+		p.ttft = append(p.ttft, ttft.Seconds())
+	} else {
+		p.ttft[p.ttftNext] = ttft.Seconds()
+		p.ttftNext = (p.ttftNext + 1) % ttftWindow
+	}
+	p.mu.Unlock()
+}
+
 func (b progressBenchmark) Finished(r *measure.Result) {
 	b.BenchmarkRecorder.Finished(r)
 	p := b.p
@@ -221,15 +293,6 @@ func (b progressBenchmark) Finished(r *measure.Result) {
 	p.finished++
 	if r.Outcome == contract.OutcomeError {
 		p.errs++
-	}
-	if r.Outcome == contract.OutcomeSuccess && !r.FirstTok.IsZero() {
-		v := r.FirstTok.Sub(r.Scheduled).Seconds()
-		if len(p.ttft) < ttftWindow {
-			p.ttft = append(p.ttft, v)
-		} else {
-			p.ttft[p.ttftNext] = v
-			p.ttftNext = (p.ttftNext + 1) % ttftWindow
-		}
 	}
 	p.mu.Unlock()
 }

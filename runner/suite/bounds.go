@@ -10,6 +10,7 @@ import "github.com/servebench/servebench/internal/bounds"
 // generator are internal/bounds'.
 var Bounds = struct {
 	Cores, MaxSeconds, MaxRequests, Warmup, Cooldown, RequestTimeout bounds.Range
+	DrainTimeout, StreamIdleTimeout                                  bounds.Range
 	Streams, Rate, NeighbourCores, Instances, Repeat, TP, NUMANode   bounds.Range
 }{
 	Cores:      bounds.Range{Name: "cores", Also: "--cores, SERVEBENCH_CORES", Min: 1, Max: bounds.MaxCores, Whole: true},
@@ -20,6 +21,10 @@ var Bounds = struct {
 	Cooldown: bounds.Range{Name: "limits.cooldown_seconds", Min: 0, Max: bounds.MaxSeconds, Unit: "seconds", Note: "below 1 a fraction of max_seconds"},
 	RequestTimeout: bounds.Range{Name: "limits.request_timeout_seconds", Min: 0, Max: bounds.MaxTimeoutSeconds, Unit: "seconds",
 		Note: "0 = the default"},
+	DrainTimeout: bounds.Range{Name: "limits.drain_timeout_seconds", Also: "--drain-timeout, SERVEBENCH_DRAIN_TIMEOUT", Min: 0, Max: bounds.MaxTimeoutSeconds,
+		Unit: "seconds", Note: "0 = the default"},
+	StreamIdleTimeout: bounds.Range{Name: "limits.stream_idle_timeout_seconds", Also: "--stream-idle-timeout, SERVEBENCH_STREAM_IDLE_TIMEOUT", Min: 0,
+		Max: bounds.MaxTimeoutSeconds, Unit: "seconds", Note: "0 from a flag or the environment = never"},
 	Streams:        bounds.Range{Name: "levels", Min: 1, Max: bounds.MaxStreams, Whole: true, Unit: "streams"},
 	Rate:           bounds.Range{Name: "levels", Min: 0, MinOpen: true, Max: bounds.MaxRate, Unit: "req/s"},
 	NeighbourCores: bounds.Range{Name: "contention.neighbour_cores", Min: 0, Max: bounds.MaxCores, Whole: true, Note: "0 = automatic"},

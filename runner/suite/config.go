@@ -46,6 +46,10 @@ var Defaults = Config{
 	Limits: Limits{
 		MaxSeconds:            60,
 		RequestTimeoutSeconds: 600,
+		// The native load generator's defaults (loadgen.DefaultDrainTimeout,
+		// loadgen.DefaultStreamIdleTimeout); a test keeps them equal.
+		DrainTimeoutSeconds:      10,
+		StreamIdleTimeoutSeconds: 30,
 	},
 	Models:    []string{"TinyLlama/TinyLlama-1.1B-Chat-v1.0"},
 	Workloads: []string{"chat"},
@@ -63,6 +67,8 @@ type Overrides struct {
 	API               *string
 	MaxSeconds        *float64
 	MaxRequests       *int
+	DrainTimeout      *float64 // seconds
+	StreamIdleTimeout *float64 // seconds, 0 = never
 	Results           *string
 	ListenAddress     *string
 	EngineCPUs        *string
@@ -140,6 +146,18 @@ func FromEnv(getenv func(string) string) (Overrides, error) {
 		}
 		o.MaxRequests = &n
 	}
+	for _, e := range []struct {
+		name string
+		dst  **float64
+	}{{"SERVEBENCH_DRAIN_TIMEOUT", &o.DrainTimeout}, {"SERVEBENCH_STREAM_IDLE_TIMEOUT", &o.StreamIdleTimeout}} {
+		if v := str(e.name); v != nil {
+			f, err := strconv.ParseFloat(*v, 64)
+			if err != nil || f < 0 {
+				return o, fmt.Errorf("%s: %q is not a number of seconds", e.name, *v)
+			}
+			*e.dst = &f
+		}
+	}
 	if v := str("SERVEBENCH_REPEAT"); v != nil {
 		n, err := strconv.Atoi(*v)
 		if err != nil || n < 1 {
@@ -203,6 +221,8 @@ func Resolve(s *Suite, env, flags Overrides) (Config, error) {
 		setPtr(&c.LoadgenCPUs, o.LoadgenCPUs)
 		setPtr(&c.Limits.MaxSeconds, o.MaxSeconds)
 		setPtr(&c.Limits.MaxRequests, o.MaxRequests)
+		setPtr(&c.Limits.DrainTimeoutSeconds, o.DrainTimeout)
+		setPtr(&c.Limits.StreamIdleTimeoutSeconds, o.StreamIdleTimeout)
 		setPtr(&c.NUMANode, o.NUMANode)
 		setPtr(&c.TP, o.TP)
 		setPtr(&c.ForceOverlap, o.ForceOverlap)
@@ -290,6 +310,12 @@ func mergeLimits(dst *Limits, l Limits) {
 	}
 	if l.RequestTimeoutSeconds > 0 {
 		dst.RequestTimeoutSeconds = l.RequestTimeoutSeconds
+	}
+	if l.DrainTimeoutSeconds > 0 {
+		dst.DrainTimeoutSeconds = l.DrainTimeoutSeconds
+	}
+	if l.StreamIdleTimeoutSeconds > 0 {
+		dst.StreamIdleTimeoutSeconds = l.StreamIdleTimeoutSeconds
 	}
 }
 

@@ -55,8 +55,9 @@ func Describe(w io.Writer, s *Suite) error {
 	fmt.Fprintf(w, "defaults (override with flags or SERVEBENCH_* variables):\n")
 	fmt.Fprintf(w, "  models     %s\n  workloads  %s\n  cores      %s\n", strings.Join(c.Models, ", "), strings.Join(c.Workloads, ", "), joinInts(c.Cores))
 	fmt.Fprintf(w, "  engine     %s\n  loadgen    %s\n", c.Engine, c.Loadgen)
-	fmt.Fprintf(w, "  limits     max %gs and %d requests per level, warmup %gs, cooldown %gs, request timeout %gs\n",
-		c.Limits.MaxSeconds, c.Limits.MaxRequests, c.Limits.WarmupSeconds, c.Limits.CooldownSeconds, c.Limits.RequestTimeoutSeconds)
+	fmt.Fprintf(w, "  limits     max %gs and %d requests per level, warmup %gs, cooldown %gs, drain %gs, request timeout %gs, stream idle timeout %gs\n",
+		c.Limits.MaxSeconds, c.Limits.MaxRequests, c.Limits.WarmupSeconds, c.Limits.CooldownSeconds, c.Limits.DrainTimeoutSeconds,
+		c.Limits.RequestTimeoutSeconds, c.Limits.StreamIdleTimeoutSeconds)
 	if len(s.Phases) > 0 {
 		fmt.Fprintln(w, "phases:")
 		for _, ph := range s.Phases {
@@ -87,7 +88,7 @@ func Describe(w io.Writer, s *Suite) error {
 		}
 	}
 	fmt.Fprintf(w, "reports: %s\n", strings.Join(s.Reports, ", "))
-	fmt.Fprintf(w, "matrix: %d cells, %d load levels, %d skipped; at most %s of measurement\n", len(p.Cells), p.Benchmarks(), len(p.Skipped), p.MaxDuration())
+	fmt.Fprintf(w, "matrix: %d cells, %d load levels, %d skipped; %s\n", len(p.Cells), p.Benchmarks(), len(p.Skipped), p.Budget())
 	for _, sk := range p.Skipped {
 		fmt.Fprintf(w, "  skip %s: %s\n", sk.ID, sk.Skip)
 	}

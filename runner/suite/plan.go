@@ -68,10 +68,30 @@ func (p *Plan) Benchmarks() int {
 	return n
 }
 
-// MaxDuration bounds the time the measured load levels can take (engine
-// start-up not included): every level at its max_seconds.
+// LevelSlack is what a level may take beyond its budget to cut and record
+// the requests still in flight (loadgen.BudgetSlack, kept equal by a test).
+const LevelSlack = time.Second
+
+// MaxDuration bounds the time the load levels can take (engine start-ups
+// and each cell's prompt preparation not included): every level at its
+// budget, max_seconds + drain_timeout_seconds, plus LevelSlack. It is 0
+// when levels have no time limit (max_requests only).
 func (p *Plan) MaxDuration() time.Duration {
-	return time.Duration(float64(p.Benchmarks()) * p.Config.Limits.MaxSeconds * float64(time.Second))
+	l := p.Config.Limits.LevelSeconds()
+	if l <= 0 {
+		return 0
+	}
+	return time.Duration(p.Benchmarks()) * (time.Duration(l*float64(time.Second)) + LevelSlack)
+}
+
+// Budget says what MaxDuration bounds, for the plan's printed summary.
+func (p *Plan) Budget() string {
+	l := p.Config.Limits
+	if l.LevelSeconds() <= 0 {
+		return "levels end by request count (max_requests): no time bound"
+	}
+	return fmt.Sprintf("at most %s of load (%d levels × (%gs + %gs drain + %s)), plus engine start-ups",
+		p.MaxDuration(), p.Benchmarks(), l.MaxSeconds, l.DrainTimeoutSeconds, LevelSlack)
 }
 
 // NewPlan expands a resolved configuration into cells. Order: model, phase,

@@ -55,13 +55,30 @@ type Phase struct {
 	PrefixCaching  bool   `yaml:"prefix_caching"`
 }
 
-// Limits bound each load level.
+// Limits bound each load level. A level sends for max_seconds (warmup and
+// cooldown included), then requests still in flight get drain_timeout_seconds
+// and are cut: its budget is max_seconds + drain_timeout_seconds.
 type Limits struct {
 	MaxSeconds            float64 `yaml:"max_seconds"`
 	MaxRequests           int     `yaml:"max_requests"`
 	WarmupSeconds         float64 `yaml:"warmup_seconds"`
 	CooldownSeconds       float64 `yaml:"cooldown_seconds"`
 	RequestTimeoutSeconds float64 `yaml:"request_timeout_seconds"`
+	DrainTimeoutSeconds   float64 `yaml:"drain_timeout_seconds"`
+	// StreamIdleTimeoutSeconds ends a stream silent for this long after its
+	// first token as a stalled error; 0 (only from a flag or the
+	// environment, a suite file's 0 is "not set") turns it off.
+	StreamIdleTimeoutSeconds float64 `yaml:"stream_idle_timeout_seconds"`
+}
+
+// LevelSeconds is the longest one load level may take, max_seconds +
+// drain_timeout_seconds; 0 when levels have no time limit (max_requests
+// only).
+func (l Limits) LevelSeconds() float64 {
+	if l.MaxSeconds <= 0 {
+		return 0
+	}
+	return l.MaxSeconds + l.DrainTimeoutSeconds
 }
 
 // Stage is a group of load levels run in order within a cell. Either Levels
@@ -342,7 +359,8 @@ func (s *Suite) Validate() error {
 func (l Limits) validate() error {
 	return errors.Join(Bounds.MaxSeconds.Check(l.MaxSeconds), Bounds.MaxRequests.Int(l.MaxRequests),
 		Bounds.Warmup.Check(l.WarmupSeconds), Bounds.Cooldown.Check(l.CooldownSeconds),
-		Bounds.RequestTimeout.Check(l.RequestTimeoutSeconds))
+		Bounds.RequestTimeout.Check(l.RequestTimeoutSeconds), Bounds.DrainTimeout.Check(l.DrainTimeoutSeconds),
+		Bounds.StreamIdleTimeout.Check(l.StreamIdleTimeoutSeconds))
 }
 
 // validate returns errors starting with the field name, to be prefixed
