@@ -3,26 +3,37 @@
 // their summary. runner bench and the suite runner both call Run in-process.
 //
 // Contract:
+//   - Every level keeps to its Budget: it sends during warmup, window and
+//     cooldown (MaxSeconds) and never after; requests still in flight then
+//     get DrainTimeout and are cut. A level ends within Budget.Total() +
+//     BudgetSlack of its first scheduled send, open loop or closed.
 //   - Open-loop profiles send at the pacer's schedule whatever the server
-//     does; a send that could not go out on time goes out late, and its
-//     lateness is recorded (with MaxInFlight set, a send due at the cap is
-//     dropped and counted instead). Latency is measured from the scheduled
-//     send.
+//     does; a send that could not go out on time goes out late and its
+//     lateness is recorded, unless the end of sending has passed by then:
+//     it is then missed (counted with its lateness), never fired late. With
+//     MaxInFlight set, a send due at the cap is dropped and counted
+//     instead. Latency is measured from the scheduled send.
 //     Closed-loop profiles (synchronous, concurrent, throughput) schedule a
 //     request when its stream becomes free.
 //   - Every request becomes a measure.Result, failed ones too. Each is given
-//     to the recorder's BenchmarkRecorder (from the request's goroutine: the
+//     to the recorder's BenchmarkRecorder (FirstToken as its first token
+//     arrives, Finished at its end, from the request's goroutine: the
 //     recorder must be safe for concurrent use) and then to sink, which is
 //     called from one goroutine at a time, in completion order.
 //   - Warmup and cooldown are cut by scheduled time; requests outside the
 //     window are still sent and recorded (Phase says where they fell) but
 //     enter no per-request figure; throughput counts the window's events.
-//   - When sending stops, measured requests in flight get up to DrainTimeout
-//     to finish; then every request still running is cut (outcome
-//     incomplete, tokens received credited).
+//   - A request cut at the drain deadline is incomplete, with what it
+//     received (first token, chunks, tokens). A stream silent for
+//     StreamIdleTimeout after its first token ends as an error of kind
+//     stalled.
 //   - When ctx is canceled, sending stops at once, in-flight requests get
 //     the drain, at most InterruptGrace, and Run returns the summary of what
-//     was measured together with ctx's error.
+//     was measured together with ctx's error. A level aborted from within
+//     (level.abort) ends at once and Run returns an error wrapping
+//     ErrAborted and its cause.
+//   - A level with no successful request is data, not an error of Run;
+//     CheckSuccess turns a summary into the error a run fails with.
 //
 // Run may be called concurrently with different Configs.
 package loadgen
