@@ -25,6 +25,7 @@ import (
 	"github.com/servebench/servebench/internal/cli"
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/loadgen"
+	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/store"
 )
 
@@ -159,9 +160,10 @@ func exitCode(ctx context.Context, stderr io.Writer, c *cobra.Command, err error
 
 // runFailed reports a run that started and then failed: results that could
 // not be written or pushed, an engine that died, a level with no successful
-// request or one aborted.
+// request, one aborted or one that overran its budget.
 func runFailed(err error) bool {
 	var died *engine.ExitError
 	return errors.Is(err, store.ErrWrite) || errors.Is(err, push.ErrNotDelivered) || errors.As(err, &died) ||
-		errors.Is(err, loadgen.ErrNoSuccess) || errors.Is(err, loadgen.ErrAborted) || errors.Is(err, loadgen.ErrNoMaxRate)
+		errors.Is(err, loadgen.ErrNoSuccess) || errors.Is(err, loadgen.ErrAborted) || errors.Is(err, loadgen.ErrNoMaxRate) ||
+		errors.Is(err, orchestrate.ErrOverBudget)
 }
