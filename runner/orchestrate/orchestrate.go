@@ -508,7 +508,8 @@ func (o *Orchestrator) runLevel(ctx context.Context, insts []engine.Instance, re
 		}
 		limit := allow + b.Total() + loadgen.BudgetSlack
 		backstop := time.AfterFunc(limit, func() {
-			cancel(fmt.Errorf("%w: %s did not return within %v (budget %s)", ErrOverBudget, o.Load.Name(), limit, b))
+			// Abort, not interrupt: the level is cut now, without a grace.
+			cancel(loadgen.Abort(fmt.Errorf("%w: %s did not return within %v (budget %s)", ErrOverBudget, o.Load.Name(), limit, b)))
 		})
 		defer backstop.Stop()
 	}
