@@ -14,7 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// TestRunnerRegressionExitCode pins the exit code the CI recipes rely on.
+// TestRunnerRegressionExitCode pins the exit codes the CI recipes rely on.
 func TestRunnerRegressionExitCode(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(root(t), "cmd/runner/main.go"))
 	if err != nil {
@@ -23,14 +23,25 @@ func TestRunnerRegressionExitCode(t *testing.T) {
 	if !regexp.MustCompile(`exitRegression\s*=\s*3\b`).Match(b) {
 		t.Error("cmd/runner no longer exits 3 on a regression; deploy/ci and docs rely on it")
 	}
+	if !regexp.MustCompile(`exitInconclusive\s*=\s*5\b`).Match(b) {
+		t.Error("cmd/runner no longer exits 5 when inconclusive; deploy/ci and docs rely on it")
+	}
 }
 
 func TestCompareBaselineScript(t *testing.T) {
 	script := filepath.Join(root(t), "deploy/ci/compare-baseline.sh")
 	dir := t.TempDir()
-	// A stand-in runner: records its arguments, prints JSON, exits $STUB_CODE.
+	// A stand-in runner: records its arguments; compare prints JSON and
+	// exits $STUB_CODE, report writes its --output.
 	stub := filepath.Join(dir, "runner")
-	if err := os.WriteFile(stub, []byte("#!/bin/sh\necho \"$@\" >>\"$STUB_LOG\"\necho '{\"verdict\":\"x\"}'\nexit ${STUB_CODE:-0}\n"), 0o755); err != nil {
+	body := `#!/bin/sh
+echo "$@" >>"$STUB_LOG"
+case "$1" in
+compare) echo '{"verdict":"x"}'; exit ${STUB_CODE:-0} ;;
+report) while [ $# -gt 0 ]; do [ "$1" = --output ] && echo '<html>' >"$2"; shift; done ;;
+esac
+`
+	if err := os.WriteFile(stub, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	results := filepath.Join(dir, "results")
@@ -50,10 +61,20 @@ func TestCompareBaselineScript(t *testing.T) {
 		}
 		return 0, string(out)
 	}
-	mkRun := func(id string) string {
+	mkRun := func(id string, repeats int) string {
 		p := filepath.Join(results, "scaling", id)
-		if err := os.MkdirAll(p, 0o755); err != nil {
-			t.Fatal(err)
+		for i := 1; i <= max(repeats, 1); i++ {
+			c := filepath.Join(p, "cell_r"+string(rune('0'+i)))
+			if err := os.MkdirAll(c, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			sum := `{"schema_version": 1, "benchmarks": []}`
+			if repeats > 0 {
+				sum = `{"schema_version": 1, "repeat_of": "cell", "benchmarks": []}`
+			}
+			if err := os.WriteFile(filepath.Join(c, "summary.json"), []byte(sum), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := os.WriteFile(filepath.Join(p, "marker"), []byte(id), 0o644); err != nil {
 			t.Fatal(err)
@@ -64,7 +85,7 @@ func TestCompareBaselineScript(t *testing.T) {
 	if code, out := runScript("0"); code != 2 {
 		t.Fatalf("no run: exit %d, want 2\n%s", code, out)
 	}
-	mkRun("run-1")
+	mkRun("run-1", 3)
 	if code, out := runScript("3"); code != 0 {
 		t.Fatalf("first run: exit %d, want 0 (it becomes the baseline)\n%s", code, out)
 	}
@@ -75,25 +96,49 @@ func TestCompareBaselineScript(t *testing.T) {
 		t.Fatal("runner compare called without a baseline")
 	}
 
-	newest := mkRun("run-2")
+	newest := mkRun("run-2", 3)
 	if code, out := runScript("3"); code != 3 || !strings.Contains(out, "REGRESSION") {
 		t.Fatalf("regression: exit %d, want 3\n%s", code, out)
 	}
 	calls, _ := os.ReadFile(logf)
-	if want := "compare --json " + filepath.Join(baselines, "scaling") + " " + newest; !strings.Contains(string(calls), want) {
-		t.Errorf("runner called as %q, want %q", calls, want)
+	floor := filepath.Join(baselines, "scaling.noise-floor.json")
+	for _, want := range []string{
+		"compare --noise-floor " + floor + " --update-noise-floor --json " + filepath.Join(baselines, "scaling") + " " + newest,
+		"report --output report.html " + filepath.Join(baselines, "scaling") + " " + newest,
+	} {
+		if !strings.Contains(string(calls), want) && !strings.Contains(string(calls), strings.Replace(want, "report --output", "report --pdf --output", 1)) {
+			t.Errorf("runner called as\n%s\nwant %q", calls, want)
+		}
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "compare.json")); !bytes.Contains(b, []byte(`"verdict"`)) {
 		t.Errorf("compare.json = %q", b)
 	}
+	if _, err := os.Stat(filepath.Join(dir, "report.html")); err != nil {
+		t.Errorf("no report.html artefact: %v", err)
+	}
 	if code, _ := runScript("2"); code != 2 {
 		t.Errorf("bad input: exit %d, want 2", code)
+	}
+	// Inconclusive has its own code and is never promoted.
+	code, out := runScript("5", "SERVEBENCH_PROMOTE=1")
+	if code != 5 || !strings.Contains(out, "INCONCLUSIVE") {
+		t.Errorf("inconclusive: exit %d, want 5\n%s", code, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(baselines, "scaling", "marker")); string(b) != "run-1" {
+		t.Errorf("an inconclusive run became the baseline: %q", b)
+	}
+	if code, out := runScript("5", "SERVEBENCH_ALLOW_INCONCLUSIVE=1"); code != 0 || !strings.Contains(out, "INCONCLUSIVE") {
+		t.Errorf("inconclusive allowed: exit %d, want 0\n%s", code, out)
 	}
 	if code, out := runScript("0", "SERVEBENCH_PROMOTE=1"); code != 0 {
 		t.Fatalf("no regression: exit %d\n%s", code, out)
 	}
 	if b, _ := os.ReadFile(filepath.Join(baselines, "scaling", "marker")); string(b) != "run-2" {
 		t.Errorf("SERVEBENCH_PROMOTE=1 did not make run-2 the baseline: %q", b)
+	}
+	mkRun("run-3", 0)
+	if _, out := runScript("0"); !strings.Contains(out, "no repeats") {
+		t.Errorf("a run without repeats is not pointed out:\n%s", out)
 	}
 }
 
@@ -116,6 +161,10 @@ func TestCIExamples(t *testing.T) {
 		cmp := slices.IndexFunc(lines, func(s string) bool { return strings.HasPrefix(s, "deploy/ci/compare-baseline.sh") })
 		if start < 0 || cmp < start {
 			t.Errorf("%s: want `runner start --suite` then deploy/ci/compare-baseline.sh, got %q", where, lines)
+			return
+		}
+		if !strings.Contains(lines[start], "--repeat") {
+			t.Errorf("%s: %q runs each cell once: the verdict needs repeats (--repeat)", where, lines[start])
 		}
 		for _, l := range lines {
 			if strings.Contains(l, "|| true") || strings.Contains(l, "set +e") {
