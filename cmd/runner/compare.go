@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -85,18 +84,9 @@ func runCompare(e *env, args []string, f *compareFlags) error {
 		}
 		o.Floor = fl
 	}
-	loader := compare.Loader{Decoders: resultDecoders}
-	var sides []compare.Side
-	for _, arg := range args {
-		s := compare.Side{Label: arg}
-		for _, p := range strings.Split(arg, ",") {
-			cells, err := loader.Load(p)
-			if err != nil {
-				return usagef("compare: %w", err)
-			}
-			s.Repeats = append(s.Repeats, cells)
-		}
-		sides = append(sides, s)
+	sides, err := compare.Loader{Decoders: resultDecoders}.Sides(args)
+	if err != nil {
+		return usagef("compare: %w", err)
 	}
 	if *cross {
 		var cells []compare.Cell

@@ -51,3 +51,34 @@ func TestReportLastRun(t *testing.T) {
 		t.Errorf("exit %d: %s%s", code, out, errs)
 	}
 }
+
+// TestReportAgainst: two inputs of repeats make an A-vs-B page with the
+// verdicts; --pdf without a browser says which it looked for, before
+// drawing anything.
+func TestReportAgainst(t *testing.T) {
+	dir := t.TempDir()
+	a := repeats(t, filepath.Join(dir, "a"), 3, comparetest.Bench{Seed: 1, N: 800})
+	b := repeats(t, filepath.Join(dir, "b"), 3, comparetest.Bench{Seed: 2, N: 800, TTFTMs: 300, ITLMs: 65})
+	page := filepath.Join(dir, "ab.html")
+	code, out, errs := runCLI(t, nil, "report", "--output", page, a, b)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s%s", code, out, errs)
+	}
+	html, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<title>servebench: a/a-0,a/a-1,a/a-2 vs b/b-0,b/b-1,b/b-2</title>", "Outcome: regression", "ttft-cdf-cell-concurrent-4-a-vs-b"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	t.Setenv("PATH", t.TempDir())
+	code, _, errs = runCLI(t, nil, "report", "--pdf", "--output", filepath.Join(dir, "x.html"), a, b)
+	if code != exitFailure || !strings.Contains(errs, "none of chromium, chromium-browser") {
+		t.Errorf("--pdf without a browser: exit %d: %s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.html")); err == nil {
+		t.Error("a page was written although --pdf could not be honoured")
+	}
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs (Debian packages) and starts what servebench's tests need:
 # Prometheus + promtool, Alertmanager, VictoriaMetrics + vmalert, dockerd,
-# Chromium, Node.js + npm (the OpenAI SDK conformance test). Idempotent:
+# Chromium, pdftoppm (poppler-utils: the report's PDF test), Node.js + npm
+# (the OpenAI SDK conformance test). Idempotent:
 # installs only what is missing, starts dockerd only when no Docker engine
 # answers.
 #
@@ -22,6 +23,7 @@ tools=(
   "vmalert victoria-metrics"
   "dockerd docker.io"
   "chromium chromium"
+  "pdftoppm poppler-utils"
   "node nodejs"
   "npm npm"
 )

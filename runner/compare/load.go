@@ -83,6 +83,24 @@ func (l Loader) Load(path string) ([]Cell, error) {
 	return cells, nil
 }
 
+// Sides reads one side per argument; an argument joins the repeats of one
+// configuration with commas (a1,a2,a3), each loaded as Load does.
+func (l Loader) Sides(args []string) ([]Side, error) {
+	var sides []Side
+	for _, arg := range args {
+		s := Side{Label: arg}
+		for _, p := range strings.Split(arg, ",") {
+			cells, err := l.Load(p)
+			if err != nil {
+				return nil, err
+			}
+			s.Repeats = append(s.Repeats, cells)
+		}
+		sides = append(sides, s)
+	}
+	return sides, nil
+}
+
 func (l Loader) loadFile(path string) (Cell, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -30,10 +30,17 @@ import (
 
 // Input is what a report is drawn from.
 type Input struct {
-	Title         string
+	Title string
+	// Sides are the inputs, each one configuration's runs (repeats as
+	// runner compare takes them). Two or more make the report an A-vs-B
+	// document: the verdicts of runner compare, overlays of the sides'
+	// distributions and every run's time series from its own start.
+	Sides []compare.Side
+	// Cells is a single side, for callers without sides.
 	Cells         []compare.Cell
-	CoreHourPrice float64   // > 0 adds the price per million output tokens
-	Generated     time.Time // stamped in the page
+	Compare       compare.Options // for the verdicts
+	CoreHourPrice float64         // > 0 adds the price per million output tokens
+	Generated     time.Time       // stamped in the page
 	// Timeline holds charts over the run's wall clock from an outside source
 	// (EngineCharts); Missing lists those that could not be drawn, with why.
 	Timeline []LineChart
@@ -69,6 +76,8 @@ type Report struct {
 	Cross      []Table
 	CrossNotes []string
 	Warnings   []string
+	// Versus is the comparison of two or more sides; nil for one.
+	Versus *Versus
 }
 
 // Table is one cell's levels.
@@ -79,7 +88,7 @@ type Table struct {
 	Rows    [][]string
 }
 
-// Sections, in page order.
+// Sections, in page order (after SecVersus and SecRuns).
 const (
 	SecScaling  = "Scaling with cores"
 	SecSweep    = "Throughput and latency"
@@ -89,8 +98,17 @@ const (
 
 // Build draws the report.
 func Build(in Input) *Report {
-	r := &Report{Title: cmp.Or(in.Title, "servebench report"), Generated: in.Generated, Missing: slices.Clone(in.Missing)}
-	cells := slices.Clone(in.Cells)
+	sides := in.Sides
+	if len(sides) == 0 && len(in.Cells) > 0 {
+		sides = []compare.Side{{Label: "input", Repeats: [][]compare.Cell{in.Cells}}}
+	}
+	var cells []compare.Cell
+	for _, s := range sides {
+		for _, rep := range s.Repeats {
+			cells = append(cells, rep...)
+		}
+	}
+	r := &Report{Title: cmp.Or(in.Title, Title(sides)), Generated: in.Generated, Missing: slices.Clone(in.Missing)}
 	r.Repeatability = repeatability(cells)
 	runs := map[string]bool{}
 	for _, c := range cells {
@@ -119,10 +137,16 @@ func Build(in Input) *Report {
 		r.Charts = append(r.Charts, Chart{ID: id, Title: title, Section: sec, SVG: svg(id)})
 	}
 
+	if len(sides) >= 2 {
+		r.Versus = versus(sides, in.Compare, add, &r.Missing)
+	}
 	scaling(cells, add, &r.Missing)
 	sweeps(cells, add, &r.Missing)
-	latencies(cells, add, &r.Missing)
-	timeline(cells, add, &r.Missing)
+	// With sides, the overlays show the distributions; alone, each cell's.
+	latencies(cells, r.Versus == nil, add, &r.Missing)
+	if r.Versus == nil {
+		timeline(cells, add, &r.Missing)
+	}
 	for _, c := range in.Timeline {
 		add(SecTimeline, c.Title, c.SVG)
 	}
@@ -249,8 +273,11 @@ const maxCDFCells = 12
 
 // latencies draws TTFT and E2E CDFs per level for each cell, and p50/p95/p99
 // bars per level for each model.
-func latencies(cells []compare.Cell, add func(string, string, func(string) string), missing *[]Missing) {
+func latencies(cells []compare.Cell, cdfs bool, add func(string, string, func(string) string), missing *[]Missing) {
 	for i, c := range cells {
+		if !cdfs {
+			break
+		}
 		if i == maxCDFCells {
 			*missing = append(*missing, Missing{"Latency CDFs of the remaining cells", fmt.Sprintf("only the first %d cells are drawn", maxCDFCells)})
 			break
@@ -347,55 +374,25 @@ func cdf(sorted []float64) (x, y []float64) {
 	return x, y
 }
 
-// timeline draws the achieved send rate and TTFT over the run's wall clock,
-// from the per-request records of every cell on one time axis.
+// timeline draws each cell's throughput, requests in flight and TTFT over
+// time (and send rate for open loops), every cell from its own first send.
 func timeline(cells []compare.Cell, add func(string, string, func(string) string), missing *[]Missing) {
-	start, end, ok := RunSpan(cells)
-	if !ok {
-		*missing = append(*missing, Missing{"Achieved rate and TTFT over the run", "no requests.jsonl in the run"})
-		return
-	}
-	bin := max(time.Second, end.Sub(start)/120)
-	rate := LineChart{Title: "Achieved send rate over the run", X: Axis{Label: "seconds since the run started", Zero: true}, Y: Axis{Label: "requests sent per second", Zero: true}}
-	ttft := LineChart{Title: "TTFT over the run (median per interval)", X: Axis{Label: "seconds since the run started", Zero: true}, Y: Axis{Label: "TTFT (ms)", Zero: true}}
+	var runs []runSeries
+	var with []compare.Cell
 	for _, c := range cells {
 		if len(c.Requests) == 0 {
 			continue
 		}
-		sent := map[int]float64{}
-		firsts := map[int][]float64{}
-		for _, r := range c.Requests {
-			if !r.Sent.IsZero() {
-				sent[int(r.Sent.Sub(start)/bin)]++
-			}
-			if d, ok := r.TTFT(); ok {
-				i := int(r.Scheduled.Sub(start) / bin)
-				firsts[i] = append(firsts[i], float64(d)/float64(time.Millisecond))
-			}
-		}
-		var x, y, tx, ty []float64
-		lo, hi := math.MaxInt, math.MinInt
-		for i := range sent {
-			lo, hi = min(lo, i), max(hi, i)
-		}
-		for i := lo; i <= hi; i++ {
-			x = append(x, (float64(i)+0.5)*bin.Seconds())
-			y = append(y, sent[i]/bin.Seconds())
-		}
-		keys := make([]int, 0, len(firsts))
-		for i := range firsts {
-			keys = append(keys, i)
-		}
-		slices.Sort(keys)
-		for _, i := range keys {
-			tx = append(tx, (float64(i)+0.5)*bin.Seconds())
-			ty = append(ty, analysis.Quantile(firsts[i], 0.5))
-		}
-		rate.Series = append(rate.Series, Series{Name: cellName(c), X: x, Y: y})
-		ttft.Series = append(ttft.Series, Series{Name: cellName(c), X: tx, Y: ty, Marker: len(tx) < 30})
+		s := overTime(c.Requests)
+		s.name, s.colour = runLabel(c), colour(len(runs))
+		runs = append(runs, s)
+		with = append(with, c)
 	}
-	add(SecTimeline, rate.Title, rate.SVG)
-	add(SecTimeline, ttft.Title, ttft.SVG)
+	if len(runs) == 0 {
+		*missing = append(*missing, Missing{"Throughput, load and TTFT over the run", "no requests.jsonl in the run"})
+		return
+	}
+	drawOverTime(SecTimeline, "each cell from its own start", runs, openLoop(with), add)
 }
 
 // table lists one cell's levels with the headline figures and the cost view.

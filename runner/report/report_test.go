@@ -74,7 +74,8 @@ func TestBuildDrawsEveryChartTheDataSupports(t *testing.T) {
 		"ttft-against-achieved-throughput", "itl-against-achieved-throughput",
 		"ttft-cdf-per-level-c4", "e2e-cdf-per-level-c16",
 		"ttft-p50-p95-p99-per-level-qwen3-0-6b", "e2e-p50-p95-p99-per-level-qwen3-0-6b",
-		"achieved-send-rate-over-the-run", "ttft-over-the-run-median-per-interval",
+		"output-tokens-s-over-time-each-cell-from-its-own-start", "requests-in-flight-over-time-each-cell-from-its-own-start",
+		"ttft-over-time-median-per-interval-each-cell-from-its-own-start",
 	} {
 		if _, ok := got[id]; !ok {
 			t.Errorf("chart %s missing; have %v", id, keys(got))
@@ -254,6 +255,124 @@ func TestCrossValidationTable(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	if err := r.WriteHTML(&buf); err != nil || !strings.Contains(buf.String(), "Cross-validation") {
+		t.Errorf("html: %v", err)
+	}
+}
+
+// sides writes two configurations' repeats — B's TTFT and ITL 30% higher —
+// each run an hour after the previous one, and loads them as sides.
+func twoSides(t testing.TB, dir string, runs int) []compare.Side {
+	t.Helper()
+	start := time.Date(2026, 11, 3, 9, 0, 0, 0, time.UTC)
+	var sides []compare.Side
+	for s, slow := range []float64{1, 1.3} {
+		side := compare.Side{Label: string(rune('a' + s))}
+		for i := range runs {
+			run := filepath.Join(dir, fmt.Sprintf("%c-run-%d", 'a'+s, i))
+			b := comparetest.Bench{Seed: uint64(10*s + i), N: 300, TTFTMs: 200 * slow, ITLMs: 50 * slow, Start: start.Add(time.Duration(s*runs+i) * time.Hour)}
+			if err := comparetest.WriteCell(filepath.Join(run, "cell"), b); err != nil {
+				t.Fatal(err)
+			}
+			cells, err := compare.Loader{}.Load(run)
+			if err != nil {
+				t.Fatal(err)
+			}
+			side.Repeats = append(side.Repeats, cells)
+		}
+		sides = append(sides, side)
+	}
+	return sides
+}
+
+func TestVersusReport(t *testing.T) {
+	sides := twoSides(t, t.TempDir(), 3)
+	r := Build(Input{Sides: sides, Compare: compare.Options{Iterations: 200, Seed: 1}, Generated: time.Now()})
+	if r.Title != "servebench: a vs b" || Title([]compare.Side{{Label: "/r/x/a1/cell,/r/x/a2/cell"}, {Label: "/r/x/b1/cell,/r/x/b2/cell"}}) != "servebench: a1,a2 vs b1,b2" ||
+		Title([]compare.Side{{Label: "results/smoke/RUN_A"}, {Label: "results/smoke/RUN_B/"}}) != "servebench: RUN_A vs RUN_B" {
+		t.Errorf("title %q", r.Title)
+	}
+	v := r.Versus
+	if v == nil || v.Outcome != compare.OutcomeRegression || len(v.Sides) != 2 || v.Sides[1].Runs != 3 || !strings.Contains(v.Sides[0].Describe, "qwen3-0.6b") {
+		t.Fatalf("versus %+v", v)
+	}
+	regressed := 0
+	for _, tb := range v.Tables {
+		for _, row := range tb.Rows {
+			if row.Class == "regressed" {
+				regressed++
+			}
+		}
+	}
+	if len(v.Tables) != 1 || regressed == 0 {
+		t.Errorf("%d verdict tables, %d regressed rows", len(v.Tables), regressed)
+	}
+	got := map[string]Chart{}
+	for _, c := range r.Charts {
+		got[c.ID] = c
+		wellFormed(t, c.ID, c.SVG)
+	}
+	for _, id := range []string{"ttft-cdf-cell-concurrent-4-a-vs-b", "itl-cdf-cell-concurrent-4-a-vs-b", "tpot-cdf-cell-concurrent-4-a-vs-b", "e2e-cdf-cell-concurrent-4-a-vs-b"} {
+		c, ok := got[id]
+		if !ok {
+			t.Errorf("overlay %s missing; have %v", id, keys(got))
+			continue
+		}
+		// Both sides on the same axes, each in its colour, percentiles marked.
+		if !strings.Contains(c.SVG, colour(0)) || !strings.Contains(c.SVG, colour(1)) || !strings.Contains(c.SVG, "B p50, p90, p99") {
+			t.Errorf("%s does not overlay A and B", id)
+		}
+	}
+	tput, ok := got["output-tokens-s-over-time-cell-each-run-from-its-own-start"]
+	if !ok {
+		t.Fatalf("per-run throughput missing; have %v", keys(got))
+	}
+	// Six runs, an hour apart, each from its own start: every line begins
+	// at the left of the plot, none an hour along.
+	lines := regexp.MustCompile(`<polyline[^>]*points="([0-9.]+),`).FindAllStringSubmatch(tput.SVG, -1)
+	if len(lines) != 6 {
+		t.Fatalf("%d lines, want 6", len(lines))
+	}
+	for _, l := range lines {
+		if x, _ := strconv.ParseFloat(l[1], 64); x > marginL+0.05*plotW {
+			t.Errorf("a run's line starts at x=%v, not at its own start", x)
+		}
+	}
+	if _, ok := got["requests-in-flight-over-time-cell-each-run-from-its-own-start"]; !ok {
+		t.Error("in-flight chart missing")
+	}
+	if _, ok := got["send-rate-over-time-cell-each-run-from-its-own-start"]; ok {
+		t.Error("a closed loop's send rate is drawn")
+	}
+	var buf bytes.Buffer
+	if err := r.WriteHTML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	html := buf.String()
+	for _, want := range []string{"What is compared", "Outcome: regression", `class="outcome outcome-regression"`, `<tr class="regressed">`, "A against B: distributions", "Over each run"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
+
+func TestVersusNotComparable(t *testing.T) {
+	dir := t.TempDir()
+	for i, model := range []string{"m1", "m2"} {
+		if err := comparetest.WriteCell(filepath.Join(dir, model, "cell"), comparetest.Bench{Seed: uint64(i), N: 50, Model: model}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sides []compare.Side
+	for _, model := range []string{"m1", "m2"} {
+		cells, _ := compare.Loader{}.Load(filepath.Join(dir, model))
+		sides = append(sides, compare.Side{Label: model, Repeats: [][]compare.Cell{cells}})
+	}
+	r := Build(Input{Sides: sides})
+	if r.Versus == nil || !strings.Contains(r.Versus.Err, "configurations differ") || len(r.Versus.Tables) != 0 {
+		t.Fatalf("versus %+v", r.Versus)
+	}
+	var buf bytes.Buffer
+	if err := r.WriteHTML(&buf); err != nil || !strings.Contains(buf.String(), "Not compared: ") {
 		t.Errorf("html: %v", err)
 	}
 }

@@ -9,15 +9,19 @@ import (
 	"strings"
 )
 
-// Chart geometry, in SVG user units. Charts are drawn at this size and scale
-// with the page through their viewBox.
+// Chart geometry, in SVG user units. Charts are drawn this wide and scale to
+// the page's width through their viewBox; the legend sits under the plot, in
+// as many columns as its longest name allows, so that names are not cut.
 const (
-	chartW, chartH                         = 760, 400
-	marginL, marginR, marginT, marginB     = 72, 190, 40, 56
-	plotW, plotH                           = chartW - marginL - marginR, chartH - marginT - marginB
-	fontFamily                             = "DejaVu Sans, Helvetica, Arial, sans-serif"
-	axisColour, gridColour, textColour     = "#444", "#e3e3e3", "#222"
-	legendSwatch, legendLine, legendOffset = 12, 18, 16
+	chartW                             = 1000
+	marginL, marginR, marginT, marginB = 72, 24, 40, 56
+	plotW, plotH                       = chartW - marginL - marginR, 320
+	fontFamily                         = "DejaVu Sans, Helvetica, Arial, sans-serif"
+	axisColour, gridColour, textColour = "#444", "#e3e3e3", "#222"
+	legendSwatch, legendLine           = 12, 18
+	legendChar                         = 6.6 // px per character at 11 px, generous
+	maxLegendName                      = 60  // longer names are cut in the middle
+	maxLegendRows                      = 8
 )
 
 // palette is colour-blind friendly (Okabe-Ito), then greys.
@@ -31,6 +35,7 @@ type Series struct {
 	X, Y   []float64
 	Dashed bool   // reference lines (the linear ideal), tails (p99)
 	Marker bool   // draw a dot at each point
+	NoLine bool   // points only (percentile marks)
 	Colour string // "" picks by position; set it to pair a line with its ideal or tail
 }
 
@@ -165,10 +170,10 @@ func (b *svgBuilder) f(format string, a ...any) { fmt.Fprintf(&b.Builder, format
 
 func esc(s string) string { return html.EscapeString(s) }
 
-func (b *svgBuilder) open(id, title string) {
+func (b *svgBuilder) open(id, title string, h int) {
 	b.f(`<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="%s" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s" font-family="%s" font-size="12">`,
-		esc(id), chartW, chartH, chartW, chartH, esc(title), fontFamily)
-	b.f(`<title>%s</title><rect width="%d" height="%d" fill="#fff"/>`, esc(title), chartW, chartH)
+		esc(id), chartW, h, chartW, h, esc(title), fontFamily)
+	b.f(`<title>%s</title><rect width="%d" height="%d" fill="#fff"/>`, esc(title), chartW, h)
 	b.f(`<text x="%d" y="24" font-size="15" font-weight="bold" fill="%s">%s</text>`, marginL, textColour, esc(title))
 }
 
@@ -194,28 +199,64 @@ func (b *svgBuilder) axes(xs, ys scale, xLabel, yLabel string, xTicks []float64,
 	}
 	b.f(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%.1f" stroke="%s"/>`, x0, marginT, x0, y0, axisColour)
 	b.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s"/>`, x0, y0, x0+plotW, y0, axisColour)
-	b.f(`<text x="%.1f" y="%d" text-anchor="middle" fill="%s">%s</text>`, x0+plotW/2, chartH-14, textColour, esc(xLabel))
+	b.f(`<text x="%.1f" y="%d" text-anchor="middle" fill="%s">%s</text>`, x0+plotW/2, marginT+plotH+marginB-14, textColour, esc(xLabel))
 	b.f(`<text transform="translate(18 %.1f) rotate(-90)" text-anchor="middle" fill="%s">%s</text>`, float64(marginT)+plotH/2, textColour, esc(yLabel))
 }
 
-// maxLegend is how many legend entries fit beside the plot.
-const maxLegend = (plotH - 8) / legendLine
+// legendLayout places n legend entries under the plot: columns as wide as
+// the longest name needs, rows top to bottom. shown is how many entries are
+// drawn (the last slot says how many more there are when they do not fit).
+type legendLayout struct {
+	cols, rows, shown int
+	colW              float64
+}
 
-func (b *svgBuilder) legend(names []string, dashed []bool, colours []string) {
-	x := float64(marginL + plotW + legendOffset)
+func layoutLegend(names []string) legendLayout {
+	if len(names) == 0 {
+		return legendLayout{}
+	}
+	longest := 0
+	for _, n := range names {
+		longest = max(longest, len([]rune(trim(n, maxLegendName))))
+	}
+	colW := float64(legendSwatch*2+8) + legendChar*float64(longest) + 16
+	cols := max(1, min(len(names), int(float64(plotW)/colW)))
+	rows := (len(names) + cols - 1) / cols
+	l := legendLayout{cols: cols, rows: min(rows, maxLegendRows), shown: len(names), colW: float64(plotW) / float64(cols)}
+	if rows > maxLegendRows {
+		l.shown = cols*maxLegendRows - 1
+	}
+	return l
+}
+
+// height is the chart's height with its legend.
+func (l legendLayout) height() int {
+	if l.rows == 0 {
+		return marginT + plotH + marginB
+	}
+	return marginT + plotH + marginB + l.rows*legendLine + 8
+}
+
+// legend draws the entries; dots marks those drawn as points only.
+func (b *svgBuilder) legend(l legendLayout, names []string, dashed, dots []bool, colours []string) {
+	top := float64(marginT + plotH + marginB + 4)
 	for i, n := range names {
-		if i == maxLegend-1 && len(names) > maxLegend {
-			b.f(`<text x="%.1f" y="%.1f" fill="%s">+%d more</text>`, x, float64(marginT+8+i*legendLine)+4, textColour, len(names)-i)
+		x := float64(marginL) + float64(i%l.cols)*l.colW
+		y := top + float64(i/l.cols)*legendLine + 6
+		if i == l.shown {
+			b.f(`<text class="legend" x="%.1f" y="%.1f" font-size="11" fill="%s">+%d more</text>`, x, y+4, textColour, len(names)-i)
 			break
 		}
-		y := float64(marginT + 8 + i*legendLine)
 		dash := ""
 		if dashed != nil && dashed[i] {
 			dash = ` stroke-dasharray="6 4"`
 		}
-		b.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="3"%s/>`, x, y, x+legendSwatch*2, y, colours[i], dash)
-		// About 6 px per character at 11 px: 22 fit in the right margin.
-		b.f(`<text x="%.1f" y="%.1f" font-size="11" fill="%s">%s</text>`, x+legendSwatch*2+6, y+4, textColour, esc(trim(n, 22)))
+		if dots != nil && dots[i] {
+			b.f(`<circle cx="%.1f" cy="%.1f" r="4" fill="%s"/>`, x+legendSwatch, y, colours[i])
+		} else {
+			b.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="3"%s/>`, x, y, x+legendSwatch*2, y, colours[i], dash)
+		}
+		b.f(`<text class="legend" x="%.1f" y="%.1f" font-size="11" fill="%s">%s</text>`, x+legendSwatch*2+6, y+4, textColour, esc(trim(n, maxLegendName)))
 	}
 }
 
@@ -241,15 +282,20 @@ func (c LineChart) SVG(id string) string {
 	}
 	xs := span(xv, c.X, marginL, marginL+plotW)
 	ys := span(yv, c.Y, marginT+plotH, marginT)
+	names := make([]string, len(c.Series))
+	for i, s := range c.Series {
+		names[i] = s.Name
+	}
+	lay := layoutLegend(names)
 	var b svgBuilder
-	b.open(id, c.Title)
+	b.open(id, c.Title, lay.height())
 	b.axes(xs, ys, c.X.Label, c.Y.Label, nil, nil)
 	b.f(`<g class="plot">`)
-	names := make([]string, len(c.Series))
 	dashed := make([]bool, len(c.Series))
+	dots := make([]bool, len(c.Series))
 	colours := make([]string, len(c.Series))
 	for i, s := range c.Series {
-		names[i], dashed[i], colours[i] = s.Name, s.Dashed, cmp.Or(s.Colour, colour(i))
+		dashed[i], dots[i], colours[i] = s.Dashed, s.NoLine, cmp.Or(s.Colour, colour(i))
 		var pts []string
 		for j := range s.X {
 			if j >= len(s.Y) || bad(s.X[j], c.X.Log) || bad(s.Y[j], c.Y.Log) {
@@ -261,10 +307,10 @@ func (c LineChart) SVG(id string) string {
 		if s.Dashed {
 			dash = ` stroke-dasharray="6 4"`
 		}
-		if len(pts) > 1 {
+		if len(pts) > 1 && !s.NoLine {
 			b.f(`<polyline class="series" fill="none" stroke="%s" stroke-width="2"%s points="%s"><title>%s</title></polyline>`, colours[i], dash, strings.Join(pts, " "), esc(s.Name))
 		}
-		if s.Marker || len(pts) == 1 {
+		if s.Marker || s.NoLine || len(pts) == 1 {
 			for _, p := range pts {
 				xy := strings.Split(p, ",")
 				b.f(`<circle class="series" cx="%s" cy="%s" r="3.5" fill="%s"/>`, xy[0], xy[1], colours[i])
@@ -272,7 +318,7 @@ func (c LineChart) SVG(id string) string {
 		}
 	}
 	b.f(`</g>`)
-	b.legend(names, dashed, colours)
+	b.legend(lay, names, dashed, dots, colours)
 	b.f(`</svg>`)
 	return b.String()
 }
@@ -286,8 +332,9 @@ func (c BarChart) SVG(id string) string {
 		vals = append(vals, g...)
 	}
 	ys := span(vals, Axis{Zero: true}, marginT+plotH, marginT)
+	lay := layoutLegend(c.Bars)
 	var b svgBuilder
-	b.open(id, c.Title)
+	b.open(id, c.Title, lay.height())
 	n := len(c.Groups)
 	groupW := float64(plotW) / math.Max(1, float64(n))
 	barW := groupW * 0.8 / math.Max(1, float64(len(c.Bars)))
@@ -298,7 +345,7 @@ func (c BarChart) SVG(id string) string {
 	}
 	names := make([]string, n)
 	for i, g := range c.Groups {
-		names[i] = trim(g, 22)
+		names[i] = trim(g, 28)
 	}
 	b.axes(xs, ys, "", c.YLabel, centres, names)
 	b.f(`<g class="plot">`)
@@ -320,7 +367,7 @@ func (c BarChart) SVG(id string) string {
 	for i := range bc {
 		bc[i] = colour(i)
 	}
-	b.legend(c.Bars, nil, bc)
+	b.legend(lay, c.Bars, nil, nil, bc)
 	b.f(`</svg>`)
 	return b.String()
 }

@@ -23,17 +23,33 @@ func TestTicks(t *testing.T) {
 	}
 }
 
-func TestLegendOverflow(t *testing.T) {
+func TestLegendFitsUnderThePlot(t *testing.T) {
+	// Short names share rows; every one is drawn, whole.
 	var ch LineChart
 	for i := 0; i < 30; i++ {
 		ch.Series = append(ch.Series, Series{Name: "s" + strconv.Itoa(i), X: []float64{0, 1}, Y: []float64{0, float64(i)}})
 	}
 	svg := ch.SVG("x")
-	if !strings.Contains(svg, "more</text>") || strings.Count(svg, `stroke-width="3"`) != maxLegend-1 {
-		t.Errorf("legend of 30 series: %d entries drawn", strings.Count(svg, `stroke-width="3"`))
+	if strings.Contains(svg, "more</text>") || strings.Count(svg, `stroke-width="3"`) != 30 {
+		t.Errorf("legend of 30 short names: %d entries drawn", strings.Count(svg, `stroke-width="3"`))
+	}
+	// Long names (cell and level, as comparisons name their series) get
+	// their own columns, uncut; past eight rows the rest is counted.
+	ch.Series = nil
+	for i := 0; i < 30; i++ {
+		name := "results/scaling/20261206T190000Z/Qwen__Qwen3-0.6B_chat_lite_16c r" + strconv.Itoa(i)
+		ch.Series = append(ch.Series, Series{Name: name, X: []float64{0, 1}, Y: []float64{0, float64(i)}})
+	}
+	svg = ch.SVG("x")
+	// 60 characters (the name's middle cut) fit twice across.
+	if !strings.Contains(svg, "+15 more</text>") || strings.Count(svg, `stroke-width="3"`) != 2*maxLegendRows-1 {
+		t.Errorf("legend of 30 long names: %d entries drawn", strings.Count(svg, `stroke-width="3"`))
 	}
 	if strings.Count(svg, "<polyline") != 30 {
 		t.Error("every series must still be drawn")
+	}
+	if !strings.Contains(svg, `viewBox="0 0 1000 `) {
+		t.Error("charts are drawn 1000 units wide")
 	}
 }
 
