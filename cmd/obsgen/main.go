@@ -24,6 +24,7 @@ import (
 	"github.com/servebench/servebench/alerts"
 	"github.com/servebench/servebench/dashboards"
 	"github.com/servebench/servebench/exporter/contract"
+	"github.com/servebench/servebench/internal/atomicfile"
 	"github.com/servebench/servebench/internal/buildinfo"
 	"github.com/servebench/servebench/internal/cli"
 )
@@ -89,7 +90,7 @@ func writeAlertmanager(stdout io.Writer, path string, getenv func(string) string
 		return err
 	}
 	// It may hold a Slack webhook URL or an SMTP password.
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, b, 0o600); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", path)
@@ -163,7 +164,7 @@ func write(root string, files map[string][]byte) error {
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 			return fmt.Errorf("write %s: %w", p, err)
 		}
-		if err := os.WriteFile(full, files[p], 0o644); err != nil {
+		if err := atomicfile.WriteFile(full, files[p], 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", p, err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/servebench/servebench/exporter/recorder"
+	"github.com/servebench/servebench/internal/atomicfile"
 	"github.com/servebench/servebench/runner/backfill"
 	"github.com/servebench/servebench/runner/compare"
 )
@@ -103,7 +104,7 @@ func runBackfill(ctx context.Context, e *env, args []string, f backfillFlags) er
 		if err := backfill.WriteOpenMetrics(&buf, fams); err != nil {
 			return err
 		}
-		if err := os.WriteFile(*omFile, buf.Bytes(), 0o644); err != nil {
+		if err := atomicfile.WriteFile(*omFile, buf.Bytes(), 0o644); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "wrote %d benchmarks to %s\n", len(all), *omFile)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/servebench/servebench/internal/atomicfile"
 	"github.com/servebench/servebench/runner/compare"
 	"github.com/servebench/servebench/runner/report"
 	"github.com/servebench/servebench/runner/store"
@@ -156,7 +157,7 @@ func runReport(ctx context.Context, e *env, inputs []string, f reportFlags) erro
 	if err := r.WriteHTML(&buf); err != nil {
 		return err
 	}
-	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+	if err := atomicfile.WriteFile(out, buf.Bytes(), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "wrote %s: %d charts, %d not drawn\n", out, len(r.Charts), len(r.Missing))

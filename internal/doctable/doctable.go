@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+
+	"github.com/servebench/servebench/internal/atomicfile"
 )
 
 // Between returns the text between the markers in doc.
@@ -29,5 +31,5 @@ func Replace(path, begin, end, text string) error {
 	}
 	i, j := bytes.Index(doc, []byte(begin))+len(begin), bytes.Index(doc, []byte(end))
 	out := append(append(append([]byte{}, doc[:i]...), text...), doc[j:]...)
-	return os.WriteFile(path, out, 0o644)
+	return atomicfile.WriteFile(path, out, 0o644)
 }

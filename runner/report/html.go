@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/servebench/servebench/internal/atomicfile"
 )
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
@@ -140,7 +142,7 @@ func (r *Report) WriteSVGs(dir string) ([]string, error) {
 	for _, c := range r.Charts {
 		p := filepath.Join(dir, c.ID+".svg")
 		doc := `<?xml version="1.0" encoding="UTF-8"?>` + "\n" + c.SVG + "\n"
-		if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+		if err := atomicfile.WriteFile(p, []byte(doc), 0o644); err != nil {
 			return out, fmt.Errorf("chart %s: %w", c.ID, err)
 		}
 		out = append(out, p)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/internal/atomicfile"
 	"github.com/servebench/servebench/runner/backfill"
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/store"
@@ -142,7 +143,7 @@ func Store(root string, s *results.Summary, f Format, path string, data []byte) 
 		if err := w.Flush(); err != nil {
 			return "", err
 		}
-		if err := os.WriteFile(reqPath, buf.Bytes(), 0o644); err != nil {
+		if err := atomicfile.WriteFile(reqPath, buf.Bytes(), 0o644); err != nil {
 			return "", err
 		}
 	} else if err := os.Remove(reqPath); err != nil {
@@ -161,7 +162,7 @@ func Store(root string, s *results.Summary, f Format, path string, data []byte) 
 	if err := cw.WriteManifest(m); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(cw.Dir, "source-"+filepath.Base(path)), data, 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(cw.Dir, "source-"+filepath.Base(path)), data, 0o644); err != nil {
 		return "", err
 	}
 	if err := run.SetCell(s.Cell, store.CellDone, nil); err != nil {
