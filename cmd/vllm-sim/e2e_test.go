@@ -111,6 +111,14 @@ func TestE2ESimContainer(t *testing.T) {
 	if !strings.Contains(metrics, `vllm:request_success_total{engine="0",finished_reason="length",model_name="Qwen/Qwen3-0.6B"} 1`) {
 		t.Errorf("request_success_total:\n%s", grep(metrics, "request_success"))
 	}
+
+	// The image's vllm command runs vLLM's offline benchmark line as is.
+	out, err := docker(ctx, "run", "--rm", "--cpuset-cpus", "0", "--entrypoint", "vllm", image, "bench", "throughput",
+		"--model", "Qwen/Qwen3-0.6B", "--dataset-name", "random", "--input-len", "64", "--output-len", "16", "--num-prompts", "20",
+		"--dtype", "bfloat16", "--enforce-eager")
+	if err != nil || !strings.Contains(out, "Throughput: ") || !strings.Contains(out, "Total num output tokens:  320") {
+		t.Errorf("vllm bench throughput in the image: %v\n%s", err, out)
+	}
 }
 
 func grep(s, sub string) string {

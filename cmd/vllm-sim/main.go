@@ -18,6 +18,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -39,6 +40,9 @@ const (
 )
 
 func main() {
+	if filepath.Base(os.Args[0]) == "vllm" { // the image's vllm command
+		os.Exit(runVLLM(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+	}
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
 

@@ -1,6 +1,6 @@
 package engine
 
-import "strings"
+import "github.com/servebench/servebench/runner/simulator"
 
 // simFlags are the flags cmd/vllm-sim accepts (true = boolean). vLLM flags
 // outside this set have no simulated meaning; the simulator image would
@@ -21,28 +21,4 @@ var simFlags = map[string]bool{
 // SimArgs splits vLLM-style arguments into those the simulator understands
 // and those it does not. An unknown flag written "--flag value" takes its
 // value with it when the next word is not a flag.
-func SimArgs(args []string) (kept, dropped []string) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if !strings.HasPrefix(a, "-") {
-			kept = append(kept, a) // a positional (the model)
-			continue
-		}
-		name, _, inline := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		isBool, known := simFlags[name]
-		takesNext := !inline && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-")
-		switch {
-		case known && (isBool || !takesNext):
-			kept = append(kept, a)
-		case known:
-			kept = append(kept, a, args[i+1])
-			i++
-		case takesNext:
-			dropped = append(dropped, a, args[i+1])
-			i++
-		default:
-			dropped = append(dropped, a)
-		}
-	}
-	return kept, dropped
-}
+func SimArgs(args []string) (kept, dropped []string) { return simulator.SplitArgs(args, simFlags) }
