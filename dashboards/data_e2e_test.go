@@ -37,14 +37,18 @@ var noDataQueries = map[string]string{
 	"quantile by (model, workload, cores, level) (0.5,": "History's median is over valid runs, and 30% of this run's requests fail: every benchmark is flagged invalid",
 }
 
-// TestE2EEveryPanelHasData is the boards' proof: the engine simulator serves
-// vLLM's API and metrics (answering 30% of requests with a 500, so the error
-// panels have something to show), the standalone exporter reports the host,
-// the runner does a short real run of the smoke suite against the simulator,
-// and a real Prometheus scrapes all three every second with the generated
-// recording rules loaded. Then every panel query of every board, with
-// Grafana's variables substituted, must return data (range queries over the
-// run, instant ones at its end), and every variable must list values.
+// TestE2EEveryPanelHasData is the boards' proof, on both databases a user
+// may run: the engine simulator serves vLLM's API and metrics (answering
+// 30% of requests with a 500, so the error panels have something to show),
+// the standalone exporter reports the host, the runner does a short real
+// run of the smoke suite against the simulator, and a real Prometheus (with
+// the generated recording rules loaded) and a real VictoriaMetrics both
+// scrape all three every second. Both must hold the run's final summaries
+// and completion (the runner lingers until every scraper took them); then
+// every panel query of every board, with Grafana's variables substituted,
+// must return data on each (range queries over the run, instant ones at its
+// end), and every variable must list values, but for the panels listed with
+// their reason.
 func TestE2EEveryPanelHasData(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -69,6 +73,7 @@ func TestE2EEveryPanelHasData(t *testing.T) {
 
 	cfg := scrapeConfig(t, work, runnerPort, exporterPort, enginePort)
 	prom := e2e.StartPrometheus(t, work, cfg)
+	vm := startVictoriaMetrics(t, work, cfg)
 
 	start := time.Now()
 	out, runID := runSmoke(t, filepath.Join(bin, "runner"), work, runnerPort,
@@ -76,19 +81,82 @@ func TestE2EEveryPanelHasData(t *testing.T) {
 	end := time.Now()
 	t.Logf("run %s: %s", runID, end.Sub(start).Round(time.Second))
 
-	// Subqueries over summary series step every 15 s on absolute time: wait
-	// for the first step after the run.
-	eval := end.Truncate(15 * time.Second).Add(16 * time.Second)
-	time.Sleep(time.Until(eval))
-	if !checkEveryPanel(t, prom.URL, start, eval, runID, noDataExpected) {
+	// The runner lingered until both had scraped its final results: they
+	// are there, the same on both, as soon as each has stored its last
+	// scrape.
+	final := map[string]string{
+		"benchmarks":   fmt.Sprintf(`count(last_over_time(servebench_benchmark_info{run_id=%q}[10m]))`, runID),
+		"summaries":    fmt.Sprintf(`count(last_over_time({__name__=~"servebench_benchmark_.+",run_id=%q}[10m]))`, runID),
+		"run status":   fmt.Sprintf(`count(last_over_time(servebench_run_finished_timestamp_seconds{run_id=%q,status="complete"}[10m]))`, runID),
+		"output tok/s": fmt.Sprintf(`sum(last_over_time(servebench_benchmark_output_tokens_per_second{run_id=%q}[10m]))`, runID),
+	}
+	var eval time.Time
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		vmFlush(t, vm)
+		eval = time.Now()
+		var differ []string
+		for what, q := range final {
+			p, v := e2e.Query(t, prom.URL, q, eval), e2e.Query(t, vm, q, eval)
+			if len(p) != 1 || len(v) != 1 || p[0] == 0 || p[0] != v[0] {
+				differ = append(differ, fmt.Sprintf("%s: Prometheus %v, VictoriaMetrics %v", what, p, v))
+			}
+		}
+		if len(differ) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("run %s, final results, want the same on both, not zero:\n  %s", runID, strings.Join(differ, "\n  "))
+			break
+		}
+	}
+	ok := true
+	for _, db := range []struct{ name, url string }{{"Prometheus", prom.URL}, {"VictoriaMetrics", vm}} {
+		t.Run(db.name, func(t *testing.T) {
+			ok = checkEveryPanel(t, db.url, start, eval, runID, noDataExpected, noDataQueries) && ok
+		})
+	}
+	if !ok || t.Failed() {
 		logTail(t, out)
 	}
 }
 
+// startVictoriaMetrics runs a VictoriaMetrics single node scraping the jobs of
+// a prometheus.yml (its scrape_configs; VictoriaMetrics has no rule files),
+// answering queries over the latest samples at once, and returns its URL.
+func startVictoriaMetrics(t *testing.T, work, promConfig string) string {
+	t.Helper()
+	bin := e2e.Require(t, "victoria-metrics")
+	i := strings.Index(promConfig, "scrape_configs:")
+	if i < 0 {
+		t.Fatalf("no scrape_configs in\n%s", promConfig)
+	}
+	cfg := filepath.Join(work, "vm-scrape.yml")
+	if err := os.WriteFile(cfg, []byte("global:\n  scrape_interval: 1s\n"+promConfig[i:]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(t))
+	e2e.Start(t, work, bin, "-httpListenAddr="+addr, "-storageDataPath="+filepath.Join(t.TempDir(), "vm"), "-retentionPeriod=1",
+		"-promscrape.config="+cfg, "-search.latencyOffset=0s", "-search.disableCache")
+	url := "http://" + addr
+	e2e.WaitHTTP(t, url+"/health", 30*time.Second)
+	return url
+}
+
+// vmFlush makes VictoriaMetrics' freshest samples searchable.
+func vmFlush(t *testing.T, url string) {
+	t.Helper()
+	resp, err := http.Get(url + "/internal/force_flush")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+}
+
 // checkEveryPanel evaluates every board query (annotations aside) over
 // [start, eval] and reports those without data, except the panels in
-// noData. It reports whether all others had data.
-func checkEveryPanel(t *testing.T, promURL string, start, eval time.Time, runID string, noData map[string]string) bool {
+// noData and the queries in noDataQueries (by a part of their expression).
+// It reports whether all others had data.
+func checkEveryPanel(t *testing.T, promURL string, start, eval time.Time, runID string, noData, noDataQueries map[string]string) bool {
 	t.Helper()
 	ranges := fmt.Sprintf("%ds", int(eval.Sub(start).Seconds())+60)
 	var missing []string
