@@ -158,7 +158,13 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 	sat := watchSaturation(l, c.StopOverSaturated || c.Profile == pacer.Sweep)
 	agg := results.NewAggregator(results.Level{Profile: string(spec.Kind), Level: labels.Level, Target: spec.Target(),
 		Open: !spec.Kind.Closed(), Start: l.start}, c.Validity)
-	l.prog = newProgress(c.Progress, c.ProgressTTY, labels.Level, l.start, budget)
+	r.begun++
+	name := labels.Level
+	if r.levels > 1 {
+		name = fmt.Sprintf("%s (level %d/%d)", name, r.begun, r.levels)
+	}
+	l.prog = newProgress(c.Progress, c.ProgressTTY, name, l.start, budget)
+	l.prog.levelsAfter = max(r.levels-r.begun, 0)
 	go l.collect(agg, collected)
 	progDone := make(chan struct{})
 	go l.prog.loop(c.ProgressEvery, &l.sent, progDone)

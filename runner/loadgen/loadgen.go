@@ -368,7 +368,9 @@ func Run(ctx context.Context, cfg Config, rec measure.Recorder, sink func(*measu
 	r := &runner{cfg: &cfg, rec: rec, sink: sink, bodies: bodies, labels: labels, redact: cfg.Redactor()}
 	r.runLevel = r.level
 
+	r.levels = len(specs)
 	if specs == nil {
+		r.levels = cfg.SweepSize // at most: a sweep may end early
 		return r.sweep(ctx, sum)
 	}
 	for _, s := range specs {
@@ -482,4 +484,7 @@ type runner struct {
 	// err is set by a level that was aborted: no further level runs and
 	// Run returns it.
 	err error
+	// levels is how many levels Run runs (a sweep's: at most), begun how
+	// many have begun; the progress line shows level j/M.
+	levels, begun int
 }

@@ -27,6 +27,9 @@ type progress struct {
 	level  string
 	start  time.Time
 	budget Budget
+	// levelsAfter is how many levels of the run follow this one: the
+	// run's ETA counts them at their budget.
+	levelsAfter int
 
 	mu        sync.Mutex
 	done      int
@@ -101,14 +104,23 @@ func (p *progress) where(elapsed, drainFrom time.Duration) string {
 	case drainFrom > 0:
 		in := max(elapsed-drainFrom, 0)
 		if left := b.Drain - in; left > 0 {
-			return fmt.Sprintf("elapsed %s  draining %s of %s  ETA ≤ %s", round(elapsed), round(in), b.Drain, ceilSecond(left))
+			return fmt.Sprintf("elapsed %s  draining %s of %s  ETA ≤ %s%s", round(elapsed), round(in), b.Drain, ceilSecond(left), p.runETA(left))
 		}
-		return fmt.Sprintf("elapsed %s  drain over: cutting in-flight requests", round(elapsed))
+		return fmt.Sprintf("elapsed %s  drain over: cutting in-flight requests%s", round(elapsed), p.runETA(BudgetSlack))
 	case b.Bounded():
 		left := max(b.Send()-elapsed, 0) + b.Drain
-		return fmt.Sprintf("elapsed %s of %s  ETA ≤ %s", round(elapsed), b.Send(), ceilSecond(left))
+		return fmt.Sprintf("elapsed %s of %s  ETA ≤ %s%s", round(elapsed), b.Send(), ceilSecond(left), p.runETA(left))
 	}
 	return fmt.Sprintf("elapsed %s (no time limit)", round(elapsed))
+}
+
+// runETA bounds what is left of the run when levels follow this one, which
+// has left to go: each later level at its budget and the slack to cut.
+func (p *progress) runETA(left time.Duration) string {
+	if p.levelsAfter == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (run ≤ %s)", ceilSecond(left+BudgetSlack+time.Duration(p.levelsAfter)*(p.budget.Total()+BudgetSlack)))
 }
 
 // ceilSecond rounds d up to a whole second: an upper bound stays one.

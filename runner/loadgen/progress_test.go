@@ -48,6 +48,11 @@ func TestProgressLine(t *testing.T) {
 			t.Fatalf("at %v line\n%q, want\n%q", c.elapsed, got, c.want)
 		}
 	}
+	// With levels after this one, the run's bound follows the level's.
+	p.levelsAfter = 2
+	if got := p.line(7500*time.Millisecond, 5); !strings.Contains(got, "draining 2.5s of 10s  ETA ≤ 8s (run ≤ 41s)  sent 5") {
+		t.Fatalf("with two levels after: %q", got)
+	}
 	unbounded := newProgress(&buf, false, "concurrent-2", start, Budget{Drain: time.Second})
 	if got := unbounded.line(3*time.Second, 3); !strings.HasPrefix(got, "concurrent-2  elapsed 3s (no time limit)  sent 3") {
 		t.Fatalf("unbounded line %q", got)
