@@ -56,6 +56,11 @@ func NewPublisher(sums *recorder.Summaries, urls []string, cfg Config) (*Publish
 	for _, u := range urls {
 		c := cfg
 		c.URL, c.Protocol, c.Gatherer, c.Timeout = u, "", reg, p.timeout
+		// A Pushgateway refuses timestamps: it gets each configuration's
+		// latest results, stamped when scraped from it, in a plain body.
+		if IsPushgateway(u) {
+			c.DropTimestamps, c.DisableCompression = true, true
+		}
 		pu, err := New(c)
 		if err != nil {
 			return nil, err

@@ -56,6 +56,12 @@ func ProtocolOf(rawURL string) Protocol {
 	return ProtocolText
 }
 
+// IsPushgateway tells a Pushgateway URL (…/metrics/job/NAME) by its path.
+func IsPushgateway(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	return err == nil && strings.Contains(u.Path, "/metrics/job/")
+}
+
 // Config configures a Pusher.
 type Config struct {
 	URL      string              // where to push, e.g. http://127.0.0.1:8428/api/v1/import/prometheus
