@@ -86,9 +86,9 @@ func TestE2EBenchPushes(t *testing.T) {
 	run := sum.RunID
 
 	want := map[string]float64{
-		fmt.Sprintf(`count(last_over_time(servebench_benchmark_info{run_id=%q}[1h]))`, run):                                 2,
+		fmt.Sprintf(`count(last_over_time(servebench_benchmark_info{run_id=%q}[1h]))`, run):                                   2,
 		fmt.Sprintf(`count(last_over_time(servebench_run_finished_timestamp_seconds{run_id=%q,status="complete"}[1h]))`, run): 1,
-		fmt.Sprintf(`sum(last_over_time(servebench_benchmark_ttft_seconds_count{run_id=%q}[1h]))`, run):                     40,
+		fmt.Sprintf(`sum(last_over_time(servebench_benchmark_ttft_seconds_count{run_id=%q}[1h]))`, run):                       40,
 	}
 	flush := func(base string) {
 		if resp, err := http.Get(base + "/internal/force_flush"); err == nil {
@@ -135,7 +135,6 @@ func TestE2EBenchPushes(t *testing.T) {
 		fmt.Sprintf(`count(last_over_time(servebench_benchmark_info{run_id=%q}[1h]))`, run): 2,
 	})
 }
-
 
 // A push target that never takes the results fails the run with exit 4
 // naming it, after the summary is written; a malformed --push.url is a
