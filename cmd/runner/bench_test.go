@@ -174,12 +174,7 @@ func TestBenchEveryRequestFailed(t *testing.T) {
 	if code != exitRunFailed || !strings.Contains(stderr, "runner: every level failed: no successful request: concurrent-8 (240 failed, 0 incomplete)") {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
-	f, err := os.Open(sumPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sum, err := results.ReadSummary(f)
+	sum, err := readSummaryFile(sumPath)
 	if err != nil || sum.Benchmarks[0].Requests.Failed != 240 {
 		t.Fatalf("summary %+v, %v", sum, err)
 	}
@@ -213,13 +208,18 @@ func TestBenchSweepWithoutMaximum(t *testing.T) {
 	if code != exitRunFailed || !strings.Contains(stderr, "sweep found no maximum rate: throughput-4: no request completed and no output token arrived inside its") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sum, err := results.ReadSummary(f)
+	sum, err := readSummaryFile(out)
 	if err != nil || len(sum.Benchmarks) != 2 || sum.Saturation != nil {
 		t.Fatalf("summary %+v, err %v", sum, err)
 	}
+}
+
+// readSummaryFile reads the summary.json at path.
+func readSummaryFile(path string) (*results.Summary, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return results.ReadSummary(f)
 }

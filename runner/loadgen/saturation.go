@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"log/slog"
 	"sync"
 	"time"
 
@@ -32,6 +33,8 @@ type satWatch struct {
 	start time.Time
 	now   func() time.Duration // offset from start
 	stop  func(reason string)
+	log   *slog.Logger
+	level string
 
 	mu  sync.Mutex
 	det *saturation.Detector
@@ -49,6 +52,7 @@ func watchSaturation(l *level, stop bool) *satWatch {
 		return nil
 	}
 	w := newSatWatch(l.br, l.start, func() time.Duration { return time.Since(l.start) }, l.cfg.Saturation)
+	w.log, w.level = l.cfg.Log, l.spec.Level()
 	if stop {
 		w.stop = l.stop
 	}
@@ -58,7 +62,8 @@ func watchSaturation(l *level, stop bool) *satWatch {
 }
 
 func newSatWatch(br measure.BenchmarkRecorder, start time.Time, now func() time.Duration, c saturation.Config) *satWatch {
-	return &satWatch{BenchmarkRecorder: br, start: start, now: now, det: saturation.New(c), done: make(chan struct{})}
+	return &satWatch{BenchmarkRecorder: br, start: start, now: now, det: saturation.New(c), done: make(chan struct{}),
+		log: slog.New(slog.DiscardHandler)}
 }
 
 // Started feeds a send.
@@ -116,6 +121,7 @@ func (w *satWatch) run(stopped <-chan struct{}) {
 		}
 		judged = now
 		if ev := w.check(now); ev.State == saturation.Saturated {
+			w.log.Warn("the server does not keep up with the offered rate", "level", w.level, "stop", w.stop != nil, "evidence", ev.String())
 			if w.stop != nil {
 				w.stop("over-saturated: the server does not keep up with the offered rate")
 			}

@@ -28,30 +28,38 @@ var (
 )
 
 // satCase is an engine configuration the sweep and the detector are
-// measured on: a model preset on some cores with vLLM's CPU defaults, a
-// request shape, and a speed-up of the simulator such that a full batch
-// (128 requests) is served in service: the time scale of every judgement,
-// short enough for a test, long enough for a loaded host's noise.
+// measured on: a model preset on some cores with vLLM's CPU defaults but
+// for max_num_seqs, a request shape, and a speed-up of the simulator such
+// that a full batch is served in service: the time scale of every
+// judgement, short enough for a test, long enough for a loaded host's
+// noise. A batch of 32 rather than vLLM's 128 keeps the requests and chunks
+// per second, and so the CPU the simulator and the load generator need on
+// a shared machine, four times lower.
 type satCase struct {
 	model          string
 	cores          int
 	prompt, output int
+	seqs           int
 	service        time.Duration
 }
 
 var satCases = []satCase{
-	{"TinyLlama/TinyLlama-1.1B-Chat-v1.0", 1, 128, 16, 600 * time.Millisecond},
-	{"Qwen/Qwen3-0.6B", 2, 256, 16, 600 * time.Millisecond},
-	{"meta-llama/Llama-3.2-3B-Instruct", 8, 64, 32, time.Second},
+	{"TinyLlama/TinyLlama-1.1B-Chat-v1.0", 1, 128, 16, 32, 600 * time.Millisecond},
+	{"Qwen/Qwen3-0.6B", 2, 256, 16, 32, 600 * time.Millisecond},
+	{"meta-llama/Llama-3.2-3B-Instruct", 8, 64, 32, 32, time.Second},
 }
 
-// start serves the simulator for c and returns its URL, its capacity
-// (req/s, as the performance model computes it for c's requests) and the
-// slowdown it runs at.
+// start serves the simulator for c, without prefix caching, and returns its
+// URL, its capacity (req/s, as the performance model computes it for c's
+// requests) and the slowdown it runs at.
 func (c satCase) start(t *testing.T) (string, float64, float64) {
 	t.Helper()
 	cfg := simulator.DefaultConfig()
-	cfg.Model, cfg.Cores, cfg.LoadTime, cfg.Seed = c.model, c.cores, 10*time.Millisecond, 3
+	cfg.Model, cfg.Cores, cfg.MaxNumSeqs, cfg.LoadTime, cfg.Seed = c.model, c.cores, c.seqs, 10*time.Millisecond, 3
+	// The capacity computed is for prompts computed in full; the level's
+	// prompts repeat (a pool of 64) and would hit a prefix cache.
+	noCache := false
+	cfg.EnablePrefixCaching = &noCache
 	one, err := cfg.Capacity(c.prompt, c.output)
 	if err != nil {
 		t.Fatal(err)
@@ -85,18 +93,32 @@ func (c satCase) level(t *testing.T, url string, p pacer.Kind, rate, seconds flo
 }
 
 // sweep runs a sweep of size levels of seconds each (warmup one fifth). It
-// returns the summary and the share of the sweep's time the simulator lost
-// to the host (it is busy all along).
+// returns the summary and the share of its throughput level's time (drain
+// included: the simulator is busy all along) the simulator lost to the
+// host.
 func (c satCase) sweep(t *testing.T, url string, size int, seconds float64) (*results.Summary, float64) {
 	t.Helper()
 	cfg := c.config(url, pacer.Sweep, seconds, 7)
 	cfg.SweepSize, cfg.Warmup = size, 0.2
-	stall0, start := hostStall(t, url), time.Now()
+	type mark struct {
+		at    time.Time
+		stall float64
+		kind  pacer.Kind
+	}
+	var marks []mark
+	cfg.testLevelHook = func(l *level) { marks = append(marks, mark{time.Now(), hostStall(t, url), l.spec.Kind}) }
 	sum, err := Run(context.Background(), cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sum, (hostStall(t, url) - stall0) / time.Since(start).Seconds()
+	marks = append(marks, mark{time.Now(), hostStall(t, url), ""})
+	for i, m := range marks[:len(marks)-1] {
+		if m.kind == pacer.Throughput {
+			return sum, (marks[i+1].stall - m.stall) / marks[i+1].at.Sub(m.at).Seconds()
+		}
+	}
+	t.Fatal("the sweep ran no throughput level")
+	return nil, 0
 }
 
 // hostStall is the time the simulator at url has lost to the host so far
@@ -177,17 +199,35 @@ func TestSaturationAgainstSimulator(t *testing.T) {
 
 // satRow is one line of the live table.
 type satRow struct {
-	c                satCase
-	slowdown, capa   float64
-	lost             float64 // share of the sweep's time the simulator lost to the host
-	sum              *results.Summary
-	fa, faRuns       int // fired at 0.6x
-	fa8, fa8Runs     int // fired at 0.8x
-	hit, hitRuns     int // fired at 1.3x
-	hitAt            []float64
-	undecidedBelow   int
-	sweepLevels      []string
-	sweepMinutesWall float64
+	c              satCase
+	slowdown, capa float64
+	lost           float64 // share of the throughput level's time the simulator lost to the host
+	sum            *results.Summary
+	sweepLevels    []string
+	at6, at8, at13 verdicts // Poisson levels at 0.6, 0.8 and 1.3 times capacity
+}
+
+// verdicts counts the detector's verdicts over runs of a level.
+type verdicts struct {
+	runs, fired, undecided int
+	at                     []float64 // when it fired, in batch service times
+}
+
+// judge runs n Poisson levels of up to seconds at load × capacity.
+func (c satCase) judge(t *testing.T, url string, capa, load, seconds float64, n int, seed uint64) verdicts {
+	var v verdicts
+	for i := range n {
+		b, _ := c.level(t, url, pacer.Poisson, load*capa, seconds, seed+uint64(i))
+		v.runs++
+		switch state(b) {
+		case saturation.Saturated:
+			v.fired++
+			v.at = append(v.at, b.OverSaturation.At/c.service.Seconds())
+		case saturation.Undecided:
+			v.undecided++
+		}
+	}
+	return v
 }
 
 // TestSaturationTable measures the live saturation table in docs/loadgen.md;
@@ -201,40 +241,13 @@ func TestSaturationTable(t *testing.T) {
 	for _, c := range satCases {
 		url, capa, slow := c.start(t)
 		row := satRow{c: c, capa: capa, slowdown: slow}
-		start := time.Now()
 		row.sum, row.lost = c.sweep(t, url, 10, 10)
-		row.sweepMinutesWall = time.Since(start).Minutes()
 		for _, b := range row.sum.Benchmarks[2:] {
 			row.sweepLevels = append(row.sweepLevels, fmt.Sprintf("%.3g %s", b.TargetRate/capa, state(b)))
 		}
-		for seed := range uint64(10) {
-			b, _ := c.level(t, url, pacer.Poisson, 0.6*capa, 10, 100+seed)
-			row.faRuns++
-			if state(b) == saturation.Saturated {
-				row.fa++
-			}
-			if state(b) == saturation.Undecided {
-				row.undecidedBelow++
-			}
-		}
-		for seed := range uint64(5) {
-			b, _ := c.level(t, url, pacer.Poisson, 0.8*capa, 10, 200+seed)
-			row.fa8Runs++
-			if state(b) == saturation.Saturated {
-				row.fa8++
-			}
-			if state(b) == saturation.Undecided {
-				row.undecidedBelow++
-			}
-		}
-		for seed := range uint64(5) {
-			b, _ := c.level(t, url, pacer.Poisson, 1.3*capa, 20, 300+seed)
-			row.hitRuns++
-			if state(b) == saturation.Saturated {
-				row.hit++
-				row.hitAt = append(row.hitAt, b.OverSaturation.At/c.service.Seconds())
-			}
-		}
+		row.at6 = c.judge(t, url, capa, 0.6, 10, 10, 100)
+		row.at8 = c.judge(t, url, capa, 0.8, 10, 5, 200)
+		row.at13 = c.judge(t, url, capa, 1.3, 20, 5, 300)
 		t.Logf("%+v", row)
 		rows = append(rows, row)
 	}
@@ -242,9 +255,9 @@ func TestSaturationTable(t *testing.T) {
 	t.Log("\n" + table)
 	for _, r := range rows {
 		s := r.sum.Saturation
-		if !near(s.Rate, r.capa, r.lost) || r.fa > 0 || r.fa8 > 0 || r.hit < r.hitRuns {
+		if !near(s.Rate, r.capa, r.lost) || r.at6.fired > 0 || r.at8.fired > 0 || r.at13.fired < r.at13.runs {
 			t.Errorf("%s on %d cores: rate %.3g of capacity, false alarms %d+%d, detected %d of %d", r.c.model, r.c.cores,
-				s.Rate/r.capa, r.fa, r.fa8, r.hit, r.hitRuns)
+				s.Rate/r.capa, r.at6.fired, r.at8.fired, r.at13.fired, r.at13.runs)
 		}
 	}
 	if *satUpdate {
@@ -261,18 +274,18 @@ const (
 
 func satTableText(rows []satRow) string {
 	var b strings.Builder
-	b.WriteString("| model | cores | request (prompt + output tokens) | slowdown | capacity (model) | time lost to the host in the sweep | sweep: max rate (throughput level) | sweep: saturation rate | sweep: constant levels (× capacity, verdict) | fired at 0.6× / 0.8× capacity | fired at 1.3× capacity (when, in batch service times) |\n")
-	b.WriteString("|---|---:|---|---:|---:|---:|---:|---:|---|---|---|\n")
+	b.WriteString("| model | cores | max-num-seqs | request (prompt + output tokens) | slowdown | capacity (model) | time lost to the host in the throughput level | sweep: max rate (throughput level) | sweep: saturation rate | sweep: constant levels (× capacity, verdict) | fired at 0.6× / 0.8× capacity | fired at 1.3× capacity (when, in batch service times) |\n")
+	b.WriteString("|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|---|\n")
 	for _, r := range rows {
 		s := r.sum.Saturation
-		slices.Sort(r.hitAt)
+		slices.Sort(r.at13.at)
 		when := "—"
-		if len(r.hitAt) > 0 {
-			when = fmt.Sprintf("median %.1f", r.hitAt[len(r.hitAt)/2])
+		if len(r.at13.at) > 0 {
+			when = fmt.Sprintf("median %.1f", r.at13.at[len(r.at13.at)/2])
 		}
-		fmt.Fprintf(&b, "| %s | %d | %d + %d | %.4f | %.4g req/s | %.1f%% | %.4g req/s (%+.1f%%) | %.4g req/s (%+.1f%%) | %s | %d of %d / %d of %d | %d of %d (%s) |\n",
-			r.c.model, r.c.cores, r.c.prompt, r.c.output, r.slowdown, r.capa, 100*r.lost, s.MaxRate, 100*(s.MaxRate/r.capa-1), s.Rate, 100*(s.Rate/r.capa-1),
-			strings.Join(r.sweepLevels, ", "), r.fa, r.faRuns, r.fa8, r.fa8Runs, r.hit, r.hitRuns, when)
+		fmt.Fprintf(&b, "| %s | %d | %d | %d + %d | %.4f | %.4g req/s | %.1f%% | %.4g req/s (%+.1f%%) | %.4g req/s (%+.1f%%) | %s | %d of %d / %d of %d | %d of %d (%s) |\n",
+			r.c.model, r.c.cores, r.c.seqs, r.c.prompt, r.c.output, r.slowdown, r.capa, 100*r.lost, s.MaxRate, 100*(s.MaxRate/r.capa-1), s.Rate, 100*(s.Rate/r.capa-1),
+			strings.Join(r.sweepLevels, ", "), r.at6.fired, r.at6.runs, r.at8.fired, r.at8.runs, r.at13.fired, r.at13.runs, when)
 	}
 	return b.String()
 }

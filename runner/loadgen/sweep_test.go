@@ -72,6 +72,18 @@ func sweepRunner(capacity float64, undecided ...float64) (*runner, *[]string) {
 	return r, &ran
 }
 
+// onThroughput changes what r's throughput level measured.
+func onThroughput(r *runner, f func(*results.Benchmark)) {
+	base := r.runLevel
+	r.runLevel = func(ctx context.Context, s pacer.Spec) results.Benchmark {
+		b := base(ctx, s)
+		if s.Kind == pacer.Throughput {
+			f(&b)
+		}
+		return b
+	}
+}
+
 // The sweep's rates sit between the measured synchronous and throughput
 // request rates; it ends at the first level the detector finds
 // over-saturated, with the rate served meanwhile as the server's maximum.
@@ -129,14 +141,7 @@ func TestSweepUpToTheMaximum(t *testing.T) {
 // ErrNoMaxRate, and no level is built on a guess.
 func TestSweepWithoutMaximumFails(t *testing.T) {
 	r, ran := sweepRunner(1000)
-	base := r.runLevel
-	r.runLevel = func(ctx context.Context, s pacer.Spec) results.Benchmark {
-		b := base(ctx, s)
-		if s.Kind == pacer.Throughput {
-			b.RequestsPerSecond = 0
-		}
-		return b
-	}
+	onThroughput(r, func(b *results.Benchmark) { b.RequestsPerSecond = 0 })
 	sum, err := r.sweep(context.Background(), &results.Summary{})
 	if !errors.Is(err, ErrNoMaxRate) || !strings.Contains(err.Error(), "throughput-64: no request completed and no output token arrived inside its 10s window") {
 		t.Fatalf("err %v", err)
@@ -148,14 +153,7 @@ func TestSweepWithoutMaximumFails(t *testing.T) {
 
 func TestSweepNothingToSweep(t *testing.T) {
 	r, ran := sweepRunner(1000)
-	base := r.runLevel
-	r.runLevel = func(ctx context.Context, s pacer.Spec) results.Benchmark {
-		b := base(ctx, s)
-		if s.Kind == pacer.Throughput {
-			b.RequestsPerSecond = 9
-		}
-		return b
-	}
+	onThroughput(r, func(b *results.Benchmark) { b.RequestsPerSecond = 9 })
 	sum, err := r.sweep(context.Background(), &results.Summary{})
 	if err != nil || len(*ran) != 2 || sum.Saturation.Rate != 9 || !strings.Contains(sum.Saturation.Reason, "nothing to sweep") {
 		t.Fatalf("err %v ran %v saturation %+v", err, *ran, sum.Saturation)

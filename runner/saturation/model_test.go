@@ -48,16 +48,18 @@ type noise struct {
 	late      time.Duration
 }
 
-type event struct {
-	at   time.Duration // when the client sees it
-	kind int           // 0 sent, 1 first token, 2 ended
-	o    int           // outcome index
+// clientEvent is one event of a request as the client sees it: when, what
+// (0 sent, 1 first token, 2 ended) and the request's times as it dated
+// them.
+type clientEvent struct {
+	at               time.Duration
+	kind             int
+	sent, first, end time.Duration
 }
 
-// simulate offers the model an open loop at load × capacity for span and feeds
-// the detector, checking every tick; it returns the first Saturated
-// evidence, or the last one.
-func simulate(tb testing.TB, m modelCase, load float64, poisson bool, span time.Duration, nz noise, seed uint64) (Evidence, float64) {
+// simulate offers the model an open loop at load × capacity for span and
+// returns what a noisy client sees, in time order.
+func simulate(tb testing.TB, m modelCase, load float64, poisson bool, span time.Duration, nz noise, seed uint64) []clientEvent {
 	tb.Helper()
 	cfg := m.config(tb, 0.1, seed)
 	capa, err := perfmodel.Capacity(cfg, m.prompt, m.output)
@@ -79,7 +81,6 @@ func simulate(tb testing.TB, m modelCase, load float64, poisson bool, span time.
 	if err != nil {
 		tb.Fatal(err)
 	}
-	// Client-side view: stalls and lateness.
 	var stalls [][2]time.Duration
 	for at := time.Duration(0); at < span; at += time.Second {
 		if rng.Float64() < nz.stallRate {
@@ -98,11 +99,22 @@ func simulate(tb testing.TB, m modelCase, load float64, poisson bool, span time.
 		}
 		return t
 	}
-	var evs []event
-	for i, o := range out {
-		evs = append(evs, event{seen(o.Arrival), 0, i}, event{seen(o.Arrival + o.TTFT), 1, i}, event{seen(o.Arrival + o.E2E), 2, i})
+	var evs []clientEvent
+	for _, o := range out {
+		sent, first, end := seen(o.Arrival), seen(o.Arrival+o.TTFT), seen(o.Arrival+o.E2E)
+		for k, at := range []time.Duration{sent, first, end} {
+			if at < span {
+				evs = append(evs, clientEvent{at, k, sent, first, end})
+			}
+		}
 	}
-	slices.SortStableFunc(evs, func(a, b event) int { return int(a.at - b.at) })
+	slices.SortStableFunc(evs, func(a, b clientEvent) int { return int(a.at - b.at) })
+	return evs
+}
+
+// judge feeds the events to a Detector, checking 200 times over span, and
+// returns the first Saturated evidence, or the last one.
+func judge(evs []clientEvent, span time.Duration) Evidence {
 	d := New(Config{})
 	tick := span / 200
 	next := 0
@@ -110,22 +122,20 @@ func simulate(tb testing.TB, m modelCase, load float64, poisson bool, span time.
 	for now := tick; now <= span; now += tick {
 		for ; next < len(evs) && evs[next].at <= now; next++ {
 			e := evs[next]
-			o := out[e.o]
 			switch e.kind {
 			case 0:
-				d.Sent(o.Arrival)
+				d.Sent(e.sent)
 			case 1:
-				d.FirstToken(o.Arrival, o.Arrival+o.TTFT)
+				d.FirstToken(e.sent, e.first)
 			case 2:
-				d.Ended(o.Arrival, o.Arrival+o.TTFT, o.Arrival+o.E2E)
+				d.Ended(e.sent, e.first, e.end)
 			}
 		}
-		ev = d.Check(now)
-		if ev.State == Saturated {
+		if ev = d.Check(now); ev.State == Saturated {
 			break
 		}
 	}
-	return ev, rate
+	return ev
 }
 
 // modelCases are the engine configurations the detector is measured on:
@@ -161,7 +171,7 @@ func TestDetectorAgainstModel(t *testing.T) {
 		for _, load := range []float64{0.5, 0.8, 1.2} {
 			fired := 0
 			for s := range runs {
-				ev, _ := simulate(t, m, load, true, span, hostNoise, uint64(s+1))
+				ev := judge(simulate(t, m, load, true, span, hostNoise, uint64(s+1)), span)
 				if ev.State == Saturated {
 					fired++
 				}
@@ -187,8 +197,8 @@ var tableLoads = []float64{0.5, 0.7, 0.8, 0.9, 0.95, 1.05, 1.1, 1.2, 1.5}
 
 // TestModelTable measures how often the detector fires against the
 // performance model, below and above capacity, with the noise of
-// TestDetectorAgainstModel; with -update it rewrites the table in
-// docs/loadgen.md.
+// TestDetectorAgainstModel, and how often GuideLLM's rule does on the same
+// runs; with -update it rewrites the table in docs/loadgen.md.
 func TestModelTable(t *testing.T) {
 	if !*table {
 		t.Skip("run with -saturation.table (about 2 minutes)")
@@ -213,9 +223,13 @@ func TestModelTable(t *testing.T) {
 			fmt.Fprintf(&b, "| %s | %d | %d + %d | %s | %.4g |", m.model, m.cores, m.prompt, m.output, arrivals, capa)
 			var after []float64
 			for _, load := range tableLoads {
-				fired := 0
+				fired, rule := 0, 0
 				for s := range runs {
-					ev, _ := simulate(t, m, load, poisson, span, hostNoise, uint64(1000*s+1))
+					evs := simulate(t, m, load, poisson, span, hostNoise, uint64(1000*s+1))
+					if _, ok := judgeGuideLLM(evs); ok {
+						rule++
+					}
+					ev := judge(evs, span)
 					if ev.State != Saturated {
 						continue
 					}
@@ -224,7 +238,7 @@ func TestModelTable(t *testing.T) {
 						after = append(after, ev.At/batch)
 					}
 				}
-				fmt.Fprintf(&b, " %d/%d |", fired, runs)
+				fmt.Fprintf(&b, " %d · %d |", fired, rule)
 				if load <= 0.9 && fired > 0 || load >= 1.1 && fired < runs {
 					t.Errorf("%s on %d cores, %s arrivals at %.3gx capacity: fired in %d of %d runs", m.model, m.cores, arrivals, load, fired, runs)
 				}

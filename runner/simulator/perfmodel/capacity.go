@@ -7,9 +7,9 @@ import (
 
 // Capacity is the highest request rate (req/s, in the configuration's time,
 // Slowdown included) the engine sustains for requests of prompt and output
-// tokens: the completion rate of a scheduler whose waiting queue never runs
-// dry, so that every step admits what max_num_seqs, the token budget and the
-// KV cache allow. An open loop below it reaches a steady state; above it the
+// tokens whose prompts share nothing (no prefix-cache hit): the completion
+// rate of a scheduler whose waiting queue never runs dry, so that every step
+// admits what max_num_seqs, the token budget and the KV cache allow. An open loop below it reaches a steady state; above it the
 // waiting queue grows without bound.
 //
 // The rate is measured in steady state: the first completions, while the

@@ -54,11 +54,7 @@ func TestCapacityIsTheStabilityBoundary(t *testing.T) {
 	}
 	for _, load := range []float64{0.9, 1.1} {
 		rate := load * capa
-		arr := make([]Arrival, n)
-		for i := range arr {
-			arr[i] = Arrival{At: time.Duration(float64(i) / rate * 1e9), Prompt: prompt, Output: output}
-		}
-		out, err := Simulate(cfg, arr)
+		out, err := Simulate(cfg, constantArrivals(n, rate, prompt, output))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,4 +68,13 @@ func TestCapacityIsTheStabilityBoundary(t *testing.T) {
 			t.Errorf("load %.1f: TTFT grew only %.2fx over the second half; above capacity the queue should build", load, grew)
 		}
 	}
+}
+
+// constantArrivals is n requests of the given shape, one every 1/rate s.
+func constantArrivals(n int, rate float64, prompt, output int) []Arrival {
+	arr := make([]Arrival, n)
+	for i := range arr {
+		arr[i] = Arrival{At: time.Duration(float64(i) / rate * 1e9), Prompt: prompt, Output: output}
+	}
+	return arr
 }

@@ -132,11 +132,7 @@ func TestLatencyClimbsPastCapacity(t *testing.T) {
 	var prevTTFT time.Duration
 	for _, load := range []float64{0.3, 0.8, 1.5, 3} {
 		rate := capacity * load
-		arr := make([]Arrival, n)
-		for i := range arr {
-			arr[i] = Arrival{At: time.Duration(float64(i) / rate * 1e9), Prompt: prompt, Output: output}
-		}
-		out, err := Simulate(cfg, arr)
+		out, err := Simulate(cfg, constantArrivals(n, rate, prompt, output))
 		if err != nil {
 			t.Fatal(err)
 		}
