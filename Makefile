@@ -12,6 +12,17 @@ IMAGE     ?= servebench/servebench:dev
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 COMMIT    ?= $(shell git describe --always --dirty --abbrev=40 --match=no-tag-matches 2>/dev/null)
 LDFLAGS   := -X github.com/servebench/servebench/internal/buildinfo.version=$(VERSION) -X github.com/servebench/servebench/internal/buildinfo.commit=$(COMMIT)
+# Image architecture: this machine's by default (ARCH=arm64 cross-builds);
+# the multi-arch targets build every one of ARCHS with buildx.
+HOSTARCH  := $(shell $(GO) env GOARCH)
+ARCH      ?= $(HOSTARCH)
+ARCHS     ?= amd64 arm64
+comma     := ,
+PLATFORMS := $(subst $(eval) ,$(comma),$(foreach a,$(ARCHS),linux/$(a)))
+# A foreign ARCH needs BuildKit to label the image with its platform.
+PLATFORM_FLAG = $(if $(filter $(ARCH),$(HOSTARCH)),,--platform linux/$(ARCH))
+# Where buildx puts a multi-arch image: a registry by default.
+BUILDX_OUTPUT ?= --push
 
 .DEFAULT_GOAL := help
 
@@ -34,6 +45,7 @@ deps: ## Install and start what the tests need (Prometheus, Alertmanager, Victor
 .PHONY: test
 test: deps ## Install test dependencies, then run unit and end-to-end tests and check generated files
 	$(GO) vet ./...
+	GOARCH=arm64 $(GO) build ./...
 	$(GO) test -count=1 -timeout 30m $(TESTFLAGS) ./...
 
 .PHONY: unit
@@ -60,18 +72,28 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 
 .PHONY: sim-image
-sim-image: ## Build the engine simulator image ($(SIM_IMAGE)) FROM scratch, offline
-	CGO_ENABLED=0 $(GO) build -trimpath -o deploy/vllm-sim/vllm-sim ./cmd/vllm-sim
-	docker build -t $(SIM_IMAGE) deploy/vllm-sim
+sim-image: ## Build the engine simulator image ($(SIM_IMAGE)) FROM scratch for ARCH (default: this machine's), offline
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o deploy/vllm-sim/linux_$(ARCH)/vllm-sim ./cmd/vllm-sim
+	docker build $(PLATFORM_FLAG) --build-arg TARGETARCH=$(ARCH) -t $(SIM_IMAGE) deploy/vllm-sim
+
+.PHONY: sim-image-multiarch
+sim-image-multiarch: ## Build the simulator image for every one of ARCHS (linux/amd64, linux/arm64) with buildx and push it (BUILDX_OUTPUT)
+	for a in $(ARCHS); do CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o deploy/vllm-sim/linux_$$a/vllm-sim ./cmd/vllm-sim || exit 1; done
+	docker buildx build --platform $(PLATFORMS) -t $(SIM_IMAGE) $(BUILDX_OUTPUT) deploy/vllm-sim
 
 .PHONY: image
 image: ## Build the runner + exporter image ($(IMAGE)) from source, multi-stage (pulls golang: needs the network)
-	docker build -f deploy/docker/Dockerfile -t $(IMAGE) .
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -f deploy/docker/Dockerfile -t $(IMAGE) .
 
 .PHONY: image-scratch
-image-scratch: ## Build the runner + exporter image ($(IMAGE)) FROM scratch from local static binaries, offline
-	./deploy/docker/scratch-context.sh deploy/docker/bin
-	docker build -f deploy/docker/Dockerfile.scratch -t $(IMAGE) deploy/docker/bin
+image-scratch: ## Build the runner + exporter image ($(IMAGE)) FROM scratch from local static binaries for ARCH, offline
+	VERSION=$(VERSION) COMMIT=$(COMMIT) ./deploy/docker/scratch-context.sh deploy/docker/bin $(ARCH)
+	docker build $(PLATFORM_FLAG) --build-arg TARGETARCH=$(ARCH) -f deploy/docker/Dockerfile.scratch -t $(IMAGE) deploy/docker/bin
+
+.PHONY: image-multiarch
+image-multiarch: ## Build the runner + exporter image for every one of ARCHS with buildx from cross-built binaries and push it (BUILDX_OUTPUT)
+	VERSION=$(VERSION) COMMIT=$(COMMIT) ./deploy/docker/scratch-context.sh deploy/docker/bin $(ARCHS)
+	docker buildx build --platform $(PLATFORMS) -f deploy/docker/Dockerfile.scratch -t $(IMAGE) $(BUILDX_OUTPUT) deploy/docker/bin
 
 .PHONY: generate-deploy
 generate-deploy: ## Copy the generated rules and boards into the Kubernetes tree (deploy/kubernetes/base/monitoring)
@@ -87,5 +109,5 @@ down: ## Stop the compose stack
 
 .PHONY: clean
 clean: ## Remove built binaries
-	rm -rf $(BIN) deploy/vllm-sim/vllm-sim
+	rm -rf $(BIN) deploy/vllm-sim/vllm-sim deploy/vllm-sim/linux_*
 	rm -rf deploy/docker/bin

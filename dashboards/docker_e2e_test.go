@@ -1,10 +1,7 @@
 package dashboards
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -57,27 +54,7 @@ func TestE2EDockerEnginePanelsHaveData(t *testing.T) {
 	}
 }
 
-// buildSimImage builds cmd/vllm-sim statically into simImage from
-// deploy/vllm-sim's Dockerfile, in a private build context.
+// buildSimImage builds simImage as make sim-image does.
 func buildSimImage(t *testing.T, goBin string) {
-	t.Helper()
-	ctxDir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	build := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-o", filepath.Join(ctxDir, "vllm-sim"), "./cmd/vllm-sim")
-	build.Dir = ".."
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build vllm-sim: %v\n%s", err, out)
-	}
-	df, err := os.ReadFile("../deploy/vllm-sim/Dockerfile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), df, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.CommandContext(ctx, "docker", "build", "-q", "-t", simImage, ctxDir).CombinedOutput(); err != nil {
-		t.Fatalf("docker build: %v\n%s", err, out)
-	}
+	e2e.SimImage{Root: "..", Tag: simImage, Go: goBin}.Build(t)
 }

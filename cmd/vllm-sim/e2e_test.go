@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,24 +31,9 @@ func TestE2ESimContainer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	dir := t.TempDir()
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(dir, "vllm-sim"), ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	df, err := os.ReadFile(filepath.Join("..", "..", "deploy", "vllm-sim", "Dockerfile"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), df, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	suffix := fmt.Sprintf("e2e-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)
 	image := "servebench/vllm-sim:" + suffix
-	if _, err := docker(ctx, "build", "-q", "-t", image, dir); err != nil {
-		t.Fatal(err)
-	}
+	e2e.SimImage{Root: "../..", Tag: image}.Build(t)
 	t.Cleanup(func() { _, _ = docker(context.Background(), "rmi", "-f", image) })
 
 	port := e2e.FreePort(t)

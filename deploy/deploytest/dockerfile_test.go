@@ -116,3 +116,32 @@ func TestDockerfileFiles(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
+
+// TestImagesMultiArch: every image recipe builds linux/amd64 and
+// linux/arm64 — the multi-stage builder cross-compiles for the target
+// platform, the offline recipes copy the target's binaries from a context
+// holding one linux_ARCH/ per architecture — and make test cross-builds the
+// whole tree for arm64.
+func TestImagesMultiArch(t *testing.T) {
+	r := root(t)
+	read := func(p string) string {
+		b, err := os.ReadFile(filepath.Join(r, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for file, wants := range map[string][]string{
+		"deploy/docker/Dockerfile":         {"FROM --platform=$BUILDPLATFORM", "ARG TARGETARCH", "GOARCH=${TARGETARCH}"},
+		"deploy/docker/Dockerfile.scratch": {"ARG TARGETARCH", "COPY linux_${TARGETARCH}/runner linux_${TARGETARCH}/exporter /usr/local/bin/"},
+		"deploy/vllm-sim/Dockerfile":       {"ARG TARGETARCH", "COPY linux_${TARGETARCH}/vllm-sim /vllm-sim"},
+		"Makefile":                         {"ARCHS     ?= amd64 arm64", "docker buildx build --platform $(PLATFORMS)", "GOARCH=arm64 $(GO) build ./..."},
+	} {
+		text := read(file)
+		for _, w := range wants {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s lacks %q", file, w)
+			}
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,20 +53,18 @@ func buildImage(t *testing.T, what string) string {
 		return tag
 	}
 	r := root(t)
-	ctxDir := t.TempDir()
-	var dockerfile string
+	tag := fmt.Sprintf("servebench/%s:e2e-%d", what, os.Getpid())
 	switch what {
 	case "servebench":
+		ctxDir := t.TempDir()
 		run(t, 5*time.Minute, r, "bash", filepath.Join(r, "deploy/docker/scratch-context.sh"), ctxDir)
-		dockerfile = filepath.Join(r, "deploy/docker/Dockerfile.scratch")
+		run(t, 3*time.Minute, r, "docker", "build", "-q", "-f", filepath.Join(r, "deploy/docker/Dockerfile.scratch"),
+			"--build-arg", "TARGETARCH="+runtime.GOARCH, "-t", tag, ctxDir)
 	case "vllm-sim":
-		run(t, 5*time.Minute, r, "env", "CGO_ENABLED=0", "go", "build", "-trimpath", "-o", filepath.Join(ctxDir, "vllm-sim"), "./cmd/vllm-sim")
-		dockerfile = filepath.Join(r, "deploy/vllm-sim/Dockerfile")
+		e2e.SimImage{Root: r, Tag: tag}.Build(t)
 	default:
 		t.Fatalf("unknown image %q", what)
 	}
-	tag := fmt.Sprintf("servebench/%s:e2e-%d", what, os.Getpid())
-	run(t, 3*time.Minute, r, "docker", "build", "-q", "-f", dockerfile, "-t", tag, ctxDir)
 	imageBuilt[what], imageTags = tag, append(imageTags, tag)
 	return tag
 }

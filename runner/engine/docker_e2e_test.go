@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,35 +18,8 @@ import (
 	"github.com/servebench/servebench/internal/e2e"
 )
 
-// buildSimImage compiles cmd/vllm-sim statically and builds SimImage from
-// deploy/vllm-sim's Dockerfile, in a private build context so that a
-// concurrent `make sim-image` never sees a half-written binary.
-func buildSimImage(t *testing.T) {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctxDir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(ctxDir, "vllm-sim"), "./cmd/vllm-sim")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build vllm-sim: %v\n%s", err, out)
-	}
-	df, err := os.ReadFile(filepath.Join(root, "deploy/vllm-sim/Dockerfile"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), df, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.CommandContext(ctx, "docker", "build", "-q", "-t", SimImage, ctxDir).CombinedOutput(); err != nil {
-		t.Fatalf("docker build: %v\n%s", err, out)
-	}
-}
+// buildSimImage builds SimImage as make sim-image does.
+func buildSimImage(t *testing.T) { e2e.SimImage{Root: "../..", Tag: SimImage}.Build(t) }
 
 // TestE2EDockerSimContainer runs the simulator image through the docker
 // driver against the real dockerd: pinned to CPU 0, ready through the full

@@ -3,9 +3,6 @@ package launch
 import (
 	"context"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,29 +17,12 @@ import (
 // simVersion is the version the test image's binary prints.
 const simVersion = "0.0.1-test"
 
-// buildSimImage builds the simulator image in a private context: a small,
-// offline image whose binary can print a version, fail on a bad flag and
-// serve until stopped, which is all a load-generator container has to do.
+// buildSimImage builds the simulator image: a small, offline image whose
+// binary can print a version, fail on a bad flag and serve until stopped,
+// which is all a load-generator container has to do.
 func buildSimImage(t *testing.T) {
-	t.Helper()
-	root, _ := filepath.Abs("../../..")
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-X github.com/servebench/servebench/internal/buildinfo.version="+simVersion,
-		"-o", filepath.Join(dir, "vllm-sim"), "./cmd/vllm-sim")
-	build.Dir, build.Env = root, append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	df, err := os.ReadFile(filepath.Join(root, "deploy/vllm-sim/Dockerfile"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "Dockerfile"), df, 0o644)
-	if out, err := exec.CommandContext(ctx, "docker", "build", "-q", "-t", engine.SimImage, dir).CombinedOutput(); err != nil {
-		t.Fatalf("docker build: %v\n%s", err, out)
-	}
+	e2e.SimImage{Root: "../../..", Tag: engine.SimImage,
+		LDFlags: "-X github.com/servebench/servebench/internal/buildinfo.version=" + simVersion}.Build(t)
 }
 
 func TestE2ERunContainer(t *testing.T) {
