@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -345,7 +346,7 @@ func runBench(ctx context.Context, e *env, f *benchFlags) error {
 				return err
 			}
 		}
-		live, err = newBenchLive(ctx, f, runID, listen, pushTo, e.log)
+		live, err = newBenchLive(ctx, f, runID, listen, pushTo, e.log, e.stderr)
 		if err != nil {
 			return err
 		}
@@ -472,7 +473,7 @@ func (b *benchLive) linger(ctx context.Context, published time.Time, d time.Dura
 
 // newBenchLive builds the live series and push targets of run runID and,
 // when listen is set, serves them until stop is called.
-func newBenchLive(ctx context.Context, f *benchFlags, runID string, listen bool, pushTo []string, log *slog.Logger) (*benchLive, error) {
+func newBenchLive(ctx context.Context, f *benchFlags, runID string, listen bool, pushTo []string, log *slog.Logger, progress io.Writer) (*benchLive, error) {
 	m, err := newLiveMetrics(recorder.Options{NativeHistograms: true}, "", "", pushTo, log)
 	if err != nil {
 		return nil, err
@@ -481,9 +482,9 @@ func newBenchLive(ctx context.Context, f *benchFlags, runID string, listen bool,
 	b := &benchLive{runID: runID, m: m, levels: newLevelCloses(m.rec), log: log}
 	stopServer := func() {}
 	if listen {
-		l, err := webserver.Listen(f.listen)
+		l, err := listenLive(f.listen, progress)
 		if err != nil {
-			return nil, usagef("--web.listen-address: %v (pass another address or \"off\")", err)
+			return nil, err
 		}
 		b.scrapes, stopServer = m.serve(ctx, l, f.webConfig, "servebench runner bench", log)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -45,8 +46,8 @@ func TestInterspersedFlags(t *testing.T) {
 		"backfill": {[]string{"backfill", "--at", "2026-11-02T10:00:00Z", "--openmetrics", filepath.Join(dir, "b1.om"), run},
 			[]string{"backfill", run, "--openmetrics", filepath.Join(dir, "b2.om"), "--at", "2026-11-02T10:00:00Z"}, "wrote"},
 		"healthcheck": {[]string{"healthcheck", "--timeout", "5s", ok.URL}, []string{"healthcheck", ok.URL, "--timeout", "5s"}, ""},
-		"show":        {[]string{"show", "--help"}, []string{"show", "--help"}, "runner show SUITE"},
-		"suites":      {[]string{"suites"}, []string{"suites"}, "smoke"},
+		"show":        {[]string{"show", "--log-level", "warn", "smoke"}, []string{"show", "smoke", "--log-level", "warn"}, "suite smoke"},
+		"suites":      {[]string{"--log-format", "json", "suites"}, []string{"suites", "--log-format", "json"}, "smoke"},
 		"start": {[]string{"start", "--dry-run", "--suite", "smoke", "--cores", "2"},
 			[]string{"start", "--suite", "smoke", "--cores", "2", "--dry-run"}, "Qwen3-0.6B_chat_lite_2c"},
 		"bench": {[]string{"bench", "--target", "http://127.0.0.1:1", "--profile", "nope"},
@@ -163,5 +164,29 @@ func TestVersion(t *testing.T) {
 	code, out, errOut := runCLI(t, nil, "--version")
 	if code != exitOK || out != buildinfo.Get().String("runner")+"\n" || errOut != "" {
 		t.Errorf("--version: exit %d: %q %q", code, out, errOut)
+	}
+}
+
+// TestBusyMetricsPort: a busy /metrics port is a usage error naming
+// --web.listen-address and the way to a free port, before anything runs.
+func TestBusyMetricsPort(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"start", "--suite", "smoke", "--results", dir, "--web.listen-address", l.Addr().String()},
+		{"bench", "--target", "http://127.0.0.1:1", "--model", "m", "--profile", "concurrent", "--rate", "1", "--workload", "chat",
+			"--max-requests", "1", "--web.listen-address", l.Addr().String()},
+	} {
+		code, _, errOut := runCLI(t, nil, args...)
+		if code != exitUsage || !strings.Contains(errOut, "--web.listen-address "+l.Addr().String()) || !strings.Contains(errOut, "127.0.0.1:0 for any free port") {
+			t.Errorf("%s: exit %d:\n%s", args[0], code, errOut)
+		}
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*", "*")); len(m) > 0 {
+		t.Errorf("a run was created: %v", m)
 	}
 }

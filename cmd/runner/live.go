@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -115,4 +116,16 @@ func (m *liveMetrics) serve(ctx context.Context, l net.Listener, webConfig, name
 	}()
 	log.Info("serving live metrics", "url", "http://"+l.Addr().String()+"/metrics")
 	return scrapes, func() { cancel(); <-served }
+}
+
+// listenLive opens the live endpoint's address and prints its URL (with
+// :0, the port the kernel chose). A busy address is a usage error naming the
+// flag and the ways out.
+func listenLive(addr string, w io.Writer) (net.Listener, error) {
+	l, err := webserver.Listen(addr)
+	if err != nil {
+		return nil, usagef("--web.listen-address %s: %v (another runner? pass --web.listen-address 127.0.0.1:0 for any free port, another address, or off)", addr, err)
+	}
+	fmt.Fprintf(w, "live metrics: http://%s/metrics\n", l.Addr())
+	return l, nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/servebench/servebench/exporter/push"
 	"github.com/servebench/servebench/internal/buildinfo"
 	"github.com/servebench/servebench/internal/cli"
+	"github.com/servebench/servebench/internal/runlog"
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/loadgen"
 	"github.com/servebench/servebench/runner/orchestrate"
@@ -60,6 +61,7 @@ type env struct {
 	stderr io.Writer
 	getenv func(string) string
 	log    *slog.Logger
+	runLog *runlog.Log // log.Handler's destinations; start attaches its run directory's runner.log
 	// topoRoot is where the CPU topology is read (/sys below it): "/", or
 	// a fixture machine in tests.
 	topoRoot string
@@ -104,10 +106,42 @@ with every figure live on /metrics, and reads, compares, reports and backfills r
 			return exitError{exitUsage, errShown}
 		},
 	}
+	var level, format string
+	root.PersistentFlags().StringVar(&level, "log-level", "", "log level: debug, info, warn, error (default: info into runner start's runner.log, warn on the terminal)")
+	root.PersistentFlags().StringVar(&format, "log-format", "logfmt", "log format: logfmt or json")
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return e.setupLog(c, level, format) }
 	for _, build := range commands {
 		root.AddCommand(build(e))
 	}
 	return root
+}
+
+// setupLog sends the log apart from what a person reads: runner start logs
+// into its run directory (runner.log, from --log-level, default info) and
+// shows only warnings and errors among its progress lines; other commands
+// log to stderr from --log-level, default warn.
+func (e *env) setupLog(c *cobra.Command, level, format string) error {
+	f, err := runlog.ParseFormat(format)
+	if err != nil {
+		return cli.Usagef("--log-format: %w", err)
+	}
+	term := slog.LevelWarn
+	if level != "" {
+		if term, err = runlog.ParseLevel(level); err != nil {
+			return cli.Usagef("--log-level: %w", err)
+		}
+	}
+	var file *slog.Level
+	if c.Name() == "start" {
+		fl := slog.LevelInfo
+		if level != "" {
+			fl = term
+		}
+		file, term = &fl, max(term, slog.LevelWarn)
+	}
+	e.runLog = runlog.New(e.stderr, f, term, file)
+	e.log = e.runLog.Logger()
+	return nil
 }
 
 // errShown is an error already explained to the user.
@@ -121,13 +155,16 @@ func runEnv(args []string, e *env) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	stdout, stderr := e.stdout, e.stderr
-	e.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	e.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	root := newRoot(e)
 	cli.Setup(root, stdout, stderr, buildinfo.Get().String("runner"))
 	if _, rest, err := root.Find(args); err == nil {
 		e.args = rest
 	}
 	c, err := cli.Execute(ctx, root, args)
+	if e.runLog != nil {
+		_ = e.runLog.Close()
+	}
 	return exitCode(ctx, stderr, c, err)
 }
 

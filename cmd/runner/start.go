@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -23,7 +24,6 @@ import (
 
 	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/exporter/recorder"
-	"github.com/servebench/servebench/exporter/webserver"
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/loadgen"
 	"github.com/servebench/servebench/runner/orchestrate"
@@ -125,6 +125,8 @@ func parseStartFlags(args []string) (*startFlags, error) {
 	fs.SetOutput(io.Discard)
 	f := &startFlags{}
 	f.register(fs)
+	fs.String("log-level", "", "") // the root's flags, given after start
+	fs.String("log-format", "", "")
 	if err := fs.Parse(args); err != nil {
 		return nil, cli.Usage(err)
 	}
@@ -373,9 +375,9 @@ func execute(ctx context.Context, e *env, f *startFlags, st *startSetup, run *st
 		return err
 	}
 	if cfg.ListenAddress != "off" && cfg.ListenAddress != "" {
-		l, err := webserver.Listen(cfg.ListenAddress)
+		l, err := listenLive(cfg.ListenAddress, e.stderr)
 		if err != nil {
-			return usagef("--web.listen-address: %v (another runner running? pass another address or \"off\")", err)
+			return err
 		}
 		scrapes, stopServer := live.serve(ctx, l, f.webConfig, "servebench runner", log)
 		defer func() {
@@ -406,8 +408,12 @@ func execute(ctx context.Context, e *env, f *startFlags, st *startSetup, run *st
 			}
 		}
 	}
-	fmt.Fprintf(e.stderr, "run %s: suite %s, %d cells, %d load levels, %s; results in %s\n",
-		run.ID(), cfg.Suite.Name, len(st.plan.Cells), st.plan.Benchmarks(), st.plan.Budget(), run.Dir)
+	logPath := filepath.Join(run.Dir, "runner.log")
+	if err := e.runLog.Attach(logPath); err != nil {
+		log.Warn("no log file", "err", err)
+	}
+	fmt.Fprintf(e.stderr, "run %s: suite %s, %d cells, %d load levels, %s; results in %s (log: %s)\n",
+		run.ID(), cfg.Suite.Name, len(st.plan.Cells), st.plan.Benchmarks(), st.plan.Budget(), run.Dir, logPath)
 
 	build := buildinfo.Get()
 	o := &orchestrate.Orchestrator{

@@ -165,6 +165,11 @@ func TestStartSmoke(t *testing.T) {
 	if !strings.Contains(out, "concurrent-8") || !strings.Contains(errOut, "complete") {
 		t.Errorf("stdout:\n%s\nstderr:\n%s", out, errOut)
 	}
+	// The log is apart from the progress: in the run's runner.log, with
+	// only warnings and errors among the progress lines.
+	if strings.Contains(errOut, "level=INFO") || !strings.Contains(errOut, "live metrics: http://"+addr+"/metrics") {
+		t.Errorf("stderr mixes the log into the progress, or lacks the live URL:\n%s", errOut)
+	}
 	if m := <-scraped; !strings.Contains(m, `servebench_run_info{`) || !strings.Contains(m, `level="concurrent-1"`) {
 		t.Errorf("live metrics during the run lacked the run and its series:\n%.2000s", m)
 	} else if runtime.GOOS == "linux" {
@@ -204,6 +209,9 @@ func TestStartSmoke(t *testing.T) {
 	}
 	if sb, _ := man["servebench"].(map[string]any); sb["version"] != buildinfo.Get().Version || sb["go_version"] != runtime.Version() {
 		t.Errorf("manifest lacks the runner's build: %s", b)
+	}
+	if b, err := os.ReadFile(filepath.Join(runDir, "runner.log")); err != nil || !strings.Contains(string(b), `level=INFO msg="starting engine"`) {
+		t.Errorf("runner.log: %v\n%.1000s", err, b)
 	}
 	logs, _ := filepath.Glob(filepath.Join(cell, "*.log"))
 	if len(logs) == 0 {
