@@ -202,6 +202,9 @@ func program(words []string) (string, []string) {
 		}
 	case words[0] == "docker" && len(words) > 1 && words[1] == "run":
 		for i, w := range words {
+			if w == "--entrypoint" || strings.HasPrefix(w, "--entrypoint=") {
+				return "", nil // another program of the image
+			}
 			if m := image.FindStringSubmatch(w); m != nil {
 				if m[2] == "servebench" {
 					return "runner", words[i+1:]

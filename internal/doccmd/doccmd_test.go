@@ -15,6 +15,7 @@ func TestFindIn(t *testing.T) {
 		"make sim-image && docker run --rm --network host servebench/vllm-sim:dev --port 8000 | tee log 2>&1\n" +
 		"runner report RUN [--svg-dir DIR] FILE... --title 'a b' > out.txt\n" +
 		"runner start --suite <suite>\n" +
+		"docker run --entrypoint vllm servebench/vllm-sim:dev bench throughput\n" +
 		"```\n\n```yaml\nrunner: not a command\n```\n" +
 		"`exporter --web.listen-address=1.2.3.4:9465` and `obsgen --root .`\n"
 	var got []string
@@ -28,8 +29,8 @@ func TestFindIn(t *testing.T) {
 		`9 vllm-sim ["--port" "8000"] map[DOCKER_HOST:ssh://a@b]`,
 		`10 runner ["report" "RUN" "--svg-dir" "DIR" "FILE" "--title" "a b"] map[DOCKER_HOST:ssh://a@b]`,
 		`11 runner ["start" "--suite" "<suite>"] map[DOCKER_HOST:ssh://a@b]`,
-		`17 exporter ["--web.listen-address=1.2.3.4:9465"] map[]`,
-		`17 obsgen ["--root" "."] map[]`,
+		`18 exporter ["--web.listen-address=1.2.3.4:9465"] map[]`,
+		`18 obsgen ["--root" "."] map[]`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
