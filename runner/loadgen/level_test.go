@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -288,30 +287,5 @@ func TestOutputOverrun(t *testing.T) {
 	}
 	if b := sum.Benchmarks[0]; b.OutputOverrun != 0 || !b.Valid {
 		t.Fatalf("overrun %d reasons %v", b.OutputOverrun, b.InvalidReasons)
-	}
-}
-
-// An aborted level ends at once, without the drain, says why, and Run
-// returns the cause without running further levels.
-func TestAbortEndsTheRun(t *testing.T) {
-	f := &fakeServer{TTFT: 10 * time.Millisecond, ITL: 50 * time.Millisecond, Tokens: 100}
-	srv := f.start(t)
-	cfg := baseConfig(srv.URL)
-	cfg.Profile, cfg.Rates, cfg.MaxSeconds = pacer.Constant, []float64{10, 20}, 5*time.Second
-	cfg.IgnoreEOS = false
-	cfg.ExtraBody = map[string]any{"max_completion_tokens": nil, "max_tokens": nil}
-	died := errors.New("engine died: exit status 137")
-	cfg.testLevelHook = func(l *level) { time.AfterFunc(300*time.Millisecond, func() { l.abort(died) }) }
-	var col collector
-	begin := time.Now()
-	sum, err := Run(context.Background(), cfg, nil, col.sink)
-	if !errors.Is(err, died) || sum == nil || len(sum.Benchmarks) != 1 {
-		t.Fatalf("err %v, summary %v", err, sum)
-	}
-	if d := time.Since(begin); d > 2*time.Second {
-		t.Fatalf("abort took %v", d)
-	}
-	if b := sum.Benchmarks[0]; b.StopReason != died.Error() || b.Requests.Incomplete == 0 {
-		t.Fatalf("stop %q requests %+v", b.StopReason, b.Requests)
 	}
 }
