@@ -202,10 +202,29 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 	// Drain: measured requests get DrainTimeout from the end of sending
 	// (the end of the window by schedule when sending ran its course, so
 	// the level ends by its budget), the rest are cut once the measured
-	// ones are done. An interrupt shortens the wait to InterruptGrace; an
-	// abort ends it at once.
+	// ones are done — but not before the window closes: a warmup request
+	// still streaming carries chunks that arrive inside the window, and
+	// the window's throughput counts them. An interrupt shortens the wait
+	// to InterruptGrace; an abort ends it at once.
+	winEnd := l.stoppedAt
+	if l.winEnd > 0 && l.winEnd < winEnd {
+		winEnd = l.winEnd
+	}
 	drained := make(chan struct{})
-	go func() { l.measured.Wait(); close(drained) }()
+	go func() {
+		l.measured.Wait()
+		if left := time.Until(l.start.Add(winEnd)); left > 0 {
+			all := make(chan struct{})
+			go func() { l.inflight.Wait(); close(all) }()
+			t := time.NewTimer(left)
+			select {
+			case <-all:
+			case <-t.C:
+			}
+			t.Stop()
+		}
+		close(drained)
+	}()
 	deadline := time.NewTimer(time.Until(l.start.Add(l.stoppedAt + c.DrainTimeout)))
 	defer deadline.Stop()
 	interrupted := ctx.Done()
@@ -238,10 +257,6 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 	wall := time.Since(l.start)
 	cpu := c.CPUTime() - cpu0
 
-	winEnd := l.stoppedAt
-	if l.winEnd > 0 && l.winEnd < winEnd {
-		winEnd = l.winEnd
-	}
 	closing := results.Closing{WindowStart: l.warm, WindowEnd: winEnd, StopReason: l.stopReason, CPU: cpu, Wall: wall,
 		Dropped: int(l.dropped.Load()), Missed: l.missed}
 	if !spec.Kind.Closed() {

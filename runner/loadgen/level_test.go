@@ -289,3 +289,38 @@ func TestOutputOverrun(t *testing.T) {
 		t.Fatalf("overrun %d reasons %v", b.OutputOverrun, b.InvalidReasons)
 	}
 }
+
+// Requests outside the window are not cut before it closes: a warmup
+// request still streaming when the measured ones are done carries chunks
+// that arrive inside the window, and the window's throughput counts them.
+func TestNothingCutBeforeTheWindowCloses(t *testing.T) {
+	// Request 0 (warmup) pauses 2.4 s after its first token, then sends
+	// the rest at about 2.45 s; the measured requests (due at 1 s and 2 s)
+	// end by 2.1 s; the window closes at 3 s.
+	f := &fakeServer{TTFT: 10 * time.Millisecond, ITL: 5 * time.Millisecond, Tokens: 5,
+		Stall: func(n int64) (int, time.Duration) {
+			if n == 0 {
+				return 1, 2400 * time.Millisecond
+			}
+			return 0, 0
+		}}
+	srv := f.start(t)
+	cfg := baseConfig(srv.URL)
+	cfg.Profile, cfg.Rates, cfg.MaxSeconds, cfg.Warmup = pacer.Constant, []float64{1}, 3*time.Second, 1
+	cfg.StreamIdleTimeout = -1
+	var col collector
+	sum, err := Run(context.Background(), cfg, nil, col.sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range col.all {
+		if r.Seq == 0 && (r.Outcome != contract.OutcomeSuccess || r.OutputTokens != 5) {
+			t.Fatalf("warmup request: %s with %d tokens; it must not be cut before the window closes", r.Outcome, r.OutputTokens)
+		}
+	}
+	// 5 tokens of each measured request and 4 of the warmup one arrived
+	// inside the 2 s window.
+	if b := sum.Benchmarks[0]; b.OutputTokensPerSecond != 14.0/2 {
+		t.Fatalf("output tokens/s %v, want 7", b.OutputTokensPerSecond)
+	}
+}
