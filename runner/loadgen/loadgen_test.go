@@ -79,8 +79,10 @@ func TestOpenLoopTiming(t *testing.T) {
 	}
 	b := sum.Benchmarks[0]
 	// 40 sends in 1 s; the window is 0.2-0.8 s by schedule: 24 measured.
-	if len(col.all) != 40 || b.Requests.Successful != 24 || b.Requests.Failed+b.Requests.Incomplete != 0 {
-		t.Fatalf("%d results, requests %+v", len(col.all), b.Requests)
+	// On a busy machine the last cooldown sends may find sending over:
+	// they are missed, never sent late.
+	if len(col.all)+b.Missed != 40 || b.Missed > 8 || b.Requests.Successful != 24 || b.Requests.Failed+b.Requests.Incomplete != 0 {
+		t.Fatalf("%d results, %d missed, requests %+v", len(col.all), b.Missed, b.Requests)
 	}
 	phases := map[measure.Phase]int{}
 	for _, r := range col.all {
@@ -100,7 +102,7 @@ func TestOpenLoopTiming(t *testing.T) {
 			t.Fatalf("prompt tokens %d", r.PromptTokens)
 		}
 	}
-	if phases[measure.PhaseWarmup] != 8 || phases[measure.PhaseCooldown] != 8 {
+	if phases[measure.PhaseWarmup] != 8 || phases[measure.PhaseCooldown]+b.Missed != 8 {
 		t.Fatalf("phases %v", phases)
 	}
 	if b.TTFT.P50 < 30 || b.TTFT.P50 > 80 || b.ITL.P50 < 3 || b.ITL.P50 > 15 || b.ITL.Count != 24*4 {
@@ -130,7 +132,7 @@ func TestOpenLoopTiming(t *testing.T) {
 	if want := map[bool]string{true: "kernel", false: "read"}[runtime.GOOS == "linux"]; b.ChunkClock != want {
 		t.Fatalf("chunk clock %q, want %q", b.ChunkClock, want)
 	}
-	if rec.started.Load() != 40 || rec.finished.Load() != 40 || rec.closed.Load() != 1 || rec.target[0] != 40 ||
+	if n := int64(len(col.all)); rec.started.Load() != n || rec.finished.Load() != n || rec.closed.Load() != 1 || rec.target[0] != 40 ||
 		rec.levels[0] != "bench|fake-model|tiny||native|constant-40" {
 		t.Fatalf("recorder: %d started %d finished %v %v", rec.started.Load(), rec.finished.Load(), rec.levels, rec.target)
 	}
