@@ -11,6 +11,7 @@ import (
 
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/orchestrate"
+	"github.com/servebench/servebench/runner/suite"
 	"github.com/servebench/servebench/runner/topology"
 )
 
@@ -21,7 +22,11 @@ func printDryRun(w io.Writer, st *startSetup, lo loadgenOptions, getenv func(str
 	cfg, plan := st.cfg, st.plan
 	fmt.Fprintf(w, "suite %s (%s): %d cells, %d load levels, %d skipped; %s\n",
 		cfg.Suite.Name, cfg.Suite.Source, len(plan.Cells), plan.Benchmarks(), len(plan.Skipped), plan.Budget())
-	fmt.Fprintf(w, "engine %s, load generator %s, results %s, live metrics %s\n", cfg.Engine, cfg.Loadgen, cfg.Results, cfg.ListenAddress)
+	lg := cfg.Loadgen
+	if cfg.Suite.Offline() {
+		lg = "none (vllm bench throughput runs the engine)"
+	}
+	fmt.Fprintf(w, "engine %s, load generator %s, results %s, live metrics %s\n", cfg.Engine, lg, cfg.Results, cfg.ListenAddress)
 	if t := st.topo; t != nil {
 		fmt.Fprintf(w, "host: %s, %d CPUs, %d physical cores, %d NUMA nodes\n", orDefault(t.Model, "unknown CPU"), len(t.CPUs), t.PhysicalCores(), len(t.Nodes))
 	}
@@ -48,7 +53,9 @@ func printDryRun(w io.Writer, st *startSetup, lo loadgenOptions, getenv func(str
 		for _, l := range c.Levels {
 			lv = append(lv, l.Name)
 		}
-		fmt.Fprintf(w, "  levels: %s (each at most %gs / %d requests, then %gs of drain)\n", strings.Join(lv, ", "), cfg.Limits.MaxSeconds, cfg.Limits.MaxRequests, cfg.Limits.DrainTimeoutSeconds)
+		if c.API != suite.APIOffline {
+			fmt.Fprintf(w, "  levels: %s (each at most %gs / %d requests, then %gs of drain)\n", strings.Join(lv, ", "), cfg.Limits.MaxSeconds, cfg.Limits.MaxRequests, cfg.Limits.DrainTimeoutSeconds)
+		}
 		for k, a := range pl.Engines {
 			fmt.Fprintf(w, "  engine %d placement: %s, cpus %s, mems %s, TP %d\n", k+1, a.Name, a.CPUList(), a.MemList(), a.TP)
 		}
@@ -63,6 +70,17 @@ func printDryRun(w io.Writer, st *startSetup, lo loadgenOptions, getenv func(str
 		}
 		if pl.Note != "" {
 			fmt.Fprintf(w, "  note: %s\n", pl.Note)
+		}
+		if c.API == suite.APIOffline {
+			u, _ := cfg.Suite.UseCase(c.Workload)
+			spec := o.CellSpecs(i)[0]
+			where := "in-process simulator"
+			if cfg.Engine == "docker" {
+				where = "container " + image
+			}
+			fmt.Fprintf(w, "  batch (%s, no server): vllm %s\n", where,
+				strings.Join(orchestrate.ThroughputArgs(u, spec, datasetHint(u), "RESULTS/batch.json", 0), " "))
+			continue
 		}
 		for k, spec := range o.CellSpecs(i) {
 			switch cfg.Engine {
@@ -136,4 +154,12 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// datasetHint is where an offline use case's dataset file is looked for.
+func datasetHint(u suite.UseCase) string {
+	if f := suite.Datasets[u.Dataset]; f != "" {
+		return "$SERVEBENCH_DATASETS/" + f
+	}
+	return ""
 }

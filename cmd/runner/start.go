@@ -368,6 +368,11 @@ func execute(ctx context.Context, e *env, f *startFlags, st *startSetup, run *st
 		return err
 	}
 	defer closeLoad()
+	if cfg.Suite.Offline() {
+		// vllm bench throughput runs the engine itself.
+		docker, _ := driver.(*engine.Docker)
+		load = &orchestrate.OfflineBatch{Docker: docker, Datasets: e.getenv("SERVEBENCH_DATASETS"), Log: log}
+	}
 
 	// Live metrics for as long as the run lasts.
 	live, err := newLiveMetrics(recorder.Options{}, cfg.EngineCPUs, cfg.LoadgenCPUs, pushURLs(f.pushURLs, e.getenv), log)

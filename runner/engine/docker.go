@@ -279,6 +279,11 @@ func BuildContainer(spec Spec, ref string, flavor Flavor, publicHost, suffix str
 		// vLLM CPU docs: bfloat16; float16 is unstable on CPU.
 		cmd = append(cmd, "--dtype", "bfloat16")
 	}
+	var entrypoint []string
+	if len(spec.Command) > 0 {
+		// A one-shot engine command: both images have the vllm command.
+		entrypoint, cmd, dropped = spec.Command[:1], spec.Command[1:], nil
+	}
 
 	env := map[string]string{}
 	cpuset := topology.FormatList(spec.CPUs)
@@ -315,7 +320,12 @@ func BuildContainer(spec Spec, ref string, flavor Flavor, publicHost, suffix str
 	labels[contract.ContainerRoleLabel] = string(contract.RoleEngine)
 	labels[ContainerInstanceLabel] = spec.Name
 	labels[ContainerModelLabel] = served
-	labels[ContainerPortLabel] = strconv.Itoa(port)
+	url := "http://" + urlHost + ":" + strconv.Itoa(port)
+	if len(spec.Command) == 0 {
+		labels[ContainerPortLabel] = strconv.Itoa(port)
+	} else {
+		url = ""
+	}
 
 	shm := spec.ShmSize
 	if shm == 0 {
@@ -336,16 +346,18 @@ func BuildContainer(spec Spec, ref string, flavor Flavor, publicHost, suffix str
 	if spec.ModelCache != "" {
 		host.Binds = []string{spec.ModelCache + ":" + HFCacheMount}
 	}
+	host.Binds = append(host.Binds, spec.Binds...)
 	return ContainerSpec{
 		Name: name,
 		Config: &container.Config{
-			Image:  ref,
-			Cmd:    cmd,
-			Env:    envList,
-			Labels: labels,
+			Image:      ref,
+			Entrypoint: entrypoint,
+			Cmd:        cmd,
+			Env:        envList,
+			Labels:     labels,
 		},
 		HostConfig: host,
-		URL:        "http://" + urlHost + ":" + strconv.Itoa(port),
+		URL:        url,
 		Dropped:    dropped,
 		secrets:    secretNames,
 	}, nil
@@ -373,8 +385,10 @@ func (d *Docker) Start(ctx context.Context, spec Spec) (Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := d.portFree(ctx, cs.Config.Labels[ContainerPortLabel]); err != nil {
-		return nil, err
+	if port, serving := cs.Config.Labels[ContainerPortLabel]; serving {
+		if err := d.portFree(ctx, port); err != nil {
+			return nil, err
+		}
 	}
 	img, err := ensureImage(ctx, d.cfg.Client, cs.Config.Image, d.cfg.Log, d.cfg.PullIdleTimeout)
 	if err != nil {
@@ -699,8 +713,38 @@ func (i *dockerInstance) watch(ctx context.Context) {
 	case <-time.After(2 * time.Second):
 	}
 	exit.LastLines = i.tail.lines()
-	i.d.cfg.Log.Error("engine died", "container", i.cs.Name, "exit_code", exit.ExitCode, "oom", exit.OOMKilled)
+	if len(i.spec.Command) > 0 && exit.ExitCode == 0 {
+		i.d.cfg.Log.Info("engine command finished", "container", i.cs.Name)
+	} else {
+		i.d.cfg.Log.Error("engine died", "container", i.cs.Name, "exit_code", exit.ExitCode, "oom", exit.OOMKilled)
+	}
 	i.died <- exit
+}
+
+// RunCommand runs spec.Command to completion in an engine container (a
+// one-shot engine job such as vllm bench throughput) with the engine's
+// pinning, environment and log (in Spec.LogDir), then removes it. It
+// returns the container's provenance, and nil when the command exited 0,
+// else its *ExitError (exit code, OOM flag, last log lines) or ctx's error.
+func (d *Docker) RunCommand(ctx context.Context, spec Spec) (Info, error) {
+	if len(spec.Command) == 0 {
+		return Info{}, errors.New("spec: no command to run")
+	}
+	inst, err := d.Start(ctx, spec)
+	if err != nil {
+		return Info{}, err
+	}
+	defer inst.Stop(context.WithoutCancel(ctx))
+	select {
+	case err := <-inst.Died():
+		var exit *ExitError
+		if errors.As(err, &exit) && exit.ExitCode == 0 && exit.Err == nil && !exit.OOMKilled {
+			err = nil
+		}
+		return inst.Info(), err
+	case <-ctx.Done():
+		return inst.Info(), ctx.Err()
+	}
 }
 
 // Stop stops and removes the container (force), waits for the log stream to

@@ -119,6 +119,14 @@ type Spec struct {
 	ModelCache string
 	// URL is the server's base URL (external only).
 	URL string
+	// Command, when set, runs this engine command to completion instead of
+	// serving (docker: Command[0] is the entrypoint, e.g. vllm bench
+	// throughput): the container has the engine's pinning, environment and
+	// log, no port; Docker.RunCommand runs it.
+	Command []string
+	// Binds are host directories mounted in the container, "host:path[:ro]"
+	// (docker).
+	Binds []string
 }
 
 // Info is the provenance of an instance, recorded in manifest.json.

@@ -58,6 +58,11 @@ type LoadRequest struct {
 	// ErrOverBudget once StartAllowance + Budget.Total() + BudgetSlack have
 	// passed since Run was called.
 	Budget loadgen.Budget
+	// Engine and Suite are set for offline cells, whose load generator
+	// runs the engine itself (OfflineBatch): the spec the cell's engine
+	// would start with, and the suite with its use cases.
+	Engine *engine.Spec
+	Suite  *suite.Suite
 }
 
 // LevelBudget is the time budget of every level run under limits:
@@ -340,6 +345,10 @@ func (o *Orchestrator) runCell(ctx context.Context, cell suite.Cell, pl Placemen
 		}
 	}
 
+	if cell.API == suite.APIOffline {
+		return sum, o.runOffline(ctx, cell, pl, cw.Dir, sum, prog)
+	}
+
 	prog.startCell(cell, "starting engine")
 	insts, err := o.startEngines(ctx, cell, pl, cw.Dir)
 	defer func() {
@@ -439,6 +448,29 @@ func (o *Orchestrator) runCell(ctx context.Context, cell suite.Cell, pl Placemen
 		}
 	}
 	return sum, nil
+}
+
+// runOffline runs an offline cell: its one level is the batch the load
+// generator (OfflineBatch) runs with the cell's engine spec; no server is
+// started.
+func (o *Orchestrator) runOffline(ctx context.Context, cell suite.Cell, pl Placement, dir string, sum *results.Summary, prog *progress) error {
+	cfg := o.Plan.Config
+	spec := o.spec(cell, pl, 0, dir)
+	for li, lvl := range cell.Levels {
+		labels := measure.BenchmarkLabels{Suite: cfg.Suite.Name, Model: cell.Model, Workload: cell.Workload,
+			Cores: coresLabel(cell), Loadgen: o.Load.Name(), Level: lvl.Name}
+		req := LoadRequest{Cell: cell, Level: lvl, Model: cell.Model, Labels: labels, Limits: cfg.Limits, LogDir: dir,
+			Seed: o.Seed, Engine: &spec, Suite: cfg.Suite}
+		prog.startLevel(cell, li, lvl, 0)
+		bm, err := o.Load.Run(ctx, req, o.Recorder)
+		if err != nil {
+			return fmt.Errorf("level %s: %w", lvl.Name, err)
+		}
+		sum.Benchmarks = append(sum.Benchmarks, bm)
+		o.publish(labels, bm, o.Now())
+		prog.endLevel(bm)
+	}
+	return nil
 }
 
 // sampleEngines scrapes the engines' /metrics into the cell's

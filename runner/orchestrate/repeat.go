@@ -11,18 +11,35 @@ import (
 type RepeatMetric struct {
 	Name string
 	Get  func(results.Benchmark) float64
+	// Dist, for a percentile, is its distribution: a metric whose
+	// distribution has no sample in any repetition is absent (an offline
+	// batch has no per-request latency), not graded.
+	Dist func(results.Benchmark) results.Dist
 }
 
 // RepeatMetrics are the graded figures, in the order tables show them.
 var RepeatMetrics = []RepeatMetric{
-	{"requests_per_second", func(b results.Benchmark) float64 { return b.RequestsPerSecond }},
-	{"output_tokens_per_second", func(b results.Benchmark) float64 { return b.OutputTokensPerSecond }},
-	{"ttft_p50_ms", func(b results.Benchmark) float64 { return b.TTFT.P50 }},
-	{"ttft_p99_ms", func(b results.Benchmark) float64 { return b.TTFT.P99 }},
-	{"itl_p50_ms", func(b results.Benchmark) float64 { return b.ITL.P50 }},
-	{"tpot_p50_ms", func(b results.Benchmark) float64 { return b.TPOT.P50 }},
-	{"e2e_p50_ms", func(b results.Benchmark) float64 { return b.E2E.P50 }},
-	{"e2e_p99_ms", func(b results.Benchmark) float64 { return b.E2E.P99 }},
+	{"requests_per_second", func(b results.Benchmark) float64 { return b.RequestsPerSecond }, nil},
+	{"output_tokens_per_second", func(b results.Benchmark) float64 { return b.OutputTokensPerSecond }, nil},
+	{"ttft_p50_ms", func(b results.Benchmark) float64 { return b.TTFT.P50 }, ttftDist},
+	{"ttft_p99_ms", func(b results.Benchmark) float64 { return b.TTFT.P99 }, ttftDist},
+	{"itl_p50_ms", func(b results.Benchmark) float64 { return b.ITL.P50 }, func(b results.Benchmark) results.Dist { return b.ITL }},
+	{"tpot_p50_ms", func(b results.Benchmark) float64 { return b.TPOT.P50 }, func(b results.Benchmark) results.Dist { return b.TPOT }},
+	{"e2e_p50_ms", func(b results.Benchmark) float64 { return b.E2E.P50 }, e2eDist},
+	{"e2e_p99_ms", func(b results.Benchmark) float64 { return b.E2E.P99 }, e2eDist},
+}
+
+func ttftDist(b results.Benchmark) results.Dist { return b.TTFT }
+func e2eDist(b results.Benchmark) results.Dist  { return b.E2E }
+
+// sampled reports whether some benchmark's dist has a sample.
+func sampled(bs []results.Benchmark, dist func(results.Benchmark) results.Dist) bool {
+	for _, b := range bs {
+		if dist(b).Count > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // RepeatRow grades one level of a repeated cell: each RepeatMetrics
@@ -66,6 +83,9 @@ func repeatability(sums []*results.Summary, cells map[string]suite.Cell) []Repea
 		bs := byKey[k]
 		row := RepeatRow{Cell: k.cell, Level: k.level, Runs: len(bs), Metrics: map[string]analysis.Spread{}, Worst: analysis.GradeExcellent}
 		for _, m := range RepeatMetrics {
+			if m.Dist != nil && !sampled(bs, m.Dist) {
+				continue
+			}
 			v := make([]float64, len(bs))
 			for i, b := range bs {
 				v[i] = m.Get(b)
@@ -80,9 +100,12 @@ func repeatability(sums []*results.Summary, cells map[string]suite.Cell) []Repea
 			name string
 			dist func(results.Benchmark) results.Dist
 		}{
-			{"TTFT p99", func(b results.Benchmark) results.Dist { return b.TTFT }},
-			{"E2E p99", func(b results.Benchmark) results.Dist { return b.E2E }},
+			{"TTFT p99", ttftDist},
+			{"E2E p99", e2eDist},
 		} {
+			if !sampled(bs, d.dist) {
+				continue
+			}
 			fewest := -1
 			for _, b := range bs {
 				if n := d.dist(b).Count; fewest < 0 || n < fewest {

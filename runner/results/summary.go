@@ -128,6 +128,23 @@ type Benchmark struct {
 
 	// Audio holds a speech-to-text level's figures (API transcriptions).
 	Audio *AudioFigures `json:"audio,omitempty"`
+	// Offline holds an offline batch's figures (vllm bench throughput).
+	Offline *OfflineFigures `json:"offline,omitempty"`
+}
+
+// OfflineFigures are what vllm bench throughput reports of one batch: its
+// JSON (elapsed time, requests, total tokens and their rates) and its
+// result lines (output tokens/s, prompt and output token totals; null when
+// the tool printed none).
+type OfflineFigures struct {
+	ElapsedSeconds        float64  `json:"elapsed_seconds"`
+	Requests              int      `json:"requests"`
+	TotalTokens           *int     `json:"total_tokens"`
+	PromptTokens          *int     `json:"prompt_tokens"`
+	OutputTokens          *int     `json:"output_tokens"`
+	RequestsPerSecond     float64  `json:"requests_per_second"`
+	TokensPerSecond       float64  `json:"tokens_per_second"`
+	OutputTokensPerSecond *float64 `json:"output_tokens_per_second"`
 }
 
 // AudioFigures are a transcription level's figures. A figure with no

@@ -195,6 +195,13 @@ func Resolve(s *Suite, env, flags Overrides) (Config, error) {
 	setStr(&c.API, s.API)
 	setStr(&c.Image, s.Image)
 	mergeLimits(&c.Limits, s.Limits)
+	if s.Offline() {
+		c.Workloads = s.useCaseNames()
+		if len(s.Workloads) > 0 {
+			c.Workloads = append([]string(nil), s.Workloads...)
+		}
+		c.Repeat = s.Runs
+	}
 
 	// Environment, then flags.
 	for _, o := range []Overrides{env, flags} {
@@ -239,9 +246,18 @@ func (c Config) validate() error {
 		return errors.New("models: none given")
 	}
 	for _, w := range c.Workloads {
+		if c.Suite.Offline() {
+			if _, ok := c.Suite.UseCase(w); !ok {
+				return fmt.Errorf("workloads: %q is not a use case of suite %s (%s)", w, c.Suite.Name, strings.Join(c.Suite.useCaseNames(), ", "))
+			}
+			continue
+		}
 		if _, ok := Workloads[w]; !ok {
 			return fmt.Errorf("workloads: unknown workload %q (one of %s)", w, strings.Join(WorkloadNames(), ", "))
 		}
+	}
+	if c.Suite.Offline() && c.Engine == "external" {
+		return errors.New("engine: an offline suite runs the engine itself (vllm bench throughput): use --engine docker or sim")
 	}
 	if len(c.Workloads) == 0 {
 		return errors.New("workloads: none given")

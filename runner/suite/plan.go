@@ -86,6 +86,9 @@ func (p *Plan) MaxDuration() time.Duration {
 
 // Budget says what MaxDuration bounds, for the plan's printed summary.
 func (p *Plan) Budget() string {
+	if p.Config.Suite != nil && p.Config.Suite.Offline() {
+		return "each cell runs its batch to the end (vllm bench throughput): no time bound"
+	}
 	l := p.Config.Limits
 	if l.LevelSeconds() <= 0 {
 		return "levels end by request count (max_requests): no time bound"
@@ -116,6 +119,9 @@ func NewPlan(c Config) (*Plan, error) {
 	cores := c.Cores
 	if c.Engine == "external" {
 		cores = []int{0} // the engine's cores are not ours to choose
+	}
+	if c.Suite.Offline() {
+		return offlinePlan(c)
 	}
 	levels := expandLevels(c.Suite.Stages)
 	seen := map[string]bool{}
@@ -158,25 +164,80 @@ func NewPlan(c Config) (*Plan, error) {
 								cell.MaxModelLen = m.Context
 							}
 						}
-						if c.Repeat <= 1 {
-							cell.Index = len(p.Cells) + 1
-							p.Cells = append(p.Cells, cell)
-							continue
-						}
 						// Repetitions run back to back, each its own cell
 						// (directory, engine start, summary).
-						for r := 1; r <= c.Repeat; r++ {
-							rc := cell
-							rc.Levels = append([]Level(nil), cell.Levels...)
-							rc.Repetition, rc.ID, rc.Index = r, fmt.Sprintf("%s_r%d", cell.ID, r), len(p.Cells)+1
-							p.Cells = append(p.Cells, rc)
-						}
+						p.addRepeated(cell, c.Repeat)
 					}
 				}
 			}
 		}
 	}
 	return p, nil
+}
+
+// APIOffline is the API of offline cells: vllm bench throughput, no
+// server.
+const APIOffline = "offline"
+
+// OfflineLevel is an offline cell's one benchmark: the whole batch.
+var OfflineLevel = Level{Name: "offline", Profile: "offline"}
+
+// offlinePlan expands an offline suite: model × use case × cores (the use
+// case's own, else the run's), each repeated Config.Repeat times; one
+// level each, the batch. A use case whose prompts and output cannot fit a
+// known model's context is skipped.
+func offlinePlan(c Config) (*Plan, error) {
+	p := &Plan{Config: c}
+	for _, model := range c.Models {
+		m, known := LookupModel(model)
+		for _, name := range c.Workloads {
+			u, _ := c.Suite.UseCase(name)
+			cores := c.Cores
+			if len(u.Cores) > 0 && c.Engine != "external" {
+				cores = u.Cores
+			}
+			for _, n := range cores {
+				cell := Cell{Model: model, Workload: u.Name, BaseWorkload: u.Name, PrefixCaching: u.PrefixCaching, Cores: n,
+					API: APIOffline, Levels: []Level{OfflineLevel}}
+				cell.ID = cellID(cell)
+				cell.BaseID = cell.ID
+				// The context the batch needs (ShareGPT's longest kept
+				// conversation is 2048 tokens), not the model's whole
+				// context, which a CPU KV cache rarely holds.
+				need := u.InputLen + u.PrefixLen + u.OutputLen
+				cell.MaxModelLen = max(2048, need)
+				if known {
+					cell.MaxModelLen = min(cell.MaxModelLen, m.Context)
+					if m.Embedding || m.Speech {
+						cell.Skip = fmt.Sprintf("%s does not generate text; vllm bench throughput needs a generative model", model)
+					} else if need > m.Context {
+						cell.Skip = fmt.Sprintf("use case %s needs %d tokens of context; %s has %d", u.Name, need, model, m.Context)
+					}
+				}
+				if cell.Skip != "" {
+					p.Skipped = append(p.Skipped, cell)
+					continue
+				}
+				p.addRepeated(cell, c.Repeat)
+			}
+		}
+	}
+	return p, nil
+}
+
+// addRepeated appends a cell, or its repetitions back to back.
+func (p *Plan) addRepeated(cell Cell, repeat int) {
+	if repeat <= 1 {
+		cell.Index = len(p.Cells) + 1
+		p.Cells = append(p.Cells, cell)
+		return
+	}
+	for r := 1; r <= repeat; r++ {
+		rc := cell
+		rc.Levels = append([]Level(nil), cell.Levels...)
+		rc.Repetition, rc.ID, rc.Index = r, fmt.Sprintf("%s_r%d", cell.ID, r), len(p.Cells)+1
+		p.Cells = append(p.Cells, rc)
+	}
 }
 
 // incompatible says why a model cannot serve a workload, or "".

@@ -182,3 +182,41 @@ func TestPlanRepeat(t *testing.T) {
 		t.Errorf("SERVEBENCH_REPEAT=4: %v %v", o.Repeat, err)
 	}
 }
+
+// An offline suite's cells: model × use case × the use case's own core
+// counts, each repeated its runs, one batch level each; --repeat wins over
+// runs, and a model that generates no text is skipped.
+func TestOfflinePlan(t *testing.T) {
+	s, err := Builtin("offline-batch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Resolve(s, Overrides{}, Overrides{Models: []string{"Qwen/Qwen3-0.6B", "sentence-transformers/all-MiniLM-L6-v2"}, Workloads: []string{"etl", "rag_batch"}, Engine: ptr("sim")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// etl on 8, 16, 24, 32 cores and rag_batch on the suite's 16, three runs each.
+	if len(p.Cells) != 15 || len(p.Skipped) != 5 {
+		t.Fatalf("%d cells, %d skipped", len(p.Cells), len(p.Skipped))
+	}
+	first := p.Cells[0]
+	if first.ID != "Qwen__Qwen3-0.6B_etl_8c_r1" || first.API != APIOffline || len(first.Levels) != 1 || first.Levels[0].Profile != "offline" ||
+		first.MaxModelLen != 2048 || first.PrefixCaching {
+		t.Errorf("first cell %+v", first)
+	}
+	if rag := p.Cells[12]; rag.Workload != "rag_batch" || rag.Cores != 16 || rag.MaxModelLen != 2176 {
+		t.Errorf("rag_batch cell %+v", rag)
+	}
+	one := 1
+	c, _ = Resolve(s, Overrides{}, Overrides{Models: []string{"Qwen/Qwen3-0.6B"}, Workloads: []string{"rag_batch"}, Repeat: &one})
+	if p, _ := NewPlan(c); len(p.Cells) != 1 || p.Cells[0].ID != "Qwen__Qwen3-0.6B_rag_batch_16c" {
+		t.Errorf("--repeat 1: %+v", p.Cells)
+	}
+	if _, err := Resolve(s, Overrides{}, Overrides{Engine: ptr("external"), Target: ptr("http://x")}); err == nil || !strings.Contains(err.Error(), "runs the engine itself") {
+		t.Errorf("external engine: %v", err)
+	}
+}

@@ -27,7 +27,11 @@ import (
 // Suite is one suite definition, as read from YAML. Zero values mean "not
 // set": defaults are applied by Resolve, never here.
 type Suite struct {
-	Name        string      `yaml:"name"`
+	Name string `yaml:"name"`
+	// Kind is "online" (the default: load levels against a served engine)
+	// or "offline" (vllm bench throughput: the engine runs a batch of
+	// prompts itself, no server; Workloads name UseCases).
+	Kind        string      `yaml:"kind"`
 	Description string      `yaml:"description"`
 	Reports     []string    `yaml:"reports"` // throughput, latency, scaling, contention
 	Models      []string    `yaml:"models"`
@@ -42,6 +46,10 @@ type Suite struct {
 	Stages      []Stage     `yaml:"stages"`
 	Contention  *Contention `yaml:"contention"`
 	Audio       *Audio      `yaml:"audio"`
+	UseCases    []UseCase   `yaml:"use_cases"` // offline suites
+	// Runs repeats every offline cell (runner start --repeat overrides it),
+	// as the seed ran each use case 3 to 5 times.
+	Runs int `yaml:"runs"`
 
 	// Source is where the suite came from ("built-in" or a file path); not YAML.
 	Source string `yaml:"-"`
@@ -97,6 +105,52 @@ type Contention struct {
 	NeighbourCores int      `yaml:"neighbour_cores"`
 	Instances      int      `yaml:"instances"`
 	Balance        string   `yaml:"balance"` // round-robin, least-outstanding
+}
+
+// Suite kinds.
+const (
+	KindOnline  = "online"
+	KindOffline = "offline"
+)
+
+// Offline reports whether the suite runs vllm bench throughput.
+func (s *Suite) Offline() bool { return s.Kind == KindOffline }
+
+// UseCase is one offline batch: what `vllm bench throughput` is given.
+type UseCase struct {
+	Name      string `yaml:"name"`
+	Dataset   string `yaml:"dataset"` // random, sharegpt, sonnet, prefix_repetition
+	Prompts   int    `yaml:"prompts"`
+	InputLen  int    `yaml:"input_len"`  // 0 = the dataset's (random: required)
+	OutputLen int    `yaml:"output_len"` // 0 = the dataset's
+	PrefixLen int    `yaml:"prefix_len"` // shared prefix tokens (random, sonnet)
+	// Cores replaces the suite's core counts for this use case.
+	Cores []int `yaml:"cores"`
+	// PrefixCaching turns vLLM's prefix caching on; off by default, as the
+	// seed ran every use case (--no-enable-prefix-caching).
+	PrefixCaching bool `yaml:"prefix_caching"`
+}
+
+// Datasets of vllm bench throughput the use cases may name, and the file
+// each needs (under SERVEBENCH_DATASETS), "" when none.
+var Datasets = map[string]string{"random": "", "prefix_repetition": "", "sharegpt": "ShareGPT_V3_unfiltered_cleaned_split.json", "sonnet": "sonnet.txt"}
+
+// UseCase returns the offline use case named name.
+func (s *Suite) UseCase(name string) (UseCase, bool) {
+	for _, u := range s.UseCases {
+		if u.Name == name {
+			return u, true
+		}
+	}
+	return UseCase{}, false
+}
+
+func (s *Suite) useCaseNames() []string {
+	out := make([]string, len(s.UseCases))
+	for i, u := range s.UseCases {
+		out[i] = u.Name
+	}
+	return out
 }
 
 // Audio configures the audio report (suites that list "audio" in reports).
@@ -292,9 +346,17 @@ func (s *Suite) Validate() error {
 			return errors.New("models: empty model id")
 		}
 	}
-	for _, w := range s.Workloads {
-		if _, ok := Workloads[w]; !ok {
-			return fmt.Errorf("workloads: unknown workload %q (one of %s)", w, strings.Join(WorkloadNames(), ", "))
+	if s.Kind != "" && s.Kind != KindOnline && s.Kind != KindOffline {
+		return fmt.Errorf("kind: %q is neither online nor offline", s.Kind)
+	}
+	if !s.Offline() {
+		if len(s.UseCases) > 0 || s.Runs != 0 {
+			return errors.New("use_cases: only offline suites (kind: offline) have use cases and runs")
+		}
+		for _, w := range s.Workloads {
+			if _, ok := Workloads[w]; !ok {
+				return fmt.Errorf("workloads: unknown workload %q (one of %s)", w, strings.Join(WorkloadNames(), ", "))
+			}
 		}
 	}
 	for _, c := range s.Cores {
@@ -318,6 +380,9 @@ func (s *Suite) Validate() error {
 	}
 	if err := s.Limits.validate(); err != nil {
 		return err
+	}
+	if s.Offline() {
+		return s.validateOffline()
 	}
 	if len(s.Stages) == 0 {
 		return errors.New("stages: at least one stage is required")
@@ -351,6 +416,49 @@ func (s *Suite) Validate() error {
 		}
 		if c.Balance != "" && !oneOf(c.Balance, Balancers) {
 			return fmt.Errorf("contention.balance: unknown balancer %q (one of %s)", c.Balance, strings.Join(Balancers, ", "))
+		}
+	}
+	return nil
+}
+
+// validateOffline checks an offline suite: use cases instead of load
+// levels.
+func (s *Suite) validateOffline() error {
+	if len(s.Stages) > 0 || s.Contention != nil || len(s.Phases) > 0 {
+		return errors.New("stages: an offline suite has use cases, not stages, phases or contention")
+	}
+	if len(s.UseCases) == 0 {
+		return errors.New("use_cases: an offline suite needs at least one")
+	}
+	if s.Runs < 0 {
+		return fmt.Errorf("runs: %d is negative", s.Runs)
+	}
+	seen := map[string]bool{}
+	for i, u := range s.UseCases {
+		switch _, known := Datasets[u.Dataset]; {
+		case u.Name == "" || !validName(strings.ReplaceAll(u.Name, "_", "-")):
+			return fmt.Errorf("use_cases[%d].name: %q must be lowercase letters, digits, dashes and underscores", i, u.Name)
+		case seen[u.Name]:
+			return fmt.Errorf("use_cases[%d].name: %q appears twice", i, u.Name)
+		case !known:
+			return fmt.Errorf("use_cases[%d].dataset: unknown dataset %q (one of random, sharegpt, sonnet, prefix_repetition)", i, u.Dataset)
+		case u.Prompts <= 0:
+			return fmt.Errorf("use_cases[%d].prompts: %d, need at least 1", i, u.Prompts)
+		case u.Dataset == "random" && u.InputLen <= 0:
+			return fmt.Errorf("use_cases[%d].input_len: the random dataset needs one", i)
+		case u.InputLen < 0 || u.OutputLen < 0 || u.PrefixLen < 0:
+			return fmt.Errorf("use_cases[%d]: lengths must be >= 0", i)
+		}
+		for _, c := range u.Cores {
+			if c <= 0 {
+				return fmt.Errorf("use_cases[%d].cores: %d is not a positive core count", i, c)
+			}
+		}
+		seen[u.Name] = true
+	}
+	for _, w := range s.Workloads {
+		if !seen[w] {
+			return fmt.Errorf("workloads: %q is not one of the use cases (%s)", w, strings.Join(s.useCaseNames(), ", "))
 		}
 	}
 	return nil

@@ -27,6 +27,10 @@ var invalidFiles = map[string]string{
 	"invalid-negative-limit.yaml":        `limits.max_seconds (--max-seconds, SERVEBENCH_MAX_SECONDS): -5 is outside the allowed range [0, 604800] seconds`,
 	"invalid-no-name.yaml":               `name: required`,
 	"invalid-no-stages.yaml":             `stages: at least one stage is required`,
+	"invalid-offline-stages.yaml":        `stages: an offline suite has use cases, not stages, phases or contention`,
+	"invalid-offline-dataset.yaml":       `use_cases[0].dataset: unknown dataset "burstgpt" (one of random, sharegpt, sonnet, prefix_repetition)`,
+	"invalid-offline-workload.yaml":      `workloads: "chat" is not one of the use cases (labels)`,
+	"invalid-use-cases-online.yaml":      `use_cases: only offline suites (kind: offline) have use cases and runs`,
 	"invalid-one-instance.yaml":          `contention.instances: 1 is outside the allowed range [2, 64]`,
 	"invalid-phase-name.yaml":            `phases[0].name: required`,
 	"invalid-profile.yaml":               `stages[0].profile: unknown profile "sweep" (one of synchronous, concurrent, throughput, constant, poisson)`,
@@ -88,7 +92,7 @@ func TestCatalogue(t *testing.T) {
 			t.Errorf("%s: no runnable cell", s.Name)
 		}
 	}
-	if got, want := strings.Join(names, ","), "audio,concurrent-load,contention,embedding,scaling,smoke"; got != want {
+	if got, want := strings.Join(names, ","), "audio,concurrent-load,contention,embedding,offline-batch,scaling,smoke"; got != want {
 		t.Errorf("catalogue = %s, want %s", got, want)
 	}
 }
@@ -105,7 +109,7 @@ func TestLookup(t *testing.T) {
 		t.Errorf("got %s from %s", s.Name, s.Source)
 	}
 	_, err = Lookup("nightly")
-	if err == nil || !strings.Contains(err.Error(), `unknown suite "nightly" (built-in: audio, concurrent-load, contention, embedding, scaling, smoke`) {
+	if err == nil || !strings.Contains(err.Error(), `unknown suite "nightly" (built-in: audio, concurrent-load, contention, embedding, offline-batch, scaling, smoke`) {
 		t.Errorf("Lookup(nightly) = %v", err)
 	}
 	if _, err := Lookup("missing/file.yaml"); err == nil || !os.IsNotExist(unwrapAll(err)) {

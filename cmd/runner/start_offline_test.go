@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/servebench/servebench/internal/e2e"
+	"github.com/servebench/servebench/runner/orchestrate"
+	"github.com/servebench/servebench/runner/results"
+)
+
+// offlineRun runs the built-in offline-batch suite (Qwen3-0.6B, the
+// code_generation, shared_prefix and classification use cases, 1 core,
+// the seed's 3 runs each) and returns the run directory.
+func offlineRun(t *testing.T, env map[string]string, args ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	start := time.Now()
+	args = append([]string{"start", "--suite", "offline-batch", "--models", "Qwen/Qwen3-0.6B",
+		"--workloads", "code_generation,shared_prefix,classification", "--cores", "1", "--results", dir,
+		"--web.listen-address", fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(t))}, args...)
+	code, out, errOut := runCLI(t, env, args...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	t.Logf("offline-batch took %s", time.Since(start))
+	runs, _ := filepath.Glob(filepath.Join(dir, "offline-batch", "*", "run.json"))
+	if len(runs) != 1 {
+		t.Fatalf("runs: %v", runs)
+	}
+	if !strings.Contains(out, "repeatability") || !strings.Contains(out, "requests_per_second") {
+		t.Errorf("the run's tables lack repeatability:\n%s", out)
+	}
+	return filepath.Dir(runs[0])
+}
+
+// checkOffline: every cell ran its batch three times, each a summary with
+// vllm bench throughput's figures, and the suite summary grades them.
+func checkOffline(t *testing.T, runDir string) {
+	t.Helper()
+	for _, uc := range []string{"code_generation", "shared_prefix", "classification"} {
+		for r := 1; r <= 3; r++ {
+			cell := filepath.Join(runDir, fmt.Sprintf("Qwen__Qwen3-0.6B_%s_1c_r%d", uc, r))
+			f, err := os.Open(filepath.Join(cell, "summary.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum, err := results.ReadSummary(f)
+			f.Close()
+			if err != nil || len(sum.Benchmarks) != 1 {
+				t.Fatalf("%s: %v", cell, err)
+			}
+			b := sum.Benchmarks[0]
+			o := b.Offline
+			if sum.Loadgen != orchestrate.OfflineLoadgen || o == nil || o.ElapsedSeconds <= 0 || o.OutputTokensPerSecond == nil ||
+				b.RequestsPerSecond != o.RequestsPerSecond || b.OutputTokensPerSecond <= 0 || b.DurationSeconds != o.ElapsedSeconds {
+				t.Errorf("%s: loadgen %s, benchmark %+v", cell, sum.Loadgen, b)
+			}
+			if _, err := os.Stat(filepath.Join(cell, "offline", "batch.json")); err != nil {
+				t.Errorf("%s: vllm bench throughput's JSON: %v", cell, err)
+			}
+		}
+	}
+	var rep orchestrate.Report
+	b, _ := os.ReadFile(filepath.Join(runDir, "suite-summary.json"))
+	if err := json.Unmarshal(b, &rep); err != nil || len(rep.Repeatability) != 3 {
+		t.Fatalf("repeatability: %v %s", err, b)
+	}
+	for _, r := range rep.Repeatability {
+		if r.Runs != 3 || r.Metrics["requests_per_second"].N != 3 || len(r.Warnings) != 0 {
+			t.Errorf("repeatability row %+v", r)
+		}
+		if _, graded := r.Metrics["ttft_p50_ms"]; graded {
+			t.Errorf("%s: a batch has no TTFT to grade", r.Cell)
+		}
+	}
+}
+
+// sharegptDir writes a small ShareGPT-shaped dataset for the
+// classification use case.
+func sharegptDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	var convs []map[string]any
+	for i := range 30 {
+		convs = append(convs, map[string]any{"id": fmt.Sprint(i), "conversations": []map[string]string{
+			{"from": "human", "value": strings.Repeat(fmt.Sprintf("please classify item %d of the list ", i), 4+i%5)},
+			{"from": "gpt", "value": strings.Repeat("it belongs to the first group ", 2+i%3)}}})
+	}
+	b, _ := json.Marshal(convs)
+	if err := os.WriteFile(filepath.Join(dir, "ShareGPT_V3_unfiltered_cleaned_split.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestStartOfflineBatchSim: the offline suite on the in-process simulator.
+func TestStartOfflineBatchSim(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the offline-batch suite")
+	}
+	checkOffline(t, offlineRun(t, map[string]string{"SERVEBENCH_DATASETS": sharegptDir(t)}, "--engine", "sim"))
+
+	// A ShareGPT use case without the dataset fails naming what it needs.
+	code, _, errOut := runCLI(t, nil, "start", "--suite", "offline-batch", "--engine", "sim", "--models", "Qwen/Qwen3-0.6B",
+		"--workloads", "classification", "--cores", "1", "--repeat", "1", "--results", t.TempDir(), "--web.listen-address", "off")
+	if code == 0 || !strings.Contains(errOut, "SERVEBENCH_DATASETS") {
+		t.Errorf("no dataset: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestE2EStartOfflineBatchDocker: the offline suite through the docker
+// driver: each batch is `vllm bench throughput` with vLLM's arguments in a
+// pinned engine container of the simulator image (its vllm command), the
+// dataset directory mounted read-only, the JSON written to the cell.
+func TestE2EStartOfflineBatchDocker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds an image and runs containers")
+	}
+	e2e.RequireDocker(t)
+	goBin := e2e.Require(t, "go")
+	const image = "servebench/vllm-sim:offline-e2e"
+	ctxDir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	build := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-o", filepath.Join(ctxDir, "vllm-sim"), "./cmd/vllm-sim")
+	build.Dir = filepath.Join("..", "..")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	df, err := os.ReadFile(filepath.Join("..", "..", "deploy", "vllm-sim", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), df, 0o644)
+	if out, err := exec.CommandContext(ctx, "docker", "build", "-q", "-t", image, ctxDir).CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })
+
+	runDir := offlineRun(t, map[string]string{"SERVEBENCH_DATASETS": sharegptDir(t)}, "--engine", "docker", "--image", image, "--force-overlap")
+	checkOffline(t, runDir)
+	var man map[string]any
+	b, _ := os.ReadFile(filepath.Join(runDir, "Qwen__Qwen3-0.6B_classification_1c_r1", "manifest.json"))
+	json.Unmarshal(b, &man)
+	log, _ := filepath.Glob(filepath.Join(runDir, "Qwen__Qwen3-0.6B_classification_1c_r1", "*.log"))
+	if len(log) == 0 {
+		t.Fatalf("no container log in the cell: %s", b)
+	}
+	lb, _ := os.ReadFile(log[0])
+	if !strings.Contains(string(lb), "Throughput: ") {
+		t.Errorf("container log %s lacks vllm bench throughput's result line:\n%s", log[0], lb)
+	}
+	out, _ := exec.Command("docker", "ps", "-a", "--filter", "label=io.servebench.suite=offline-batch", "--format", "{{.Names}}").Output()
+	if strings.TrimSpace(string(out)) != "" {
+		t.Errorf("batch containers left behind: %s", out)
+	}
+}
