@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,5 +84,85 @@ scrape_configs:
 	}
 	if v, ok := promValue(t, prom.URL, `max_over_time(servebench_run_info{suite="bench",model="m"}[5m])`); !ok || v != 1 {
 		t.Fatalf("run_info %v %v", v, ok)
+	}
+}
+
+// A real Prometheus scraping runner bench sees each request's TTFT when its
+// first token arrives, while every request is still running (none ends
+// within the level), and the in-flight requests leave the
+// awaiting-first-token gauge as their first tokens come.
+func TestE2ELiveTTFTWhileRequestsRun(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/models":
+			fmt.Fprint(w, `{"data":[{"id":"m"}]}`)
+			return
+		case "/tokenize":
+			http.NotFound(w, r)
+			return
+		}
+		// First token after 50 ms, then one every 400 ms: 8 s a request.
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := 0; i < 20; i++ {
+			gap := 400 * time.Millisecond
+			if i == 0 {
+				gap = 50 * time.Millisecond
+			}
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(gap):
+			}
+			fmt.Fprint(w, `data: {"choices":[{"delta":{"content":"x"}}]}`+"\n\n")
+			w.(http.Flusher).Flush()
+		}
+		fmt.Fprint(w, "data: [DONE]\n\n")
+	}))
+	defer srv.Close()
+	port := e2e.FreePort(t)
+	dir := t.TempDir()
+	prom := e2e.StartPrometheus(t, dir, fmt.Sprintf(`global: {scrape_interval: 250ms}
+scrape_configs:
+  - job_name: bench
+    static_configs: [{targets: ["127.0.0.1:%d"]}]
+`, port))
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		resp, err := http.Get(prom.URL + "/api/v1/targets")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), `"job":"bench"`) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Prometheus never picked up the bench target")
+		}
+	}
+	done := make(chan int)
+	go func() {
+		code, _, _ := runCmd([]string{"bench", "--target", srv.URL, "--profile", "constant", "--rate", "4", "--ignore-eos=false",
+			"--data", "prompt_tokens=8,output_tokens=20", "--max-seconds", "3", "--drain-timeout", "1", "--output", filepath.Join(dir, "s.json"),
+			"--web.listen-address", fmt.Sprintf("127.0.0.1:%d", port), "--web.linger", "0s"}, nil)
+		done <- code
+	}()
+	seen := false
+	for !seen {
+		select {
+		case code := <-done:
+			t.Fatalf("the run ended (exit %d) and Prometheus never showed a TTFT sample while no request had ended", code)
+		case <-time.After(200 * time.Millisecond):
+		}
+		ttft, ok1 := promValue(t, prom.URL, `sum(servebench_request_ttft_seconds_count{suite="bench"})`)
+		ended, ok2 := promValue(t, prom.URL, `sum(servebench_requests_total{suite="bench"})`)
+		flight, ok3 := promValue(t, prom.URL, `sum(servebench_requests_in_flight{suite="bench"})`)
+		waiting, ok4 := promValue(t, prom.URL, `sum(servebench_requests_awaiting_first_token{suite="bench"})`)
+		if ok1 && ok2 && ok3 && ok4 && ttft >= 2 && ended == 0 && flight >= ttft && waiting < flight {
+			seen = true
+		}
+	}
+	// Every request is cut at the drain deadline: none succeeded (exit 4).
+	if code := <-done; code != exitRunFailed {
+		t.Fatalf("exit %d, want 4: no request finished within the level", code)
 	}
 }
