@@ -48,6 +48,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/servebench/servebench/exporter/measure"
@@ -213,6 +214,9 @@ func (c *Config) check() ([]pacer.Spec, error) {
 		return nil, configErr("target: empty")
 	}
 	c.Target = trimBase(c.Target)
+	if u, err := url.Parse(c.Target); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, configErr("target: %q: want http(s)://host:port", c.Target)
+	}
 	if err := c.checkBounds(); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"sync"
 	"time"
@@ -56,6 +57,10 @@ func (c *CellWriter) Record(level string, r *measure.Result) {
 				err = errors.Join(err, terr)
 			}
 			_, _ = c.f.Seek(c.size, io.SeekStart)
+		}
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is said once
 		}
 		c.fail(fmt.Errorf("store: write %s: %w: %w", filepath.Join(c.Dir, "requests.jsonl"), ErrWrite, err))
 		return
