@@ -39,8 +39,8 @@ func liveBoard() *dashboard.DashboardBuilder {
 var byLevel = []string{contract.LabelLevel}
 
 func targetRateStat() cog.Builder[dashboard.Panel] {
-	return statPanel("Target rate", "Requested load of the current level: req/s (open loop) or streams (closed loop).", units.Short, quarter).
-		WithTarget(query(fmt.Sprintf("sum(%s)", sel(contract.TargetRate, "")), "target"))
+	return statPanel("Target rate", "Requested load of the current level: req/s (open loop) or streams (closed loop), as its unit says.", units.Short, quarter).
+		WithTarget(query(fmt.Sprintf("sum by (%s) (%s)", contract.LabelUnit, sel(contract.TargetRate, "")), "{{unit}}"))
 }
 
 func achievedRateStat() cog.Builder[dashboard.Panel] {
@@ -64,7 +64,7 @@ func errorRatioStat() cog.Builder[dashboard.Panel] {
 
 func targetVsAchievedPanel() cog.Builder[dashboard.Panel] {
 	return timeseriesPanel("Target vs achieved rate", "Requested load against requests sent and finished per second; a gap means the client or the server cannot keep up.", units.Short, half).
-		WithTarget(query(fmt.Sprintf("sum by (level) (%s)", sel(contract.TargetRate, "")), "target {{level}}")).
+		WithTarget(query(fmt.Sprintf("sum by (level, %s) (%s)", contract.LabelUnit, sel(contract.TargetRate, "")), "target {{level}} ({{unit}})")).
 		WithTarget(query(fmt.Sprintf("sum by (level) (rate(%s[$__rate_interval]))", sel(contract.SendLateness, "_count")), "sent {{level}}")).
 		WithTarget(query(rate(contract.Requests, byLevel, contract.LabelOutcome+`="`+string(contract.OutcomeSuccess)+`"`), "succeeded {{level}}"))
 }

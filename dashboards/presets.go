@@ -230,10 +230,10 @@ func configVars(source contract.Metric) []cog.Builder[dashboard.VariableModel] {
 }
 
 // liveVars is the variable set of boards that read live series: the
-// configuration from the target-rate gauge (set as soon as a level starts),
-// the run from servebench_run_info.
+// configuration from the in-flight gauge (there as soon as a level starts,
+// whoever measures it), the run from servebench_run_info.
 func liveVars() []cog.Builder[dashboard.VariableModel] {
-	return append(configVars(contract.TargetRate),
+	return append(configVars(contract.RequestsInFlight),
 		runVar(varRun, "run", true, contract.RunInfo, eq(contract.LabelSuite, varSuite), eq(contract.LabelModel, varModel)))
 }
 

@@ -138,7 +138,7 @@ func (c *common) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.sysfs, "path.sysfs", "/sys", "sysfs mount point")
 	fs.StringVar(&c.engineCPUs, "cpuset.engine", "", "CPUs of the inference engine (Linux list, e.g. 0-15): role=engine")
 	fs.StringVar(&c.loadgenCPUs, "cpuset.loadgen", "", "CPUs of the load generator: role=loadgen")
-	fs.StringVar(&c.netExclude, "collector.network.device-exclude", "", "regexp of network interfaces to leave out")
+	fs.StringVar(&c.netExclude, "collector.network.device-exclude", collector.DefaultNetworkExclude, "regexp of network interfaces to leave out (\"\" keeps them all, Docker's veth pairs included)")
 	fs.DurationVar(&c.timeout, "collector.timeout", 10*time.Second, "time limit of each collector per scrape")
 	fs.StringVar(&c.pushURL, "push.url", "", "also push every series as Prometheus text to this URL, e.g. http://vm:8428/api/v1/import/prometheus or http://pushgateway:9091/metrics/job/servebench")
 	fs.DurationVar(&c.pushInterval, "push.interval", 15*time.Second, "interval between pushes (a last push happens at exit)")

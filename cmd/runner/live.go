@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"regexp"
 	"runtime"
 	"strings"
 	"time"
@@ -70,7 +71,7 @@ func newLiveMetrics(opts recorder.Options, engineCPUs, loadgenCPUs string, pushT
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), buildinfo.Collector())
 	cols, err := collector.Build(liveCollectors, collector.Options{EngineCPUs: engineCPUs, LoadgenCPUs: loadgenCPUs,
-		PID: os.Getpid(), Goroutines: runtime.NumGoroutine})
+		PID: os.Getpid(), Goroutines: runtime.NumGoroutine, NetworkExclude: regexp.MustCompile(collector.DefaultNetworkExclude)})
 	if err != nil {
 		log.Warn("host and process series left out", "err", err)
 	} else {

@@ -96,13 +96,26 @@ func TestMemoryWithoutNUMA(t *testing.T) {
 }
 
 func TestNetwork(t *testing.T) {
-	compare(t, NewNetwork(fixtureFS(t), regexp.MustCompile(`^lo$`)), `
+	compare(t, NewNetwork(fixtureFS(t), regexp.MustCompile(`^lo$|`+DefaultNetworkExclude)), `
 # HELP servebench_host_network_receive_bytes_total Bytes received per network interface.
 # TYPE servebench_host_network_receive_bytes_total counter
 servebench_host_network_receive_bytes_total{device="eth0"} 1.23456789e+08
 # HELP servebench_host_network_transmit_bytes_total Bytes sent per network interface.
 # TYPE servebench_host_network_transmit_bytes_total counter
 servebench_host_network_transmit_bytes_total{device="eth0"} 9.8765432e+07
+`)
+	// Without an exclusion every interface is there, Docker's veth pairs too.
+	compare(t, NewNetwork(fixtureFS(t), nil), `
+# HELP servebench_host_network_receive_bytes_total Bytes received per network interface.
+# TYPE servebench_host_network_receive_bytes_total counter
+servebench_host_network_receive_bytes_total{device="eth0"} 1.23456789e+08
+servebench_host_network_receive_bytes_total{device="lo"} 5e+06
+servebench_host_network_receive_bytes_total{device="vethab12cd"} 777000
+# HELP servebench_host_network_transmit_bytes_total Bytes sent per network interface.
+# TYPE servebench_host_network_transmit_bytes_total counter
+servebench_host_network_transmit_bytes_total{device="eth0"} 9.8765432e+07
+servebench_host_network_transmit_bytes_total{device="lo"} 5e+06
+servebench_host_network_transmit_bytes_total{device="vethab12cd"} 888000
 `)
 }
 

@@ -11,6 +11,11 @@ import (
 	"github.com/servebench/servebench/exporter/contract"
 )
 
+// DefaultNetworkExclude matches the interfaces servebench leaves out unless
+// told otherwise: Docker's veth pairs, one per container, whose traffic the
+// bridge (docker0) and the host's own interfaces already count.
+const DefaultNetworkExclude = "^veth"
+
 // Network reports bytes received and sent per interface from /proc/net/dev.
 // Loopback is kept by default: a benchmark on one host talks over it.
 type Network struct {

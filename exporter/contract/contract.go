@@ -45,6 +45,7 @@ const (
 	LabelLevel    = "level"    // the load level, e.g. "concurrent-16" or "constant-4"
 	LabelOutcome  = "outcome"  // one of Outcomes
 	LabelKind     = "kind"     // one of ErrorKinds
+	LabelUnit     = "unit"     // one of TargetUnits
 )
 
 // BenchmarkLabels is the label set shared by every per-request series.
@@ -62,6 +63,19 @@ const (
 
 // Outcomes lists the values of the outcome label.
 var Outcomes = []Outcome{OutcomeSuccess, OutcomeError, OutcomeIncomplete}
+
+// TargetUnit is what a requested load counts: an open-loop profile asks for
+// requests per second, a closed-loop one for concurrent streams.
+type TargetUnit string
+
+// Target units.
+const (
+	TargetRequestsPerSecond TargetUnit = "requests_per_second"
+	TargetStreams           TargetUnit = "streams"
+)
+
+// TargetUnits lists the values of the unit label.
+var TargetUnits = []TargetUnit{TargetRequestsPerSecond, TargetStreams}
 
 // ErrorKind classifies a failed request. The set is closed: a failure that
 // fits nothing else is ErrOther, never free text.
@@ -150,8 +164,8 @@ var (
 		Help: "Requests sent and not yet finished."}
 	RequestsAwaitingFirstToken = Metric{Name: "servebench_requests_awaiting_first_token", Type: Gauge, Unit: "requests", Labels: BenchmarkLabels,
 		Help: "Requests sent whose first token has not arrived yet: queued or in prefill at the server."}
-	TargetRate = Metric{Name: "servebench_target_rate", Type: Gauge, Unit: "", Labels: BenchmarkLabels,
-		Help: "Requested load: requests per second for open-loop profiles, concurrent streams for closed-loop ones."}
+	TargetRate = Metric{Name: "servebench_target_rate", Type: Gauge, Unit: "", Labels: append(clone(BenchmarkLabels), LabelUnit),
+		Help: "Requested load, in the unit its label names: requests_per_second for open-loop profiles, streams (concurrent) for closed-loop ones."}
 	RunInfo = Metric{Name: "servebench_run_info", Type: Gauge, Unit: "", Labels: []string{"run_id", "suite", "model", "engine", "image", "cpuset", "loadgen"},
 		Help: "1 while a run is active, labelled with its provenance."}
 )
@@ -191,8 +205,8 @@ var (
 		Help: "1 for each finished benchmark, at its finish time, tying its configuration to its run."}
 	BenchmarkFinished = Metric{Name: "servebench_benchmark_finished_timestamp_seconds", Type: Gauge, Unit: "seconds", Labels: SummaryLabels,
 		Help: "Finish time of a finished benchmark, Unix seconds: the latest run of a configuration has the largest."}
-	BenchmarkTargetRate = Metric{Name: "servebench_benchmark_target_rate", Type: Gauge, Labels: SummaryLabels,
-		Help: "Requested load of a finished benchmark (req/s or streams)."}
+	BenchmarkTargetRate = Metric{Name: "servebench_benchmark_target_rate", Type: Gauge, Labels: append(clone(SummaryLabels), LabelUnit),
+		Help: "Requested load of a finished benchmark, in the unit its label names (requests_per_second or streams; no label when the profile is unknown)."}
 	BenchmarkAchievedRate = Metric{Name: "servebench_benchmark_achieved_rate", Type: Gauge, Unit: "requests per second", Labels: SummaryLabels,
 		Help: "Achieved send rate of a finished benchmark."}
 	BenchmarkRequestRate = Metric{Name: "servebench_benchmark_requests_per_second", Type: Gauge, Unit: "requests per second", Labels: SummaryLabels,

@@ -58,6 +58,11 @@ func Markdown() []byte {
 	}
 	fmt.Fprintf(&b, "- `%s`: %s\n", LabelRole, codeList(roles))
 	fmt.Fprintf(&b, "- `%s` (run completion series): %s\n", LabelStatus, codeList(statuses))
+	units := make([]string, len(TargetUnits))
+	for i, u := range TargetUnits {
+		units[i] = string(u)
+	}
+	fmt.Fprintf(&b, "- `%s` (target rates): %s\n", LabelUnit, codeList(units))
 	fmt.Fprintf(&b, "- `%s` (summary series): %s\n\n", LabelQuantile, codeList(SummaryQuantiles))
 
 	b.WriteString("## Histogram buckets\n\n")

@@ -46,7 +46,7 @@ func recorded(t testing.TB, want int) (*prometheus.Registry, int) {
 		l := labels
 		l.Level = fmt.Sprintf("concurrent-%d", i)
 		b := rec.Benchmark(l)
-		b.SetTargetRate(float64(i))
+		b.SetTarget(float64(i), contract.TargetStreams)
 		b.Started()
 		b.Finished(res)
 	}

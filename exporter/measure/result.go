@@ -110,8 +110,9 @@ type FirstTokenObserver interface {
 
 // BenchmarkRecorder receives one benchmark's requests.
 type BenchmarkRecorder interface {
-	// SetTargetRate publishes the requested load (req/s or streams).
-	SetTargetRate(float64)
+	// SetTarget publishes the requested load: v requests per second or v
+	// concurrent streams, as unit says.
+	SetTarget(v float64, unit contract.TargetUnit)
 	// Started is called when a request is sent.
 	Started()
 	// FirstToken is called once per request whose first token arrived, as
@@ -137,7 +138,7 @@ var Discard Recorder = discard{}
 type discard struct{}
 
 func (discard) Benchmark(BenchmarkLabels) BenchmarkRecorder { return discard{} }
-func (discard) SetTargetRate(float64)                       {}
+func (discard) SetTarget(float64, contract.TargetUnit)      {}
 func (discard) Started()                                    {}
 func (discard) FirstToken(time.Duration)                    {}
 func (discard) Finished(*Result)                            {}

@@ -47,7 +47,7 @@ type captureBench struct {
 	l measure.BenchmarkLabels
 }
 
-func (b *captureBench) SetTargetRate(float64) {}
+func (b *captureBench) SetTarget(float64, contract.TargetUnit) {}
 func (b *captureBench) Started() {
 	b.c.mu.Lock()
 	b.c.started++

@@ -113,7 +113,7 @@ func BenchmarkScrape20k(b *testing.B) {
 		l := labels
 		l.Level = fmt.Sprintf("concurrent-%d", i)
 		br := r.Benchmark(l)
-		br.SetTargetRate(float64(i))
+		br.SetTarget(float64(i), contract.TargetStreams)
 		br.Started()
 		br.FirstToken(80 * time.Millisecond)
 		br.Finished(res)

@@ -30,7 +30,7 @@ func Example() {
 
 	l := measure.BenchmarkLabels{Suite: "smoke", Model: "tiny", Workload: "chat", Cores: "4", Loadgen: "native", Level: "concurrent-1"}
 	b := rec.Benchmark(l)
-	b.SetTargetRate(1)
+	b.SetTarget(1, contract.TargetStreams)
 	t0 := time.Now()
 	b.Started()
 	b.FirstToken(80 * time.Millisecond) // as the first token arrives

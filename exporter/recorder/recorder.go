@@ -119,7 +119,6 @@ func (r *Recorder) Benchmark(l measure.BenchmarkLabels) measure.BenchmarkRecorde
 		promptTokens: r.promptTokens.WithLabelValues(v...),
 		inFlight:     r.inFlight.WithLabelValues(v...),
 		awaiting:     r.awaiting.WithLabelValues(v...),
-		targetRate:   r.targetRate.WithLabelValues(v...),
 		errors:       make(map[contract.ErrorKind]prometheus.Counter, len(contract.ErrorKinds)),
 	}
 	for i, o := range contract.Outcomes {
@@ -140,10 +139,13 @@ type benchmark struct {
 	errors                     map[contract.ErrorKind]prometheus.Counter
 	outputTokens, promptTokens prometheus.Counter
 	inFlight, awaiting         prometheus.Gauge
-	targetRate                 prometheus.Gauge
 }
 
-func (b *benchmark) SetTargetRate(v float64) { b.targetRate.Set(v) }
+// SetTarget sets the benchmark's target rate in unit (one unit per
+// benchmark: a level's profile does not change).
+func (b *benchmark) SetTarget(v float64, unit contract.TargetUnit) {
+	b.rec.targetRate.WithLabelValues(append(b.values[:len(b.values):len(b.values)], string(unit))...).Set(v)
+}
 
 func (b *benchmark) Started() {
 	b.inFlight.Inc()
@@ -199,7 +201,9 @@ func (b *benchmark) Finished(r *measure.Result) {
 // Close removes the benchmark's gauges, which only mean something while it
 // runs; counters and histograms stay for the scrapes that follow.
 func (b *benchmark) Close() {
-	b.rec.targetRate.DeleteLabelValues(b.values...)
+	for _, u := range contract.TargetUnits {
+		b.rec.targetRate.DeleteLabelValues(append(b.values[:len(b.values):len(b.values)], string(u))...)
+	}
 	b.rec.inFlight.DeleteLabelValues(b.values...)
 	b.rec.awaiting.DeleteLabelValues(b.values...)
 }

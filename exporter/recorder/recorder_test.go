@@ -98,9 +98,12 @@ func TestRecorderMovesEverySeries(t *testing.T) {
 	v := labels.Values()
 	with := func(extra string) []string { return append(append([]string(nil), v...), extra) }
 
-	b.SetTargetRate(4)
-	if got := counter(t, r.targetRate, v...); got != 4 {
-		t.Errorf("target rate = %g, want 4", got)
+	b.SetTarget(4, contract.TargetRequestsPerSecond)
+	if got := counter(t, r.targetRate, with(string(contract.TargetRequestsPerSecond))...); got != 4 {
+		t.Errorf("target rate = %g req/s, want 4", got)
+	}
+	if n := testutil.CollectAndCount(r.targetRate); n != 1 {
+		t.Errorf("%d target rate series, want one, in its unit", n)
 	}
 	t0 := time.Unix(1_700_000_000, 0)
 	for range 3 {

@@ -26,6 +26,7 @@ type BenchmarkSummary struct {
 	Finished time.Time // becomes the sample timestamp
 
 	TargetRate            float64
+	TargetUnit            contract.TargetUnit // "" when the profile is unknown (an imported file)
 	AchievedRate          float64
 	RequestsPerSecond     float64
 	OutputTokensPerSecond float64
@@ -175,12 +176,12 @@ func (s *Summaries) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, b := range s.latest {
 		v := append([]string{b.RunID}, b.Labels.Values()...)
-		emit := func(m contract.Metric, value float64) {
+		emit := func(m contract.Metric, value float64, extra ...string) {
 			if math.IsNaN(value) || math.IsInf(value, 0) {
 				return
 			}
 			ch <- prometheus.NewMetricWithTimestamp(b.Finished,
-				prometheus.MustNewConstMetric(s.descs[m.Name], prometheus.GaugeValue, value, v...))
+				prometheus.MustNewConstMetric(s.descs[m.Name], prometheus.GaugeValue, value, append(v[:len(v):len(v)], extra...)...))
 		}
 		summary := func(m contract.Metric, d Quantiles) {
 			if d.Count == 0 {
@@ -197,7 +198,7 @@ func (s *Summaries) Collect(ch chan<- prometheus.Metric) {
 		}
 		emit(contract.BenchmarkInfo, 1)
 		emit(contract.BenchmarkFinished, float64(b.Finished.UnixMilli())/1000)
-		emit(contract.BenchmarkTargetRate, b.TargetRate)
+		emit(contract.BenchmarkTargetRate, b.TargetRate, string(b.TargetUnit))
 		emit(contract.BenchmarkAchievedRate, b.AchievedRate)
 		emit(contract.BenchmarkRequestRate, b.RequestsPerSecond)
 		emit(contract.BenchmarkOutputTokenRate, b.OutputTokensPerSecond)

@@ -64,7 +64,7 @@ func TestTextMatchesPromhttp(t *testing.T) {
 	}
 	for i, level := range []string{"constant-1", "constant-2"} {
 		br := rec.Benchmark(measure.BenchmarkLabels{Suite: "s", Model: "m\"odel", Workload: "chat", Cores: "4", Loadgen: "native", Level: level})
-		br.SetTargetRate(float64(i + 1))
+		br.SetTarget(float64(i+1), contract.TargetStreams)
 		t0 := time.Unix(1_767_000_000, 0)
 		r := &measure.Result{Scheduled: t0, Sent: t0.Add(time.Millisecond), FirstTok: t0.Add(40 * time.Millisecond),
 			End: t0.Add(90 * time.Millisecond), Outcome: contract.OutcomeSuccess, Status: 200, OutputTokens: 3, PromptTokens: 10,

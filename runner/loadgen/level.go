@@ -148,7 +148,11 @@ func (r *runner) level(ctx context.Context, spec pacer.Spec) results.Benchmark {
 	if c.MaxSeconds > 0 {
 		l.winEnd = c.MaxSeconds - budget.Cooldown
 	}
-	l.br.SetTargetRate(spec.Target())
+	unit := contract.TargetRequestsPerSecond
+	if spec.Kind.Closed() {
+		unit = contract.TargetStreams
+	}
+	l.br.SetTarget(spec.Target(), unit)
 	l.reqCtx, l.cutAll = context.WithCancel(context.WithoutCancel(ctx))
 	defer l.cutAll()
 

@@ -31,7 +31,7 @@ func (c *countingRecorder) Benchmark(l measure.BenchmarkLabels) measure.Benchmar
 
 type countingBench struct{ c *countingRecorder }
 
-func (b countingBench) SetTargetRate(v float64) {
+func (b countingBench) SetTarget(v float64, _ contract.TargetUnit) {
 	b.c.mu.Lock()
 	b.c.target = append(b.c.target, v)
 	b.c.mu.Unlock()

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/loadgen"
@@ -34,10 +35,10 @@ type countingBenchmark struct {
 	level string
 }
 
-func (countingBenchmark) SetTargetRate(float64)    {}
-func (countingBenchmark) FirstToken(time.Duration) {}
-func (countingBenchmark) Started()                 {}
-func (countingBenchmark) Close()                   {}
+func (countingBenchmark) SetTarget(float64, contract.TargetUnit) {}
+func (countingBenchmark) FirstToken(time.Duration)               {}
+func (countingBenchmark) Started()                               {}
+func (countingBenchmark) Close()                                 {}
 func (b countingBenchmark) Finished(*measure.Result) {
 	b.c.mu.Lock()
 	b.c.levels[b.level]++

@@ -26,11 +26,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/internal/buildinfo"
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/loadgen"
+	"github.com/servebench/servebench/runner/pacer"
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/store"
 	"github.com/servebench/servebench/runner/suite"
@@ -696,11 +698,24 @@ func SummaryOf(runID string, l measure.BenchmarkLabels, b results.Benchmark, fin
 	}
 	return recorder.BenchmarkSummary{
 		RunID: runID, Labels: l, Finished: finished,
-		TargetRate: b.TargetRate, AchievedRate: b.AchievedRate, RequestsPerSecond: b.RequestsPerSecond,
+		TargetRate: b.TargetRate, TargetUnit: targetUnit(b.Profile), AchievedRate: b.AchievedRate, RequestsPerSecond: b.RequestsPerSecond,
 		OutputTokensPerSecond: b.OutputTokensPerSecond, TotalTokensPerSecond: b.TotalTokensPerSecond,
 		DurationSeconds: b.DurationSeconds, SuccessRatio: ratio, Valid: b.Valid,
 		TTFT: q(b.TTFT), ITL: q(b.ITL), TPOT: q(b.TPOT), E2E: q(b.E2E),
 	}
+}
+
+// targetUnit is what a profile's target counts; "" for a profile servebench
+// does not know (an imported result's).
+func targetUnit(profile string) contract.TargetUnit {
+	k, err := pacer.ParseKind(profile)
+	switch {
+	case err != nil:
+		return ""
+	case k.Closed():
+		return contract.TargetStreams
+	}
+	return contract.TargetRequestsPerSecond
 }
 
 // maxRateOf is the request rate a saturating level sustained: its

@@ -36,9 +36,9 @@ func (c *countingRecorder) Benchmark(l measure.BenchmarkLabels) measure.Benchmar
 
 type benchRec struct{ c *countingRecorder }
 
-func (benchRec) SetTargetRate(float64)    {}
-func (benchRec) FirstToken(time.Duration) {}
-func (benchRec) Started()                 {}
+func (benchRec) SetTarget(float64, contract.TargetUnit) {}
+func (benchRec) FirstToken(time.Duration)               {}
+func (benchRec) Started()                               {}
 func (b benchRec) Finished(r *measure.Result) {
 	b.c.mu.Lock()
 	defer b.c.mu.Unlock()
