@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -101,12 +104,44 @@ func sharegptDir(t *testing.T) string {
 	return dir
 }
 
-// TestStartOfflineBatchSim: the offline suite on the in-process simulator.
+// TestStartOfflineBatchSim: the offline suite on the in-process simulator;
+// its batches are published as the benchmark summary series the Scaling
+// and History boards read (requests/s, output tokens/s and per core, by
+// run and cores).
 func TestStartOfflineBatchSim(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the offline-batch suite")
 	}
-	checkOffline(t, offlineRun(t, map[string]string{"SERVEBENCH_DATASETS": sharegptDir(t)}, "--engine", "sim"))
+	addr := fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(t))
+	last := make(chan string, 1)
+	done := make(chan struct{})
+	go func() { // scrape like Prometheus, until the run ends (it waits for a scrape after its last summary)
+		var final string
+		for {
+			select {
+			case <-done:
+				last <- final
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			if resp, err := http.Get("http://" + addr + "/metrics"); err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				final = string(b)
+			}
+		}
+	}()
+	runDir := offlineRun(t, map[string]string{"SERVEBENCH_DATASETS": sharegptDir(t)}, "--engine", "sim", "--web.listen-address", addr)
+	close(done)
+	checkOffline(t, runDir)
+	m := <-last
+	for _, name := range []string{"servebench_benchmark_requests_per_second{", "servebench_benchmark_output_tokens_per_second{",
+		"servebench_benchmark_output_tokens_per_second_per_core{"} {
+		re := regexp.MustCompile(regexp.QuoteMeta(name) + `[^}]*cores="1"[^}]*level="offline"[^}]*run_id="` + filepath.Base(runDir) + `"`)
+		if !re.MatchString(m) {
+			t.Errorf("no %s series of the batches in the last scrape:\n%.3000s", name, m)
+		}
+	}
 
 	// A ShareGPT use case without the dataset fails naming what it needs.
 	code, _, errOut := runCLI(t, nil, "start", "--suite", "offline-batch", "--engine", "sim", "--models", "Qwen/Qwen3-0.6B",
