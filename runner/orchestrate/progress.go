@@ -109,6 +109,10 @@ func (p *progress) startLevel(c suite.Cell, pos int, l suite.Level, target float
 	p.stage, p.levelPos, p.level, p.target, p.levelStart = "", pos, l.Name, target, time.Time{}
 	p.sent, p.finished, p.errs, p.ttft, p.ttftNext = 0, 0, 0, p.ttft[:0], 0
 	p.mu.Unlock()
+	if c.API == suite.APIOffline {
+		p.line(fmt.Sprintf("cell %d/%d %s: batch (vllm bench throughput), until its prompts are done", c.Index, len(p.plan.Cells), c.ID))
+		return
+	}
 	p.line(fmt.Sprintf("cell %d/%d %s: level %d/%d %s, target %.4g, budget %s", c.Index, len(p.plan.Cells), c.ID, pos+1, len(c.Levels), l.Name, target, p.budget))
 }
 
@@ -125,6 +129,15 @@ func (p *progress) loadBegan() {
 func (p *progress) endLevel(b results.Benchmark) {
 	if b.Level == "" {
 		return // nothing was measured (interrupted before the first request)
+	}
+	if o := b.Offline; o != nil {
+		out := "—"
+		if o.OutputTokensPerSecond != nil {
+			out = fmt.Sprintf("%.1f", *o.OutputTokensPerSecond)
+		}
+		p.line(fmt.Sprintf("  batch: %d requests in %.1f s: %.2f req/s, %.1f total tok/s, %s output tok/s", o.Requests, o.ElapsedSeconds,
+			o.RequestsPerSecond, o.TokensPerSecond, out))
+		return
 	}
 	total := b.Requests.Successful + b.Requests.Failed + b.Requests.Incomplete
 	valid := "valid"
