@@ -16,6 +16,7 @@ import (
 
 	vm "github.com/VictoriaMetrics/metrics"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/exporter/measure"
@@ -100,7 +101,8 @@ func BenchmarkObserveParallel(b *testing.B) {
 }
 
 // BenchmarkScrape20k: one HTTP scrape of /metrics exposing at least 20,000
-// series of recorder data (budget: 50 ms).
+// series of recorder data (budget: 30 ms), and the same scrape served by
+// the client library's promhttp handler (library-*).
 func BenchmarkScrape20k(b *testing.B) {
 	reg := prometheus.NewRegistry()
 	r, err := New(reg, Options{NativeHistograms: true})
@@ -121,14 +123,22 @@ func BenchmarkScrape20k(b *testing.B) {
 	}
 	srv := httptest.NewServer(webserver.Handler(reg, slog.New(slog.DiscardHandler), "bench"))
 	defer srv.Close()
+	// The client library's own handler, for comparison: the exposition a
+	// servebench /metrics would have without package exposition.
+	lib := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer lib.Close()
 	// Prometheus asks for gzip; a loopback scraper may as well not.
-	for _, enc := range []string{"gzip", "identity"} {
-		b.Run(enc, func(b *testing.B) {
+	for _, c := range []struct{ name, enc, url string }{
+		{"gzip", "gzip", srv.URL}, {"identity", "identity", srv.URL},
+		{"library-gzip", "gzip", lib.URL}, {"library-identity", "identity", lib.URL},
+	} {
+		enc := c.enc
+		b.Run(c.name, func(b *testing.B) {
 			client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 			var bytes int64
 			cpu0 := cpuTime()
 			for b.Loop() {
-				req, _ := http.NewRequest(http.MethodGet, srv.URL+"/metrics", nil)
+				req, _ := http.NewRequest(http.MethodGet, c.url+"/metrics", nil)
 				req.Header.Set("Accept-Encoding", enc)
 				resp, err := client.Do(req)
 				if err != nil {
