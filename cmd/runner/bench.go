@@ -359,6 +359,7 @@ func runBench(ctx context.Context, e *env, f *benchFlags) error {
 	runCtx, stopRun := context.WithCancelCause(ctx)
 	defer stopRun(nil)
 	var sinkErr error
+	var flushed time.Time
 	sink := func(r *measure.Result) {
 		if reqW != nil && sinkErr == nil {
 			if !f.requestChunks {
@@ -366,7 +367,13 @@ func runBench(ctx context.Context, e *env, f *benchFlags) error {
 				slim.Chunks = nil
 				r = &slim
 			}
-			if sinkErr = reqW.Write(r); sinkErr != nil {
+			sinkErr = reqW.Write(r)
+			if now := time.Now(); sinkErr == nil && now.Sub(flushed) >= time.Second {
+				// Out of the buffer at least every second: a full disk
+				// shows now, not when the buffer fills minutes later.
+				sinkErr, flushed = reqW.Flush(), now
+			}
+			if sinkErr != nil {
 				sinkErr = fmt.Errorf("--requests: %w: %w", store.ErrWrite, sinkErr)
 				stopRun(loadgen.Abort(sinkErr))
 			}

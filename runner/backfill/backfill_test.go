@@ -2,7 +2,9 @@ package backfill
 
 import (
 	"bytes"
+	"context"
 	"math"
+	"net"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -215,5 +217,40 @@ func TestFinishTimeErrors(t *testing.T) {
 	bad := map[string]time.Time{"concurrent-4": time.Unix(at.UnixMilli(), 0)}
 	if _, err := Summaries(cells[0].Summary, bad); err == nil || !strings.Contains(err.Error(), "implausible") {
 		t.Errorf("implausible time: %v", err)
+	}
+}
+
+// A VictoriaMetrics that accepts the connection and never answers fails the
+// import within its timeout, naming the request.
+func TestVictoriaMetricsSilentServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { // holds every connection, answers none
+		defer close(done)
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	defer func() { ln.Close(); <-done }()
+	begin := time.Now()
+	err = VictoriaMetrics{URL: "http://" + ln.Addr().String(), Timeout: 300 * time.Millisecond}.Import(context.Background(), nil)
+	if err == nil || !strings.Contains(err.Error(), "/api/v1/import/prometheus: no answer within 300ms") {
+		t.Errorf("import = %v", err)
+	}
+	if d := time.Since(begin); d > 5*time.Second {
+		t.Errorf("took %v", d)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 )
@@ -18,7 +19,14 @@ type VictoriaMetrics struct {
 	URL         string       // e.g. http://127.0.0.1:8428
 	Client      *http.Client // nil means http.DefaultClient
 	ExtraLabels []string     // name=value pairs added to every sample, e.g. source=backfill
+	// Timeout bounds each request (the import, the cache reset), so a
+	// server that never answers fails the backfill; 0 = DefaultTimeout.
+	Timeout time.Duration
 }
+
+// DefaultTimeout bounds each request to VictoriaMetrics when
+// VictoriaMetrics.Timeout is zero.
+const DefaultTimeout = time.Minute
 
 // Import POSTs the families to /api/v1/import/prometheus and then resets
 // the server's rollup cache, which otherwise keeps answering queries over the
@@ -49,6 +57,21 @@ func (v VictoriaMetrics) Import(ctx context.Context, fams []*dto.MetricFamily) e
 }
 
 func (v VictoriaMetrics) do(ctx context.Context, method, u string, body io.Reader) error {
+	d := v.Timeout
+	if d <= 0 {
+		d = DefaultTimeout
+	}
+	silent := fmt.Errorf("%s %s: no answer within %s", method, u, d)
+	ctx, cancel := context.WithTimeoutCause(ctx, d, silent)
+	defer cancel()
+	err := v.send(ctx, method, u, body)
+	if err != nil && context.Cause(ctx) == silent {
+		return silent
+	}
+	return err
+}
+
+func (v VictoriaMetrics) send(ctx context.Context, method, u string, body io.Reader) error {
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return err
