@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -159,26 +158,8 @@ func TestE2EStartOfflineBatchDocker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds an image and runs containers")
 	}
-	e2e.RequireDocker(t)
-	goBin := e2e.Require(t, "go")
 	const image = "servebench/vllm-sim:offline-e2e"
-	ctxDir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	build := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-o", filepath.Join(ctxDir, "vllm-sim"), "./cmd/vllm-sim")
-	build.Dir = filepath.Join("..", "..")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	df, err := os.ReadFile(filepath.Join("..", "..", "deploy", "vllm-sim", "Dockerfile"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), df, 0o644)
-	if out, err := exec.CommandContext(ctx, "docker", "build", "-q", "-t", image, ctxDir).CombinedOutput(); err != nil {
-		t.Fatalf("docker build: %v\n%s", err, out)
-	}
+	e2e.SimImage{Root: filepath.Join("..", ".."), Tag: image}.Build(t)
 	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })
 
 	runDir := offlineRun(t, map[string]string{"SERVEBENCH_DATASETS": sharegptDir(t)}, "--engine", "docker", "--image", image, "--force-overlap")
@@ -189,6 +170,9 @@ func TestE2EStartOfflineBatchDocker(t *testing.T) {
 	log, _ := filepath.Glob(filepath.Join(runDir, "Qwen__Qwen3-0.6B_classification_1c_r1", "*.log"))
 	if len(log) == 0 {
 		t.Fatalf("no container log in the cell: %s", b)
+	}
+	if eng, _ := man["engine"].(map[string]any); eng["driver"] != "docker" || eng["image"] != image || eng["cpuset"] == "" {
+		t.Errorf("manifest's engine: %v", man["engine"])
 	}
 	lb, _ := os.ReadFile(log[0])
 	if !strings.Contains(string(lb), "Throughput: ") {

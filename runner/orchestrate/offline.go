@@ -132,6 +132,9 @@ func (b *OfflineBatch) Run(ctx context.Context, req LoadRequest, rec measure.Rec
 		log.Info("offline batch in a container", "cell", req.Cell.ID, "command", fmt.Sprint(spec.Command))
 		var info engine.Info
 		info, err = b.Docker.RunCommand(ctx, spec)
+		if req.EngineInfo != nil {
+			*req.EngineInfo = info
+		}
 		if info.LogPath != "" {
 			if lb, rerr := os.ReadFile(info.LogPath); rerr == nil {
 				stdout.Write(lb)
@@ -152,6 +155,10 @@ func (b *OfflineBatch) Run(ctx context.Context, req LoadRequest, rec measure.Rec
 			logw = lf
 		}
 		err = simulator.BenchThroughput(args[2:], getenv, len(spec.CPUs), io.MultiWriter(&stdout, logw), logw)
+		if req.EngineInfo != nil {
+			*req.EngineInfo = engine.Info{Driver: "sim", Model: spec.Model, ModelRoot: spec.Model, Labels: spec.Labels,
+				Env: map[string]string{"cores": strconv.Itoa(len(spec.CPUs))}, LogPath: filepath.Join(req.LogDir, "vllm-bench-throughput.log")}
+		}
 	}
 	if err != nil {
 		return results.Benchmark{}, fmt.Errorf("vllm bench throughput: %w", err)

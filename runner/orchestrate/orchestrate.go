@@ -65,6 +65,9 @@ type LoadRequest struct {
 	// would start with, and the suite with its use cases.
 	Engine *engine.Spec
 	Suite  *suite.Suite
+	// EngineInfo, when set, receives what ran the offline batch (the
+	// container's provenance), for the cell's manifest.
+	EngineInfo *engine.Info
 }
 
 // LevelBudget is the time budget of every level run under limits:
@@ -348,7 +351,7 @@ func (o *Orchestrator) runCell(ctx context.Context, cell suite.Cell, pl Placemen
 	}
 
 	if cell.API == suite.APIOffline {
-		return sum, o.runOffline(ctx, cell, pl, cw.Dir, sum, prog)
+		return sum, o.runOffline(ctx, cell, pl, cw.Dir, sum, man, prog)
 	}
 
 	prog.startCell(cell, "starting engine")
@@ -455,16 +458,20 @@ func (o *Orchestrator) runCell(ctx context.Context, cell suite.Cell, pl Placemen
 // runOffline runs an offline cell: its one level is the batch the load
 // generator (OfflineBatch) runs with the cell's engine spec; no server is
 // started.
-func (o *Orchestrator) runOffline(ctx context.Context, cell suite.Cell, pl Placement, dir string, sum *results.Summary, prog *progress) error {
+func (o *Orchestrator) runOffline(ctx context.Context, cell suite.Cell, pl Placement, dir string, sum *results.Summary, man *store.Manifest, prog *progress) error {
 	cfg := o.Plan.Config
 	spec := o.spec(cell, pl, 0, dir)
 	for li, lvl := range cell.Levels {
 		labels := measure.BenchmarkLabels{Suite: cfg.Suite.Name, Model: cell.Model, Workload: cell.Workload,
 			Cores: coresLabel(cell), Loadgen: o.Load.Name(), Level: lvl.Name}
+		var info engine.Info
 		req := LoadRequest{Cell: cell, Level: lvl, Model: cell.Model, Labels: labels, Limits: cfg.Limits, LogDir: dir,
-			Seed: o.Seed, Engine: &spec, Suite: cfg.Suite}
+			Seed: o.Seed, Engine: &spec, Suite: cfg.Suite, EngineInfo: &info}
 		prog.startLevel(cell, li, lvl, 0)
 		bm, err := o.Load.Run(ctx, req, o.Recorder)
+		if info.Driver != "" {
+			man.Engine = info
+		}
 		if err != nil {
 			return fmt.Errorf("level %s: %w", lvl.Name, err)
 		}
