@@ -25,31 +25,11 @@ func TestEngineCrashEndsTheLevel(t *testing.T) {
 	base.LoadTime = 0
 	base.Slowdown = 0.05
 	base.Faults.CrashAfter = 12 // the readiness request, then eleven
-	s, _ := suite.Builtin("smoke")
 	maxSeconds := 30.0
-	cfg, err := suite.Resolve(s, suite.Overrides{}, suite.Overrides{Cores: []int{4, 8}, MaxSeconds: &maxSeconds})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := suite.NewPlan(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, err := Place(p, nil, PlaceOptions{Engine: cfg.Engine, NUMANode: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cells []store.CellState
-	for _, c := range p.Cells {
-		cells = append(cells, store.CellState{ID: c.ID})
-	}
-	run, err := store.New(t.TempDir(), nil).Create("smoke", "run1", cells, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, pl, run := planRun(t, t.TempDir(), "smoke", suite.Overrides{Cores: []int{4, 8}, MaxSeconds: &maxSeconds}, nil)
 	o := &Orchestrator{Plan: p, Placements: pl, Run: run, Driver: engine.NewSim(base, nil, nil), Load: NewNative(nil)}
 	begin := time.Now()
-	err = o.Execute(context.Background())
+	err := o.Execute(context.Background())
 	took := time.Since(begin)
 
 	var exit *engine.ExitError

@@ -131,6 +131,14 @@ func (p *fakePublisher) Publish(s recorder.BenchmarkSummary) error {
 
 func newOrch(t *testing.T, root, suiteName string, flags suite.Overrides, d *fakeDriver, l *fakeLoad, run *store.Run) *Orchestrator {
 	t.Helper()
+	p, pl, run := planRun(t, root, suiteName, flags, run)
+	return &Orchestrator{Plan: p, Placements: pl, Run: run, Driver: d, Load: l, Summaries: &fakePublisher{}}
+}
+
+// planRun resolves a built-in suite with flags, plans and places it, and
+// creates its run under root unless run is given.
+func planRun(t *testing.T, root, suiteName string, flags suite.Overrides, run *store.Run) (*suite.Plan, []Placement, *store.Run) {
+	t.Helper()
 	s, err := suite.Builtin(suiteName)
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +165,7 @@ func newOrch(t *testing.T, root, suiteName string, flags suite.Overrides, d *fak
 			t.Fatal(err)
 		}
 	}
-	return &Orchestrator{Plan: p, Placements: pl, Run: run, Driver: d, Load: l, Summaries: &fakePublisher{}}
+	return p, pl, run
 }
 
 func countLines(t *testing.T, path string) int {
