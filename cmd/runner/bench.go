@@ -53,11 +53,11 @@ type benchFlags struct {
 	linger        time.Duration
 	pushURLs      []string
 	// raw values, parsed by parse
-	api, profile, rate, data, wl, apiKeyFile, extraBody       string
-	rampSeconds, maxSeconds, warmup, cooldown, timeout, drain float64
-	grace, maxLate, errRate, probe, idle, unreachable         float64
-	minSamples                                                int
-	headers, secretHeaders                                    []string
+	api, profile, rate, data, wl, apiKeyFile, extraBody          string
+	rampSeconds, maxSeconds, warmup, cooldown, timeout, drain    float64
+	grace, maxLate, lateShare, errRate, probe, idle, unreachable float64
+	minSamples                                                   int
+	headers, secretHeaders                                       []string
 }
 
 func newBenchCmd(e *env) *cobra.Command {
@@ -136,8 +136,9 @@ func (f *benchFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.linger, "web.linger", defaultLinger, lingerUsage)
 	addPushFlag(fs, &f.pushURLs)
 	fs.StringVar(&f.webConfig, "web.config.file", "", "exporter-toolkit web configuration (TLS, basic auth)")
-	fs.Float64Var(maxLate, "valid.max-lateness", 1, "validity: highest p99 send lateness, ms")
-	fs.IntVar(minSamples, "valid.min-samples", 1000, "validity: TTFT samples a p99 needs")
+	fs.Float64Var(&f.lateShare, "valid.max-lateness-share", 0.10, "validity: highest p99 send lateness as a share of the TTFT p50 (E2E p50 without a first token) before the client is judged the bottleneck")
+	fs.Float64Var(maxLate, "valid.max-lateness", 0, "validity: an absolute bound on the p99 send lateness as well, ms (0 = none)")
+	fs.IntVar(minSamples, "valid.min-samples", results.DefaultMinSamplesP99, "validity: samples a p99 needs (p90 a tenth, p95 a fifth, p99.9 ten times); with fewer the percentile is null")
 	fs.Float64Var(errRate, "valid.max-error-rate", 0.01, "validity: highest failed share (negative disables)")
 	fs.BoolVar(&f.failInvalid, "fail-invalid", false, "exit 3 when a benchmark is flagged invalid")
 	fs.IntVar(&f.cores, "cores", 0, "cores the server runs on, for the cores label and summary (0 = unknown)")
@@ -274,14 +275,14 @@ func (f *benchFlags) parse(getenv func(string) string) error {
 	if f.format != "json" && f.format != "csv" {
 		return usagef("--format %q: want json or csv", f.format)
 	}
-	if *maxLate <= 0 || *minSamples < 1 {
-		return usagef("--valid.max-lateness and --valid.min-samples must be positive")
+	if f.lateShare <= 0 || *maxLate < 0 || *minSamples < 1 {
+		return usagef("--valid.max-lateness-share and --valid.min-samples must be positive, --valid.max-lateness not negative")
 	}
 	maxErr := *errRate
 	if maxErr == 0 {
 		maxErr = 1e-12 // 0 would select the default; zero tolerance is "any failure"
 	}
-	c.Validity = results.Validity{MaxLatenessP99: time.Duration(*maxLate * float64(time.Millisecond)), MinSamplesP99: *minSamples, MaxErrorRate: maxErr}
+	c.Validity = results.Validity{MaxLatenessShare: f.lateShare, MaxLatenessP99: time.Duration(*maxLate * float64(time.Millisecond)), MinSamplesP99: *minSamples, MaxErrorRate: maxErr}
 	if err := loadgen.Bounds.Cores.Int(f.cores); err != nil {
 		return usagef("--%v", err)
 	}

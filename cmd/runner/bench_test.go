@@ -143,7 +143,7 @@ func TestBenchExitCodes(t *testing.T) {
 		{append(base, "--profile", "constant", "--rate", "1", "--workload", "chat", "--header", "novalue"), exitUsage, "want K=V"},
 		{append(base, "--profile", "constant", "--rate", "1", "--workload", "chat", "--format", "xml"), exitUsage, "--format"},
 		{append(base, "--profile", "constant", "--rate", "1", "--workload", "chat", "--max-requests", "2", "--warmup", "0.5"), exitUsage, "fraction of max-seconds"},
-		{append(base, "--profile", "synchronous", "--workload", "chat", "--max-requests", "2", "--fail-invalid"), exitRegression, "too few samples"},
+		{append(base, "--profile", "synchronous", "--workload", "chat", "--max-requests", "2", "--fail-invalid"), exitRegression, "benchmark synchronous is invalid"},
 		{append(base, "--profile", "synchronous", "--workload", "chat", "--max-requests", "2", "--output", "/nonexistent/dir/s.json"), exitUsage, "--output"},
 	} {
 		code, _, stderr := runCmd(tc.args, nil)

@@ -10,8 +10,12 @@ import (
 
 	"github.com/servebench/servebench/runner/compare"
 	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/results/resultstest"
 	"github.com/servebench/servebench/runner/thirdparty"
 )
+
+// fv is a figure the test expects present.
+var fv = resultstest.Must
 
 const (
 	guidellmFixture = "../../runner/thirdparty/guidellm/testdata/v0.7.3-sweep.json"
@@ -60,7 +64,7 @@ func TestImportKeepsTheSourcesNumbers(t *testing.T) {
 	if err := json.Unmarshal(src, &raw); err != nil {
 		t.Fatal(err)
 	}
-	if imported.Benchmarks[0].RequestsPerSecond != raw.Benchmarks[0].Metrics.RequestsPerSecond.Successful.Mean {
+	if fv(imported.Benchmarks[0].RequestsPerSecond) != raw.Benchmarks[0].Metrics.RequestsPerSecond.Successful.Mean {
 		t.Errorf("requests/s %v, source says %v", imported.Benchmarks[0].RequestsPerSecond, raw.Benchmarks[0].Metrics.RequestsPerSecond.Successful.Mean)
 	}
 	for _, f := range []string{"manifest.json", "source-v0.7.3-sweep.json"} {
@@ -134,7 +138,7 @@ func TestImportVLLMBenchToOutput(t *testing.T) {
 	}
 	src, _ := os.ReadFile(vllmFixture)
 	json.Unmarshal(src, &raw)
-	if s.Benchmarks[0].RequestsPerSecond != raw.RequestThroughput {
+	if fv(s.Benchmarks[0].RequestsPerSecond) != raw.RequestThroughput {
 		t.Errorf("requests/s %v, source %v", s.Benchmarks[0].RequestsPerSecond, raw.RequestThroughput)
 	}
 }

@@ -121,24 +121,13 @@ func printRunTable(w io.Writer, path string) error {
 	var rep orchestrate.Report
 	if b, err := os.ReadFile(filepath.Join(path, "suite-summary.json")); err == nil && json.Unmarshal(b, &rep) == nil {
 		if len(rep.Scaling) > 0 {
-			fmt.Fprintln(w, "\nscaling (peak output tokens/s; efficiency 1.00 = linear from the smallest core count):")
-			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "MODEL\tWORKLOAD\tCORES\tREQ/S\tOUT TOK/S\tTOK/S/CORE\tSPEEDUP\tEFFICIENCY\t")
-			for _, r := range rep.Scaling {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%.1f\t%.1f\t%.2f\t%.2f\t\n", r.Model, r.Workload, r.Cores, r.MaxRequestsPerSecond,
-					r.MaxOutputTokensPerSecond, r.OutputTokensPerSecondCore, r.Speedup, r.Efficiency)
-			}
-			tw.Flush()
+			printScaling(w, rep.Scaling)
 		}
 		if len(rep.Contention) > 0 {
-			fmt.Fprintln(w, "\ncontention (against the isolated cell):")
-			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "VARIANT\tLEVEL\tOUT TOK/S\tBASELINE\tLOSS\tTTFT P50 MS\tBASELINE\t")
-			for _, r := range rep.Contention {
-				fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.1f%%\t%.1f\t%.1f\t\n", r.Variant, r.Level, r.OutputTokensPerSecond, r.BaselineTokensPerSec,
-					r.ThroughputLoss*100, r.TTFTP50Ms, r.BaselineTTFTP50Ms)
-			}
-			tw.Flush()
+			printContention(w, rep.Contention)
+		}
+		for _, n := range rep.Notes {
+			fmt.Fprintln(w, "note:", n)
 		}
 		if len(rep.Repeatability) > 0 {
 			printRepeatability(w, rep.Repeatability)
@@ -146,6 +135,46 @@ func printRunTable(w io.Writer, path string) error {
 	}
 	printAudio(w, sums, rep.Audio)
 	return nil
+}
+
+// printScaling prints the scaling table from valid levels only (— where a
+// figure does not exist), then why a row has none or shows no speedup.
+func printScaling(w io.Writer, rows []orchestrate.ScalingRow) {
+	fmt.Fprintln(w, "\nscaling (peak output tokens/s of the valid levels; efficiency 1.00 = linear from the smallest core count with a valid level):")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "MODEL\tWORKLOAD\tCORES\tVALID LEVELS\tREQ/S\tOUT TOK/S\tTOK/S/CORE\tSPEEDUP\tEFFICIENCY\t")
+	var why []string
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d/%d\t%.2f\t%.1f\t%.1f\t%.2f\t%.2f\t\n", r.Model, r.Workload, r.Cores, r.ValidLevels, r.Levels,
+			r.MaxRequestsPerSecond, r.MaxOutputTokensPerSecond, r.OutputTokensPerSecondCore, r.Speedup, r.Efficiency)
+		if r.Invalid != "" {
+			why = append(why, fmt.Sprintf("%d cores: %s", r.Cores, r.Invalid))
+		}
+		if r.Anomaly != "" {
+			why = append(why, fmt.Sprintf("%d cores: ANOMALY: %s", r.Cores, r.Anomaly))
+		}
+	}
+	tw.Flush()
+	for _, x := range why {
+		fmt.Fprintln(w, "  "+x)
+	}
+}
+
+// printContention prints the contention table; a loss is computed only
+// between valid levels.
+func printContention(w io.Writer, rows []orchestrate.ContentionRow) {
+	fmt.Fprintln(w, "\ncontention (against the isolated cell; loss only between valid levels):")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "VARIANT\tLEVEL\tOUT TOK/S\tBASELINE\tLOSS\tTTFT P50 MS\tBASELINE\tVALID\t")
+	for _, r := range rows {
+		valid := "yes"
+		if r.Invalid != "" {
+			valid = "no: " + r.Invalid
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%s\t%.1f\t%.1f\t%s\t\n", r.Variant, r.Level, r.OutputTokensPerSecond, r.BaselineTokensPerSec,
+			r.ThroughputLoss.Scale(100).Text("%.1f%%"), r.TTFTP50Ms, r.BaselineTTFTP50Ms, valid)
+	}
+	tw.Flush()
 }
 
 // printRepeatability prints each repeated cell's run-to-run variation per

@@ -51,7 +51,7 @@ func TestStartAudio(t *testing.T) {
 			t.Errorf("%s: requests %+v audio %+v", bm.Level, bm.Requests, a)
 			continue
 		}
-		if *a.WER <= 0 || *a.WER > 0.3 || a.RTF.P50 <= 0 || *a.FilesPerHour <= 0 {
+		if *a.WER <= 0 || *a.WER > 0.3 || fv(a.RTF.P50) <= 0 || *a.FilesPerHour <= 0 {
 			t.Errorf("%s: WER %g RTF %+v files/h %g", bm.Level, *a.WER, a.RTF, *a.FilesPerHour)
 		}
 	}

@@ -62,7 +62,7 @@ func checkOffline(t *testing.T, runDir string) {
 			b := sum.Benchmarks[0]
 			o := b.Offline
 			if sum.Loadgen != orchestrate.OfflineLoadgen || o == nil || o.ElapsedSeconds <= 0 || o.OutputTokensPerSecond == nil ||
-				b.RequestsPerSecond != o.RequestsPerSecond || b.OutputTokensPerSecond <= 0 || b.DurationSeconds != o.ElapsedSeconds {
+				b.RequestsPerSecond != results.Of(o.RequestsPerSecond) || fv(b.OutputTokensPerSecond) <= 0 || b.DurationSeconds != o.ElapsedSeconds {
 				t.Errorf("%s: loadgen %s, benchmark %+v", cell, sum.Loadgen, b)
 			}
 			if _, err := os.Stat(filepath.Join(cell, "offline", "batch.json")); err != nil {

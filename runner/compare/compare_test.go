@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/servebench/servebench/runner/analysis"
+	"github.com/servebench/servebench/runner/results"
 )
 
 func load(t *testing.T, paths ...string) Side {
@@ -407,13 +409,15 @@ func TestSamplesMatchSummary(t *testing.T) {
 	s := SamplesOf(cells[0].ByLevel()[b.Level])
 	for name, c := range map[string]struct {
 		x    []float64
-		want float64
+		want results.Figure
 		n    int
 	}{
 		"ttft": {s.TTFT, b.TTFT.P99, b.TTFT.Count}, "itl": {s.ITL, b.ITL.P99, b.ITL.Count},
 		"tpot": {s.TPOT, b.TPOT.P99, b.TPOT.Count}, "e2e": {s.E2E, b.E2E.P99, b.E2E.Count},
 	} {
-		if len(c.x) != c.n || math.Abs(analysis.Quantile(c.x, 0.99)-c.want) > 1e-9 {
+		// The summary's p99 is there from 100 samples on, and then agrees.
+		got, ok := c.want.Get()
+		if len(c.x) != c.n || ok != (c.n >= results.DefaultMinSamplesP99) || ok && math.Abs(analysis.Quantile(c.x, 0.99)-got) > 1e-9 {
 			t.Errorf("%s: %d samples p99 %v, summary %d p99 %v", name, len(c.x), analysis.Quantile(c.x, 0.99), c.n, c.want)
 		}
 	}
@@ -510,5 +514,50 @@ func TestDeterministic(t *testing.T) {
 	}
 	if out[0].String() != out[1].String() {
 		t.Error("the same inputs and seed gave different reports")
+	}
+}
+
+// A figure absent on either side is not compared: the side that has it
+// shows it, the other none (null in JSON, — in the table), never a 0 or a
+// change.
+func TestAbsentFiguresAreNotCompared(t *testing.T) {
+	side := func(label string, b results.Benchmark) Side {
+		b.Level, b.Valid, b.Requests = "concurrent-8", true, results.Requests{Successful: 8}
+		return Side{Label: label, Repeats: [][]Cell{{{Key: "c", Summary: &results.Summary{Cell: "c", Model: "m", Cores: 2, Benchmarks: []results.Benchmark{b}}}}}}
+	}
+	// A: completions inside the window; B: none. B was not streamed (no ITL).
+	a := side("a", results.Benchmark{RequestsPerSecond: results.Of(1.6), OutputTokensPerSecond: results.Of(200),
+		TTFT: results.Dist{P50: results.Of(215), Count: 64}, ITL: results.Dist{P50: results.Of(60), Count: 4000}})
+	b := side("b", results.Benchmark{OutputTokensPerSecond: results.Of(180),
+		TTFT: results.Dist{P50: results.Of(230), Count: 64}})
+	rep, err := Compare([]Side{a, b}, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]MetricVerdict{}
+	for _, m := range rep.Comparisons[0].Cells[0].Levels[0].Metrics {
+		byName[m.Metric] = m
+	}
+	for _, name := range []string{"requests_per_second", "itl_p50"} {
+		m := byName[name]
+		if m.Verdict != Untested || !strings.Contains(m.Note, "b: absent") || !math.IsNaN(m.Change) || !math.IsNaN(m.B) || math.IsNaN(m.A) {
+			t.Errorf("%s: %+v, want not tested, A shown, B and the change absent", name, m)
+		}
+	}
+	var text, js bytes.Buffer
+	if err := WriteText(&text, rep); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteJSON(&js, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`requests_per_second\s+1\.6 req/s\s+—`).MatchString(text.String()) {
+		t.Errorf("text:\n%s", text.String())
+	}
+	if strings.Contains(js.String(), `"b": 0,`) || !strings.Contains(js.String(), `"b": null`) {
+		t.Errorf("json:\n%s", js.String())
+	}
+	if rep.Regressions != 0 {
+		t.Errorf("%d regressions from absent figures", rep.Regressions)
 	}
 }

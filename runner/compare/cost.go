@@ -1,6 +1,8 @@
 package compare
 
 import (
+	"math"
+
 	"github.com/servebench/servebench/runner/analysis"
 	"github.com/servebench/servebench/runner/results"
 )
@@ -15,7 +17,7 @@ type Cost struct {
 }
 
 // CostOf computes the cost view; nil when the cores are unknown or nothing
-// was produced.
+// was produced (the throughput absent on a run).
 func CostOf(cores int, outputTokensPerSecond, coreHourPrice float64) *Cost {
 	if cores <= 0 || outputTokensPerSecond <= 0 {
 		return nil
@@ -34,6 +36,9 @@ func costOf(rs []run, price float64) *Cost {
 	if len(rs) == 0 {
 		return nil
 	}
-	v := values(rs, func(b results.Benchmark) float64 { return b.OutputTokensPerSecond })
-	return CostOf(rs[0].cores, analysis.Mean(v), price)
+	v := values(rs, func(b results.Benchmark) float64 { return b.OutputTokensPerSecond.Or(math.NaN()) })
+	if m := analysis.Mean(v); !math.IsNaN(m) {
+		return CostOf(rs[0].cores, m, price)
+	}
+	return nil
 }

@@ -67,19 +67,16 @@ type crossMetric struct {
 	get        func(results.Benchmark) (float64, bool)
 }
 
-func dist(d func(results.Benchmark) results.Dist, p func(results.Dist) float64) func(results.Benchmark) (float64, bool) {
-	return func(b results.Benchmark) (float64, bool) {
-		x := d(b)
-		return p(x), x.Count > 0 || p(x) != 0
-	}
+func dist(d func(results.Benchmark) results.Dist, p func(results.Dist) results.Figure) func(results.Benchmark) (float64, bool) {
+	return func(b results.Benchmark) (float64, bool) { return p(d(b)).Get() }
 }
 
-func p50(d results.Dist) float64 { return d.P50 }
-func p99(d results.Dist) float64 { return d.P99 }
+func p50(d results.Dist) results.Figure { return d.P50 }
+func p99(d results.Dist) results.Figure { return d.P99 }
 
 var crossMetrics = []crossMetric{
-	{"requests_per_second", "req/s", func(b results.Benchmark) (float64, bool) { return b.RequestsPerSecond, true }},
-	{"output_tokens_per_second", "tok/s", func(b results.Benchmark) (float64, bool) { return b.OutputTokensPerSecond, true }},
+	{"requests_per_second", "req/s", func(b results.Benchmark) (float64, bool) { return b.RequestsPerSecond.Get() }},
+	{"output_tokens_per_second", "tok/s", func(b results.Benchmark) (float64, bool) { return b.OutputTokensPerSecond.Get() }},
 	{"ttft_p50", "ms", dist(func(b results.Benchmark) results.Dist { return b.TTFT }, p50)},
 	{"ttft_p99", "ms", dist(func(b results.Benchmark) results.Dist { return b.TTFT }, p99)},
 	{"ttft_from_send_p50", "ms", dist(func(b results.Benchmark) results.Dist { return b.TTFTFromSend }, p50)},

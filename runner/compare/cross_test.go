@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/servebench/servebench/runner/results"
 )
 
 func TestCross(t *testing.T) {
@@ -32,7 +34,7 @@ func TestCross(t *testing.T) {
 			ttft = &tables[0].Rows[i]
 		}
 	}
-	if ttft == nil || ttft.Spread == nil || *ttft.Values[0] != cells[0].Summary.Benchmarks[0].TTFT.P50 {
+	if ttft == nil || ttft.Spread == nil || results.Of(*ttft.Values[0]) != cells[0].Summary.Benchmarks[0].TTFT.P50 {
 		t.Fatalf("ttft row %+v", ttft)
 	}
 	want := (maxOf(ttft.Values) - minOf(ttft.Values)) / minOf(ttft.Values)

@@ -60,9 +60,10 @@ type metric struct {
 
 func percentile(name string, get func(results.Benchmark) results.Dist, q float64, primary bool,
 	samples func(*Samples) []float64, clusters func(*Samples) [][]float64) metric {
-	val := func(b results.Benchmark) float64 { return get(b).P50 }
+	// An absent figure is NaN here, which runValues refuses.
+	val := func(b results.Benchmark) float64 { return get(b).P50.Or(math.NaN()) }
 	if q == 0.99 {
-		val = func(b results.Benchmark) float64 { return get(b).P99 }
+		val = func(b results.Benchmark) float64 { return get(b).P99.Or(math.NaN()) }
 	}
 	return metric{name: name, unit: "ms", better: "lower", primary: primary, value: val, q: q,
 		count: func(b results.Benchmark) int { return get(b).Count }, samples: samples, clusters: clusters, window: -1}
@@ -81,9 +82,9 @@ func itlC(s *Samples) [][]float64 { return s.ITLByRequest }
 
 // runMetrics are the figures judged per level, in report order.
 var runMetrics = []metric{
-	{name: "requests_per_second", unit: "req/s", better: "higher", primary: true, value: func(b results.Benchmark) float64 { return b.RequestsPerSecond }, window: 0},
-	{name: "output_tokens_per_second", unit: "tok/s", better: "higher", primary: true, value: func(b results.Benchmark) float64 { return b.OutputTokensPerSecond }, window: 1},
-	{name: "total_tokens_per_second", unit: "tok/s", better: "higher", primary: true, value: func(b results.Benchmark) float64 { return b.TotalTokensPerSecond }, window: 2},
+	{name: "requests_per_second", unit: "req/s", better: "higher", primary: true, value: func(b results.Benchmark) float64 { return b.RequestsPerSecond.Or(math.NaN()) }, window: 0},
+	{name: "output_tokens_per_second", unit: "tok/s", better: "higher", primary: true, value: func(b results.Benchmark) float64 { return b.OutputTokensPerSecond.Or(math.NaN()) }, window: 1},
+	{name: "total_tokens_per_second", unit: "tok/s", better: "higher", primary: true, value: func(b results.Benchmark) float64 { return b.TotalTokensPerSecond.Or(math.NaN()) }, window: 2},
 	percentile("ttft_p50", ttftOf, 0.5, true, ttftS, nil),
 	percentile("ttft_p99", ttftOf, 0.99, false, ttftS, nil),
 	percentile("itl_p50", itlOf, 0.5, true, itlS, itlC),
@@ -197,9 +198,17 @@ func (j *judging) runMetric(m metric) MetricVerdict {
 	va, why := runValues(j.ra, m)
 	vb, whyB := runValues(j.rb, m)
 	if va == nil || vb == nil {
-		mv.Verdict, mv.Note = Untested, cmp.Or(why, whyB)
-		if va == nil && vb == nil {
+		// An absent figure is not compared: the side that has it shows
+		// it, the other shows none (null, —), never 0.
+		mv.A, mv.B = math.NaN(), math.NaN()
+		mv.Verdict = Untested
+		switch {
+		case va == nil && vb == nil:
 			mv.Note = "not measured"
+		case va == nil:
+			mv.B, mv.Note = geomean(vb), "a: "+why+": not compared"
+		default:
+			mv.A, mv.Note = geomean(va), "b: "+whyB+": not compared"
 		}
 		return mv
 	}

@@ -94,7 +94,7 @@ func TestE2EScalingDocker(t *testing.T) {
 		readJSON(t, filepath.Join(cells[0], "summary.json"), &sum)
 		for _, b := range sum.Benchmarks {
 			if b.Level == "throughput-64" {
-				peak[cores] = b.OutputTokensPerSecond
+				peak[cores] = b.OutputTokensPerSecond.Or(0)
 				if b.Requests.Successful == 0 || b.Requests.Failed != 0 {
 					t.Errorf("%d cores: throughput level requests %+v", cores, b.Requests)
 				}

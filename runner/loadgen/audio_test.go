@@ -46,12 +46,12 @@ func TestTranscriptionsAgainstSimulator(t *testing.T) {
 		if a.Scored != b.Requests.Successful || a.WER == nil || *a.WER <= 0 || *a.WER > 0.25 || *a.CER <= 0 || *a.CER > *a.WER {
 			t.Errorf("stream %v: scored %d of %d, WER %v CER %v", stream, a.Scored, b.Requests.Successful, a.WER, a.CER)
 		}
-		if a.RTF.Count != b.Requests.Successful || a.RTF.P50 <= 0 || a.RTF.P50 > 1 {
+		if a.RTF.Count != b.Requests.Successful || fv(a.RTF.P50) <= 0 || fv(a.RTF.P50) > 1 {
 			t.Errorf("stream %v: RTF %+v", stream, a.RTF)
 		}
 		// audio-h/h is audio seconds over window seconds; files/h the
 		// completions in the window per hour.
-		if want := a.AudioSeconds / b.DurationSeconds; math.Abs(*a.AudioHoursPerHour-want) > 1e-9 || math.Abs(*a.FilesPerHour-b.RequestsPerSecond*3600) > 1e-6 {
+		if want := a.AudioSeconds / b.DurationSeconds; math.Abs(*a.AudioHoursPerHour-want) > 1e-9 || math.Abs(*a.FilesPerHour-fv(b.RequestsPerSecond)*3600) > 1e-6 {
 			t.Errorf("stream %v: audio-h/h %g (want %g), files/h %g (requests/s %g)", stream, *a.AudioHoursPerHour, want, *a.FilesPerHour, b.RequestsPerSecond)
 		}
 		for _, r := range col.all {

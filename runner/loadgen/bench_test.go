@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -144,11 +145,11 @@ func BenchmarkConstant2000(b *testing.B) {
 			b.Fatal(err)
 		}
 		bm := sum.Benchmarks[0]
-		ratio := bm.AchievedRate / bm.ScheduledRate
+		ratio := results.Ratio(bm.AchievedRate, bm.ScheduledRate).Or(math.NaN())
 		b.ReportMetric(100*ratio, "achieved-%")
-		b.ReportMetric(bm.SendLateness.P50, "lateness-p50-ms")
-		b.ReportMetric(bm.SendLateness.P99, "lateness-p99-ms")
-		b.ReportMetric(bm.LoadgenCPUPercent, "loadgen-cpu-%")
+		b.ReportMetric(bm.SendLateness.P50.Or(math.NaN()), "lateness-p50-ms")
+		b.ReportMetric(bm.SendLateness.P99.Or(math.NaN()), "lateness-p99-ms")
+		b.ReportMetric(bm.LoadgenCPUPercent.Or(math.NaN()), "loadgen-cpu-%")
 		b.Logf("figure constant-2000: achieved %.1f of %.1f req/s (%.2f%%), lateness p50 %.3f ms p99 %.3f ms max %.1f ms, %d ok %d failed, loadgen CPU %.0f%% of a core, valid %v %q",
 			bm.AchievedRate, bm.ScheduledRate, 100*ratio, bm.SendLateness.P50, bm.SendLateness.P99, bm.SendLateness.Max,
 			bm.Requests.Successful, bm.Requests.Failed, bm.LoadgenCPUPercent, bm.Valid, bm.InvalidReasons)
@@ -171,8 +172,8 @@ func BenchmarkSleeperAlone(b *testing.B) {
 		}
 		sl.close()
 		d := results.NewDist(late)
-		b.ReportMetric(d.P99, "lateness-p99-ms")
-		b.ReportMetric(d.Max, "lateness-max-ms")
+		b.ReportMetric(d.P99.Or(math.NaN()), "lateness-p99-ms")
+		b.ReportMetric(d.Max.Or(math.NaN()), "lateness-max-ms")
 		over := 0
 		for _, v := range late {
 			if v > 1 {
@@ -255,11 +256,11 @@ func truthRun(b *testing.B, url string, items []workload.Item, streams int) {
 		}
 		te, ge, g, tg := results.NewDist(ttftErr), results.NewDist(gapErr), results.NewDist(gaps), results.NewDist(serverGaps)
 		bm := sum.Benchmarks[0]
-		b.ReportMetric(te.P50, "ttft-err-p50-ms")
-		b.ReportMetric(te.P99, "ttft-err-p99-ms")
-		b.ReportMetric(bm.ITL.P50, "itl-p50-ms")
-		b.ReportMetric(tg.P50, "server-itl-p50-ms")
-		b.ReportMetric(ge.P99, "itl-err-p99-ms")
+		b.ReportMetric(te.P50.Or(math.NaN()), "ttft-err-p50-ms")
+		b.ReportMetric(te.P99.Or(math.NaN()), "ttft-err-p99-ms")
+		b.ReportMetric(bm.ITL.P50.Or(math.NaN()), "itl-p50-ms")
+		b.ReportMetric(tg.P50.Or(math.NaN()), "server-itl-p50-ms")
+		b.ReportMetric(ge.P99.Or(math.NaN()), "itl-err-p99-ms")
 		sort.Float64s(ttftErr)
 		b.Logf("figure truth-%d: %d requests matched; TTFT error vs the server's log p50 %.3f ms p99 %.3f ms max %.1f ms; ITL p50 %.3f ms (summary %.3f ms, server's log %.3f ms), per-gap error p50 %.3f p99 %.3f ms; TTFT from send p50 %.1f ms (the server scheduled 50); %.0f chunks/s; loadgen CPU %.0f%%",
 			streams, len(ttftErr), te.P50, te.P99, te.Max, g.P50, bm.ITL.P50, tg.P50, ge.P50, ge.P99, bm.TTFTFromSend.P50,

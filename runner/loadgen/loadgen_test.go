@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/servebench/servebench/internal/netstamp/netstamptest"
 	"math"
 	"net/http"
 	"runtime"
@@ -16,10 +15,15 @@ import (
 
 	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/internal/netstamp/netstamptest"
 	"github.com/servebench/servebench/runner/pacer"
 	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/results/resultstest"
 	"github.com/servebench/servebench/runner/workload"
 )
+
+// fv is a figure the test expects present.
+var fv = resultstest.Must
 
 func (c *countingRecorder) Benchmark(l measure.BenchmarkLabels) measure.BenchmarkRecorder {
 	c.benchmarks.Add(1)
@@ -105,7 +109,7 @@ func TestOpenLoopTiming(t *testing.T) {
 	if phases[measure.PhaseWarmup] != 8 || phases[measure.PhaseCooldown]+b.Missed != 8 {
 		t.Fatalf("phases %v", phases)
 	}
-	if b.TTFT.P50 < 30 || b.TTFT.P50 > 80 || b.ITL.P50 < 3 || b.ITL.P50 > 15 || b.ITL.Count != 24*4 {
+	if fv(b.TTFT.P50) < 30 || fv(b.TTFT.P50) > 80 || fv(b.ITL.P50) < 3 || fv(b.ITL.P50) > 15 || b.ITL.Count != 24*4 {
 		t.Fatalf("ttft %+v itl %+v", b.TTFT, b.ITL)
 	}
 	// Achieved counts actual sends inside the window (by send time), so a
@@ -122,10 +126,10 @@ func TestOpenLoopTiming(t *testing.T) {
 			inWindow++
 		}
 	}
-	if b.TTFTFromSend.P50 > b.TTFT.P50 || math.Abs(b.AchievedRate-float64(inWindow)/0.6) > 1e-9 || math.Abs(b.ScheduledRate-40) > 0.01 {
+	if fv(b.TTFTFromSend.P50) > fv(b.TTFT.P50) || math.Abs(fv(b.AchievedRate)-float64(inWindow)/0.6) > 1e-9 || math.Abs(fv(b.ScheduledRate)-40) > 0.01 {
 		t.Fatalf("ttft from send %v, achieved %v scheduled %v", b.TTFTFromSend.P50, b.AchievedRate, b.ScheduledRate)
 	}
-	if b.DurationSeconds != 0.6 || b.LoadgenCPUSeconds <= 0 {
+	if b.DurationSeconds != 0.6 || fv(b.LoadgenCPUSeconds) <= 0 {
 		t.Fatalf("duration %v cpu %v", b.DurationSeconds, b.LoadgenCPUSeconds)
 	}
 	// On Linux chunks are timed by the kernel's receive timestamps.
@@ -152,12 +156,12 @@ func TestClosedLoop(t *testing.T) {
 		t.Fatalf("%d benchmarks, %d results, calibration %q", len(sum.Benchmarks), len(col.all), sum.PromptCalibration)
 	}
 	for _, b := range sum.Benchmarks {
-		if b.Requests.Successful != 24 || b.SendLateness.P99 > 5 || b.ScheduledRate != 0 {
+		if b.Requests.Successful != 24 || fv(b.SendLateness.P99) > 5 || b.ScheduledRate.Present() {
 			t.Fatalf("%s: %+v lateness %+v", b.Level, b.Requests, b.SendLateness)
 		}
 	}
 	// Four streams finish the same work faster than one.
-	if one, four := sum.Benchmarks[0].RequestsPerSecond, sum.Benchmarks[1].RequestsPerSecond; four < 1.5*one {
+	if one, four := fv(sum.Benchmarks[0].RequestsPerSecond), fv(sum.Benchmarks[1].RequestsPerSecond); four < 1.5*one {
 		t.Fatalf("concurrent-4 %v req/s vs concurrent-1 %v", four, one)
 	}
 }
@@ -201,7 +205,7 @@ func TestFailuresAreData(t *testing.T) {
 	if b.TTFT.Count != 8 || b.E2E.Count != 8 || b.SendLateness.Count != 20 || b.Valid || !strings.Contains(strings.Join(b.InvalidReasons, ";"), "error rate 60.00%") {
 		t.Fatalf("ttft %d e2e %d valid %v %v", b.TTFT.Count, b.E2E.Count, b.Valid, b.InvalidReasons)
 	}
-	if b.SuccessRatio != 0.4 {
+	if fv(b.SuccessRatio) != 0.4 {
 		t.Fatalf("success ratio %v", b.SuccessRatio)
 	}
 
@@ -299,7 +303,7 @@ func TestSweep(t *testing.T) {
 	}
 	// Rates from the tokens inside the windows: every request asks for
 	// exactly 5.
-	sync, thr := sum.Benchmarks[0].OutputTokensPerSecond/5, sum.Benchmarks[1].OutputTokensPerSecond/5
+	sync, thr := fv(sum.Benchmarks[0].OutputTokensPerSecond)/5, fv(sum.Benchmarks[1].OutputTokensPerSecond)/5
 	if r := sum.Benchmarks[2].TargetRate; math.Abs(r-(sync+(thr-sync)/2)) > 1e-9 {
 		t.Fatalf("first swept rate %v between %v and %v", r, sync, thr)
 	}
@@ -405,7 +409,7 @@ func TestNonStreamedAndEmbeddings(t *testing.T) {
 	b := sum.Benchmarks[0]
 	// TTFT = E2E: the answer is one piece; no gaps, no TPOT.
 	if b.Requests.Successful != 3 || b.TokenSource != "usage" || b.ITL.Count != 0 || b.TPOT.Count != 0 ||
-		b.TTFT.Count != 3 || b.TTFT.P50 != b.E2E.P50 || b.TTFT.P50 < 28 {
+		b.TTFT.Count != 3 || fv(b.TTFT.P50) != fv(b.E2E.P50) || fv(b.TTFT.P50) < 28 {
 		t.Fatalf("non-streamed: %+v", b)
 	}
 
@@ -418,7 +422,7 @@ func TestNonStreamedAndEmbeddings(t *testing.T) {
 		t.Fatal(err)
 	}
 	b = sum.Benchmarks[0]
-	if b.Requests.Successful != 3 || b.TTFT.Count != 3 || b.TTFT.P50 != b.E2E.P50 || col.all[0].PromptTokens != 32 || col.all[0].OutputTokens != 0 {
+	if b.Requests.Successful != 3 || b.TTFT.Count != 3 || fv(b.TTFT.P50) != fv(b.E2E.P50) || col.all[0].PromptTokens != 32 || col.all[0].OutputTokens != 0 {
 		t.Fatalf("embeddings: %+v %+v", b, col.all[0])
 	}
 }
@@ -491,7 +495,7 @@ func TestLateReaderTimesArrival(t *testing.T) {
 		if b.Requests.Successful != 3 {
 			t.Fatalf("stamped=%v: requests %+v", stamped, b.Requests)
 		}
-		ttft, itl := b.TTFTFromSend.P50, b.ITL.P50
+		ttft, itl := fv(b.TTFTFromSend.P50), fv(b.ITL.P50)
 		if stamped && (b.ChunkClock != "kernel" || ttft < 29 || ttft > 40 || itl < 55 || itl > 65) {
 			t.Fatalf("with timestamps: clock %q, TTFT %.1f ms (server: 30), ITL %.1f ms (server: 60)", b.ChunkClock, ttft, itl)
 		}

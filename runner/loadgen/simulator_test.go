@@ -60,7 +60,7 @@ func TestAgainstSimulator(t *testing.T) {
 			if other := b.Requests.Failed - b.Errors[contract.ErrHTTP5xx] - b.Errors[contract.ErrStreamBroken] - b.Errors[contract.ErrMalformedChunk]; other != 0 {
 				t.Errorf("unexpected error kinds %v", b.Errors)
 			}
-			if b.Requests.Successful < 40 || b.TTFT.P50 <= 0 || b.ITL.P50 <= 0 {
+			if b.Requests.Successful < 40 || fv(b.TTFT.P50) <= 0 || fv(b.ITL.P50) <= 0 {
 				t.Fatalf("requests %+v ttft %+v itl %+v", b.Requests, b.TTFT, b.ITL)
 			}
 		})

@@ -36,8 +36,9 @@ type levelOutput struct{ ok, tokens int }
 //
 // With none of these it returns 0 and says why.
 func MaxRate(b results.Benchmark, exact, mean float64) (float64, string) {
-	tok := b.OutputTokensPerSecond
-	done := b.RequestsPerSecond
+	// An absent rate is 0 here: nothing of it arrived inside the window.
+	tok := b.OutputTokensPerSecond.Or(0)
+	done := b.RequestsPerSecond.Or(0)
 	switch {
 	case exact > 0 && tok > 0:
 		return tok / exact, fmt.Sprintf("%.4g output tok/s inside the window of %s over %.4g tokens per request", tok, b.Level, exact)

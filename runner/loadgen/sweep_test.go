@@ -31,7 +31,7 @@ func TestMaxRate(t *testing.T) {
 		{"tokens, no length to divide by", 0, 640, 0, 0, 0, "cannot be turned into a request rate"},
 		{"nothing inside the window", 0, 0, 32, 0, 0, "no request completed and no output token arrived inside its 10s window"},
 	} {
-		b.RequestsPerSecond, b.OutputTokensPerSecond = tc.rps, tc.tok
+		b.RequestsPerSecond, b.OutputTokensPerSecond = results.OfIf(tc.rps, tc.rps > 0), results.OfIf(tc.tok, tc.tok > 0)
 		got, from := MaxRate(b, tc.exact, tc.mean)
 		if math.Abs(got-tc.want) > 1e-9 || !strings.Contains(from, tc.from) {
 			t.Errorf("%s: %v %q, want %v %q", tc.name, got, from, tc.want, tc.from)
@@ -51,11 +51,11 @@ func sweepRunner(capacity float64, undecided ...float64) (*runner, *[]string) {
 		b := results.Benchmark{Profile: string(s.Kind), Level: s.Level(), TargetRate: s.Target(), DurationSeconds: 10}
 		switch s.Kind {
 		case pacer.Synchronous:
-			b.RequestsPerSecond = 10
+			b.RequestsPerSecond = results.Of(10)
 		case pacer.Throughput:
-			b.RequestsPerSecond = 50
+			b.RequestsPerSecond = results.Of(50)
 		default:
-			b.RequestsPerSecond = math.Min(s.Rate, capacity)
+			b.RequestsPerSecond = results.Of(math.Min(s.Rate, capacity))
 			ev := &saturation.Evidence{State: saturation.Steady, Window: &saturation.Window{OfferedRate: s.Rate, ServedRate: math.Min(s.Rate, capacity)}}
 			if s.Rate > capacity {
 				ev.State = saturation.Saturated
@@ -141,7 +141,7 @@ func TestSweepUpToTheMaximum(t *testing.T) {
 // ErrNoMaxRate, and no level is built on a guess.
 func TestSweepWithoutMaximumFails(t *testing.T) {
 	r, ran := sweepRunner(1000)
-	onThroughput(r, func(b *results.Benchmark) { b.RequestsPerSecond = 0 })
+	onThroughput(r, func(b *results.Benchmark) { b.RequestsPerSecond = results.Figure{} })
 	sum, err := r.sweep(context.Background(), &results.Summary{})
 	if !errors.Is(err, ErrNoMaxRate) || !strings.Contains(err.Error(), "throughput-64: no request completed and no output token arrived inside its 10s window") {
 		t.Fatalf("err %v", err)
@@ -153,7 +153,7 @@ func TestSweepWithoutMaximumFails(t *testing.T) {
 
 func TestSweepNothingToSweep(t *testing.T) {
 	r, ran := sweepRunner(1000)
-	onThroughput(r, func(b *results.Benchmark) { b.RequestsPerSecond = 9 })
+	onThroughput(r, func(b *results.Benchmark) { b.RequestsPerSecond = results.Of(9) })
 	sum, err := r.sweep(context.Background(), &results.Summary{})
 	if err != nil || len(*ran) != 2 || sum.Saturation.Rate != 9 || !strings.Contains(sum.Saturation.Reason, "nothing to sweep") {
 		t.Fatalf("err %v ran %v saturation %+v", err, *ran, sum.Saturation)
@@ -169,9 +169,9 @@ func TestSweepTrustsLengthsItSaw(t *testing.T) {
 	base := r.runLevel
 	r.runLevel = func(ctx context.Context, s pacer.Spec) results.Benchmark {
 		b := base(ctx, s)
-		b.OutputTokensPerSecond = b.RequestsPerSecond * 20
+		b.OutputTokensPerSecond = b.RequestsPerSecond.Scale(20)
 		if s.Kind == pacer.Throughput {
-			b.OutputTokensPerSecond = 2000 // 40 req/s of 50 tokens
+			b.OutputTokensPerSecond = results.Of(2000) // 40 req/s of 50 tokens
 			r.sink(&measure.Result{Outcome: contract.OutcomeSuccess, Phase: measure.PhaseMeasure, OutputTokens: 50})
 		}
 		return b

@@ -57,16 +57,19 @@ func audioReport(p *suite.Plan, sums []*results.Summary) []AudioRow {
 				row.AudioHoursPerHour, row.FilesPerHour, row.BestLevel = a.AudioHoursPerHour, a.FilesPerHour, b.Level
 			}
 			streams, closed := concurrency(b)
-			if !closed || !p95Usable(b) || b.E2E.P95/1000 > target {
+			e2e95, ok := b.E2E.P95.Get()
+			if !closed || !p95Usable(b) || !ok || e2e95/1000 > target {
 				continue
 			}
 			if row.MaxConcurrency == nil || streams > *row.MaxConcurrency {
-				p95 := b.E2E.P95 / 1000
+				p95 := e2e95 / 1000
 				row.MaxConcurrency, row.Level, row.E2EP95Seconds = &streams, b.Level, &p95
 				row.RTFP50, row.RTFP95 = nil, nil
-				if a.RTF.Count > 0 {
-					p50, p95r := a.RTF.P50, a.RTF.P95
-					row.RTFP50, row.RTFP95 = &p50, &p95r
+				if v, ok := a.RTF.P50.Get(); ok {
+					row.RTFP50 = &v
+				}
+				if v, ok := a.RTF.P95.Get(); ok {
+					row.RTFP95 = &v
 				}
 			}
 		}

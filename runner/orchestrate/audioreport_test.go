@@ -16,8 +16,8 @@ func ptr(v float64) *float64 { return &v }
 func TestAudioReport(t *testing.T) {
 	lvl := func(profile, name string, streams, p95ms float64, n int, reasons []string, words, edits int, hours float64) results.Benchmark {
 		return results.Benchmark{Profile: profile, Level: name, TargetRate: streams, Valid: len(reasons) == 0, InvalidReasons: reasons,
-			E2E: results.Dist{P95: p95ms, Count: n},
-			Audio: &results.AudioFigures{RTF: results.Dist{P50: p95ms / 5000, P95: p95ms / 4000, Count: n}, AudioHoursPerHour: ptr(hours),
+			E2E: results.Dist{P95: results.Of(p95ms), Count: n},
+			Audio: &results.AudioFigures{RTF: results.Dist{P50: results.Of(p95ms / 5000), P95: results.Of(p95ms / 4000), Count: n}, AudioHoursPerHour: ptr(hours),
 				FilesPerHour: ptr(hours * 900), Scored: n, WordEdits: edits, Words: words, CharEdits: edits, Chars: 5 * words}}
 	}
 	few := []string{"too few samples: 150 TTFT samples, p99 needs 1000"}

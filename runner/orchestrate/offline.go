@@ -220,12 +220,12 @@ func parseThroughput(path string, output []byte) (results.Benchmark, error) {
 			off.OutputTokens = &v
 		}
 	}
-	b := results.Benchmark{Profile: "offline", DurationSeconds: *j.Elapsed, AchievedRate: *j.RequestsPerSecond,
-		Requests: results.Requests{Successful: *j.NumRequests}, RequestsPerSecond: *j.RequestsPerSecond,
-		TotalTokensPerSecond: *j.TokensPerSecond, Valid: true, InvalidReasons: []string{}, SuccessRatio: 1, Offline: off,
+	b := results.Benchmark{Profile: "offline", DurationSeconds: *j.Elapsed, AchievedRate: results.Of(*j.RequestsPerSecond),
+		Requests: results.Requests{Successful: *j.NumRequests}, RequestsPerSecond: results.Of(*j.RequestsPerSecond),
+		TotalTokensPerSecond: results.Of(*j.TokensPerSecond), Valid: true, InvalidReasons: []string{}, SuccessRatio: results.Of(1), Offline: off,
 		Notes: []string{"offline batch (vllm bench throughput): every prompt at once, no per-request latency"}}
 	if off.OutputTokensPerSecond != nil {
-		b.OutputTokensPerSecond = *off.OutputTokensPerSecond
+		b.OutputTokensPerSecond = results.Of(*off.OutputTokensPerSecond)
 	} else {
 		b.Notes = append(b.Notes, "output tokens/s: the tool printed no output rate; output_tokens_per_second is not measured (see offline)")
 	}

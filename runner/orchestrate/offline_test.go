@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/servebench/servebench/runner/results"
 )
 
 // vllm bench throughput's JSON gives the rates; its result lines the
@@ -19,12 +21,12 @@ func TestParseThroughput(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := b.Offline
-	if b.RequestsPerSecond != 5 || b.TotalTokensPerSecond != 1500 || b.OutputTokensPerSecond != 500 || b.Requests.Successful != 100 ||
+	if b.RequestsPerSecond != results.Of(5) || b.TotalTokensPerSecond != results.Of(1500) || b.OutputTokensPerSecond != results.Of(500) || b.Requests.Successful != 100 ||
 		*o.PromptTokens != 20000 || *o.OutputTokens != 10000 || *o.TotalTokens != 30000 || b.DurationSeconds != 20 || !b.Valid {
 		t.Errorf("benchmark %+v offline %+v", b, o)
 	}
 	b, err = parseThroughput(p, []byte("Throughput: 5.00 requests/s, 1500.00 tokens/s\n"))
-	if err != nil || b.Offline.OutputTokensPerSecond != nil || b.Offline.PromptTokens != nil || !strings.Contains(strings.Join(b.Notes, " "), "printed no output rate") {
+	if err != nil || b.Offline.OutputTokensPerSecond != nil || b.OutputTokensPerSecond.Present() || b.Offline.PromptTokens != nil || !strings.Contains(strings.Join(b.Notes, " "), "printed no output rate") {
 		t.Errorf("older output: %+v %v", b, err)
 	}
 	os.WriteFile(p, []byte(`{"elapsed_time": 20.0}`), 0o644)

@@ -700,13 +700,26 @@ func SummaryOf(runID string, l measure.BenchmarkLabels, b results.Benchmark, fin
 	if total > 0 {
 		ratio = float64(b.Requests.Successful) / float64(total)
 	}
+	// The recorder leaves a NaN gauge or quantile out of the exposition,
+	// and a distribution without samples out entirely: an absent figure is
+	// no series, never a 0.
+	nan := func(f results.Figure) float64 {
+		if v, ok := f.Get(); ok {
+			return v
+		}
+		return math.NaN()
+	}
 	q := func(d results.Dist) recorder.Quantiles {
-		return recorder.Quantiles{P50: d.P50 / 1000, P95: d.P95 / 1000, P99: d.P99 / 1000, Mean: d.Mean / 1000, Count: uint64(max(d.Count, 0))}
+		if d.Empty() {
+			return recorder.Quantiles{P50: math.NaN(), P95: math.NaN(), P99: math.NaN(), Mean: math.NaN()}
+		}
+		ms := func(f results.Figure) float64 { return nan(f) / 1000 }
+		return recorder.Quantiles{P50: ms(d.P50), P95: ms(d.P95), P99: ms(d.P99), Mean: nan(d.Mean) / 1000, Count: uint64(max(d.Count, 0))}
 	}
 	return recorder.BenchmarkSummary{
 		RunID: runID, Labels: l, Finished: finished,
-		TargetRate: b.TargetRate, TargetUnit: targetUnit(b.Profile), AchievedRate: b.AchievedRate, RequestsPerSecond: b.RequestsPerSecond,
-		OutputTokensPerSecond: b.OutputTokensPerSecond, TotalTokensPerSecond: b.TotalTokensPerSecond,
+		TargetRate: b.TargetRate, TargetUnit: targetUnit(b.Profile), AchievedRate: nan(b.AchievedRate), RequestsPerSecond: nan(b.RequestsPerSecond),
+		OutputTokensPerSecond: nan(b.OutputTokensPerSecond), TotalTokensPerSecond: nan(b.TotalTokensPerSecond),
 		DurationSeconds: b.DurationSeconds, SuccessRatio: ratio, Valid: b.Valid,
 		TTFT: q(b.TTFT), ITL: q(b.ITL), TPOT: q(b.TPOT), E2E: q(b.E2E),
 	}
@@ -730,12 +743,12 @@ func targetUnit(profile string) contract.TargetUnit {
 // engines under 64 streams), its output tokens per second over the
 // workload's output length, the request rate those tokens amount to.
 func maxRateOf(b results.Benchmark, c suite.Cell) (float64, string) {
-	if b.RequestsPerSecond > 0 {
-		return b.RequestsPerSecond, fmt.Sprintf("successful req/s at %s", b.Level)
+	if rps, ok := b.RequestsPerSecond.Get(); ok && rps > 0 {
+		return rps, fmt.Sprintf("successful req/s at %s", b.Level)
 	}
 	out := suite.Workloads[c.Workload].OutputTokens
-	if b.OutputTokensPerSecond > 0 && out > 0 {
-		return b.OutputTokensPerSecond / float64(out), fmt.Sprintf("output tok/s at %s over %d tokens per request (no request completed inside the window)", b.Level, out)
+	if tps, ok := b.OutputTokensPerSecond.Get(); ok && tps > 0 && out > 0 {
+		return tps / float64(out), fmt.Sprintf("output tok/s at %s over %d tokens per request (no request completed inside the window)", b.Level, out)
 	}
 	return 0, ""
 }

@@ -113,8 +113,8 @@ func (f *fakeLoad) Run(ctx context.Context, r LoadRequest, rec measure.Recorder)
 	cores := float64(max(r.Cell.Cores, 1))
 	tput := 10 * cores * (1 - 0.1*(cores-1)) // 1 core: 10, 2 cores: 18 req/s
 	return results.Benchmark{Profile: r.Level.Profile, Level: r.Level.Name, TargetRate: r.Target,
-		RequestsPerSecond: tput, OutputTokensPerSecond: tput * 10, AchievedRate: tput, Valid: true,
-		Requests: results.Requests{Successful: 10}, TTFT: results.Dist{P50: 100}}, nil
+		RequestsPerSecond: results.Of(tput), OutputTokensPerSecond: results.Of(tput * 10), AchievedRate: results.Of(tput), Valid: true,
+		Requests: results.Requests{Successful: 10}, TTFT: results.Dist{P50: results.Of(100)}}, nil
 }
 
 type fakePublisher struct {
@@ -221,7 +221,7 @@ func TestExecuteScaling(t *testing.T) {
 	}
 	var rep Report
 	readJSONFile(t, filepath.Join(o.Run.Dir, "suite-summary.json"), &rep)
-	if len(rep.Scaling) != 2 || rep.Scaling[1].Speedup != 1.8 || rep.Scaling[1].Efficiency != 0.9 || rep.Scaling[1].OutputTokensPerSecondCore != 90 {
+	if len(rep.Scaling) != 2 || rep.Scaling[1].Speedup != results.Of(1.8) || rep.Scaling[1].Efficiency != results.Of(0.9) || rep.Scaling[1].OutputTokensPerSecondCore != results.Of(90) {
 		t.Errorf("scaling report: %+v", rep.Scaling)
 	}
 	if pub := o.Summaries.(*fakePublisher); len(pub.got) != 10 || pub.got[0].Labels.Level != "throughput-64" || pub.got[0].TTFT.P50 != 0.1 || pub.got[0].Labels.Cores != "1" {
@@ -337,7 +337,7 @@ func TestReportContention(t *testing.T) {
 	var sums []*results.Summary
 	for i, c := range p.Cells {
 		sums = append(sums, &results.Summary{Cell: c.ID, Cores: c.Cores, Benchmarks: []results.Benchmark{
-			{Level: "concurrent-4", OutputTokensPerSecond: 100 - float64(i)*10, TTFT: results.Dist{P50: 100 + float64(i)*50}},
+			{Level: "concurrent-4", Valid: true, OutputTokensPerSecond: results.Of(100 - float64(i)*10), TTFT: results.Dist{P50: results.Of(100 + float64(i)*50)}},
 		}})
 	}
 	rep := BuildReport(p, sums)
@@ -345,7 +345,7 @@ func TestReportContention(t *testing.T) {
 		t.Fatalf("contention rows: %+v", rep.Contention)
 	}
 	r := rep.Contention[0]
-	if r.Variant != "cpu-neighbour" || r.ThroughputLoss < 0.0999 || r.ThroughputLoss > 0.1001 || r.TTFTIncrease != 0.5 {
+	if r.Variant != "cpu-neighbour" || fv(r.ThroughputLoss) < 0.0999 || fv(r.ThroughputLoss) > 0.1001 || r.TTFTIncrease != results.Of(0.5) {
 		t.Errorf("row: %+v", r)
 	}
 	if rep.Scaling != nil {
@@ -366,10 +366,10 @@ func readJSONFile(t *testing.T, path string, v any) {
 
 func TestMaxRateOf(t *testing.T) {
 	cell := suite.Cell{Workload: "chat_lite"}
-	if r, _ := maxRateOf(results.Benchmark{RequestsPerSecond: 3, OutputTokensPerSecond: 999}, cell); r != 3 {
+	if r, _ := maxRateOf(results.Benchmark{RequestsPerSecond: results.Of(3), OutputTokensPerSecond: results.Of(999)}, cell); r != 3 {
 		t.Errorf("completed requests first: %g", r)
 	}
-	r, why := maxRateOf(results.Benchmark{Level: "throughput-64", OutputTokensPerSecond: 256}, cell)
+	r, why := maxRateOf(results.Benchmark{Level: "throughput-64", OutputTokensPerSecond: results.Of(256)}, cell)
 	if r != 2 || !strings.Contains(why, "over 128 tokens per request") {
 		t.Errorf("token fallback: %g %q", r, why)
 	}
@@ -398,10 +398,10 @@ func TestScalingReportEmbeddings(t *testing.T) {
 	p := planFor(t, "embedding", suite.Overrides{Cores: []int{1, 2}})
 	p.Config.Suite.Reports = append(p.Config.Suite.Reports, "scaling")
 	rep := BuildReport(p, []*results.Summary{
-		{Cell: p.Cells[0].ID, Cores: 1, Benchmarks: []results.Benchmark{{RequestsPerSecond: 100}}},
-		{Cell: p.Cells[1].ID, Cores: 2, Benchmarks: []results.Benchmark{{RequestsPerSecond: 150}}},
+		{Cell: p.Cells[0].ID, Cores: 1, Benchmarks: []results.Benchmark{{Valid: true, RequestsPerSecond: results.Of(100)}}},
+		{Cell: p.Cells[1].ID, Cores: 2, Benchmarks: []results.Benchmark{{Valid: true, RequestsPerSecond: results.Of(150)}}},
 	})
-	if len(rep.Scaling) != 2 || rep.Scaling[1].Speedup != 1.5 || rep.Scaling[1].Efficiency != 0.75 {
+	if len(rep.Scaling) != 2 || rep.Scaling[1].Speedup != results.Of(1.5) || rep.Scaling[1].Efficiency != results.Of(0.75) {
 		t.Errorf("embedding scaling: %+v", rep.Scaling)
 	}
 }

@@ -1,6 +1,8 @@
 package orchestrate
 
 import (
+	"fmt"
+
 	"github.com/servebench/servebench/runner/analysis"
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/suite"
@@ -10,23 +12,19 @@ import (
 // grades.
 type RepeatMetric struct {
 	Name string
-	Get  func(results.Benchmark) float64
-	// Dist, for a percentile, is its distribution: a metric whose
-	// distribution has no sample in any repetition is absent (an offline
-	// batch has no per-request latency), not graded.
-	Dist func(results.Benchmark) results.Dist
+	Get  func(results.Benchmark) results.Figure
 }
 
 // RepeatMetrics are the graded figures, in the order tables show them.
 var RepeatMetrics = []RepeatMetric{
-	{"requests_per_second", func(b results.Benchmark) float64 { return b.RequestsPerSecond }, nil},
-	{"output_tokens_per_second", func(b results.Benchmark) float64 { return b.OutputTokensPerSecond }, nil},
-	{"ttft_p50_ms", func(b results.Benchmark) float64 { return b.TTFT.P50 }, ttftDist},
-	{"ttft_p99_ms", func(b results.Benchmark) float64 { return b.TTFT.P99 }, ttftDist},
-	{"itl_p50_ms", func(b results.Benchmark) float64 { return b.ITL.P50 }, func(b results.Benchmark) results.Dist { return b.ITL }},
-	{"tpot_p50_ms", func(b results.Benchmark) float64 { return b.TPOT.P50 }, func(b results.Benchmark) results.Dist { return b.TPOT }},
-	{"e2e_p50_ms", func(b results.Benchmark) float64 { return b.E2E.P50 }, e2eDist},
-	{"e2e_p99_ms", func(b results.Benchmark) float64 { return b.E2E.P99 }, e2eDist},
+	{"requests_per_second", func(b results.Benchmark) results.Figure { return b.RequestsPerSecond }},
+	{"output_tokens_per_second", func(b results.Benchmark) results.Figure { return b.OutputTokensPerSecond }},
+	{"ttft_p50_ms", func(b results.Benchmark) results.Figure { return b.TTFT.P50 }},
+	{"ttft_p99_ms", func(b results.Benchmark) results.Figure { return b.TTFT.P99 }},
+	{"itl_p50_ms", func(b results.Benchmark) results.Figure { return b.ITL.P50 }},
+	{"tpot_p50_ms", func(b results.Benchmark) results.Figure { return b.TPOT.P50 }},
+	{"e2e_p50_ms", func(b results.Benchmark) results.Figure { return b.E2E.P50 }},
+	{"e2e_p99_ms", func(b results.Benchmark) results.Figure { return b.E2E.P99 }},
 }
 
 func ttftDist(b results.Benchmark) results.Dist { return b.TTFT }
@@ -83,12 +81,19 @@ func repeatability(sums []*results.Summary, cells map[string]suite.Cell) []Repea
 		bs := byKey[k]
 		row := RepeatRow{Cell: k.cell, Level: k.level, Runs: len(bs), Metrics: map[string]analysis.Spread{}, Worst: analysis.GradeExcellent}
 		for _, m := range RepeatMetrics {
-			if m.Dist != nil && !sampled(bs, m.Dist) {
-				continue
+			// A figure absent from a repetition has no spread to grade:
+			// grading the others would pass off a subset as the whole.
+			v := make([]float64, 0, len(bs))
+			for _, b := range bs {
+				if x, ok := m.Get(b).Get(); ok {
+					v = append(v, x)
+				}
 			}
-			v := make([]float64, len(bs))
-			for i, b := range bs {
-				v[i] = m.Get(b)
+			if len(v) < len(bs) {
+				if len(v) > 0 {
+					row.Warnings = append(row.Warnings, fmt.Sprintf("%s absent in %d of %d repetitions: not graded", m.Name, len(bs)-len(v), len(bs)))
+				}
+				continue
 			}
 			sp := analysis.Repeatability(v)
 			row.Metrics[m.Name] = sp

@@ -26,9 +26,9 @@ func TestReportRepeatability(t *testing.T) {
 	// CV 33% (poor); 600 TTFT samples suffice for p99, 50 E2E samples do not.
 	var sums []*results.Summary
 	for i, c := range p.Cells {
-		b := results.Benchmark{Level: "concurrent-1", RequestsPerSecond: 99 + float64(i), OutputTokensPerSecond: 1000,
-			TTFT: results.Dist{P50: 100 + 50*float64(i), P99: 300, Count: 600}, E2E: results.Dist{P50: 1, P99: 2, Count: 50 + i},
-			ITL: results.Dist{P50: 5}, TPOT: results.Dist{P50: 5}}
+		b := results.Benchmark{Level: "concurrent-1", RequestsPerSecond: results.Of(99 + float64(i)), OutputTokensPerSecond: results.Of(1000),
+			TTFT: results.Dist{P50: results.Of(100 + 50*float64(i)), P99: results.Of(300), Count: 600}, E2E: results.Dist{P50: results.Of(1), P99: results.Of(2), Count: 50 + i},
+			ITL: results.Dist{P50: results.Of(5)}, TPOT: results.Dist{P50: results.Of(5)}}
 		sums = append(sums, &results.Summary{Cell: c.ID, Benchmarks: []results.Benchmark{b}})
 	}
 	rep := BuildReport(p, sums)

@@ -2,15 +2,21 @@ package orchestrate
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/suite"
 )
 
 // Report is suite-summary.json: the cross-cell figures a suite reports.
+// Cross-cell figures come from valid levels only: an invalid level is
+// counted and its reasons kept, never averaged into a speedup or a loss. A
+// figure that cannot be computed is null (results.Figure), and the row says
+// why.
 type Report struct {
 	SchemaVersion int             `json:"schema_version"`
 	Suite         string          `json:"suite"`
@@ -23,53 +29,83 @@ type Report struct {
 	Repeatability []RepeatRow `json:"repeatability,omitempty"`
 	// Audio is the speech-to-text report (suites listing "audio").
 	Audio []AudioRow `json:"audio,omitempty"`
+	// Notes say what the tables could not show, e.g. a model × workload
+	// without a single valid level.
+	Notes []string `json:"notes,omitempty"`
 }
 
-// CellHeadline is one cell's best figures over its levels.
+// ReportSchemaVersion is the version of suite-summary.json: 2 writes
+// absent figures as null and takes cross-cell figures from valid levels.
+const ReportSchemaVersion = 2
+
+// CellHeadline is one cell's best figures over its valid levels.
 type CellHeadline struct {
-	Cell                      string  `json:"cell"`
-	Cores                     int     `json:"cores"`
-	Levels                    int     `json:"levels"`
-	MaxRequestsPerSecond      float64 `json:"max_requests_per_second"`
-	MaxOutputTokensPerSecond  float64 `json:"max_output_tokens_per_second"`
-	MaxRate                   float64 `json:"max_rate,omitempty"` // saturation rate found by a finds_max level
-	AllValid                  bool    `json:"all_valid"`
-	OutputTokensPerSecondCore float64 `json:"output_tokens_per_second_per_core,omitempty"`
+	Cell                      string         `json:"cell"`
+	Cores                     int            `json:"cores"`
+	Levels                    int            `json:"levels"`
+	ValidLevels               int            `json:"valid_levels"`
+	MaxRequestsPerSecond      results.Figure `json:"max_requests_per_second"`
+	MaxOutputTokensPerSecond  results.Figure `json:"max_output_tokens_per_second"`
+	MaxRate                   float64        `json:"max_rate,omitempty"` // saturation rate found by a finds_max level
+	AllValid                  bool           `json:"all_valid"`
+	OutputTokensPerSecondCore results.Figure `json:"output_tokens_per_second_per_core,omitzero"`
+	// InvalidReasons are the invalid levels' reasons, each prefixed with
+	// its level.
+	InvalidReasons []string `json:"invalid_reasons,omitempty"`
 }
 
-// ScalingRow is one core count of one model × workload.
+// ScalingRow is one core count of one model × workload. Its throughput is
+// the best of the cell's valid levels; speedup and efficiency are against
+// the smallest core count that has one (BaseCores). An efficiency above
+// linear is not a result: it leaves both null and says so in Anomaly.
 type ScalingRow struct {
-	Model                     string  `json:"model"`
-	Workload                  string  `json:"workload"`
-	Cores                     int     `json:"cores"`
-	MaxRequestsPerSecond      float64 `json:"max_requests_per_second"`
-	MaxOutputTokensPerSecond  float64 `json:"max_output_tokens_per_second"`
-	OutputTokensPerSecondCore float64 `json:"output_tokens_per_second_per_core"`
-	Speedup                   float64 `json:"speedup"`    // throughput over the smallest core count's
-	Efficiency                float64 `json:"efficiency"` // speedup over the core ratio: 1 = linear
+	Model                     string         `json:"model"`
+	Workload                  string         `json:"workload"`
+	Cores                     int            `json:"cores"`
+	Levels                    int            `json:"levels"`
+	ValidLevels               int            `json:"valid_levels"`
+	MaxRequestsPerSecond      results.Figure `json:"max_requests_per_second"`
+	MaxOutputTokensPerSecond  results.Figure `json:"max_output_tokens_per_second"`
+	OutputTokensPerSecondCore results.Figure `json:"output_tokens_per_second_per_core"`
+	BaseCores                 int            `json:"base_cores,omitempty"`
+	Speedup                   results.Figure `json:"speedup"`    // throughput over the base core count's
+	Efficiency                results.Figure `json:"efficiency"` // speedup over the core ratio: 1 = linear
+	// Anomaly explains a speedup left null because it is not believable
+	// (above linear), with the raw figures.
+	Anomaly string `json:"anomaly,omitempty"`
+	// Invalid explains a row without valid throughput: no valid level,
+	// with the levels' reasons.
+	Invalid string `json:"invalid,omitempty"`
 }
 
 // ContentionRow compares one level of a contention variant with the same
-// level run isolated.
+// level run isolated. The loss and increase are computed only when both
+// levels are valid; Invalid says which was not.
 type ContentionRow struct {
-	Model                 string  `json:"model"`
-	Workload              string  `json:"workload"`
-	Cores                 int     `json:"cores"`
-	Variant               string  `json:"variant"`
-	Level                 string  `json:"level"`
-	OutputTokensPerSecond float64 `json:"output_tokens_per_second"`
-	BaselineTokensPerSec  float64 `json:"baseline_output_tokens_per_second"`
-	ThroughputLoss        float64 `json:"throughput_loss"` // 1 - variant/baseline; negative = a gain
-	TTFTP50Ms             float64 `json:"ttft_p50_ms"`
-	BaselineTTFTP50Ms     float64 `json:"baseline_ttft_p50_ms"`
-	TTFTIncrease          float64 `json:"ttft_p50_increase"` // variant/baseline - 1
+	Model                 string         `json:"model"`
+	Workload              string         `json:"workload"`
+	Cores                 int            `json:"cores"`
+	Variant               string         `json:"variant"`
+	Level                 string         `json:"level"`
+	OutputTokensPerSecond results.Figure `json:"output_tokens_per_second"`
+	BaselineTokensPerSec  results.Figure `json:"baseline_output_tokens_per_second"`
+	ThroughputLoss        results.Figure `json:"throughput_loss"` // 1 - variant/baseline; negative = a gain
+	TTFTP50Ms             results.Figure `json:"ttft_p50_ms"`
+	BaselineTTFTP50Ms     results.Figure `json:"baseline_ttft_p50_ms"`
+	TTFTIncrease          results.Figure `json:"ttft_p50_increase"` // variant/baseline - 1
+	Invalid               string         `json:"invalid,omitempty"`
 }
+
+// superlinear is how far above linear an efficiency may be before it is an
+// anomaly rather than a result: a few percent is run-to-run noise (or a
+// cache effect), 8.5 is a broken level.
+const superlinear = 1.10
 
 // BuildReport computes the suite summary from the cells' summaries (cells
 // that did not run are absent). Scaling rows appear when the suite reports
 // "scaling", contention rows when it reports "contention".
 func BuildReport(p *suite.Plan, sums []*results.Summary) Report {
-	rep := Report{SchemaVersion: 1, Suite: p.Config.Suite.Name, Cells: []CellHeadline{}}
+	rep := Report{SchemaVersion: ReportSchemaVersion, Suite: p.Config.Suite.Name, Cells: []CellHeadline{}}
 	cells := map[string]suite.Cell{}
 	for _, c := range p.Cells {
 		cells[c.ID] = c
@@ -86,7 +122,9 @@ func BuildReport(p *suite.Plan, sums []*results.Summary) Report {
 		reports[r] = true
 	}
 	if reports["scaling"] {
-		rep.Scaling = scaling(sums, cells)
+		var notes []string
+		rep.Scaling, notes = scaling(sums, cells)
+		rep.Notes = append(rep.Notes, notes...)
 	}
 	if reports["contention"] {
 		rep.Contention = contention(sums, cells)
@@ -101,20 +139,32 @@ func BuildReport(p *suite.Plan, sums []*results.Summary) Report {
 func headline(s *results.Summary) CellHeadline {
 	h := CellHeadline{Cell: s.Cell, Cores: s.Cores, Levels: len(s.Benchmarks), AllValid: len(s.Benchmarks) > 0}
 	for _, b := range s.Benchmarks {
-		h.MaxRequestsPerSecond = max(h.MaxRequestsPerSecond, b.RequestsPerSecond)
-		h.MaxOutputTokensPerSecond = max(h.MaxOutputTokensPerSecond, b.OutputTokensPerSecond)
 		h.AllValid = h.AllValid && b.Valid
+		if !b.Valid {
+			h.InvalidReasons = append(h.InvalidReasons, b.Level+": "+reasonsOf(b))
+			continue
+		}
+		h.ValidLevels++
+		h.MaxRequestsPerSecond = results.MaxOf(h.MaxRequestsPerSecond, b.RequestsPerSecond)
+		h.MaxOutputTokensPerSecond = results.MaxOf(h.MaxOutputTokensPerSecond, b.OutputTokensPerSecond)
 	}
 	if s.Saturation != nil {
 		h.MaxRate = s.Saturation.Rate
 	}
 	if s.Cores > 0 {
-		h.OutputTokensPerSecondCore = h.MaxOutputTokensPerSecond / float64(s.Cores)
+		h.OutputTokensPerSecondCore = h.MaxOutputTokensPerSecond.Scale(1 / float64(s.Cores))
 	}
 	return h
 }
 
-func scaling(sums []*results.Summary, cells map[string]suite.Cell) []ScalingRow {
+func reasonsOf(b results.Benchmark) string {
+	if len(b.InvalidReasons) == 0 {
+		return "invalid"
+	}
+	return strings.Join(b.InvalidReasons, "; ")
+}
+
+func scaling(sums []*results.Summary, cells map[string]suite.Cell) ([]ScalingRow, []string) {
 	type key struct{ model, workload, phase, variant string }
 	groups := map[key][]ScalingRow{}
 	var order []key
@@ -128,31 +178,61 @@ func scaling(sums []*results.Summary, cells map[string]suite.Cell) []ScalingRow 
 		if _, seen := groups[k]; !seen {
 			order = append(order, k)
 		}
-		groups[k] = append(groups[k], ScalingRow{Model: c.Model, Workload: c.Workload, Cores: s.Cores,
+		row := ScalingRow{Model: c.Model, Workload: c.Workload, Cores: s.Cores, Levels: h.Levels, ValidLevels: h.ValidLevels,
 			MaxRequestsPerSecond: h.MaxRequestsPerSecond, MaxOutputTokensPerSecond: h.MaxOutputTokensPerSecond,
-			OutputTokensPerSecondCore: h.OutputTokensPerSecondCore})
+			OutputTokensPerSecondCore: h.OutputTokensPerSecondCore}
+		if h.ValidLevels == 0 {
+			row.Invalid = fmt.Sprintf("no valid level of %d: %s", h.Levels, strings.Join(h.InvalidReasons, " | "))
+		}
+		groups[k] = append(groups[k], row)
 	}
 	var out []ScalingRow
+	var notes []string
 	for _, k := range order {
 		rows := groups[k]
 		sort.Slice(rows, func(i, j int) bool { return rows[i].Cores < rows[j].Cores })
-		base := rows[0]
+		// Output tokens are the measure of generation; embeddings have
+		// none, so their requests are. The base is the smallest core count
+		// with that figure from a valid level.
+		measure := func(r ScalingRow) results.Figure { return r.MaxOutputTokensPerSecond }
+		base := -1
+		for i, r := range rows {
+			if measure(r).Present() {
+				base = i
+				break
+			}
+		}
+		if base < 0 {
+			measure = func(r ScalingRow) results.Figure { return r.MaxRequestsPerSecond }
+			for i, r := range rows {
+				if measure(r).Present() {
+					base = i
+					break
+				}
+			}
+		}
+		if base < 0 {
+			notes = append(notes, fmt.Sprintf("scaling %s %s: no core count has a valid level, so there is no speedup to report", k.model, k.workload))
+		}
 		for i := range rows {
-			// Output tokens are the measure of generation; embeddings have
-			// none, so their requests are.
-			switch {
-			case base.MaxOutputTokensPerSecond > 0:
-				rows[i].Speedup = rows[i].MaxOutputTokensPerSecond / base.MaxOutputTokensPerSecond
-			case base.MaxRequestsPerSecond > 0:
-				rows[i].Speedup = rows[i].MaxRequestsPerSecond / base.MaxRequestsPerSecond
-			default:
+			if base < 0 || !measure(rows[i]).Present() {
 				continue
 			}
-			rows[i].Efficiency = rows[i].Speedup / (float64(rows[i].Cores) / float64(base.Cores))
+			b := rows[base]
+			rows[i].BaseCores = b.Cores
+			speedup := results.Ratio(measure(rows[i]), measure(b))
+			eff := speedup.Scale(float64(b.Cores) / float64(rows[i].Cores))
+			if e, ok := eff.Get(); ok && e > superlinear {
+				sp, _ := speedup.Get()
+				rows[i].Anomaly = fmt.Sprintf("speedup %.2f on %.3g× the cores is efficiency %.2f, above linear: an anomaly, not a result (check the levels at %d and %d cores)",
+					sp, float64(rows[i].Cores)/float64(b.Cores), e, b.Cores, rows[i].Cores)
+				continue
+			}
+			rows[i].Speedup, rows[i].Efficiency = speedup, eff
 		}
 		out = append(out, rows...)
 	}
-	return out
+	return out, notes
 }
 
 func contention(sums []*results.Summary, cells map[string]suite.Cell) []ContentionRow {
@@ -184,11 +264,22 @@ func contention(sums []*results.Summary, cells map[string]suite.Cell) []Contenti
 				row := ContentionRow{Model: c.Model, Workload: c.Workload, Cores: c.Cores, Variant: c.Variant, Level: b.Level,
 					OutputTokensPerSecond: b.OutputTokensPerSecond, BaselineTokensPerSec: bb.OutputTokensPerSecond,
 					TTFTP50Ms: b.TTFT.P50, BaselineTTFTP50Ms: bb.TTFT.P50}
-				if bb.OutputTokensPerSecond > 0 {
-					row.ThroughputLoss = 1 - b.OutputTokensPerSecond/bb.OutputTokensPerSecond
+				var bad []string
+				if !b.Valid {
+					bad = append(bad, c.Variant+" invalid: "+reasonsOf(b))
 				}
-				if bb.TTFT.P50 > 0 {
-					row.TTFTIncrease = b.TTFT.P50/bb.TTFT.P50 - 1
+				if !bb.Valid {
+					bad = append(bad, "isolated invalid: "+reasonsOf(bb))
+				}
+				if len(bad) > 0 {
+					row.Invalid = strings.Join(bad, "; ")
+				} else {
+					if r, ok := results.Ratio(b.OutputTokensPerSecond, bb.OutputTokensPerSecond).Get(); ok {
+						row.ThroughputLoss = results.Of(1 - r)
+					}
+					if r, ok := results.Ratio(b.TTFT.P50, bb.TTFT.P50).Get(); ok {
+						row.TTFTIncrease = results.Of(r - 1)
+					}
 				}
 				out = append(out, row)
 			}

@@ -55,14 +55,13 @@ func ParseObjective(s string) (Objective, error) {
 }
 
 // value returns the objective's figure of b in milliseconds; ok is false
-// when the distribution is empty (the figure is absent).
+// when the figure is absent (an empty distribution, too few samples).
 func (o Objective) value(b results.Benchmark) (float64, bool) {
 	name, pct, _ := strings.Cut(o.Metric, "_")
 	d := map[string]results.Dist{"ttft": b.TTFT, "itl": b.ITL, "tpot": b.TPOT, "e2e": b.E2E}[name]
-	if d.Count == 0 {
-		return 0, false
-	}
-	return map[string]float64{"p50": d.P50, "p90": d.P90, "p95": d.P95, "p99": d.P99, "p999": d.P999}[pct], true
+	// A percentile withheld for too few samples is absent like an empty
+	// distribution's.
+	return map[string]results.Figure{"p50": d.P50, "p90": d.P90, "p95": d.P95, "p99": d.P99, "p999": d.P999}[pct].Get()
 }
 
 // Orders a Result can be ranked by.
@@ -251,7 +250,7 @@ func best(k config, cells []compare.Cell, o Options) (Row, []string) {
 				misses = append(misses, fmt.Sprintf("%s %s ms > %s at %s", obj.Metric, strconv.FormatFloat(v, 'g', 4, 64), obj.Max, l.name))
 			}
 		}
-		tput, _ := median(l.runs, func(b results.Benchmark) (float64, bool) { return b.OutputTokensPerSecond, b.OutputTokensPerSecond > 0 })
+		tput, _ := median(l.runs, func(b results.Benchmark) (float64, bool) { return b.OutputTokensPerSecond.Get() })
 		if meets && tput > bestTput {
 			bestTput = tput
 			row.Level, row.Figures = l.name, figs

@@ -177,7 +177,8 @@ func slug(s string) string {
 func cellName(c compare.Cell) string { return cmp.Or(c.Key, c.Summary.Cell, c.Path) }
 
 // scaling draws peak throughput and tokens/s per core against cores, one
-// series per model/workload/load generator with at least two core counts.
+// series per model/workload/load generator with at least two core counts
+// that have a valid level: invalid levels and absent figures draw no point.
 func scaling(cells []compare.Cell, add func(string, string, func(string) string), missing *[]Missing) {
 	type key struct{ model, workload, loadgen string }
 	peak := map[key]map[int]float64{}
@@ -187,11 +188,15 @@ func scaling(cells []compare.Cell, add func(string, string, func(string) string)
 			continue
 		}
 		k := key{s.Model, s.Workload, s.Loadgen}
-		if peak[k] == nil {
-			peak[k] = map[int]float64{}
-		}
 		for _, b := range s.Benchmarks {
-			peak[k][s.Cores] = math.Max(peak[k][s.Cores], b.OutputTokensPerSecond)
+			v, ok := b.OutputTokensPerSecond.Get()
+			if !ok || !b.Valid {
+				continue
+			}
+			if peak[k] == nil {
+				peak[k] = map[int]float64{}
+			}
+			peak[k][s.Cores] = math.Max(peak[k][s.Cores], v)
 		}
 	}
 	var keys []key
@@ -201,7 +206,7 @@ func scaling(cells []compare.Cell, add func(string, string, func(string) string)
 		}
 	}
 	if len(keys) == 0 {
-		*missing = append(*missing, Missing{"Throughput against cores", "needs cells of one model and workload at two or more core counts"})
+		*missing = append(*missing, Missing{"Throughput against cores", "needs cells of one model and workload with valid levels at two or more core counts"})
 		return
 	}
 	slices.SortFunc(keys, func(a, b key) int {
@@ -237,7 +242,8 @@ func scaling(cells []compare.Cell, add func(string, string, func(string) string)
 }
 
 // sweeps draws latency against achieved throughput for cells with two or
-// more levels: p50 solid, p99 dashed.
+// more levels: p50 solid, p99 dashed. A level whose throughput or
+// percentile is absent draws no point.
 func sweeps(cells []compare.Cell, add func(string, string, func(string) string), missing *[]Missing) {
 	for _, m := range []struct {
 		name string
@@ -250,18 +256,32 @@ func sweeps(cells []compare.Cell, add func(string, string, func(string) string),
 				continue
 			}
 			col := colour(len(ch.Series) / 2)
-			slices.SortFunc(bs, func(a, b results.Benchmark) int { return cmp.Compare(a.RequestsPerSecond, b.RequestsPerSecond) })
-			var x, p50, p99 []float64
+			slices.SortFunc(bs, func(a, b results.Benchmark) int {
+				return cmp.Compare(a.RequestsPerSecond.Or(math.Inf(1)), b.RequestsPerSecond.Or(math.Inf(1)))
+			})
+			var x50, p50, x99, p99 []float64
 			for _, b := range bs {
-				x = append(x, b.RequestsPerSecond)
-				p50 = append(p50, m.dist(b).P50)
-				p99 = append(p99, m.dist(b).P99)
+				x, ok := b.RequestsPerSecond.Get()
+				if !ok {
+					continue
+				}
+				if v, ok := m.dist(b).P50.Get(); ok {
+					x50, p50 = append(x50, x), append(p50, v)
+				}
+				if v, ok := m.dist(b).P99.Get(); ok {
+					x99, p99 = append(x99, x), append(p99, v)
+				}
 			}
-			ch.Series = append(ch.Series, Series{Name: cellName(c) + " p50", X: x, Y: p50, Marker: true, Colour: col},
-				Series{Name: cellName(c) + " p99", X: x, Y: p99, Marker: true, Dashed: true, Colour: col})
+			if len(x50) < 2 {
+				continue
+			}
+			ch.Series = append(ch.Series, Series{Name: cellName(c) + " p50", X: x50, Y: p50, Marker: true, Colour: col})
+			if len(x99) > 0 {
+				ch.Series = append(ch.Series, Series{Name: cellName(c) + " p99", X: x99, Y: p99, Marker: true, Dashed: true, Colour: col})
+			}
 		}
 		if len(ch.Series) == 0 {
-			*missing = append(*missing, Missing{ch.Title, "needs a cell with two or more load levels (a sweep)"})
+			*missing = append(*missing, Missing{ch.Title, "needs a cell with two or more load levels (a sweep) that have the figures"})
 			continue
 		}
 		add(SecSweep, ch.Title, ch.SVG)
@@ -304,9 +324,7 @@ func latencies(cells []compare.Cell, cdfs bool, add func(string, string, func(st
 					x = slices.Clone(m.samples(ls))
 					slices.Sort(x)
 					x, y = cdf(x)
-				} else if d := m.dist(b); d.Count > 0 || d.P50 > 0 {
-					x = []float64{d.P50, d.P90, d.P95, d.P99, d.P999, d.Max}
-					y = []float64{0.5, 0.9, 0.95, 0.99, 0.999, 1}
+				} else if x, y = percentilePoints(m.dist(b)); x != nil {
 					fromPercentiles = true
 				}
 				if len(x) == 0 {
@@ -349,8 +367,12 @@ func latencies(cells []compare.Cell, cdfs bool, add func(string, string, func(st
 						g = cellName(c) + " " + b.Level
 					}
 					d := m.dist(b)
+					if d.Empty() {
+						continue
+					}
 					ch.Groups = append(ch.Groups, g)
-					ch.Values = append(ch.Values, []float64{d.P50, d.P95, d.P99})
+					// NaN draws no bar (BarChart): an absent percentile.
+					ch.Values = append(ch.Values, []float64{d.P50.Or(math.NaN()), d.P95.Or(math.NaN()), d.P99.Or(math.NaN())})
 				}
 			}
 			if len(ch.Groups) > 0 {
@@ -358,6 +380,21 @@ func latencies(cells []compare.Cell, cdfs bool, add func(string, string, func(st
 			}
 		}
 	}
+}
+
+// percentilePoints are a summary's percentiles as CDF points (value,
+// fraction), the maximum at 1; an absent percentile draws no point, and an
+// empty distribution none at all (nil).
+func percentilePoints(d results.Dist) (x, y []float64) {
+	for _, p := range []struct {
+		f results.Figure
+		q float64
+	}{{d.P50, 0.5}, {d.P90, 0.9}, {d.P95, 0.95}, {d.P99, 0.99}, {d.P999, 0.999}, {d.Max, 1}} {
+		if v, ok := p.f.Get(); ok {
+			x, y = append(x, v), append(y, p.q)
+		}
+	}
+	return x, y
 }
 
 // cdf turns sorted samples into CDF points, thinned to at most 400.
@@ -415,15 +452,15 @@ func table(c compare.Cell, price float64) (Table, []string) {
 		if !b.Valid {
 			valid = "NO: " + strings.Join(b.InvalidReasons, "; ")
 		}
-		perCore, cost := "-", "-"
-		if cv := compare.CostOf(s.Cores, b.OutputTokensPerSecond, price); cv != nil {
+		perCore, cost := results.Dash, results.Dash
+		if cv := compare.CostOf(s.Cores, b.OutputTokensPerSecond.Or(0), price); cv != nil {
 			perCore = num(cv.OutputTokensPerCore)
 			if cv.PricePerMillionOutputs > 0 {
 				cost = fmt.Sprintf("%.4g", cv.PricePerMillionOutputs)
 			}
 		}
-		row := []string{b.Level, num(b.TargetRate), num(b.AchievedRate), num(b.RequestsPerSecond), num(b.OutputTokensPerSecond), perCore,
-			num(b.TTFT.P50), num(b.TTFT.P99), num(b.ITL.P50), num(b.E2E.P99), succ, valid}
+		row := []string{b.Level, num(b.TargetRate), fig(b.AchievedRate), fig(b.RequestsPerSecond), fig(b.OutputTokensPerSecond), perCore,
+			fig(b.TTFT.P50), fig(b.TTFT.P99), fig(b.ITL.P50), fig(b.E2E.P99), succ, valid}
 		if price > 0 {
 			row = append(row, cost)
 		}
@@ -444,9 +481,13 @@ func coresText(n int) string {
 	return strconv.Itoa(n)
 }
 
-func num(v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return "-"
+func num(v float64) string { return fig(results.Of(v)) }
+
+// fig prints a figure to four significant digits, or results.Dash when absent.
+func fig(f results.Figure) string {
+	v, ok := f.Get()
+	if !ok {
+		return results.Dash
 	}
 	return strconv.FormatFloat(v, 'g', 4, 64)
 }
@@ -454,14 +495,14 @@ func num(v float64) string {
 // repeatMetrics are the figures whose run-to-run spread is graded.
 var repeatMetrics = []struct {
 	name string
-	get  func(results.Benchmark) float64
+	get  func(results.Benchmark) results.Figure
 }{
-	{"requests/s", func(b results.Benchmark) float64 { return b.RequestsPerSecond }},
-	{"output tok/s", func(b results.Benchmark) float64 { return b.OutputTokensPerSecond }},
-	{"TTFT p50", func(b results.Benchmark) float64 { return b.TTFT.P50 }},
-	{"TTFT p99", func(b results.Benchmark) float64 { return b.TTFT.P99 }},
-	{"ITL p50", func(b results.Benchmark) float64 { return b.ITL.P50 }},
-	{"E2E p50", func(b results.Benchmark) float64 { return b.E2E.P50 }},
+	{"requests/s", func(b results.Benchmark) results.Figure { return b.RequestsPerSecond }},
+	{"output tok/s", func(b results.Benchmark) results.Figure { return b.OutputTokensPerSecond }},
+	{"TTFT p50", func(b results.Benchmark) results.Figure { return b.TTFT.P50 }},
+	{"TTFT p99", func(b results.Benchmark) results.Figure { return b.TTFT.P99 }},
+	{"ITL p50", func(b results.Benchmark) results.Figure { return b.ITL.P50 }},
+	{"E2E p50", func(b results.Benchmark) results.Figure { return b.E2E.P50 }},
 }
 
 // repeatability grades the spread of cells measured more than once: cells of
@@ -501,9 +542,16 @@ func repeatability(cells []compare.Cell) []Table {
 				continue
 			}
 			for _, m := range repeatMetrics {
-				v := make([]float64, len(bs))
-				for i, b := range bs {
-					v[i] = m.get(b)
+				// A figure absent from a run is not graded over the others.
+				v := make([]float64, 0, len(bs))
+				for _, b := range bs {
+					if x, ok := m.get(b).Get(); ok {
+						v = append(v, x)
+					}
+				}
+				if len(v) < len(bs) {
+					t.Rows = append(t.Rows, []string{lv, m.name, strconv.Itoa(len(bs)), results.Dash, results.Dash, fmt.Sprintf("absent in %d of %d runs", len(bs)-len(v), len(bs))})
+					continue
 				}
 				sp := analysis.Repeatability(v)
 				cv := "-"

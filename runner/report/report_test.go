@@ -18,6 +18,7 @@ import (
 	"github.com/servebench/servebench/runner/analysis"
 	"github.com/servebench/servebench/runner/compare"
 	"github.com/servebench/servebench/runner/compare/comparetest"
+	"github.com/servebench/servebench/runner/results"
 )
 
 // scalingRun writes a run of three cells (4, 8, 16 cores), each a sweep of
@@ -218,7 +219,7 @@ func TestRepeatabilityAcrossRuns(t *testing.T) {
 	}
 	var rps []float64
 	for _, c := range cells {
-		rps = append(rps, c.Summary.Benchmarks[0].RequestsPerSecond)
+		rps = append(rps, c.Summary.Benchmarks[0].RequestsPerSecond.Or(0))
 	}
 	row := r.Repeatability[0].Rows[0]
 	sp := analysis.Repeatability(rps)
@@ -374,5 +375,48 @@ func TestVersusNotComparable(t *testing.T) {
 	var buf bytes.Buffer
 	if err := r.WriteHTML(&buf); err != nil || !strings.Contains(buf.String(), "Not compared: ") {
 		t.Errorf("html: %v", err)
+	}
+}
+
+// Absent figures print "—" in the tables and draw no point: a level without
+// a completion inside its window has no place on a latency-against-
+// throughput curve, and a p99 withheld for too few samples no point on it.
+func TestAbsentFiguresDrawNothing(t *testing.T) {
+	lv := func(name string, rps float64, n int) results.Benchmark {
+		s := make([]float64, n)
+		for i := range s {
+			s[i] = 100 + float64(i)
+		}
+		b := results.Benchmark{Level: name, Valid: true, TTFT: results.NewDist(s), ITL: results.NewDist(s)}
+		if rps > 0 {
+			b.RequestsPerSecond, b.OutputTokensPerSecond = results.Of(rps), results.Of(100*rps)
+		}
+		return b
+	}
+	sum := &results.Summary{Cell: "c", Model: "m", Cores: 2, Benchmarks: []results.Benchmark{
+		lv("concurrent-1", 0.5, 150), lv("concurrent-4", 1.5, 40), lv("concurrent-8", 2.5, 200), lv("concurrent-16", 0, 8)}}
+	r := Build(Input{Cells: []compare.Cell{{Key: "c", Summary: sum}}, Generated: time.Date(2026, 11, 4, 0, 0, 0, 0, time.UTC)})
+	var sweep *Chart
+	for i := range r.Charts {
+		if r.Charts[i].ID == "ttft-against-achieved-throughput" {
+			sweep = &r.Charts[i]
+		}
+	}
+	if sweep == nil {
+		t.Fatalf("no sweep chart: %+v", r.Missing)
+	}
+	// p50: three levels with a rate; p99: the two with 100 samples or more.
+	lines := regexp.MustCompile(`points="([^"]+)"`).FindAllStringSubmatch(sweep.SVG, -1)
+	if len(lines) != 2 || len(strings.Fields(lines[0][1])) != 3 || len(strings.Fields(lines[1][1])) != 2 {
+		t.Errorf("sweep polylines %v, want 3 p50 points and 2 p99 points", lines)
+	}
+	rows := r.Tables[0].Rows
+	col := map[string]int{}
+	for i, h := range r.Tables[0].Header {
+		col[h] = i
+	}
+	if rows[1][col["TTFT p99 ms"]] != results.Dash || rows[3][col["req/s"]] != results.Dash || rows[3][col["output tok/s"]] != results.Dash ||
+		rows[3][col["tok/s per core"]] != results.Dash || rows[0][col["TTFT p99 ms"]] == results.Dash {
+		t.Errorf("rows %q", rows)
 	}
 }

@@ -355,11 +355,9 @@ func overlayLevel(cell, level string, runs []sideRun, nSides int, add func(strin
 				x = slices.Clone(m.samples(pooledS[side]))
 				slices.Sort(x)
 			case len(summaries[side]) > 0:
-				d := m.dist(summaries[side][0])
-				if d.Count == 0 && d.P50 == 0 {
+				if x, y = percentilePoints(m.dist(summaries[side][0])); x == nil {
 					continue
 				}
-				x, y = []float64{d.P50, d.P90, d.P95, d.P99, d.P999, d.Max}, []float64{0.5, 0.9, 0.95, 0.99, 0.999, 1}
 				fromPct = true
 			default:
 				continue

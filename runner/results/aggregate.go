@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/servebench/servebench/exporter/contract"
@@ -16,21 +17,32 @@ type Validity struct {
 	// MinAchieved is the lowest achieved/target send rate of an open-loop
 	// benchmark that still counts as delivering the load (default 0.97).
 	MinAchieved float64
-	// MaxLatenessP99 is the highest p99 send lateness before the client is
-	// judged the bottleneck (default 1 ms).
+	// MaxLatenessShare is the highest p99 send lateness, as a share of the
+	// figure it moves (TTFT p50, or E2E p50 without a first token), before
+	// the client is judged the bottleneck (default 0.10: perf_analyzer's
+	// 10 % client-overhead warning). Lateness is judged against what is
+	// measured: 5 ms is noise on a 2 s TTFT and half of a 10 ms one.
+	MaxLatenessShare float64
+	// MaxLatenessP99 is an absolute bound on the p99 send lateness as
+	// well; 0 (the default) sets none.
 	MaxLatenessP99 time.Duration
-	// MinSamplesP99 is the TTFT sample count a p99 needs (default 1000,
-	// as in IETF benchmarking practice); p99.9 needs ten times as many and
-	// only adds a note.
+	// MinSamplesP99 is the sample count a distribution's p99 needs (default
+	// 100: one sample beyond it). Other tail percentiles scale with their
+	// tail: p90 needs a tenth, p95 a fifth, p99.9 ten times as many.
+	// Fewer samples make that percentile absent, and say so in the notes;
+	// the benchmark stays valid.
 	MinSamplesP99 int
 	// MaxErrorRate is the highest failed/(successful+failed) ratio
 	// (default 0.01); a negative value disables the rule.
 	MaxErrorRate float64
 }
 
+// DefaultMinSamplesP99 is the sample count a p99 needs unless told otherwise.
+const DefaultMinSamplesP99 = 100
+
 // DefaultValidity is the thresholds runner bench applies unless told otherwise.
 func DefaultValidity() Validity {
-	return Validity{MinAchieved: 0.97, MaxLatenessP99: time.Millisecond, MinSamplesP99: 1000, MaxErrorRate: 0.01}
+	return Validity{MinAchieved: 0.97, MaxLatenessShare: 0.10, MinSamplesP99: DefaultMinSamplesP99, MaxErrorRate: 0.01}
 }
 
 func (v Validity) withDefaults() Validity {
@@ -38,8 +50,8 @@ func (v Validity) withDefaults() Validity {
 	if v.MinAchieved == 0 {
 		v.MinAchieved = d.MinAchieved
 	}
-	if v.MaxLatenessP99 == 0 {
-		v.MaxLatenessP99 = d.MaxLatenessP99
+	if v.MaxLatenessShare == 0 {
+		v.MaxLatenessShare = d.MaxLatenessShare
 	}
 	if v.MinSamplesP99 == 0 {
 		v.MinSamplesP99 = d.MinSamplesP99
@@ -71,8 +83,10 @@ type Closing struct {
 	Scheduled  int
 	StopReason string // why sending stopped early, "" when it ran its course
 	// Dropped is the number of open-loop sends skipped because the
-	// in-flight cap was reached.
-	Dropped int
+	// in-flight cap was reached; InFlightCap is that cap (0 = none or
+	// unknown), for the evidence of the reason.
+	Dropped     int
+	InFlightCap int
 	// Missed holds, for every open-loop send that was due before the end of
 	// sending and never went out (the client was too late), how late it was
 	// when it was given up.
@@ -98,8 +112,14 @@ const bucketWidth = 10 * time.Millisecond
 //   - request counts by outcome are of measured requests;
 //   - throughput (requests and tokens per second) counts events that happened
 //     inside the window, whichever request they belong to: successful
-//     completions and token-carrying chunks, so a steady state is measured
-//     without survivor or edge bias.
+//     completions, and the token-carrying chunks of successful and
+//     incomplete streams (cut at the window or drain: their tokens did come
+//     out) but not of failed ones, so a steady state is measured without
+//     survivor or edge bias, and stays true when one request outlasts the
+//     window;
+//   - a figure with nothing to measure is absent: a distribution without a
+//     sample, a tail percentile with too few samples (Validity.MinSamplesP99),
+//     a rate without a window or without a single event inside it.
 type Aggregator struct {
 	lv Level
 	v  Validity
@@ -125,6 +145,7 @@ type Aggregator struct {
 	audioShown bool
 	words      [4]int // word edits, words, char edits, chars
 	scored     int
+	doneAll    int // successful completions, inside the window or not
 }
 
 type trendPoint struct {
@@ -177,6 +198,7 @@ func (a *Aggregator) Add(r *measure.Result) {
 		if r.Audio != nil {
 			addAt(&a.audioMs, a.bucket(r.End), int64(r.Audio.Seconds*1000))
 		}
+		a.doneAll++
 	}
 	a.audioShown = a.audioShown || r.Audio != nil
 	if r.Phase != "" && r.Phase != measure.PhaseMeasure {
@@ -248,20 +270,21 @@ func sumRange(s []int64, from, to int) int64 {
 
 // Close computes the benchmark's figures and validity.
 func (a *Aggregator) Close(c Closing) Benchmark {
+	minP99 := a.v.MinSamplesP99
 	b := Benchmark{
 		Profile:    a.lv.Profile,
 		Level:      a.lv.Level,
 		TargetRate: a.lv.Target,
 		Requests:   a.req,
 
-		TTFT:           NewDist(a.ttft),
-		ITL:            NewDist(a.itl),
-		TPOT:           NewDist(a.tpot),
-		E2E:            NewDist(a.e2e),
-		SendLateness:   NewDist(a.late),
-		TTFTFromSend:   NewDist(a.ttftSend),
-		ITLPerToken:    NewDist(a.itlTok),
-		ITLRequestMean: NewDist(a.itlReq),
+		TTFT:           NewDistMin(a.ttft, minP99),
+		ITL:            NewDistMin(a.itl, minP99),
+		TPOT:           NewDistMin(a.tpot, minP99),
+		E2E:            NewDistMin(a.e2e, minP99),
+		SendLateness:   NewDistMin(a.late, minP99),
+		TTFTFromSend:   NewDistMin(a.ttftSend, minP99),
+		ITLPerToken:    NewDistMin(a.itlTok, minP99),
+		ITLRequestMean: NewDistMin(a.itlReq, minP99),
 
 		TokenMismatches: a.mismatch,
 		OutputOverrun:   a.overrun,
@@ -280,37 +303,48 @@ func (a *Aggregator) Close(c Closing) Benchmark {
 		b.Errors = a.errs
 	}
 	b.TokenSource = tokenSource(a.sources)
+	var w window
 	win := c.WindowEnd - c.WindowStart
 	if win > 0 {
-		b.DurationSeconds = win.Seconds()
+		w.seconds = win.Seconds()
+		b.DurationSeconds = w.seconds
 		sent := 0
 		for _, s := range a.sentAt {
 			if s >= c.WindowStart && s < c.WindowEnd {
 				sent++
 			}
 		}
-		b.AchievedRate = float64(sent) / win.Seconds()
+		b.AchievedRate = Of(float64(sent) / w.seconds)
 		lo, hi := int(c.WindowStart/bucketWidth), int(c.WindowEnd/bucketWidth)
-		b.RequestsPerSecond = float64(sumRange(a.done, lo, hi)) / win.Seconds()
-		out := float64(sumRange(a.tokens, lo, hi)) / win.Seconds()
-		b.OutputTokensPerSecond = out
-		b.TotalTokensPerSecond = out + float64(sumRange(a.promptByTime, lo, hi))/win.Seconds()
+		w.done = sumRange(a.done, lo, hi)
+		w.tokens = sumRange(a.tokens, lo, hi)
+		w.prompt = sumRange(a.promptByTime, lo, hi)
+		w.sent = sent
+		if w.done > 0 {
+			b.RequestsPerSecond = Of(float64(w.done) / w.seconds)
+		}
+		if w.tokens > 0 {
+			b.OutputTokensPerSecond = Of(float64(w.tokens) / w.seconds)
+		}
+		if w.tokens+w.prompt > 0 {
+			b.TotalTokensPerSecond = Of(float64(w.tokens+w.prompt) / w.seconds)
+		}
 		if a.lv.Open && c.Scheduled > 0 {
-			b.ScheduledRate = float64(c.Scheduled) / win.Seconds()
+			b.ScheduledRate = Of(float64(c.Scheduled) / w.seconds)
 		}
 	}
 	if a.audioShown {
 		b.Audio = a.audioFigures(c, win)
 	}
 	if done := a.req.Successful + a.req.Failed + a.req.Incomplete; done > 0 {
-		b.SuccessRatio = float64(a.req.Successful) / float64(done)
+		b.SuccessRatio = Of(float64(a.req.Successful) / float64(done))
 	}
 	if c.Wall > 0 {
-		b.LoadgenCPUSeconds = c.CPU.Seconds()
-		b.LoadgenCPUPercent = 100 * c.CPU.Seconds() / c.Wall.Seconds()
+		b.LoadgenCPUSeconds = Of(c.CPU.Seconds())
+		b.LoadgenCPUPercent = Of(100 * c.CPU.Seconds() / c.Wall.Seconds())
 	}
 	b.TTFTTrend = a.ttftTrend()
-	a.judge(&b)
+	a.judge(&b, c, w)
 	return b
 }
 
@@ -336,51 +370,70 @@ func (a *Aggregator) audioFigures(c Closing, win time.Duration) *AudioFigures {
 	return f
 }
 
+// window is what happened inside the measurement window.
+type window struct {
+	seconds              float64 // 0: no window
+	sent                 int     // actual sends
+	done, tokens, prompt int64   // successful completions, output and prompt tokens
+}
+
 // ttftTrend is the median TTFT of the last third of the window's requests
 // (by schedule) over that of the first third: a growing queue shows as a
-// ratio well above 1 even when the rate still looks delivered.
-func (a *Aggregator) ttftTrend() float64 {
+// ratio well above 1 even when the rate still looks delivered. Absent with
+// fewer than 9 requests.
+func (a *Aggregator) ttftTrend() Figure {
 	n := len(a.trend)
 	if n < 9 {
-		return 0
+		return Figure{}
 	}
 	sort.Slice(a.trend, func(i, j int) bool { return a.trend[i].at < a.trend[j].at })
 	third := n / 3
-	med := func(p []trendPoint) float64 {
+	med := func(p []trendPoint) Figure {
 		v := make([]float64, len(p))
 		for i := range p {
 			v[i] = p[i].ttft
 		}
 		return NewDist(v).P50
 	}
-	first, last := med(a.trend[:third]), med(a.trend[n-third:])
-	if first <= 0 {
-		return 0
-	}
-	return last / first
+	return Ratio(med(a.trend[n-third:]), med(a.trend[:third]))
 }
 
-func (a *Aggregator) judge(b *Benchmark) {
+// judge sets Valid and InvalidReasons, each reason naming the component at
+// fault, and notes the figures withheld for too few samples. A benchmark is
+// invalid only when its headline figures (throughput, p50 latencies) are:
+// a withheld tail percentile is a note, not a verdict.
+func (a *Aggregator) judge(b *Benchmark, c Closing, w window) {
 	v := a.v
 	add := func(format string, args ...any) {
 		b.InvalidReasons = append(b.InvalidReasons, fmt.Sprintf(format, args...))
 	}
-	if a.lv.Open && b.ScheduledRate > 0 && b.AchievedRate < v.MinAchieved*b.ScheduledRate {
-		add("client-bound: achieved %.4g req/s is below %.0f%% of the %.4g req/s scheduled", b.AchievedRate, 100*v.MinAchieved, b.ScheduledRate)
+	// Sends the client did not make on time. Drops at the in-flight cap
+	// are the server's: requests piled up because they were slow.
+	if ach, ok := b.AchievedRate.Get(); ok && a.lv.Open {
+		if sched, ok := b.ScheduledRate.Get(); ok && ach < v.MinAchieved*sched {
+			short := (sched - ach) * w.seconds
+			if float64(b.Dropped) < short {
+				add("client-bound: achieved %.4g req/s is below %.0f%% of the %.4g req/s scheduled", ach, 100*v.MinAchieved, sched)
+			}
+		}
 	}
 	if b.Dropped > 0 {
-		add("client-bound: %d sends dropped at the in-flight cap", b.Dropped)
+		add("%s", saturatedByCap(b, c.InFlightCap))
 	}
 	if b.Missed > 0 {
 		add("client-bound: %d sends due before the end of sending never went out (up to %.4g ms late when given up)", b.Missed, b.MissedLateness.Max)
 	}
-	if b.SendLateness.Count > 0 && b.SendLateness.P99 > msec(v.MaxLatenessP99) {
-		add("client-bound: p99 send lateness %.3g ms is above %.3g ms", b.SendLateness.P99, msec(v.MaxLatenessP99))
-	}
-	if b.TTFT.Count < v.MinSamplesP99 {
-		add("too few samples: %d TTFT samples, p99 needs %d", b.TTFT.Count, v.MinSamplesP99)
-	} else if b.TTFT.Count < 10*v.MinSamplesP99 {
-		b.Notes = append(b.Notes, fmt.Sprintf("p99.9 from %d samples (needs %d) is indicative only", b.TTFT.Count, 10*v.MinSamplesP99))
+	if late, ok := b.SendLateness.P99.Get(); ok {
+		ref, name := b.TTFT.P50, "TTFT p50"
+		if !ref.Present() {
+			ref, name = b.E2E.P50, "E2E p50"
+		}
+		if r, ok := ref.Get(); ok && r > 0 && late > v.MaxLatenessShare*r {
+			add("client-bound: p99 send lateness %.3g ms is %.0f%% of the %s (%.4g ms), above the %.0f%% a figure tolerates; the server kept up, the sender did not",
+				late, 100*late/r, name, r, 100*v.MaxLatenessShare)
+		} else if v.MaxLatenessP99 > 0 && late > msec(v.MaxLatenessP99) {
+			add("client-bound: p99 send lateness %.3g ms is above %.3g ms", late, msec(v.MaxLatenessP99))
+		}
 	}
 	if judged := a.req.Successful + a.req.Failed; v.MaxErrorRate >= 0 && judged > 0 {
 		if rate := float64(a.req.Failed) / float64(judged); rate > v.MaxErrorRate {
@@ -394,10 +447,88 @@ func (a *Aggregator) judge(b *Benchmark) {
 	if a.req.Successful == 0 {
 		add("no successful request")
 	}
+	if w.seconds > 0 && w.done == 0 && (a.req.Successful > 0 || a.req.Incomplete > 0) {
+		add("%s", windowTooShort(b, w, a.doneAll))
+	}
 	if b.StopReason != "" {
 		add("stopped early: %s", b.StopReason)
 	}
+	if n := withheldNote(b, v.MinSamplesP99); n != "" {
+		b.Notes = append(b.Notes, n)
+	}
 	b.Valid = len(b.InvalidReasons) == 0
+}
+
+// saturatedByCap explains drops at the in-flight cap with Little's law: the
+// concurrency the scheduled rate needs at the latency the server gave.
+func saturatedByCap(b *Benchmark, inflightCap int) string {
+	capText := "the in-flight cap"
+	if inflightCap > 0 {
+		capText = fmt.Sprintf("the in-flight cap of %d", inflightCap)
+	}
+	msg := fmt.Sprintf("server saturated: %d sends dropped at %s", b.Dropped, capText)
+	rate := b.ScheduledRate
+	if !rate.Present() {
+		rate = Of(b.TargetRate)
+	}
+	r, rok := rate.Get()
+	e2e, eok := b.E2E.P50.Get()
+	if !rok || !eok || r <= 0 {
+		return msg
+	}
+	need := r * e2e / 1000
+	msg += fmt.Sprintf(": at %.4g req/s with E2E p50 %s the load needs ≈ %.0f requests in flight (Little's law)", r, ms(e2e), need)
+	if ttft, ok := b.TTFT.P50.Get(); ok {
+		msg += fmt.Sprintf("; TTFT p50 %s", ms(ttft))
+	}
+	if done, ok := b.RequestsPerSecond.Get(); ok {
+		msg += fmt.Sprintf("; %.4g req/s completed", done)
+	}
+	if inflightCap > 0 && need <= float64(inflightCap) {
+		msg += "; the cap was reached in bursts"
+	}
+	return msg
+}
+
+// windowTooShort says why no request completed inside the window.
+func windowTooShort(b *Benchmark, w window, doneAll int) string {
+	msg := fmt.Sprintf("window shorter than one request: no request completed inside the %.3g s window", w.seconds)
+	switch e2e, ok := b.E2E.P50.Get(); {
+	case ok:
+		msg += fmt.Sprintf("; %d completed after it, E2E p50 %s", doneAll, ms(e2e))
+	case b.Requests.Incomplete > 0:
+		msg += fmt.Sprintf("; %d requests were cut unfinished", b.Requests.Incomplete)
+	}
+	if w.tokens == 0 {
+		msg += "; no output token arrived inside it"
+	}
+	return msg
+}
+
+func ms(v float64) string {
+	if v >= 1000 {
+		return fmt.Sprintf("%.3g s", v/1000)
+	}
+	return fmt.Sprintf("%.3g ms", v)
+}
+
+// withheldNote names the latency percentiles left absent for too few
+// samples, with their counts, or is "" when none was.
+func withheldNote(b *Benchmark, minP99 int) string {
+	var parts []string
+	for _, d := range []struct {
+		name string
+		d    Dist
+	}{{"ttft_ms", b.TTFT}, {"itl_ms", b.ITL}, {"tpot_ms", b.TPOT}, {"e2e_ms", b.E2E}, {"send_lateness_ms", b.SendLateness}} {
+		if w := withheld(d.d.Count, minP99); len(w) > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s (%d samples)", d.name, strings.Join(w, ", "), d.d.Count))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("too few samples, percentiles left null: %s; p90 needs %d samples, p95 %d, p99 %d, p99.9 %d",
+		strings.Join(parts, "; "), needSamples(0.90, minP99), needSamples(0.95, minP99), needSamples(0.99, minP99), needSamples(0.999, minP99))
 }
 
 func tokenSource(m map[string]int) string {
@@ -412,10 +543,17 @@ func tokenSource(m map[string]int) string {
 	return "mixed"
 }
 
-// NewDist summarises samples (it sorts them in place). Percentiles
-// interpolate linearly between closest ranks (numpy's default); an empty
-// sample gives the zero Dist.
-func NewDist(s []float64) Dist {
+// NewDist summarises samples (it sorts them in place) with the default
+// sample rule, DefaultMinSamplesP99: see NewDistMin.
+func NewDist(s []float64) Dist { return NewDistMin(s, DefaultMinSamplesP99) }
+
+// NewDistMin summarises samples (it sorts them in place). Percentiles
+// interpolate linearly between closest ranks (numpy's default). An empty
+// sample gives the empty Dist (every figure absent). A tail percentile
+// needs enough samples to lie beyond it: p99 needs minP99, p90 a tenth of
+// that, p95 a fifth, p99.9 ten times as many; with fewer it is absent.
+// The mean, p50 and max need one sample.
+func NewDistMin(s []float64, minP99 int) Dist {
 	n := len(s)
 	if n == 0 {
 		return Dist{}
@@ -425,8 +563,42 @@ func NewDist(s []float64) Dist {
 	for _, v := range s {
 		sum += v
 	}
-	return Dist{Mean: sum / float64(n), P50: quantile(s, 0.5), P90: quantile(s, 0.9), P95: quantile(s, 0.95),
-		P99: quantile(s, 0.99), P999: quantile(s, 0.999), Max: s[n-1], Count: n}
+	q := func(p float64) Figure { return OfIf(quantile(s, p), n >= needSamples(p, minP99)) }
+	return Dist{Mean: Of(sum / float64(n)), P50: Of(quantile(s, 0.5)), P90: q(0.90), P95: q(0.95),
+		P99: q(0.99), P999: q(0.999), Max: Of(s[n-1]), Count: n}
+}
+
+// needSamples is the sample count percentile p needs when a p99 needs
+// minP99: minP99 × 1 % / (1 − p), rounded up; the p50 needs one.
+func needSamples(p float64, minP99 int) int {
+	switch p {
+	case 0.90:
+		return (minP99 + 9) / 10
+	case 0.95:
+		return (minP99 + 4) / 5
+	case 0.99:
+		return minP99
+	case 0.999:
+		return 10 * minP99
+	}
+	return 1
+}
+
+// withheld lists the tail percentiles n samples cannot support.
+func withheld(n, minP99 int) []string {
+	if n == 0 {
+		return nil
+	}
+	var out []string
+	for _, p := range []struct {
+		name string
+		q    float64
+	}{{"p90", 0.90}, {"p95", 0.95}, {"p99", 0.99}, {"p99.9", 0.999}} {
+		if n < needSamples(p.q, minP99) {
+			out = append(out, p.name)
+		}
+	}
+	return out
 }
 
 // quantile of sorted s with linear interpolation.

@@ -31,15 +31,17 @@ func WriteSummary(w io.Writer, s *Summary) error {
 // ErrSchemaVersion is returned for a summary.json of another schema version.
 var ErrSchemaVersion = errors.New("unsupported summary schema_version")
 
-// ReadSummary reads a summary.json written by this schema version.
+// ReadSummary reads a summary.json of schema version OldestSchemaVersion
+// to SchemaVersion. Version 1's zero-filled empty distributions read as
+// absent (see Dist).
 func ReadSummary(r io.Reader) (*Summary, error) {
 	var s Summary
 	dec := json.NewDecoder(r)
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("read summary: %w", err)
 	}
-	if s.SchemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("read summary: schema_version %d: %w (this build reads %d)", s.SchemaVersion, ErrSchemaVersion, SchemaVersion)
+	if s.SchemaVersion < OldestSchemaVersion || s.SchemaVersion > SchemaVersion {
+		return nil, fmt.Errorf("read summary: schema_version %d: %w (this build reads %d to %d)", s.SchemaVersion, ErrSchemaVersion, OldestSchemaVersion, SchemaVersion)
 	}
 	return &s, nil
 }
@@ -62,7 +64,8 @@ var csvDists = []struct {
 var distCols = []string{"mean", "p50", "p90", "p95", "p99", "p999", "max", "count"}
 
 // WriteCSV writes one header row and one row per benchmark: the headline
-// figures, then every distribution as <dist>_<stat> columns.
+// figures, then every distribution as <dist>_<stat> columns. An absent
+// figure is an empty cell.
 func WriteCSV(w io.Writer, s *Summary) error {
 	cw := csv.NewWriter(w)
 	head := []string{"model", "workload", "loadgen", "profile", "level", "target_rate", "scheduled_rate", "achieved_rate",
@@ -81,13 +84,13 @@ func WriteCSV(w io.Writer, s *Summary) error {
 	for i := range s.Benchmarks {
 		b := &s.Benchmarks[i]
 		reasons, _ := json.Marshal(b.InvalidReasons)
-		row := []string{s.Model, s.Workload, s.Loadgen, b.Profile, b.Level, f(b.TargetRate), f(b.ScheduledRate), f(b.AchievedRate),
+		row := []string{s.Model, s.Workload, s.Loadgen, b.Profile, b.Level, f(b.TargetRate), b.ScheduledRate.CSV(), b.AchievedRate.CSV(),
 			f(b.DurationSeconds), strconv.Itoa(b.Requests.Successful), strconv.Itoa(b.Requests.Failed), strconv.Itoa(b.Requests.Incomplete),
-			f(b.SuccessRatio), f(b.RequestsPerSecond), f(b.OutputTokensPerSecond), f(b.TotalTokensPerSecond),
-			strconv.FormatBool(b.Valid), string(reasons), b.TokenSource, b.StopReason, strconv.Itoa(b.Dropped), f(b.LoadgenCPUPercent)}
+			b.SuccessRatio.CSV(), b.RequestsPerSecond.CSV(), b.OutputTokensPerSecond.CSV(), b.TotalTokensPerSecond.CSV(),
+			strconv.FormatBool(b.Valid), string(reasons), b.TokenSource, b.StopReason, strconv.Itoa(b.Dropped), b.LoadgenCPUPercent.CSV()}
 		for _, d := range csvDists {
 			v := d.get(b)
-			row = append(row, f(v.Mean), f(v.P50), f(v.P90), f(v.P95), f(v.P99), f(v.P999), f(v.Max), strconv.Itoa(v.Count))
+			row = append(row, v.Mean.CSV(), v.P50.CSV(), v.P90.CSV(), v.P95.CSV(), v.P99.CSV(), v.P999.CSV(), v.Max.CSV(), strconv.Itoa(v.Count))
 		}
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("write csv: %w", err)

@@ -10,12 +10,19 @@
 package results
 
 import (
+	"encoding/json"
+
 	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/runner/saturation"
 )
 
 // SchemaVersion is the version of summary.json written by this build.
-const SchemaVersion = 1
+// Version 2 writes absent figures as null; version 1 wrote them as 0 (an
+// empty distribution had count 0), and still reads: see Dist.
+const SchemaVersion = 2
+
+// OldestSchemaVersion is the oldest summary.json this build reads.
+const OldestSchemaVersion = 1
 
 // Summary is the content of summary.json: one entry per benchmark (load level).
 type Summary struct {
@@ -44,6 +51,39 @@ type Summary struct {
 	Repetition int    `json:"repetition,omitempty"`
 }
 
+// UnmarshalJSON reads a summary. One of schema version 1, which wrote 0
+// for a figure with nothing to measure, is read as version 2 would have
+// written it: a rate of 0 (no event inside the window) and the success
+// ratio of a level without a request are absent.
+func (s *Summary) UnmarshalJSON(b []byte) error {
+	type plain Summary
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*s = Summary(p)
+	if s.SchemaVersion == 1 {
+		for i := range s.Benchmarks {
+			s.Benchmarks[i].upgradeV1()
+		}
+	}
+	return nil
+}
+
+func (b *Benchmark) upgradeV1() {
+	for _, f := range []*Figure{&b.RequestsPerSecond, &b.OutputTokensPerSecond, &b.TotalTokensPerSecond} {
+		if v, ok := f.Get(); ok && v == 0 {
+			*f = Figure{}
+		}
+	}
+	if b.DurationSeconds == 0 {
+		b.AchievedRate = Figure{}
+	}
+	if b.Requests == (Requests{}) {
+		b.SuccessRatio = Figure{}
+	}
+}
+
 // Saturation records where a sweep found the server saturated.
 type Saturation struct {
 	Rate   float64 `json:"rate"`   // highest rate the server sustains, req/s
@@ -61,12 +101,13 @@ type Saturation struct {
 }
 
 // Benchmark is one load level's figures. Latency distributions are in
-// milliseconds; TTFT and E2E are measured from the scheduled send.
+// milliseconds; TTFT and E2E are measured from the scheduled send. A figure
+// that does not exist is absent (null), never 0 (see Figure).
 type Benchmark struct {
 	Profile         string   `json:"profile"`     // synchronous, concurrent, throughput, constant, poisson, gamma, ramp, replay
 	Level           string   `json:"level"`       // label value, e.g. "concurrent-16"
 	TargetRate      float64  `json:"target_rate"` // req/s (open loop) or streams (closed loop); 0 = unlimited
-	AchievedRate    float64  `json:"achieved_rate"`
+	AchievedRate    Figure   `json:"achieved_rate"`
 	DurationSeconds float64  `json:"duration_seconds"`
 	Requests        Requests `json:"requests"`
 
@@ -76,9 +117,9 @@ type Benchmark struct {
 	E2E          Dist `json:"e2e_ms"`
 	SendLateness Dist `json:"send_lateness_ms"`
 
-	RequestsPerSecond     float64 `json:"requests_per_second"`
-	OutputTokensPerSecond float64 `json:"output_tokens_per_second"`
-	TotalTokensPerSecond  float64 `json:"total_tokens_per_second"`
+	RequestsPerSecond     Figure `json:"requests_per_second"`
+	OutputTokensPerSecond Figure `json:"output_tokens_per_second"`
+	TotalTokensPerSecond  Figure `json:"total_tokens_per_second"`
 
 	Valid          bool     `json:"valid"`
 	InvalidReasons []string `json:"invalid_reasons"`
@@ -102,15 +143,16 @@ type Benchmark struct {
 
 	// ScheduledRate is what an open-loop profile asked for inside the
 	// window (req/s); the achieved-rate validity rule compares with it.
-	ScheduledRate float64 `json:"scheduled_rate,omitempty"`
-	// SuccessRatio is successful over all measured requests.
-	SuccessRatio float64 `json:"success_ratio"`
+	ScheduledRate Figure `json:"scheduled_rate,omitzero"`
+	// SuccessRatio is successful over all measured requests; absent when
+	// there was none.
+	SuccessRatio Figure `json:"success_ratio"`
 	// TTFTTrend is the median TTFT of the window's last third of requests
 	// over its first third; well above 1 means a queue was building.
-	TTFTTrend float64 `json:"ttft_trend,omitempty"`
+	TTFTTrend Figure `json:"ttft_trend,omitzero"`
 	// The load generator's own CPU use over the benchmark (percent of one core).
-	LoadgenCPUSeconds float64 `json:"loadgen_cpu_seconds,omitempty"`
-	LoadgenCPUPercent float64 `json:"loadgen_cpu_percent,omitempty"`
+	LoadgenCPUSeconds Figure `json:"loadgen_cpu_seconds,omitzero"`
+	LoadgenCPUPercent Figure `json:"loadgen_cpu_percent,omitzero"`
 	// StopReason says why sending stopped before the profile's end.
 	StopReason string `json:"stop_reason,omitempty"`
 	// Dropped counts open-loop sends skipped at the in-flight cap.
@@ -120,7 +162,8 @@ type Benchmark struct {
 	// late they were when given up (nothing is sent after the window).
 	Missed         int  `json:"missed,omitempty"`
 	MissedLateness Dist `json:"missed_lateness_ms,omitzero"`
-	// Notes are caveats that do not invalidate the benchmark.
+	// Notes are caveats that do not invalidate the benchmark, such as
+	// percentiles withheld for too few samples.
 	Notes []string `json:"notes,omitempty"`
 	// OverSaturation is the over-saturation detector's verdict on an
 	// open-loop level of constant offered rate, with its evidence.
@@ -183,14 +226,55 @@ type Requests struct {
 }
 
 // Dist summarises a distribution. Percentiles use linear interpolation
-// between closest ranks; Count is the number of samples.
+// between closest ranks; Count is the number of samples. A distribution
+// with no sample has every figure absent; a tail percentile its samples
+// cannot support is absent while the others stay (see NewDist).
 type Dist struct {
-	Mean  float64 `json:"mean"`
-	P50   float64 `json:"p50"`
-	P90   float64 `json:"p90"`
-	P95   float64 `json:"p95"`
-	P99   float64 `json:"p99"`
-	P999  float64 `json:"p999"`
-	Max   float64 `json:"max"`
-	Count int     `json:"count"`
+	Mean  Figure `json:"mean"`
+	P50   Figure `json:"p50"`
+	P90   Figure `json:"p90"`
+	P95   Figure `json:"p95"`
+	P99   Figure `json:"p99"`
+	P999  Figure `json:"p999"`
+	Max   Figure `json:"max"`
+	Count int    `json:"count"`
+}
+
+// UnmarshalJSON reads a distribution. One with count 0 whose figures are
+// all 0, as schema version 1 wrote an empty distribution, reads as empty:
+// every figure absent. (An importer may know percentiles but not their
+// count: those stay.)
+func (d *Dist) UnmarshalJSON(b []byte) error {
+	type plain Dist
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*d = Dist(p)
+	if d.Count == 0 {
+		zero := true
+		for _, f := range d.figures() {
+			if v, ok := f.Get(); ok && v != 0 {
+				zero = false
+			}
+		}
+		if zero {
+			*d = Dist{}
+		}
+	}
+	return nil
+}
+
+func (d Dist) figures() [7]Figure {
+	return [7]Figure{d.Mean, d.P50, d.P90, d.P95, d.P99, d.P999, d.Max}
+}
+
+// Empty reports whether the distribution has no figure at all.
+func (d Dist) Empty() bool {
+	for _, f := range d.figures() {
+		if f.Present() {
+			return false
+		}
+	}
+	return true
 }

@@ -149,11 +149,11 @@ func (g Bench) Benchmark(recs []measure.Result) results.Benchmark {
 		}
 	}
 	dur := end.Sub(g.Start).Seconds()
-	b := results.Benchmark{Profile: "concurrent", Level: g.Level, TargetRate: float64(g.Conc), AchievedRate: float64(len(recs)) / dur,
+	b := results.Benchmark{Profile: "concurrent", Level: g.Level, TargetRate: float64(g.Conc), AchievedRate: results.Of(float64(len(recs)) / dur),
 		DurationSeconds: dur, Requests: results.Requests{Successful: ok, Failed: failed},
 		TTFT: results.NewDist(ttft), ITL: results.NewDist(itl), TPOT: results.NewDist(tpot), E2E: results.NewDist(e2e),
-		RequestsPerSecond: float64(ok) / dur, OutputTokensPerSecond: float64(outTok) / dur,
-		TotalTokensPerSecond: float64(outTok+promptTok) / dur, Valid: !g.Invalid, InvalidReasons: []string{}}
+		RequestsPerSecond: results.OfIf(float64(ok)/dur, ok > 0), OutputTokensPerSecond: results.OfIf(float64(outTok)/dur, outTok > 0),
+		TotalTokensPerSecond: results.OfIf(float64(outTok+promptTok)/dur, outTok+promptTok > 0), Valid: !g.Invalid, InvalidReasons: []string{}}
 	if g.Invalid {
 		b.InvalidReasons = []string{cmp.Or(g.InvalidReason, "client-bound: p99 send lateness 12 ms is above 1 ms")}
 	}

@@ -123,29 +123,37 @@ type dist struct {
 	Percentiles map[string]float64 `json:"percentiles"`
 }
 
-func (d *dist) mean() float64 {
-	if d == nil || d.Mean == nil {
-		return 0
+// rate is the mean of a rate distribution: absent when the report lacks it
+// or it is 0 (GuideLLM writes 0 for a rate of nothing; servebench's rule for
+// its own rates is that a rate with no event is absent).
+func (d *dist) rate() results.Figure {
+	if d == nil || d.Mean == nil || *d.Mean == 0 {
+		return results.Figure{}
 	}
-	return *d.Mean
+	return results.Of(*d.Mean)
 }
 
 // toDist converts a GuideLLM DistributionSummary, scaling its values (1000
 // for seconds to milliseconds). GuideLLM's percentiles are nearest-rank
-// without interpolation; they are copied, not recomputed.
+// without interpolation; they are copied, not recomputed. A distribution
+// of no sample (GuideLLM fills it with zeros) is empty, and a figure the
+// report lacks is absent.
 func (d *dist) toDist(scale float64) results.Dist {
-	if d == nil {
+	if d == nil || d.Count == 0 {
 		return results.Dist{}
 	}
 	out := results.Dist{Count: d.Count}
 	if d.Mean != nil {
-		out.Mean = *d.Mean * scale
+		out.Mean = results.Of(*d.Mean * scale)
 	}
 	if d.Max != nil {
-		out.Max = *d.Max * scale
+		out.Max = results.Of(*d.Max * scale)
 	}
-	p := d.Percentiles
-	out.P50, out.P90, out.P95, out.P99, out.P999 = p["p50"]*scale, p["p90"]*scale, p["p95"]*scale, p["p99"]*scale, p["p999"]*scale
+	p := func(k string) results.Figure {
+		v, ok := d.Percentiles[k]
+		return results.OfIf(v*scale, ok)
+	}
+	out.P50, out.P90, out.P95, out.P99, out.P999 = p("p50"), p("p90"), p("p95"), p("p99"), p("p999")
 	return out
 }
 
@@ -229,7 +237,7 @@ func convert(gb benchmark) (results.Benchmark, error) {
 		Profile:      profile,
 		Level:        level,
 		TargetRate:   target,
-		AchievedRate: m.RequestsPerSecond.Total.mean(),
+		AchievedRate: m.RequestsPerSecond.Total.rate(),
 		Requests: results.Requests{
 			Successful: m.RequestTotals.Successful,
 			Failed:     m.RequestTotals.Errored,
@@ -242,9 +250,9 @@ func convert(gb benchmark) (results.Benchmark, error) {
 		TPOT:                  m.ITL.Successful.toDist(1),
 		ITLRequestMean:        m.ITL.Successful.toDist(1),
 		E2E:                   m.RequestLatency.Successful.toDist(1000),
-		RequestsPerSecond:     m.RequestsPerSecond.Successful.mean(),
-		OutputTokensPerSecond: m.OutputTokensPerSecond.Successful.mean(),
-		TotalTokensPerSecond:  m.TokensPerSecond.Successful.mean(),
+		RequestsPerSecond:     m.RequestsPerSecond.Successful.rate(),
+		OutputTokensPerSecond: m.OutputTokensPerSecond.Successful.rate(),
+		TotalTokensPerSecond:  m.TokensPerSecond.Successful.rate(),
 		TokenSource:           "usage",
 		Valid:                 true,
 		InvalidReasons:        []string{},
@@ -256,9 +264,8 @@ func convert(gb benchmark) (results.Benchmark, error) {
 		bm.DurationSeconds = *gb.End - *gb.Start
 	}
 	if d := gb.SchedulerMetrics.TargetedStartDelayAvg; d != nil && *d >= 0 {
-		// Only the average is reported; Count stays 0 so nobody reads the
-		// zero percentiles as measured.
-		bm.SendLateness.Mean = *d * 1000
+		// Only the average is reported: the percentiles stay absent.
+		bm.SendLateness.Mean = results.Of(*d * 1000)
 	}
 	if bm.Requests.Successful == 0 {
 		bm.Valid = false

@@ -9,7 +9,11 @@ import (
 	"testing"
 
 	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/results/resultstest"
 )
+
+// fv is a figure the test expects present.
+var fv = resultstest.Must
 
 // path reads a nested value of a generic JSON document.
 func jsonAt(t *testing.T, v any, keys ...any) float64 {
@@ -60,13 +64,14 @@ func TestParseV07MatchesSource(t *testing.T) {
 		m := []any{"benchmarks", i, "metrics"}
 		at := func(keys ...any) float64 { return jsonAt(t, src, append(append([]any{}, m...), keys...)...) }
 		checks := []struct {
-			name      string
-			got, want float64
+			name string
+			got  results.Figure
+			want float64
 		}{
-			{"duration", b.DurationSeconds, jsonAt(t, src, "benchmarks", i, "duration")},
-			{"successful", float64(b.Requests.Successful), at("request_totals", "successful")},
-			{"incomplete", float64(b.Requests.Incomplete), at("request_totals", "incomplete")},
-			{"failed", float64(b.Requests.Failed), at("request_totals", "errored")},
+			{"duration", results.Of(b.DurationSeconds), jsonAt(t, src, "benchmarks", i, "duration")},
+			{"successful", results.Of(float64(b.Requests.Successful)), at("request_totals", "successful")},
+			{"incomplete", results.Of(float64(b.Requests.Incomplete)), at("request_totals", "incomplete")},
+			{"failed", results.Of(float64(b.Requests.Failed)), at("request_totals", "errored")},
 			{"req/s", b.RequestsPerSecond, at("requests_per_second", "successful", "mean")},
 			{"achieved", b.AchievedRate, at("requests_per_second", "total", "mean")},
 			{"out tok/s", b.OutputTokensPerSecond, at("output_tokens_per_second", "successful", "mean")},
@@ -78,7 +83,7 @@ func TestParseV07MatchesSource(t *testing.T) {
 			{"ttft p99", b.TTFT.P99, at("time_to_first_token_ms", "successful", "percentiles", "p99")},
 			{"ttft p999", b.TTFT.P999, at("time_to_first_token_ms", "successful", "percentiles", "p999")},
 			{"ttft max", b.TTFT.Max, at("time_to_first_token_ms", "successful", "max")},
-			{"ttft count", float64(b.TTFT.Count), at("time_to_first_token_ms", "successful", "count")},
+			{"ttft count", results.Of(float64(b.TTFT.Count)), at("time_to_first_token_ms", "successful", "count")},
 			{"tpot mean", b.TPOT.Mean, at("inter_token_latency_ms", "successful", "mean")},
 			{"tpot p99", b.TPOT.P99, at("inter_token_latency_ms", "successful", "percentiles", "p99")},
 			{"itl req mean", b.ITLRequestMean.Mean, at("inter_token_latency_ms", "successful", "mean")},
@@ -87,7 +92,7 @@ func TestParseV07MatchesSource(t *testing.T) {
 			{"e2e max ms", b.E2E.Max, 1000 * at("request_latency", "successful", "max")},
 		}
 		for _, c := range checks {
-			if c.got != c.want {
+			if c.got != results.Of(c.want) {
 				t.Errorf("benchmark %d %s: got %v, source %v", i, c.name, c.got, c.want)
 			}
 		}
@@ -99,7 +104,7 @@ func TestParseV07MatchesSource(t *testing.T) {
 		}
 	}
 	// Only the open-loop run reports a targeted-start delay (-1 = unknown).
-	if s.Benchmarks[2].SendLateness.Mean != 2.1 || s.Benchmarks[0].SendLateness.Mean != 0 {
+	if fv(s.Benchmarks[2].SendLateness.Mean) != 2.1 || s.Benchmarks[0].SendLateness.Mean.Present() {
 		t.Errorf("send lateness %v %v", s.Benchmarks[2].SendLateness, s.Benchmarks[0].SendLateness)
 	}
 }
@@ -224,8 +229,8 @@ func TestParseV06(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := s.Benchmarks[0]
-	if s.Model != "m" || b.Level != "poisson-3" || b.TTFT.Mean != 120.5 || b.TTFT.P99 != 290 || b.RequestsPerSecond != 2.9 ||
-		b.AchievedRate != 3.1 || b.Requests != (results.Requests{Successful: 30, Failed: 1, Incomplete: 2}) || b.DurationSeconds != 10 {
+	if s.Model != "m" || b.Level != "poisson-3" || fv(b.TTFT.Mean) != 120.5 || fv(b.TTFT.P99) != 290 || fv(b.RequestsPerSecond) != 2.9 ||
+		fv(b.AchievedRate) != 3.1 || b.Requests != (results.Requests{Successful: 30, Failed: 1, Incomplete: 2}) || b.DurationSeconds != 10 {
 		t.Errorf("summary %+v benchmark %+v", s, b)
 	}
 }
@@ -245,8 +250,8 @@ func TestParseEmbeddingsBenchmark(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := s.Benchmarks[0]
-	if b.Level != "throughput-64" || b.E2E.P99 != 1500 || b.E2E.Count != 500 || b.TotalTokensPerSecond != 24678 ||
-		b.TTFT.Count != 0 || b.TPOT.Count != 0 || b.OutputTokensPerSecond != 0 || b.RequestsPerSecond != 48.2 {
+	if b.Level != "throughput-64" || fv(b.E2E.P99) != 1500 || b.E2E.Count != 500 || fv(b.TotalTokensPerSecond) != 24678 ||
+		b.TTFT.Count != 0 || b.TPOT.Count != 0 || b.OutputTokensPerSecond.Present() || fv(b.RequestsPerSecond) != 48.2 {
 		t.Errorf("%+v", b)
 	}
 }

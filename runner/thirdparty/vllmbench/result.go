@@ -178,23 +178,29 @@ func (res Result) Benchmark() results.Benchmark {
 			}
 		}
 	}
-	b.RequestsPerSecond = deref(res.RequestThroughput)
+	// A rate the file lacks, or a rate of nothing (vLLM writes 0 when no
+	// request completed), is absent: servebench's rule for its own rates.
+	b.RequestsPerSecond = throughput(res.RequestThroughput)
 	if res.RequestThroughput == nil {
-		b.RequestsPerSecond = deref(res.RequestsPerSecond)
+		b.RequestsPerSecond = throughput(res.RequestsPerSecond)
 	}
 	b.AchievedRate = b.RequestsPerSecond
-	b.OutputTokensPerSecond = deref(res.OutputThroughput)
-	b.TotalTokensPerSecond = deref(res.TotalTokenThroughp)
+	b.OutputTokensPerSecond = throughput(res.OutputThroughput)
+	b.TotalTokensPerSecond = throughput(res.TotalTokenThroughp)
 
 	n := b.Requests.Successful
-	b.TTFT = res.dist("ttft", n)
-	b.TPOT = res.dist("tpot", n)
-	b.ITL = res.dist("itl", 0)
-	b.E2E = res.dist("e2el", n)
-	if len(res.TTFTs) > 0 {
+	if n > 0 {
+		// With no successful request vLLM writes zeros for the empty
+		// distributions; they stay empty here.
+		b.TTFT = res.dist("ttft", n)
+		b.TPOT = res.dist("tpot", n)
+		b.ITL = res.dist("itl", 0)
+		b.E2E = res.dist("e2el", n)
+	}
+	if len(res.TTFTs) > 0 && n > 0 {
 		b.TTFT.Max = res.maxMS(singletons(res.TTFTs))
 	}
-	if len(res.ITLs) > 0 {
+	if len(res.ITLs) > 0 && n > 0 {
 		b.ITL.Count = 0
 		for i, gaps := range res.ITLs {
 			if res.ok(i) {
@@ -203,7 +209,7 @@ func (res Result) Benchmark() results.Benchmark {
 		}
 		b.ITL.Max = res.maxMS(res.ITLs)
 	}
-	if len(res.Latencies) > 0 && res.Stats["e2el"] != nil {
+	if len(res.Latencies) > 0 && res.Stats["e2el"] != nil && n > 0 {
 		b.E2E.Max = res.maxMS(singletons(res.Latencies))
 	}
 	if n == 0 {
@@ -215,18 +221,30 @@ func (res Result) Benchmark() results.Benchmark {
 
 // dist maps the saved statistics of one metric; count is what the caller
 // knows of the sample size (0 = unknown). The p90/p95/p99.9 keys exist only
-// when --metric-percentiles asked for them; vLLM interpolates linearly, as
-// servebench does.
+// when --metric-percentiles asked for them: a key the file lacks is absent.
+// vLLM interpolates linearly, as servebench does.
 func (res Result) dist(metric string, count int) results.Dist {
 	st := res.Stats[metric]
 	if st == nil {
 		return results.Dist{}
 	}
-	d := results.Dist{Mean: st["mean"], P50: st["median"], P90: st["p90"], P95: st["p95"], P99: st["p99"], P999: st["p99.9"], Count: count}
+	get := func(k string) results.Figure {
+		v, ok := st[k]
+		return results.OfIf(v, ok)
+	}
+	d := results.Dist{Mean: get("mean"), P50: get("median"), P90: get("p90"), P95: get("p95"), P99: get("p99"), P999: get("p99.9"), Count: count}
 	if v, ok := st["p50"]; ok {
-		d.P50 = v
+		d.P50 = results.Of(v)
 	}
 	return d
+}
+
+// throughput is a rate the file gives: absent when it lacks it or it is 0.
+func throughput(p *float64) results.Figure {
+	if p == nil || *p == 0 {
+		return results.Figure{}
+	}
+	return results.Of(*p)
 }
 
 // ok says whether request i succeeded, from the detailed error list.
@@ -235,15 +253,15 @@ func (res Result) ok(i int) bool {
 }
 
 // maxMS is the largest value, in ms, over successful requests' samples
-// (lists[i] belongs to request i).
-func (res Result) maxMS(lists [][]float64) float64 {
-	m := 0.0
+// (lists[i] belongs to request i); absent without a sample.
+func (res Result) maxMS(lists [][]float64) results.Figure {
+	var m results.Figure
 	for i, l := range lists {
 		if !res.ok(i) {
 			continue
 		}
 		for _, v := range l {
-			m = max(m, v*1000)
+			m = results.MaxOf(m, results.Of(v*1000))
 		}
 	}
 	return m

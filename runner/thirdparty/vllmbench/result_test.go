@@ -9,7 +9,11 @@ import (
 	"testing"
 
 	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/results/resultstest"
 )
+
+// fv is a figure the test expects present.
+var fv = resultstest.Must
 
 // source reads the fixture's objects generically, the way a reader who does
 // not trust our structs would.
@@ -56,9 +60,11 @@ func num(m map[string]any, k string) float64 {
 	return v
 }
 
-func check(t *testing.T, what string, got, want float64) {
+// check compares a figure (or a count) with the source's number: a figure
+// must be present and equal.
+func check[F float64 | results.Figure](t *testing.T, what string, got F, want float64) {
 	t.Helper()
-	if got != want {
+	if f, ok := any(got).(results.Figure); ok && f != results.Of(want) || !ok && any(got) != any(want) {
 		t.Errorf("%s: got %v, source %v", what, got, want)
 	}
 }
@@ -89,8 +95,8 @@ func TestParseChatConcurrency(t *testing.T) {
 	check(t, "itl mean", b.ITL.Mean, num(src, "mean_itl_ms"))
 	check(t, "itl p99", b.ITL.P99, num(src, "p99_itl_ms"))
 	// Without --save-detailed nothing tells p90 or the ITL sample count; they
-	// stay zero rather than invented. e2el is not a default metric.
-	if b.TTFT.P90 != 0 || b.ITL.Count != 0 || b.E2E != (results.Dist{}) {
+	// stay absent rather than invented. e2el is not a default metric.
+	if b.TTFT.P90.Present() || b.ITL.Count != 0 || b.E2E != (results.Dist{}) {
 		t.Errorf("invented figures: ttft %+v itl %+v e2e %+v", b.TTFT, b.ITL, b.E2E)
 	}
 	if b.TTFT.Count != 200 || !b.Valid {
@@ -159,7 +165,7 @@ func TestParseEmbeddings(t *testing.T) {
 	check(t, "e2e mean", b.E2E.Mean, num(src, "mean_e2el_ms"))
 	check(t, "e2e p99", b.E2E.P99, num(src, "p99_e2el_ms"))
 	check(t, "req/s", b.RequestsPerSecond, num(src, "request_throughput"))
-	if b.TTFT != (results.Dist{}) || b.OutputTokensPerSecond != 0 {
+	if b.TTFT != (results.Dist{}) || b.OutputTokensPerSecond.Present() {
 		t.Errorf("embeddings have no TTFT or output tokens: %+v %v", b.TTFT, b.OutputTokensPerSecond)
 	}
 }
@@ -203,7 +209,7 @@ func TestParseDetailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := s.Benchmarks[0]
-	if b.TTFT.Max != 200 || b.ITL.Count != 4 || b.ITL.Max != 140 || b.TTFT.P99 != 199 || b.Level != "concurrent-2" {
+	if fv(b.TTFT.Max) != 200 || b.ITL.Count != 4 || fv(b.ITL.Max) != 140 || fv(b.TTFT.P99) != 199 || b.Level != "concurrent-2" {
 		t.Errorf("ttft %+v itl %+v level %s", b.TTFT, b.ITL, b.Level)
 	}
 	if b.E2E != (results.Dist{}) {
