@@ -21,7 +21,8 @@ type Validity struct {
 	// figure it moves (TTFT p50, or E2E p50 without a first token), before
 	// the client is judged the bottleneck (default 0.10: perf_analyzer's
 	// 10 % client-overhead warning). Lateness is judged against what is
-	// measured: 5 ms is noise on a 2 s TTFT and half of a 10 ms one.
+	// measured: 5 ms is noise on a 2 s TTFT and half of a 10 ms one. A
+	// negative value disables the rule.
 	MaxLatenessShare float64
 	// MaxLatenessP99 is an absolute bound on the p99 send lateness as
 	// well; 0 (the default) sets none.
@@ -136,7 +137,7 @@ type Aggregator struct {
 	sentAt       []time.Duration // actual sends of all requests, offsets
 	promptByTime []int64         // prompt tokens by send bucket
 	tokens       []int64         // output tokens by arrival bucket
-	done         []int64         // successful completions by end bucket
+	doneAt       []time.Duration // successful completions' ends, offsets
 
 	// Transcriptions: real-time factors, audio milliseconds of successful
 	// completions by end bucket, and the summed edits of scored requests.
@@ -145,7 +146,6 @@ type Aggregator struct {
 	audioShown bool
 	words      [4]int // word edits, words, char edits, chars
 	scored     int
-	doneAll    int // successful completions, inside the window or not
 }
 
 type trendPoint struct {
@@ -194,11 +194,10 @@ func (a *Aggregator) Add(r *measure.Result) {
 		}
 	}
 	if r.Outcome == contract.OutcomeSuccess {
-		addAt(&a.done, a.bucket(r.End), 1)
+		a.doneAt = append(a.doneAt, r.End.Sub(a.lv.Start))
 		if r.Audio != nil {
 			addAt(&a.audioMs, a.bucket(r.End), int64(r.Audio.Seconds*1000))
 		}
-		a.doneAll++
 	}
 	a.audioShown = a.audioShown || r.Audio != nil
 	if r.Phase != "" && r.Phase != measure.PhaseMeasure {
@@ -315,8 +314,19 @@ func (a *Aggregator) Close(c Closing) Benchmark {
 			}
 		}
 		b.AchievedRate = Of(float64(sent) / w.seconds)
-		lo, hi := int(c.WindowStart/bucketWidth), int(c.WindowEnd/bucketWidth)
-		w.done = sumRange(a.done, lo, hi)
+		for _, d := range a.doneAt {
+			if d >= c.WindowStart && d < c.WindowEnd {
+				w.done++
+			}
+		}
+		// Tokens are counted by 10 ms bucket: over the whole buckets inside
+		// the window, divided by their span, so that a partial bucket at
+		// either edge neither adds nor loses a share.
+		lo, hi := int((c.WindowStart+bucketWidth-1)/bucketWidth), int(c.WindowEnd/bucketWidth)
+		if hi <= lo { // a window of less than two buckets: the buckets it touches
+			lo, hi = int(c.WindowStart/bucketWidth), int((c.WindowEnd+bucketWidth-1)/bucketWidth)
+		}
+		span := (time.Duration(hi-lo) * bucketWidth).Seconds()
 		w.tokens = sumRange(a.tokens, lo, hi)
 		w.prompt = sumRange(a.promptByTime, lo, hi)
 		w.sent = sent
@@ -324,17 +334,17 @@ func (a *Aggregator) Close(c Closing) Benchmark {
 			b.RequestsPerSecond = Of(float64(w.done) / w.seconds)
 		}
 		if w.tokens > 0 {
-			b.OutputTokensPerSecond = Of(float64(w.tokens) / w.seconds)
+			b.OutputTokensPerSecond = Of(float64(w.tokens) / span)
 		}
 		if w.tokens+w.prompt > 0 {
-			b.TotalTokensPerSecond = Of(float64(w.tokens+w.prompt) / w.seconds)
+			b.TotalTokensPerSecond = Of(float64(w.tokens+w.prompt) / span)
 		}
 		if a.lv.Open && c.Scheduled > 0 {
 			b.ScheduledRate = Of(float64(c.Scheduled) / w.seconds)
 		}
 	}
 	if a.audioShown {
-		b.Audio = a.audioFigures(c, win)
+		b.Audio = a.audioFigures(c, win, w.done)
 	}
 	if done := a.req.Successful + a.req.Failed + a.req.Incomplete; done > 0 {
 		b.SuccessRatio = Of(float64(a.req.Successful) / float64(done))
@@ -349,7 +359,8 @@ func (a *Aggregator) Close(c Closing) Benchmark {
 }
 
 // audioFigures computes a transcription level's figures.
-func (a *Aggregator) audioFigures(c Closing, win time.Duration) *AudioFigures {
+// done is the successful completions inside the window.
+func (a *Aggregator) audioFigures(c Closing, win time.Duration, done int64) *AudioFigures {
 	f := &AudioFigures{RTF: NewDist(a.rtf), Scored: a.scored,
 		WordEdits: a.words[0], Words: a.words[1], CharEdits: a.words[2], Chars: a.words[3]}
 	ratio := func(n, d int) *float64 {
@@ -364,7 +375,7 @@ func (a *Aggregator) audioFigures(c Closing, win time.Duration) *AudioFigures {
 		lo, hi := int(c.WindowStart/bucketWidth), int(c.WindowEnd/bucketWidth)
 		f.AudioSeconds = float64(sumRange(a.audioMs, lo, hi)) / 1000
 		hours := f.AudioSeconds / win.Seconds()
-		files := float64(sumRange(a.done, lo, hi)) * 3600 / win.Seconds()
+		files := float64(done) * 3600 / win.Seconds()
 		f.AudioHoursPerHour, f.FilesPerHour = &hours, &files
 	}
 	return f
@@ -428,7 +439,7 @@ func (a *Aggregator) judge(b *Benchmark, c Closing, w window) {
 		if !ref.Present() {
 			ref, name = b.E2E.P50, "E2E p50"
 		}
-		if r, ok := ref.Get(); ok && r > 0 && late > v.MaxLatenessShare*r {
+		if r, ok := ref.Get(); ok && r > 0 && v.MaxLatenessShare > 0 && late > v.MaxLatenessShare*r {
 			add("client-bound: p99 send lateness %.3g ms is %.0f%% of the %s (%.4g ms), above the %.0f%% a figure tolerates; the server kept up, the sender did not",
 				late, 100*late/r, name, r, 100*v.MaxLatenessShare)
 		} else if v.MaxLatenessP99 > 0 && late > msec(v.MaxLatenessP99) {
@@ -448,7 +459,7 @@ func (a *Aggregator) judge(b *Benchmark, c Closing, w window) {
 		add("no successful request")
 	}
 	if w.seconds > 0 && w.done == 0 && (a.req.Successful > 0 || a.req.Incomplete > 0) {
-		add("%s", windowTooShort(b, w, a.doneAll))
+		add("%s", windowTooShort(b, w, len(a.doneAt)))
 	}
 	if b.StopReason != "" {
 		add("stopped early: %s", b.StopReason)
@@ -645,7 +656,6 @@ func AudioOf(rs []measure.Result, seconds float64) *AudioFigures {
 	if !a.audioShown {
 		return nil
 	}
-	addAt(&a.done, 0, int64(done))
 	win := time.Duration(seconds * float64(time.Second))
-	return a.audioFigures(Closing{WindowStart: 0, WindowEnd: max(win, bucketWidth)}, win)
+	return a.audioFigures(Closing{WindowStart: 0, WindowEnd: max(win, bucketWidth)}, win, int64(done))
 }

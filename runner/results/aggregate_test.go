@@ -346,3 +346,20 @@ func TestFailedStreamsAreNotThroughput(t *testing.T) {
 		t.Errorf("output %v tok/s, total %v tok/s; want 3 and 203", b.OutputTokensPerSecond, b.TotalTokensPerSecond)
 	}
 }
+
+// Completions are counted at their exact end, so a window of a few
+// milliseconds still sees the requests that ended inside it.
+func TestAggregatorShortWindowCompletions(t *testing.T) {
+	a := NewAggregator(Level{Profile: "synchronous", Target: 1, Start: start}, Validity{})
+	a.Add(req(0, 0, 0, contract.OutcomeSuccess, 2*msd, 7*msd))     // ends at 8 ms
+	a.Add(req(1, 9*msd, 0, contract.OutcomeSuccess, 2*msd, 7*msd)) // ends at 17 ms
+	b := a.Close(Closing{WindowEnd: 17800 * time.Microsecond})
+	if math.Abs(b.RequestsPerSecond.Or(0)-2/0.0178) > 1e-6 {
+		t.Errorf("requests/s %v, want 2 in 17.8 ms", b.RequestsPerSecond)
+	}
+	for _, r := range b.InvalidReasons {
+		if strings.Contains(r, "window shorter") {
+			t.Errorf("reason %q", r)
+		}
+	}
+}
