@@ -127,6 +127,22 @@ func TestBenchStdoutCSVAndEnvKey(t *testing.T) {
 
 func TestBenchExitCodes(t *testing.T) {
 	srv, _ := benchServer(t)
+	deaf := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/models":
+			fmt.Fprint(w, `{"data":[{"id":"m"}]}`)
+			return
+		case "/v1/chat/completions":
+		default:
+			http.NotFound(w, r)
+			return
+		}
+		for range 3 {
+			fmt.Fprint(w, `data: {"choices":[{"delta":{"content":"x"}}]}`+"\n\n")
+		}
+		fmt.Fprint(w, "data: [DONE]\n\n")
+	}))
+	defer deaf.Close()
 	base := []string{"bench", "--target", srv.URL, "--web.listen-address", "off"}
 	for _, tc := range []struct {
 		args []string
@@ -143,7 +159,10 @@ func TestBenchExitCodes(t *testing.T) {
 		{append(base, "--profile", "constant", "--rate", "1", "--workload", "chat", "--header", "novalue"), exitUsage, "want K=V"},
 		{append(base, "--profile", "constant", "--rate", "1", "--workload", "chat", "--format", "xml"), exitUsage, "--format"},
 		{append(base, "--profile", "constant", "--rate", "1", "--workload", "chat", "--max-requests", "2", "--warmup", "0.5"), exitUsage, "fraction of max-seconds"},
-		{append(base, "--profile", "synchronous", "--workload", "chat", "--max-requests", "2", "--fail-invalid"), exitRegression, "benchmark synchronous is invalid"},
+		// A server that ignores max_tokens returns 3 where 2 were asked: an
+		// output overrun makes the level invalid.
+		{[]string{"bench", "--target", deaf.URL, "--web.listen-address", "off", "--profile", "synchronous", "--data", "prompt_tokens=4,output_tokens=2",
+			"--max-requests", "2", "--fail-invalid"}, exitRegression, "output overrun"},
 		{append(base, "--profile", "synchronous", "--workload", "chat", "--max-requests", "2", "--output", "/nonexistent/dir/s.json"), exitUsage, "--output"},
 	} {
 		code, _, stderr := runCmd(tc.args, nil)

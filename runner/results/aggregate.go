@@ -434,16 +434,16 @@ func (a *Aggregator) judge(b *Benchmark, c Closing, w window) {
 	if b.Missed > 0 {
 		add("client-bound: %d sends due before the end of sending never went out (up to %.4g ms late when given up)", b.Missed, b.MissedLateness.Max)
 	}
-	if late, ok := b.SendLateness.P99.Get(); ok {
+	if late, pct, ok := tail(b.SendLateness); ok {
 		ref, name := b.TTFT.P50, "TTFT p50"
 		if !ref.Present() {
 			ref, name = b.E2E.P50, "E2E p50"
 		}
 		if r, ok := ref.Get(); ok && r > 0 && v.MaxLatenessShare > 0 && late > v.MaxLatenessShare*r {
-			add("client-bound: p99 send lateness %.3g ms is %.0f%% of the %s (%.4g ms), above the %.0f%% a figure tolerates; the server kept up, the sender did not",
-				late, 100*late/r, name, r, 100*v.MaxLatenessShare)
+			add("client-bound: %s send lateness %.3g ms is %.0f%% of the %s (%.4g ms), above the %.0f%% a figure tolerates; the server kept up, the sender did not",
+				pct, late, 100*late/r, name, r, 100*v.MaxLatenessShare)
 		} else if v.MaxLatenessP99 > 0 && late > msec(v.MaxLatenessP99) {
-			add("client-bound: p99 send lateness %.3g ms is above %.3g ms", late, msec(v.MaxLatenessP99))
+			add("client-bound: %s send lateness %.3g ms is above %.3g ms", pct, late, msec(v.MaxLatenessP99))
 		}
 	}
 	if judged := a.req.Successful + a.req.Failed; v.MaxErrorRate >= 0 && judged > 0 {
@@ -468,6 +468,21 @@ func (a *Aggregator) judge(b *Benchmark, c Closing, w window) {
 		b.Notes = append(b.Notes, n)
 	}
 	b.Valid = len(b.InvalidReasons) == 0
+}
+
+// tail is the p99 of a distribution, or with too few samples for it the
+// highest percentile they support (p95, p90), else the maximum: the client's
+// lateness is judged on its tail whatever the sample size, never skipped.
+func tail(d Dist) (float64, string, bool) {
+	for _, p := range []struct {
+		f    Figure
+		name string
+	}{{d.P99, "p99"}, {d.P95, "p95"}, {d.P90, "p90"}, {d.Max, "max"}} {
+		if v, ok := p.f.Get(); ok {
+			return v, p.name, true
+		}
+	}
+	return 0, "", false
 }
 
 // saturatedByCap explains drops at the in-flight cap with Little's law: the

@@ -123,6 +123,9 @@ func TestAggregatorValidity(t *testing.T) {
 		{"late sends", run(Validity{}, 1000, 1000, 2*msd, 0, ""), []string{"client-bound: p99 send lateness 2 ms is 29% of the TTFT p50 (7 ms), above the 10%"}},
 		{"looser lateness share", run(Validity{MaxLatenessShare: 0.5}, 1000, 1000, 2*msd, 0, ""), nil},
 		{"absolute lateness bound", run(Validity{MaxLatenessShare: 0.5, MaxLatenessP99: msd}, 1000, 1000, 2*msd, 0, ""), []string{"client-bound: p99 send lateness 2 ms is above 1 ms"}},
+		// Too few samples for a p99: the lateness is judged on the tail
+		// they support.
+		{"late sends, few samples", run(Validity{}, 50, 50, 2*msd, 0, ""), []string{"client-bound: p95 send lateness 2 ms is 29% of the TTFT p50"}},
 		// Too few samples for a p99 leaves the level valid, the p99 null.
 		{"few samples", run(Validity{}, 99, 99, 0, 0, ""), nil},
 		{"errors", run(Validity{}, 1100, 1100, 0, 22, ""), []string{"error rate 2.00% is above 1.00%"}},
