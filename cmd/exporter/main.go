@@ -140,7 +140,7 @@ func (c *common) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.loadgenCPUs, "cpuset.loadgen", "", "CPUs of the load generator: role=loadgen")
 	fs.StringVar(&c.netExclude, "collector.network.device-exclude", collector.DefaultNetworkExclude, "regexp of network interfaces to leave out (\"\" keeps them all, Docker's veth pairs included)")
 	fs.DurationVar(&c.timeout, "collector.timeout", 10*time.Second, "time limit of each collector per scrape")
-	fs.StringVar(&c.pushURL, "push.url", "", "also push every series as Prometheus text to this URL, e.g. http://vm:8428/api/v1/import/prometheus or http://pushgateway:9091/metrics/job/servebench")
+	fs.StringVar(&c.pushURL, "push.url", "", "also push every series to this URL: Prometheus text to http://vm:8428/api/v1/import/prometheus or http://pushgateway:9091/metrics/job/servebench, remote write to a URL ending in /api/v1/write")
 	fs.DurationVar(&c.pushInterval, "push.interval", 15*time.Second, "interval between pushes (a last push happens at exit)")
 	fs.StringVar(&c.pushMethod, "push.method", "POST", "HTTP method of pushes (PUT replaces a Pushgateway group)")
 	fs.BoolVar(&c.pushDropTimestamps, "push.drop-timestamps", false, "push without sample timestamps (Pushgateway refuses them)")

@@ -18,8 +18,9 @@ import (
 //
 // Scrapers are told apart by host and User-Agent: two scrapers on one host
 // with the same user agent count as one. A scraper that has not come back
-// within three of its own intervals (within the wait's maximum while only one
-// of its scrapes was seen) is taken to be gone and is not waited for. Safe
+// within three of its own intervals (at least 2 s; within the wait's maximum
+// while only one of its scrapes was seen) is taken to be gone and is not
+// waited for. Safe
 // for concurrent use; the zero value is ready.
 type Scrapes struct {
 	// Now is the clock; nil means time.Now.
@@ -41,6 +42,15 @@ func (s *Scrapes) now() time.Time {
 	}
 	return time.Now()
 }
+
+// minGrace is the least time a scraper may stay away before it counts as
+// gone: a scraper polling every few milliseconds has pauses (GC, a busy
+// machine) of many of its intervals.
+const minGrace = 2 * time.Second
+
+// goneAfter is how long after its last scrape a scraper with this interval
+// is taken to be gone: three intervals, at least minGrace.
+func goneAfter(interval time.Duration) time.Duration { return max(3*interval, minGrace) }
 
 // Wrap counts every request served by h as a scrape by its client.
 func (s *Scrapes) Wrap(h http.Handler) http.Handler {
@@ -91,7 +101,7 @@ func (s *Scrapes) WaitAfter(ctx context.Context, t time.Time, max time.Duration)
 			}
 			grace := max
 			if !sc.prev.IsZero() {
-				grace = 3 * sc.last.Sub(sc.prev)
+				grace = goneAfter(sc.last.Sub(sc.prev))
 			}
 			if now.Sub(sc.last) > grace {
 				continue // gone
