@@ -27,7 +27,6 @@ import (
 	"github.com/servebench/servebench/internal/cli"
 	"github.com/servebench/servebench/runner/audio"
 	"github.com/servebench/servebench/runner/loadgen"
-	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/pacer"
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/store"
@@ -467,7 +466,7 @@ type benchLive struct {
 func (b *benchLive) publish(sum *results.Summary) {
 	for _, bm := range sum.Benchmarks {
 		l, at := b.levels.of(bm.Level)
-		if err := b.m.pub.Publish(orchestrate.SummaryOf(b.runID, l, bm, at)); err != nil {
+		if err := b.m.pub.Publish(results.SummaryOf(b.runID, l, bm, at)); err != nil {
 			b.log.Warn("publish benchmark summary", "level", bm.Level, "err", err)
 		}
 	}

@@ -31,7 +31,6 @@ import (
 
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/exporter/recorder"
-	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/results"
 )
 
@@ -44,7 +43,7 @@ var (
 
 // Summaries converts one summary.json into the recorder's benchmark
 // summaries, the same ones runner start and runner bench publish
-// (orchestrate.SummaryOf). finished gives each level's finish time; a level
+// (results.SummaryOf). finished gives each level's finish time; a level
 // without one is an error naming it.
 func Summaries(s *results.Summary, finished map[string]time.Time) ([]recorder.BenchmarkSummary, error) {
 	if s.RunID == "" {
@@ -68,7 +67,7 @@ func Summaries(s *results.Summary, finished map[string]time.Time) ([]recorder.Be
 			return nil, fmt.Errorf("level %s of run %s: finish time %s is implausible (unit mistake?)", b.Level, s.RunID, at.Format(time.RFC3339))
 		}
 		l := measure.BenchmarkLabels{Suite: suite, Model: s.Model, Workload: s.Workload, Cores: cores, Loadgen: s.Loadgen, Level: b.Level}
-		out = append(out, orchestrate.SummaryOf(s.RunID, l, b, at))
+		out = append(out, results.SummaryOf(s.RunID, l, b, at))
 	}
 	return out, nil
 }

@@ -13,26 +13,12 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/servebench/servebench/runner/results"
 )
 
-// EngineMetricsFile is the cell file holding the engine's own /metrics
-// sampled while the cell ran.
-const EngineMetricsFile = "engine-metrics.jsonl"
-
-// EngineSample is one line of engine-metrics.jsonl: one scrape of one
-// engine instance. Metrics maps a series (its name and labels, vLLM's
-// constant model_name label left out) to its value; histograms and
-// summaries keep only their _sum and _count, which is what rates and means
-// over the run need and keeps a line to a few hundred bytes.
-type EngineSample struct {
-	Time     time.Time          `json:"time"`
-	Instance int                `json:"instance"` // 1-based, as in the manifest
-	Metrics  map[string]float64 `json:"metrics,omitempty"`
-	Error    string             `json:"error,omitempty"` // the scrape failed; Metrics is empty
-}
-
 // engineSampler scrapes engine URLs every period and writes one
-// EngineSample per URL and scrape to w until ctx ends. Only series whose
+// results.EngineSample per URL and scrape to w until ctx ends. Only series whose
 // name starts with one of prefixes are kept.
 type engineSampler struct {
 	client   *http.Client
@@ -50,7 +36,7 @@ func (s *engineSampler) run(ctx context.Context, w io.Writer) error {
 	defer t.Stop()
 	for {
 		for i, u := range s.urls {
-			sample := EngineSample{Time: s.now().UTC(), Instance: i + 1}
+			sample := results.EngineSample{Time: s.now().UTC(), Instance: i + 1}
 			m, err := s.scrape(ctx, u)
 			if ctx.Err() != nil {
 				return nil // the cell ended mid-scrape: nothing worth a line

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/simulator"
 	"github.com/servebench/servebench/runner/simulator/simtest"
 	"github.com/servebench/servebench/runner/suite"
@@ -51,10 +52,10 @@ func TestEngineSamplerAgainstSimulator(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	var samples []EngineSample
+	var samples []results.EngineSample
 	sc := bufio.NewScanner(&buf)
 	for sc.Scan() {
-		var e EngineSample
+		var e results.EngineSample
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatalf("line %q: %v", sc.Text(), err)
 		}
@@ -116,7 +117,7 @@ func BenchmarkEngineScrape(b *testing.B) {
 			b.Fatal(err)
 		}
 		series = len(m)
-		if err := enc.Encode(EngineSample{Time: time.Now(), Instance: 1, Metrics: m}); err != nil {
+		if err := enc.Encode(results.EngineSample{Time: time.Now(), Instance: 1, Metrics: m}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -26,13 +25,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/internal/buildinfo"
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/loadgen"
-	"github.com/servebench/servebench/runner/pacer"
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/store"
 	"github.com/servebench/servebench/runner/suite"
@@ -483,9 +480,9 @@ func (o *Orchestrator) runOffline(ctx context.Context, cell suite.Cell, pl Place
 }
 
 // sampleEngines scrapes the engines' /metrics into the cell's
-// EngineMetricsFile until the returned stop is called.
+// results.EngineMetricsFile until the returned stop is called.
 func (o *Orchestrator) sampleEngines(ctx context.Context, dir string, urls []string) (func(), error) {
-	f, err := os.Create(filepath.Join(dir, EngineMetricsFile))
+	f, err := os.Create(filepath.Join(dir, results.EngineMetricsFile))
 	if err != nil {
 		return nil, fmt.Errorf("engine metrics: %w", err)
 	}
@@ -686,56 +683,9 @@ func (o *Orchestrator) publish(l measure.BenchmarkLabels, b results.Benchmark, a
 	if o.Summaries == nil {
 		return
 	}
-	if err := o.Summaries.Publish(SummaryOf(o.Run.ID(), l, b, at)); err != nil {
+	if err := o.Summaries.Publish(results.SummaryOf(o.Run.ID(), l, b, at)); err != nil {
 		o.Log.Warn("publish benchmark summary", "level", l.Level, "err", err)
 	}
-}
-
-// SummaryOf is the published headline of a finished benchmark (latencies
-// from milliseconds to seconds), as runner start and runner bench publish
-// it on their live endpoints.
-func SummaryOf(runID string, l measure.BenchmarkLabels, b results.Benchmark, finished time.Time) recorder.BenchmarkSummary {
-	total := b.Requests.Successful + b.Requests.Failed + b.Requests.Incomplete
-	ratio := math.NaN() // no request: no ratio, and no series
-	if total > 0 {
-		ratio = float64(b.Requests.Successful) / float64(total)
-	}
-	// The recorder leaves a NaN gauge or quantile out of the exposition,
-	// and a distribution without samples out entirely: an absent figure is
-	// no series, never a 0.
-	nan := func(f results.Figure) float64 {
-		if v, ok := f.Get(); ok {
-			return v
-		}
-		return math.NaN()
-	}
-	q := func(d results.Dist) recorder.Quantiles {
-		if d.Empty() {
-			return recorder.Quantiles{P50: math.NaN(), P95: math.NaN(), P99: math.NaN(), Mean: math.NaN()}
-		}
-		ms := func(f results.Figure) float64 { return nan(f) / 1000 }
-		return recorder.Quantiles{P50: ms(d.P50), P95: ms(d.P95), P99: ms(d.P99), Mean: nan(d.Mean) / 1000, Count: uint64(max(d.Count, 0))}
-	}
-	return recorder.BenchmarkSummary{
-		RunID: runID, Labels: l, Finished: finished,
-		TargetRate: b.TargetRate, TargetUnit: targetUnit(b.Profile), AchievedRate: nan(b.AchievedRate), RequestsPerSecond: nan(b.RequestsPerSecond),
-		OutputTokensPerSecond: nan(b.OutputTokensPerSecond), TotalTokensPerSecond: nan(b.TotalTokensPerSecond),
-		DurationSeconds: b.DurationSeconds, SuccessRatio: ratio, Valid: b.Valid,
-		TTFT: q(b.TTFT), ITL: q(b.ITL), TPOT: q(b.TPOT), E2E: q(b.E2E),
-	}
-}
-
-// targetUnit is what a profile's target counts; "" for a profile servebench
-// does not know (an imported result's).
-func targetUnit(profile string) contract.TargetUnit {
-	k, err := pacer.ParseKind(profile)
-	switch {
-	case err != nil:
-		return ""
-	case k.Closed():
-		return contract.TargetStreams
-	}
-	return contract.TargetRequestsPerSecond
 }
 
 // maxRateOf is the request rate a saturating level sustained: its

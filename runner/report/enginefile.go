@@ -13,13 +13,13 @@ import (
 
 	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/runner/compare"
-	"github.com/servebench/servebench/runner/orchestrate"
+	"github.com/servebench/servebench/runner/results"
 )
 
 // engineSample is one line of a cell's engine-metrics.jsonl, as runner
 // start writes it.
 type engineSample struct {
-	orchestrate.EngineSample
+	results.EngineSample
 	cell string // the cell whose file it came from
 }
 
@@ -34,7 +34,7 @@ func EngineFileCharts(cells []compare.Cell) (charts []LineChart, ok bool, err er
 		if filepath.Base(c.Path) != "summary.json" {
 			continue
 		}
-		s, err := readEngineSamples(filepath.Join(filepath.Dir(c.Path), orchestrate.EngineMetricsFile), cellName(c))
+		s, err := readEngineSamples(filepath.Join(filepath.Dir(c.Path), results.EngineMetricsFile), cellName(c))
 		if err != nil {
 			return nil, false, err
 		}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/servebench/servebench/runner/compare"
-	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/results"
 )
 
@@ -21,7 +20,7 @@ func TestEngineFileCharts(t *testing.T) {
 	write := func(cell string, lines ...string) compare.Cell {
 		d := filepath.Join(dir, cell)
 		os.MkdirAll(d, 0o755)
-		if err := os.WriteFile(filepath.Join(d, orchestrate.EngineMetricsFile), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(d, results.EngineMetricsFile), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return compare.Cell{Path: filepath.Join(d, "summary.json"), Key: cell, Summary: &results.Summary{Cell: cell}}
