@@ -45,6 +45,7 @@ func TestInterspersedFlags(t *testing.T) {
 			[]string{"report", run, "--output", filepath.Join(dir, "r2.html")}, "charts"},
 		"backfill": {[]string{"backfill", "--at", "2026-11-02T10:00:00Z", "--openmetrics", filepath.Join(dir, "b1.om"), run},
 			[]string{"backfill", run, "--openmetrics", filepath.Join(dir, "b2.om"), "--at", "2026-11-02T10:00:00Z"}, "wrote"},
+		"rank":        {[]string{"rank", "--json", "--slo", "ttft_p99<=10s", run}, []string{"rank", run, "--slo", "ttft_p99<=10s", "--json"}, ""},
 		"healthcheck": {[]string{"healthcheck", "--timeout", "5s", ok.URL}, []string{"healthcheck", ok.URL, "--timeout", "5s"}, ""},
 		"show":        {[]string{"show", "--log-level", "warn", "smoke"}, []string{"show", "smoke", "--log-level", "warn"}, "suite smoke"},
 		"suites":      {[]string{"--log-format", "json", "suites"}, []string{"suites", "--log-format", "json"}, "smoke"},
