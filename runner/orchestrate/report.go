@@ -182,7 +182,7 @@ func scaling(sums []*results.Summary, cells map[string]suite.Cell) ([]ScalingRow
 			MaxRequestsPerSecond: h.MaxRequestsPerSecond, MaxOutputTokensPerSecond: h.MaxOutputTokensPerSecond,
 			OutputTokensPerSecondCore: h.OutputTokensPerSecondCore}
 		if h.ValidLevels == 0 {
-			row.Invalid = fmt.Sprintf("no valid level of %d: %s", h.Levels, strings.Join(h.InvalidReasons, " | "))
+			row.Invalid = fmt.Sprintf("no valid level of %d: %s", h.Levels, groupReasons(s.Benchmarks))
 		}
 		groups[k] = append(groups[k], row)
 	}
@@ -212,7 +212,11 @@ func scaling(sums []*results.Summary, cells map[string]suite.Cell) ([]ScalingRow
 			}
 		}
 		if base < 0 {
-			notes = append(notes, fmt.Sprintf("scaling %s %s: no core count has a valid level, so there is no speedup to report", k.model, k.workload))
+			note := fmt.Sprintf("scaling %s %s: no core count has a valid level, so there is no speedup to report", k.model, k.workload)
+			if windowsTooShort(sums, cells, k.model, k.workload) {
+				note += "; the levels' windows are shorter than one request at these core counts: give them more time (--max-seconds)"
+			}
+			notes = append(notes, note)
 		}
 		for i := range rows {
 			if base < 0 || !measure(rows[i]).Present() {
@@ -233,6 +237,47 @@ func scaling(sums []*results.Summary, cells map[string]suite.Cell) ([]ScalingRow
 		out = append(out, rows...)
 	}
 	return out, notes
+}
+
+// groupReasons lists invalid levels' reasons, levels with the same reasons
+// together ("poisson-25pct, poisson-50pct: no request measured").
+func groupReasons(bs []results.Benchmark) string {
+	var order []string
+	levels := map[string][]string{}
+	for _, b := range bs {
+		if b.Valid {
+			continue
+		}
+		r := reasonsOf(b)
+		if _, ok := levels[r]; !ok {
+			order = append(order, r)
+		}
+		levels[r] = append(levels[r], b.Level)
+	}
+	out := make([]string, len(order))
+	for i, r := range order {
+		out[i] = strings.Join(levels[r], ", ") + ": " + r
+	}
+	return strings.Join(out, " | ")
+}
+
+// windowsTooShort reports whether a level of the model × workload was
+// invalid for a window shorter than one request: the usual cause of a
+// scaling table without valid levels on a slow engine.
+func windowsTooShort(sums []*results.Summary, cells map[string]suite.Cell, model, workload string) bool {
+	for _, s := range sums {
+		if c, ok := cells[s.Cell]; !ok || c.Model != model || c.Workload != workload {
+			continue
+		}
+		for _, b := range s.Benchmarks {
+			for _, r := range b.InvalidReasons {
+				if strings.HasPrefix(r, "window shorter than one request") {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func contention(sums []*results.Summary, cells map[string]suite.Cell) []ContentionRow {

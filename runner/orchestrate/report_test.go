@@ -57,12 +57,14 @@ func TestScalingWithoutValidLevels(t *testing.T) {
 	p := planFor(t, "scaling", suite.Overrides{Cores: []int{1, 2}})
 	bad := func(cores int, cell string) *results.Summary {
 		return &results.Summary{Cell: cell, Cores: cores, Benchmarks: []results.Benchmark{
-			level("throughput-64", false, 50, "window shorter than one request: no request completed inside the 5 s window")}}
+			level("throughput-64", false, 50, "window shorter than one request: no request completed inside the 5 s window"),
+			level("poisson-25pct", false, 0, "no request measured"), level("poisson-50pct", false, 0, "no request measured")}}
 	}
 	rep := BuildReport(p, []*results.Summary{bad(1, p.Cells[0].ID), {Cell: p.Cells[1].ID, Cores: 2,
 		Benchmarks: []results.Benchmark{level("throughput-64", true, 90)}}})
 	r1, r2 := rep.Scaling[0], rep.Scaling[1]
-	if r1.MaxOutputTokensPerSecond.Present() || r1.Speedup.Present() || !strings.Contains(r1.Invalid, "no valid level of 1: throughput-64: window shorter") {
+	if r1.MaxOutputTokensPerSecond.Present() || r1.Speedup.Present() || !strings.Contains(r1.Invalid, "no valid level of 3: throughput-64: window shorter") ||
+		!strings.Contains(r1.Invalid, "| poisson-25pct, poisson-50pct: no request measured") {
 		t.Errorf("1 core: %+v", r1)
 	}
 	if r2.BaseCores != 2 || r2.Speedup != results.Of(1) {
@@ -74,7 +76,8 @@ func TestScalingWithoutValidLevels(t *testing.T) {
 			t.Errorf("%d cores: %+v", r.Cores, r)
 		}
 	}
-	if len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "no core count has a valid level") {
+	if len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "no core count has a valid level") ||
+		!strings.Contains(rep.Notes[0], "the levels' windows are shorter than one request at these core counts: give them more time (--max-seconds)") {
 		t.Errorf("notes %q", rep.Notes)
 	}
 }

@@ -455,7 +455,13 @@ func (a *Aggregator) judge(b *Benchmark, c Closing, w window) {
 		add("output overrun: %d of %d requests returned more output tokens than asked (up to %d for %d): the server ignored the requested length, so the workload was not the one configured",
 			a.overrun, a.req.Successful+a.req.Failed+a.req.Incomplete, a.overrunMax[0], a.overrunMax[1])
 	}
-	if a.req.Successful == 0 {
+	switch {
+	case a.req == Requests{} && a.lv.Open && c.Scheduled == 0 && w.seconds > 0 && a.lv.Target > 0:
+		// Nothing to measure: say why rather than blame the server.
+		add("no request measured: at %.4g req/s the profile scheduled none inside the %.3g s window", a.lv.Target, w.seconds)
+	case a.req == Requests{}:
+		add("no request measured")
+	case a.req.Successful == 0:
 		add("no successful request")
 	}
 	if w.seconds > 0 && w.done == 0 && (a.req.Successful > 0 || a.req.Incomplete > 0) {
@@ -467,8 +473,16 @@ func (a *Aggregator) judge(b *Benchmark, c Closing, w window) {
 	if n := withheldNote(b, v.MinSamplesP99); n != "" {
 		b.Notes = append(b.Notes, n)
 	}
+	if w.done > 0 && w.done < fewCompletions {
+		b.Notes = append(b.Notes, fmt.Sprintf("requests_per_second rests on %d completions inside the window (±1 is %.0f%%); output_tokens_per_second is the steadier figure",
+			w.done, 100/float64(w.done)))
+	}
 	b.Valid = len(b.InvalidReasons) == 0
 }
+
+// fewCompletions is the count of completions inside the window below which
+// a note says the request rate is coarse.
+const fewCompletions = 10
 
 // tail is the p99 of a distribution, or with too few samples for it the
 // highest percentile they support (p95, p90), else the maximum: the client's

@@ -366,3 +366,20 @@ func TestAggregatorShortWindowCompletions(t *testing.T) {
 		}
 	}
 }
+
+// A rate resting on a handful of completions says so; a level whose profile
+// scheduled nothing inside its window says that, not that the server failed.
+func TestAggregatorCoarseAndEmptyLevels(t *testing.T) {
+	a := NewAggregator(Level{Profile: "concurrent", Target: 1, Start: start}, Validity{})
+	for i := range 3 {
+		a.Add(req(i, time.Duration(i)*2*time.Second, 0, contract.OutcomeSuccess, time.Second, 1900*msd))
+	}
+	b := a.Close(Closing{WindowEnd: 8 * time.Second})
+	if !b.Valid || len(b.Notes) == 0 || !strings.Contains(strings.Join(b.Notes, ";"), "requests_per_second rests on 3 completions inside the window (±1 is 33%)") {
+		t.Errorf("valid %v notes %q", b.Valid, b.Notes)
+	}
+	b = NewAggregator(Level{Profile: "poisson", Target: 0.0016, Open: true, Start: start}, Validity{}).Close(Closing{WindowEnd: 5 * time.Second})
+	if b.Valid || len(b.InvalidReasons) != 1 || b.InvalidReasons[0] != "no request measured: at 0.0016 req/s the profile scheduled none inside the 5 s window" {
+		t.Errorf("reasons %q", b.InvalidReasons)
+	}
+}
