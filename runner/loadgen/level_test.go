@@ -1,7 +1,9 @@
 package loadgen
 
 import (
+	"bytes"
 	"context"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -114,6 +116,19 @@ func TestWindowShorterThanRequests(t *testing.T) {
 	if b.RequestsPerSecond.Present() || !b.E2E.Empty() || !b.TTFT.Empty() || b.Valid ||
 		!strings.Contains(strings.Join(b.InvalidReasons, ";"), "window shorter than one request: no request completed inside the 2 s window; 8 requests were cut unfinished") {
 		t.Fatalf("no request ended: req/s %v, e2e %+v, ttft %+v, reasons %q", b.RequestsPerSecond, b.E2E, b.TTFT, b.InvalidReasons)
+	}
+	// In summary.json they are null, the measured token rate a number.
+	var out bytes.Buffer
+	if err := results.WriteSummary(&out, sum); err != nil {
+		t.Fatal(err)
+	}
+	js := out.String()
+	for _, want := range []string{`"requests_per_second": null`, `"e2e_ms": {
+        "mean": null,`, `"ttft_ms": {
+        "mean": null,`, `"output_tokens_per_second": ` + strconv.FormatFloat(fv(b.OutputTokensPerSecond), 'g', -1, 64)} {
+		if !strings.Contains(js, want) {
+			t.Fatalf("summary.json lacks %q:\n%s", want, js)
+		}
 	}
 }
 
