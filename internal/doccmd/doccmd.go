@@ -347,6 +347,23 @@ func (c Command) Typed(root *cobra.Command) []string {
 			out[i+1] = f.DefValue
 		}
 	}
+	// A flag named without its value (`runner bench --push.url` in prose)
+	// is a mention of the flag: give it a value of its type.
+	if n := len(out); n > 0 {
+		if name, ok := strings.CutPrefix(out[n-1], "--"); ok && !strings.Contains(name, "=") {
+			f := sub.Flags().Lookup(name)
+			if f == nil {
+				f = sub.InheritedFlags().Lookup(name)
+			}
+			if f != nil && f.NoOptDefVal == "" {
+				v := f.DefValue
+				if v == "" || v == "[]" {
+					v = "x"
+				}
+				out = append(out, v)
+			}
+		}
+	}
 	return out
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 func TestFindIn(t *testing.T) {
@@ -48,5 +50,24 @@ func TestFindRepository(t *testing.T) {
 	}
 	if per["runner"] < 50 || per["vllm-sim"] < 3 || per["exporter"] < 1 {
 		t.Errorf("commands per program: %v", per)
+	}
+}
+
+func TestHelpForm(t *testing.T) {
+	root := &cobra.Command{Use: "runner"}
+	sub := &cobra.Command{Use: "bench", Run: func(*cobra.Command, []string) {}}
+	sub.Flags().Int("repeat", 1, "")
+	sub.Flags().String("push.url", "", "")
+	sub.Flags().Bool("json", false, "")
+	root.AddCommand(sub)
+	for _, tc := range []struct{ args, want []string }{
+		{[]string{"bench", "--repeat", "N", "RUN"}, []string{"bench", "--repeat", "1", "RUN", "-h"}},
+		{[]string{"bench", "--push.url"}, []string{"bench", "--push.url", "x", "-h"}},
+		{[]string{"bench", "--json"}, []string{"bench", "--json", "-h"}},
+		{[]string{"bench", "--push.url", "URL"}, []string{"bench", "--push.url", "URL", "-h"}},
+	} {
+		if got := (Command{Args: tc.args}).HelpForm(root); strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("%q: got %q, want %q", tc.args, got, tc.want)
+		}
 	}
 }
