@@ -442,9 +442,9 @@ func execute(ctx context.Context, e *env, f *startFlags, st *startSetup, run *st
 		Status: contract.RunStatus(state.Status), Started: state.Started, Finished: state.Finished}, log); perr != nil {
 		err = errors.Join(err, perr)
 	}
-	// A run whose levels had no successful request still shows its table:
-	// it says what the levels did instead.
-	if ctx.Err() == nil && (err == nil || errors.Is(err, loadgen.ErrNoSuccess)) {
+	// A run whose levels had no successful request, or whose cells failed
+	// after measuring, still shows its table: it says what the levels did.
+	if ctx.Err() == nil && (err == nil || errors.Is(err, loadgen.ErrNoSuccess) || errors.Is(err, orchestrate.ErrCellsFailed)) {
 		if rerr := printRunTable(e.stdout, run.Dir); rerr != nil {
 			log.Warn("results table", "err", rerr)
 		}

@@ -34,11 +34,19 @@ type levelOutput struct{ ok, tokens int }
 //     output tokens per second over mean, the mean output of its successful
 //     requests, when there were some.
 //
+// Tokens count only when the window saw the streams decode: when fewer than
+// half of them had their first token inside it (FirstTokenShare), the
+// window measured a prefill queue, and its token rate is no sustained rate.
 // With none of these it returns 0 and says why.
 func MaxRate(b results.Benchmark, exact, mean float64) (float64, string) {
 	// An absent rate is 0 here: nothing of it arrived inside the window.
 	tok := b.OutputTokensPerSecond.Or(0)
 	done := b.RequestsPerSecond.Or(0)
+	queued := ""
+	if share, ok := b.FirstTokenShare.Get(); ok && share < minFirstTokenShare && tok > 0 {
+		queued = fmt.Sprintf("only %.0f%% of its streams had their first token inside its %.3gs window (the time to first token at this load is longer), so its %.4g output tok/s is a prefill queue, not a sustained rate", 100*share, b.DurationSeconds, tok)
+		tok = 0
+	}
 	switch {
 	case exact > 0 && tok > 0:
 		return tok / exact, fmt.Sprintf("%.4g output tok/s inside the window of %s over %.4g tokens per request", tok, b.Level, exact)
@@ -48,9 +56,15 @@ func MaxRate(b results.Benchmark, exact, mean float64) (float64, string) {
 		return tok / mean, fmt.Sprintf("%.4g output tok/s inside the window of %s over the %.4g-token mean of its successful requests (none completed inside the window)", tok, b.Level, mean)
 	case tok > 0:
 		return 0, fmt.Sprintf("%s: no request completed inside its %.3gs window and none succeeded, so its %.4g output tok/s cannot be turned into a request rate; give the level more time (max-seconds) or exact output lengths (ignore-eos)", b.Level, b.DurationSeconds, tok)
+	case queued != "":
+		return 0, fmt.Sprintf("%s: no request completed inside its window and %s; give the level more time (max-seconds)", b.Level, queued)
 	}
 	return 0, fmt.Sprintf("%s: no request completed and no output token arrived inside its %.3gs window; give the level more time (max-seconds)", b.Level, b.DurationSeconds)
 }
+
+// minFirstTokenShare is the share of a level's streams that must have had
+// their first token inside its window for its token rate to count.
+const minFirstTokenShare = 0.5
 
 // exactOutput is the mean output length the requests demand with
 // ignore_eos, 0 when any request's length is not exact.

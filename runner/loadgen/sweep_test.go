@@ -30,8 +30,14 @@ func TestMaxRate(t *testing.T) {
 		{"embeddings: completions", 5, 0, 0, 0, 5, "50 requests completed"},
 		{"tokens, no length to divide by", 0, 640, 0, 0, 0, "cannot be turned into a request rate"},
 		{"nothing inside the window", 0, 0, 32, 0, 0, "no request completed and no output token arrived inside its 10s window"},
+		{"a prefill queue: no rate from its tokens", 0, 0.2, 128, 0, 0, "only 2% of its streams had their first token inside its 10s window"},
+		{"a prefill queue: completions still count", 2, 0.2, 128, 0, 2, "20 requests completed"},
 	} {
 		b.RequestsPerSecond, b.OutputTokensPerSecond = results.OfIf(tc.rps, tc.rps > 0), results.OfIf(tc.tok, tc.tok > 0)
+		b.FirstTokenShare = results.Of(1)
+		if strings.HasPrefix(tc.name, "a prefill queue") {
+			b.FirstTokenShare = results.Of(1.0 / 64)
+		}
 		got, from := MaxRate(b, tc.exact, tc.mean)
 		if math.Abs(got-tc.want) > 1e-9 || !strings.Contains(from, tc.from) {
 			t.Errorf("%s: %v %q, want %v %q", tc.name, got, from, tc.want, tc.from)

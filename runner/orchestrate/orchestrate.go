@@ -444,7 +444,7 @@ func (o *Orchestrator) runCell(ctx context.Context, cell suite.Cell, pl Placemen
 			var reason string
 			maxRate, reason = maxRateOf(bm, cell)
 			if maxRate <= 0 {
-				return sum, fmt.Errorf("level %s: found no maximum rate (no request and no token inside the window; give the level more time with --max-seconds)", lvl.Name)
+				return sum, fmt.Errorf("level %s: %w: %s", lvl.Name, loadgen.ErrNoMaxRate, reason)
 			}
 			sum.Saturation = &results.Saturation{Rate: maxRate, Reason: reason}
 		}
@@ -691,16 +691,15 @@ func (o *Orchestrator) publish(l measure.BenchmarkLabels, b results.Benchmark, a
 // maxRateOf is the request rate a saturating level sustained: its
 // successful requests per second; when requests outlast the window (CPU
 // engines under 64 streams), its output tokens per second over the
-// workload's output length, the request rate those tokens amount to.
+// workload's output length, the request rate those tokens amount to — as
+// loadgen.MaxRate judges it, never from a window that saw only a prefill
+// queue.
 func maxRateOf(b results.Benchmark, c suite.Cell) (float64, string) {
-	if rps, ok := b.RequestsPerSecond.Get(); ok && rps > 0 {
-		return rps, fmt.Sprintf("successful req/s at %s", b.Level)
+	out := 0.0
+	if !b.RequestsPerSecond.Present() {
+		out = float64(suite.Workloads[c.Workload].OutputTokens)
 	}
-	out := suite.Workloads[c.Workload].OutputTokens
-	if tps, ok := b.OutputTokensPerSecond.Get(); ok && tps > 0 && out > 0 {
-		return tps / float64(out), fmt.Sprintf("output tok/s at %s over %d tokens per request (no request completed inside the window)", b.Level, out)
-	}
-	return 0, ""
+	return loadgen.MaxRate(b, out, 0)
 }
 
 func coresLabel(c suite.Cell) string {

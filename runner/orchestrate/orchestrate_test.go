@@ -376,6 +376,12 @@ func TestMaxRateOf(t *testing.T) {
 	if r, _ := maxRateOf(results.Benchmark{}, cell); r != 0 {
 		t.Errorf("nothing measured: %g", r)
 	}
+	// 64 streams, one with a first token inside a 5 s window: the 0.2
+	// tok/s are a prefill queue, not the engine's rate.
+	queue := results.Benchmark{Level: "throughput-64", DurationSeconds: 5, OutputTokensPerSecond: results.Of(0.2), FirstTokenShare: results.Of(1.0 / 64)}
+	if r, why := maxRateOf(queue, cell); r != 0 || !strings.Contains(why, "prefill queue") {
+		t.Errorf("prefill queue: %g %q", r, why)
+	}
 }
 
 func TestPinningPerCell(t *testing.T) {

@@ -138,6 +138,7 @@ type Aggregator struct {
 	promptByTime []int64         // prompt tokens by send bucket
 	tokens       []int64         // output tokens by arrival bucket
 	doneAt       []time.Duration // successful completions' ends, offsets
+	streams      []streamSpan    // requests that did not fail: send, first token, end
 
 	// Transcriptions: real-time factors, audio milliseconds of successful
 	// completions by end bucket, and the summed edits of scored requests.
@@ -147,6 +148,10 @@ type Aggregator struct {
 	words      [4]int // word edits, words, char edits, chars
 	scored     int
 }
+
+// streamSpan is when a request that did not fail was sent, had its first
+// token (-1: none) and ended, as offsets from time zero.
+type streamSpan struct{ sent, first, end time.Duration }
 
 type trendPoint struct {
 	at   time.Duration
@@ -192,6 +197,11 @@ func (a *Aggregator) Add(r *measure.Result) {
 		for _, c := range r.Chunks {
 			addAt(&a.tokens, a.bucket(r.Sent.Add(c.At)), int64(c.Tokens))
 		}
+		sp := streamSpan{sent: r.Sent.Sub(a.lv.Start), first: -1, end: r.End.Sub(a.lv.Start)}
+		if len(r.Chunks) > 0 {
+			sp.first = sp.sent + r.Chunks[0].At
+		}
+		a.streams = append(a.streams, sp)
 	}
 	if r.Outcome == contract.OutcomeSuccess {
 		a.doneAt = append(a.doneAt, r.End.Sub(a.lv.Start))
@@ -257,6 +267,23 @@ func (a *Aggregator) Add(r *measure.Result) {
 		a.itlReq = append(a.itlReq, span/float64(r.OutputTokens-1))
 		a.tpot = append(a.tpot, msec(r.End.Sub(r.FirstTok))/float64(r.OutputTokens-1))
 	}
+}
+
+// firstTokenShare is the share of the streams in the window (requests that
+// did not fail, sent before its end and not ended before its start) that
+// had their first token by its end; absent without such a stream.
+func (a *Aggregator) firstTokenShare(c Closing) Figure {
+	in, first := 0, 0
+	for _, sp := range a.streams {
+		if sp.sent >= c.WindowEnd || sp.end < c.WindowStart {
+			continue
+		}
+		in++
+		if sp.first >= 0 && sp.first < c.WindowEnd {
+			first++
+		}
+	}
+	return OfIf(float64(first)/float64(max(in, 1)), in > 0)
 }
 
 func sumRange(s []int64, from, to int) int64 {
@@ -342,6 +369,7 @@ func (a *Aggregator) Close(c Closing) Benchmark {
 		if a.lv.Open && c.Scheduled > 0 {
 			b.ScheduledRate = Of(float64(c.Scheduled) / w.seconds)
 		}
+		b.FirstTokenShare = a.firstTokenShare(c)
 	}
 	if a.audioShown {
 		b.Audio = a.audioFigures(c, win, w.done)

@@ -251,6 +251,25 @@ func TestAggregatorWindowThroughput(t *testing.T) {
 	}
 }
 
+// The first-token share is of the streams in the window that did not fail:
+// a queue of streams whose first token comes after the window is seen as
+// one.
+func TestAggregatorFirstTokenShare(t *testing.T) {
+	a := NewAggregator(Level{Profile: "throughput", Target: 4, Start: start}, Validity{})
+	a.Add(req(0, 0, 0, contract.OutcomeIncomplete, 4*time.Second, 5*time.Second, 6*time.Second)) // first token inside
+	a.Add(req(1, 0, 0, contract.OutcomeIncomplete, 7*time.Second, 8*time.Second))                // after the window
+	a.Add(req(2, 0, 0, contract.OutcomeIncomplete))                                              // none at all
+	a.Add(req(3, 0, 0, contract.OutcomeError, time.Second))                                      // failed: not a stream
+	a.Add(req(4, 6*time.Second, 0, contract.OutcomeSuccess, 10*msd))                             // sent after the window
+	b := a.Close(Closing{WindowEnd: 5 * time.Second})
+	if got, want := b.FirstTokenShare, Of(1.0/3); got != want {
+		t.Errorf("first-token share %v, want %v", got, want)
+	}
+	if got := NewAggregator(Level{Start: start}, Validity{}).Close(Closing{WindowEnd: time.Second}).FirstTokenShare; got.Present() {
+		t.Errorf("first-token share without a stream: %v, want absent", got)
+	}
+}
+
 // A benchmark with nothing measured has its figures absent, and its JSON
 // says null, never 0.
 func TestAggregatorNothingMeasured(t *testing.T) {

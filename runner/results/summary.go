@@ -141,6 +141,12 @@ type Benchmark struct {
 	// client's clock when it read them) or "mixed".
 	ChunkClock string `json:"chunk_clock,omitempty"`
 
+	// FirstTokenShare is the share of the streams in the window (requests
+	// that did not fail, in flight at some time inside it) that had their
+	// first token by its end. Well below 1, the window measured mostly a
+	// prefill queue (a window shorter than the time to first token at this
+	// load), and its token rate is not a sustained one.
+	FirstTokenShare Figure `json:"first_token_share,omitzero"`
 	// ScheduledRate is what an open-loop profile asked for inside the
 	// window (req/s); the achieved-rate validity rule compares with it.
 	ScheduledRate Figure `json:"scheduled_rate,omitzero"`
