@@ -34,10 +34,18 @@ const (
 
 // Config is one `guidellm run`. Zero values leave GuideLLM's defaults.
 type Config struct {
-	Target        string // base URL: the metering proxy in front of the engine
-	Model         string // served model id; "" = GuideLLM takes the first from /v1/models
-	APIKey        string // sent as backend api_key; redacted in printed commands
+	Target string // base URL: the metering proxy in front of the engine
+	Model  string // served model id; "" = GuideLLM takes the first from /v1/models
+	// APIKey is the backend's api_key. It is never on the command line:
+	// the backend then goes to GuideLLM in a scenario file (ScenarioFile,
+	// written by the Runner with mode 0600 and removed after the run).
+	APIKey        string
+	ScenarioFile  string // where the scenario holding the key is, as GuideLLM sees it; required with APIKey
 	RequestFormat string // FormatChat (GuideLLM's default), FormatCompletions, FormatEmbeddings or FormatTranscriptions
+	// IgnoreEOS makes every generation request ask for its exact output
+	// length (ignore_eos through the backend's extras), as servebench's
+	// own requests do, whatever the data says.
+	IgnoreEOS bool
 
 	// Profile is synchronous, concurrent, throughput, constant, poisson or
 	// sweep. Rates are req/s for constant and poisson, streams for concurrent,
@@ -60,6 +68,9 @@ type Config struct {
 	MaxSeconds  float64 // per benchmark
 	MaxRequests int
 	MaxErrors   int
+	// StopOverSaturated adds GuideLLM's over-saturation constraint: a
+	// benchmark stops once GuideLLM finds the server cannot keep up.
+	StopOverSaturated bool
 
 	Seed       int // 0 = GuideLLM's default (42)
 	OutputPath string
@@ -95,17 +106,15 @@ func Args(c Config) ([]string, error) {
 			return nil, fmt.Errorf("guidellm: rates: %g is not positive", r)
 		}
 	}
-	backend := []kv{{"target", c.Target}}
-	if c.Model != "" {
-		backend = append(backend, kv{"model", c.Model})
-	}
-	if c.RequestFormat != "" {
-		backend = append(backend, kv{"request_format", c.RequestFormat})
-	}
+	args := []string{"run"}
 	if c.APIKey != "" {
-		backend = append(backend, kv{"api_key", c.APIKey})
+		if c.ScenarioFile == "" {
+			return nil, errors.New("guidellm: scenario file: required with an API key, which never goes on the command line")
+		}
+		args = append(args, "--scenario", c.ScenarioFile)
+	} else {
+		args = append(args, "--backend", backendOf(c).spec())
 	}
-	args := []string{"run", "--backend", spec("openai_http", backend)}
 
 	if c.Data != "" {
 		args = append(args, "--data", c.Data)
@@ -149,6 +158,9 @@ func Args(c Config) ([]string, error) {
 	if c.MaxErrors > 0 {
 		args = append(args, "--constraint", spec("max_errors", []kv{{"count", itoa(c.MaxErrors)}}))
 	}
+	if c.StopOverSaturated {
+		args = append(args, "--constraint", spec("over_saturation", nil))
+	}
 	if c.Seed != 0 {
 		args = append(args, "--seed", spec("static", []kv{{"value", itoa(c.Seed)}}))
 	}
@@ -160,6 +172,65 @@ func Args(c Config) ([]string, error) {
 	}
 	args = append(args, "--disable-console-interactive")
 	return append(args, c.Extra...), nil
+}
+
+// backend is the openai_http backend's fields in a stable order; extras
+// (nested) only when the requests must ignore EOS.
+type backend struct {
+	fields []kv
+	extras bool // {"body":{"ignore_eos":true}}
+}
+
+func backendOf(c Config) backend {
+	b := backend{fields: []kv{{"target", c.Target}}}
+	if c.Model != "" {
+		b.fields = append(b.fields, kv{"model", c.Model})
+	}
+	if c.RequestFormat != "" {
+		b.fields = append(b.fields, kv{"request_format", c.RequestFormat})
+	}
+	switch c.RequestFormat {
+	case "", FormatChat, FormatCompletions:
+		b.extras = c.IgnoreEOS
+	}
+	return b
+}
+
+// spec renders the backend option: the plain form when it can, the JSON
+// form when a value needs it or extras are nested.
+func (b backend) spec() string {
+	if !b.extras {
+		return spec("openai_http", b.fields)
+	}
+	return string(b.json(""))
+}
+
+// json is the backend as a JSON object, with apiKey when not empty.
+func (b backend) json(apiKey string) []byte {
+	var w strings.Builder
+	w.WriteString(`{"kind":"openai_http"`)
+	for _, f := range b.fields {
+		w.WriteString("," + quote(f.k) + ":" + quote(f.v))
+	}
+	if apiKey != "" {
+		w.WriteString(`,"api_key":` + quote(apiKey))
+	}
+	if b.extras {
+		w.WriteString(`,"extras":{"body":{"ignore_eos":true}}`)
+	}
+	w.WriteString("}")
+	return []byte(w.String())
+}
+
+// Scenario is the scenario file that carries the backend, API key
+// included, when c has one (GuideLLM reads --scenario files and lets the
+// command line override them; the backend is then not on it). It is nil
+// without a key.
+func Scenario(c Config) []byte {
+	if c.APIKey == "" {
+		return nil
+	}
+	return []byte(`{"spec":{"backend":` + string(backendOf(c).json(c.APIKey)) + "}}\n")
 }
 
 // appendLength adds a synthetic length's spread: stdev, then its bounds.
@@ -293,9 +364,14 @@ type ContainerOptions struct {
 	HFCache    string // host Hugging Face cache, mounted for the tokenizer; optional
 }
 
+// scenarioMount is where a container sees the scenario file's directory.
+const scenarioMount = "/run/servebench"
+
 // Container is `guidellm run` in the GuideLLM image: the output file's
 // directory is mounted at /results, a local tokenizer directory read-only at
-// /tokenizer, and the container shares the host network to reach the proxy.
+// /tokenizer, the scenario file's (with an API key) read-only at
+// /run/servebench, and the container shares the host network to reach the
+// proxy.
 func Container(o ContainerOptions, c Config) (launch.Container, error) {
 	if c.OutputPath == "" {
 		return launch.Container{}, errors.New("guidellm: output path: empty")
@@ -309,6 +385,10 @@ func Container(o ContainerOptions, c Config) (launch.Container, error) {
 	}
 	mounts := []launch.Mount{{Host: filepath.Dir(c.OutputPath), Container: "/results"}}
 	c.OutputPath = path.Join("/results", filepath.Base(c.OutputPath))
+	if c.ScenarioFile != "" {
+		mounts = append(mounts, launch.Mount{Host: filepath.Dir(c.ScenarioFile), Container: scenarioMount, ReadOnly: true})
+		c.ScenarioFile = path.Join(scenarioMount, filepath.Base(c.ScenarioFile))
+	}
 	if filepath.IsAbs(c.Tokenizer) {
 		mounts = append(mounts, launch.Mount{Host: c.Tokenizer, Container: "/tokenizer", ReadOnly: true})
 		c.Tokenizer = "/tokenizer"

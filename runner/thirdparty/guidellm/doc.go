@@ -5,7 +5,12 @@
 // Host and Container wrap them for a binary on PATH or the GuideLLM image
 // (see runner/thirdparty/launch, which streams the tool's output live).
 // The target is the metering proxy's URL, so every request also appears in
-// servebench's live metrics.
+// servebench's live metrics. An API key never goes on the command line: with
+// one, the backend is written to a scenario file GuideLLM reads with
+// --scenario (Scenario; the Runner writes it with mode 0600 and removes it
+// after the run). IgnoreEOS asks for exact output lengths through the
+// backend's extras; data from a file with prompt_tokens_count and
+// output_tokens_count columns needs no tokenizer at all.
 //
 // Reports: Parse reads `--output kind=json` files of GuideLLM 0.4 to 0.7
 // (metadata.version 2 for 0.7; the benchmarks[].metrics paths are the same

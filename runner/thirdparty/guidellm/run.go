@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/results"
@@ -22,7 +24,10 @@ type Runner struct {
 	Container ContainerOptions
 	Binary    string
 	Output    launch.Output // live output: console and run log
-	Log       *slog.Logger
+	// Grace is how long an interrupted run may take to exit before it is
+	// killed (launch's default when zero).
+	Grace time.Duration
+	Log   *slog.Logger
 }
 
 // Version detects the GuideLLM version (guidellm --version) and checks that
@@ -58,12 +63,21 @@ func (r *Runner) Run(ctx context.Context, c Config) (*results.Summary, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if c.APIKey != "" && c.ScenarioFile == "" {
+		dir, err := writeScenario(c, r.Docker != nil)
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		c.ScenarioFile = filepath.Join(dir, "scenario.json")
+	}
 	var err error
 	if r.Docker != nil {
 		var ct launch.Container
 		if ct, err = Container(r.Container, c); err != nil {
 			return nil, err
 		}
+		ct.Grace = r.Grace
 		log.Info("running guidellm", "container", ct.String())
 		err = launch.RunContainer(ctx, r.Docker, ct, r.Output, log)
 	} else {
@@ -71,6 +85,7 @@ func (r *Runner) Run(ctx context.Context, c Config) (*results.Summary, error) {
 		if h, err = Host(r.Binary, c); err != nil {
 			return nil, err
 		}
+		h.Grace = r.Grace
 		log.Info("running guidellm", "command", h.String())
 		err = launch.RunHost(ctx, h, r.Output)
 	}
@@ -96,6 +111,30 @@ func (r *Runner) Run(ctx context.Context, c Config) (*results.Summary, error) {
 		}
 	}
 	return s, nil
+}
+
+// writeScenario writes the scenario file carrying the API key into a new
+// private directory, which the caller removes after the run. A container's
+// user is not the runner's: there the directory can be entered but not
+// listed, and the file read.
+func writeScenario(c Config, container bool) (string, error) {
+	dir, err := os.MkdirTemp("", "servebench-guidellm-")
+	if err != nil {
+		return "", fmt.Errorf("guidellm: scenario file: %w", err)
+	}
+	mode := os.FileMode(0o600)
+	if container {
+		mode = 0o644
+		if err := os.Chmod(dir, 0o711); err != nil {
+			os.RemoveAll(dir)
+			return "", fmt.Errorf("guidellm: scenario file: %w", err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "scenario.json"), Scenario(c), mode); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("guidellm: scenario file: %w", err)
+	}
+	return dir, nil
 }
 
 // addAudio gives each benchmark of a transcription run its audio figures,

@@ -64,6 +64,35 @@ func TestRunnerHost(t *testing.T) {
 	}
 }
 
+// With an API key the tool reads its backend from a scenario file that
+// exists, private, for the run only; the key is never on its command line.
+func TestRunnerKeyInScenarioFile(t *testing.T) {
+	bin := fakeGuideLLM(t, 0)
+	dir := filepath.Dir(bin)
+	// The stand-in keeps a copy of the scenario file and its mode.
+	script, _ := os.ReadFile(bin)
+	os.WriteFile(bin, []byte(strings.Replace(string(script), `echo "$@" > "`+dir+`/argv"`,
+		`echo "$@" > "`+dir+`/argv"; cp "$3" "`+dir+`/scenario"; stat -c %a "$3" > "`+dir+`/mode"`, 1)), 0o755)
+	r := &Runner{Binary: bin}
+	out := filepath.Join(t.TempDir(), "guidellm.json")
+	if _, err := r.Run(context.Background(), Config{Target: "http://127.0.0.1:9470", APIKey: "sk-secret", Profile: "sweep", PromptTokens: 1, OutputTokens: 1, OutputPath: out}); err != nil {
+		t.Fatal(err)
+	}
+	argv, _ := os.ReadFile(filepath.Join(dir, "argv"))
+	scenario, _ := os.ReadFile(filepath.Join(dir, "scenario"))
+	mode, _ := os.ReadFile(filepath.Join(dir, "mode"))
+	if strings.Contains(string(argv), "sk-secret") || !strings.HasPrefix(string(argv), "run --scenario /") {
+		t.Errorf("argv %s", argv)
+	}
+	if !strings.Contains(string(scenario), `"api_key":"sk-secret"`) || strings.TrimSpace(string(mode)) != "600" {
+		t.Errorf("scenario %s mode %s", scenario, mode)
+	}
+	used := strings.Fields(string(argv))[2]
+	if _, err := os.Stat(filepath.Dir(used)); !os.IsNotExist(err) {
+		t.Errorf("the scenario's directory %s outlived the run: %v", filepath.Dir(used), err)
+	}
+}
+
 func TestRunnerHostFailure(t *testing.T) {
 	r := &Runner{Binary: fakeGuideLLM(t, 4)}
 	_, err := r.Run(context.Background(), Config{Target: "http://p", Profile: "sweep", PromptTokens: 1, OutputTokens: 1, OutputPath: filepath.Join(t.TempDir(), "x.json")})
