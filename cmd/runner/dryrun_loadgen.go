@@ -40,10 +40,7 @@ func thirdPartyCommands(cfg suite.Config, c suite.Cell, model string, lo loadgen
 		switch cfg.Loadgen {
 		case "guidellm":
 			var gc guidellm.Config
-			if gc, err = (&metered.GuideLLM{}).Config(req, proxy, dir); err == nil {
-				if lo.tokenizer != "" {
-					gc.Tokenizer = lo.tokenizer
-				}
+			if gc, err = metered.GuideLLMConfig(req, proxy, dir, lo.tokenizer, bin == ""); err == nil {
 				line, err = render(func() (fmt.Stringer, error) {
 					if bin != "" {
 						return guidellm.Host(bin, gc)

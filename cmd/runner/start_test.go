@@ -346,7 +346,7 @@ func TestStartDryRunThirdParty(t *testing.T) {
 		}
 	}
 	_, out, _ = runCLI(t, nil, "start", "--suite", "scaling", "--cores", "8", "--loadgen", "guidellm", "--tokenizer", "/models/tiny", "--dry-run")
-	for _, want := range []string{"target=http://127.0.0.1:PROXY_PORT", "--profile kind=poisson,rate=1", "(rate shown as 1: the run uses 25% of the maximum found)", "/models/tiny"} {
+	for _, want := range []string{`"target":"http://127.0.0.1:PROXY_PORT"`, "--profile kind=poisson,rate=1", "(rate shown as 1: the run uses 25% of the maximum found)", "/models/tiny"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("guidellm dry run lacks %q:\n%s", want, out)
 		}

@@ -74,6 +74,7 @@ func (n *Native) Config(req LoadRequest, url string, target float64) (loadgen.Co
 		RequestTimeout:    seconds(req.Limits.RequestTimeoutSeconds),
 		DrainTimeout:      req.Budget.Drain,
 		StreamIdleTimeout: seconds(req.Limits.StreamIdleTimeoutSeconds),
+		StopOverSaturated: req.Limits.StopOverSaturated,
 		Seed:              req.Seed,
 		APIKey:            req.APIKey,
 		Labels:            req.Labels,

@@ -65,6 +65,9 @@ type LoadRequest struct {
 	// EngineInfo, when set, receives what ran the offline batch (the
 	// container's provenance), for the cell's manifest.
 	EngineInfo *engine.Info
+	// StartAllowance is how long the load generator may take before its
+	// first send (a tool's start-up): the backstop's allowance.
+	StartAllowance time.Duration
 }
 
 // LevelBudget is the time budget of every level run under limits:
@@ -425,7 +428,8 @@ func (o *Orchestrator) runCell(ctx context.Context, cell suite.Cell, pl Placemen
 			return sum, err
 		}
 		req := LoadRequest{Cell: cell, Level: lvl, Target: target, URLs: urls, Model: model, APIKey: o.APIKey,
-			Labels: labels, Limits: cfg.Limits, LogDir: cw.Dir, Seed: o.Seed, Balance: balance(cfg), Budget: budget}
+			Labels: labels, Limits: cfg.Limits, LogDir: cw.Dir, Seed: o.Seed, Balance: balance(cfg), Budget: budget,
+			StartAllowance: o.startAllowance()}
 		prog.startLevel(cell, li, lvl, target)
 		bm, err := o.runLevel(ctx, insts, req, cw, prog)
 		finished := o.Now()
@@ -540,11 +544,7 @@ func (o *Orchestrator) runLevel(ctx context.Context, insts []engine.Instance, re
 		}(in.Died())
 	}
 	if b := req.Budget; b.Bounded() {
-		allow := o.StartAllowance
-		if allow <= 0 {
-			allow = DefaultStartAllowance
-		}
-		limit := allow + b.Total() + loadgen.BudgetSlack
+		limit := o.startAllowance() + b.Total() + loadgen.BudgetSlack
 		backstop := time.AfterFunc(limit, func() {
 			// Abort, not interrupt: the level is cut now, without a grace.
 			cancel(loadgen.Abort(fmt.Errorf("%w: %s did not return within %v (budget %s)", ErrOverBudget, o.Load.Name(), limit, b)))
@@ -569,6 +569,13 @@ func (o *Orchestrator) runLevel(ctx context.Context, insts []engine.Instance, re
 		return bm, cause // the engine died (its ExitError says how), results could not be written, or the level overran
 	}
 	return bm, err
+}
+
+func (o *Orchestrator) startAllowance() time.Duration {
+	if o.StartAllowance > 0 {
+		return o.StartAllowance
+	}
+	return DefaultStartAllowance
 }
 
 // engineDeathGrace is how long a level whose engine stopped accepting

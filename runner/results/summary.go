@@ -179,6 +179,17 @@ type Benchmark struct {
 	Audio *AudioFigures `json:"audio,omitempty"`
 	// Offline holds an offline batch's figures (vllm bench throughput).
 	Offline *OfflineFigures `json:"offline,omitempty"`
+
+	// Source says whose measurement the figures are, for a level a
+	// third-party tool drove: the tool's report (its name) or "proxy",
+	// the metering proxy's records, with SourceReason saying why (the
+	// tool was stopped at the level's budget, sent after the window, is
+	// measured by the proxy by design). Empty for the native load
+	// generator, which measures itself.
+	Source       string `json:"source,omitempty"`
+	SourceReason string `json:"source_reason,omitempty"`
+	// CrossCheck is the tool's report checked against the proxy's records.
+	CrossCheck *CrossCheck `json:"cross_check,omitempty"`
 }
 
 // OfflineFigures are what vllm bench throughput reports of one batch: its

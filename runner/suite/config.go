@@ -333,6 +333,9 @@ func mergeLimits(dst *Limits, l Limits) {
 	if l.StreamIdleTimeoutSeconds > 0 {
 		dst.StreamIdleTimeoutSeconds = l.StreamIdleTimeoutSeconds
 	}
+	if l.StopOverSaturated {
+		dst.StopOverSaturated = true
+	}
 }
 
 // SplitList splits a comma-separated list, dropping blanks.

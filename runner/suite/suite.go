@@ -77,6 +77,10 @@ type Limits struct {
 	// first token as a stalled error; 0 (only from a flag or the
 	// environment, a suite file's 0 is "not set") turns it off.
 	StreamIdleTimeoutSeconds float64 `yaml:"stream_idle_timeout_seconds"`
+	// StopOverSaturated stops an open-loop level once the over-saturation
+	// detector finds the server cannot keep up (GuideLLM levels: its own
+	// over_saturation constraint).
+	StopOverSaturated bool `yaml:"stop_over_saturated"`
 }
 
 // LevelSeconds is the longest one load level may take, max_seconds +

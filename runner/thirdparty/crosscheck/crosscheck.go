@@ -220,7 +220,8 @@ func num(v float64) string {
 	return strconv.FormatFloat(v, 'g', 4, 64)
 }
 
-func median(xs []float64) float64 { return results.NewDist(xs).P50 }
+// median of a non-empty sample.
+func median(xs []float64) float64 { return results.NewDist(xs).P50.Or(0) }
 
 func msec(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/thirdparty/crosscheck"
 	"github.com/servebench/servebench/runner/thirdparty/pyjson"
 )
 
@@ -272,4 +274,45 @@ func convert(gb benchmark) (results.Benchmark, error) {
 		bm.InvalidReasons = append(bm.InvalidReasons, "no successful requests")
 	}
 	return bm, nil
+}
+
+// Claims reads what each benchmark of a report says about its requests,
+// for checking against the metering proxy's records of the same traffic
+// (runner/thirdparty/crosscheck): its counting window (measure start to
+// end: a request that overlaps it counts), the totals inside it, the
+// successful requests per second over it and the median TTFT.
+func Claims(r io.Reader) ([]crosscheck.Claim, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("guidellm report: %w", err)
+	}
+	b = pyjson.Clean(b)
+	if schema, err := detectSchema(b); err != nil {
+		return nil, err
+	} else if schema == SchemaLegacy {
+		return nil, ErrLegacySchema
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, fmt.Errorf("guidellm report: %w", err)
+	}
+	out := make([]crosscheck.Claim, len(rep.Benchmarks))
+	for i, gb := range rep.Benchmarks {
+		m := gb.Metrics
+		c := crosscheck.Claim{Tool: "guidellm",
+			Total: m.RequestTotals.Total, Successful: m.RequestTotals.Successful, HasTotal: true, HasSuccessful: true}
+		if gb.Start != nil && gb.End != nil && *gb.End > *gb.Start {
+			c.Span = crosscheck.Span{Start: epoch(gb.Start), End: epoch(gb.End)}
+			if d := m.RequestsPerSecond.Successful; d != nil && d.Mean != nil && *d.Mean > 0 {
+				c.Rate, c.RateStart, c.RateSpan = *d.Mean, c.Span.Start, c.Span.End.Sub(c.Span.Start)
+			}
+		}
+		if d := m.TTFT.Successful; d != nil && d.Count > 0 {
+			if p50, ok := d.Percentiles["p50"]; ok && p50 > 0 {
+				c.TTFTP50 = time.Duration(p50 * float64(time.Millisecond))
+			}
+		}
+		out[i] = c
+	}
+	return out, nil
 }

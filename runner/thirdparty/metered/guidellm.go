@@ -13,6 +13,7 @@ import (
 
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/runner/audio"
+	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/thirdparty/guidellm"
@@ -24,11 +25,15 @@ type GuideLLM struct {
 	version   string
 	tokenizer string
 	log       *slog.Logger
+	cells     cellState
 }
 
 // NewGuideLLM detects the tool's version (and refuses versions whose CLI it
-// does not speak). tokenizer is passed to GuideLLM's synthetic data ("" =
-// the served model id, which needs Hugging Face access).
+// does not speak). tokenizer, a Hugging Face id or a local directory, makes
+// GuideLLM synthesise its prompts with it; without one GuideLLM reads the
+// cell's prompts, calibrated through the engine's /tokenize as the native
+// load generator's, from a data file with their token counts, and needs no
+// tokenizer (nor Hugging Face) at all.
 func NewGuideLLM(ctx context.Context, r *guidellm.Runner, tokenizer string, log *slog.Logger) (*GuideLLM, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -46,6 +51,21 @@ func (*GuideLLM) Name() string { return "guidellm" }
 // Version implements orchestrate.LoadGenerator.
 func (g *GuideLLM) Version() string { return g.version }
 
+// GuideLLMConfig is the guidellm.Config of one level as a GuideLLM load
+// generator with that tokenizer ("" = the cell's prompts from a data
+// file) would run it, on the host or in its container: for dry runs.
+func GuideLLMConfig(req orchestrate.LoadRequest, proxyURL, dir, tokenizer string, inContainer bool) (guidellm.Config, error) {
+	g := &GuideLLM{runner: &guidellm.Runner{}, tokenizer: tokenizer}
+	if inContainer {
+		g.runner.Docker = containerMarker{}
+	}
+	return g.Config(req, proxyURL, dir)
+}
+
+// containerMarker marks a Runner as running GuideLLM in a container, for
+// GuideLLMConfig; Config never calls it.
+type containerMarker struct{ engine.DockerAPI }
+
 // Config is the guidellm.Config of one level, given the proxy URL and the
 // directory of its report.
 func (g *GuideLLM) Config(req orchestrate.LoadRequest, proxyURL, dir string) (guidellm.Config, error) {
@@ -57,9 +77,14 @@ func (g *GuideLLM) Config(req orchestrate.LoadRequest, proxyURL, dir string) (gu
 		return guidellm.Config{}, err
 	}
 	c := g.base(req, proxyURL, dir)
-	c.Tokenizer = g.tokenizer
-	c.PromptTokens, c.PromptStdev, c.PromptMin, c.PromptMax = w.Prompt.Mean, w.Prompt.Stdev, w.Prompt.Min, w.Prompt.Max
-	c.OutputTokens, c.OutputStdev, c.OutputMin, c.OutputMax = w.Output.Mean, w.Output.Stdev, w.Output.Min, w.Output.Max
+	c.IgnoreEOS = true
+	if g.tokenizer == "" {
+		c.Data = "kind=json_file,path=" + path.Join(filepath.ToSlash(g.root(dir)), promptsFile(req))
+	} else {
+		c.Tokenizer = g.tokenizer
+		c.PromptTokens, c.PromptStdev, c.PromptMin, c.PromptMax = w.Prompt.Mean, w.Prompt.Stdev, w.Prompt.Min, w.Prompt.Max
+		c.OutputTokens, c.OutputStdev, c.OutputMin, c.OutputMax = w.Output.Mean, w.Output.Stdev, w.Output.Min, w.Output.Max
+	}
 	switch req.Cell.API {
 	case "chat":
 		c.RequestFormat = guidellm.FormatChat
@@ -73,11 +98,26 @@ func (g *GuideLLM) Config(req orchestrate.LoadRequest, proxyURL, dir string) (gu
 	return c, profileOf(&c, req)
 }
 
+// promptsFile names a level's data file of the cell's prompts.
+func promptsFile(req orchestrate.LoadRequest) string {
+	return "guidellm-prompts-" + safe(req.Level.Name) + ".jsonl"
+}
+
+// root is the cell directory as GuideLLM sees it: under /results in its
+// container, by its absolute path on the host.
+func (g *GuideLLM) root(dir string) string {
+	if g.runner != nil && g.runner.Docker != nil {
+		return "/results"
+	}
+	return dir
+}
+
 // base is what every level's configuration has: target, limits, report.
+// The API key is not among them: the proxy adds it to every request.
 func (g *GuideLLM) base(req orchestrate.LoadRequest, proxyURL, dir string) guidellm.Config {
 	return guidellm.Config{
-		Target: proxyURL, Model: req.Model, APIKey: req.APIKey,
-		MaxSeconds: req.Limits.MaxSeconds, MaxRequests: req.Limits.MaxRequests,
+		Target: proxyURL, Model: req.Model,
+		MaxSeconds: req.Limits.MaxSeconds, MaxRequests: req.Limits.MaxRequests, StopOverSaturated: req.Limits.StopOverSaturated,
 		Warmup: req.Limits.WarmupSeconds, Cooldown: req.Limits.CooldownSeconds,
 		Seed:       int(req.Seed % (1 << 31)),
 		OutputPath: filepath.Join(dir, "guidellm-"+safe(req.Level.Name)+".json"),
@@ -101,11 +141,7 @@ func (g *GuideLLM) audioConfig(req orchestrate.LoadRequest, proxyURL, dir string
 	if err != nil {
 		return c, err
 	}
-	root := dir
-	if g.runner.Docker != nil {
-		root = "/results" // the report's directory, mounted there
-	}
-	data, err := writeAudioData(dir, root, clips)
+	data, err := writeAudioData(dir, g.root(dir), clips)
 	if err != nil {
 		return c, err
 	}
@@ -153,14 +189,40 @@ func profileOf(c *guidellm.Config, req orchestrate.LoadRequest) error {
 
 // Run implements orchestrate.LoadGenerator.
 func (g *GuideLLM) Run(ctx context.Context, req orchestrate.LoadRequest, rec measure.Recorder) (results.Benchmark, error) {
-	return runLevel(ctx, req, rec, "guidellm", g.log, func(proxyURL, dir string, levelLog io.Writer, container string) (*results.Summary, error) {
+	return runLevel(ctx, req, rec, "guidellm", g.log, &g.cells, func(ctx context.Context, proxyURL, dir string, levelLog io.Writer, container string) (toolRun, error) {
 		c, err := g.Config(req, proxyURL, dir)
 		if err != nil {
-			return nil, err
+			return toolRun{}, err
+		}
+		if g.tokenizer == "" && req.Cell.API != "transcriptions" {
+			set, _, err := g.cells.prompts(ctx, req)
+			if err != nil {
+				return toolRun{}, fmt.Errorf("prompts for guidellm: %w", err)
+			}
+			// GuideLLM ends a benchmark when its data runs out: give it
+			// twice what the level is estimated to send.
+			data := filepath.Join(dir, promptsFile(req))
+			if err := writeGuideLLMData(data, set, max(len(set.Items), 2*g.cells.requests(req))); err != nil {
+				return toolRun{}, err
+			}
+			defer os.Remove(data)
 		}
 		r := *g.runner
 		r.Output = outputs(r.Output, levelLog)
 		r.Container.Name = container
-		return r.Run(ctx, c)
+		r.Grace = stopGrace
+		s, err := r.Run(ctx, c)
+		if err != nil {
+			return toolRun{}, err
+		}
+		tr := toolRun{summary: s}
+		if f, err := os.Open(s.Source); err == nil {
+			claims, err := guidellm.Claims(f)
+			f.Close()
+			if err == nil && len(claims) == 1 {
+				tr.claim = &claims[0]
+			}
+		}
+		return tr, nil
 	})
 }

@@ -1,10 +1,21 @@
 // Package metered runs third-party load generators (GuideLLM, vllm bench
-// serve) as load levels of a servebench run: each level starts the metering
-// proxy (exporter/proxy) on 127.0.0.1 in front of the engine, points the tool
-// at it so its requests show up live in the same series as the native load
-// generator's (loadgen label = the tool), runs the tool with its output
-// streamed to the console and to <LogDir>/<tool>-<level>.log, and returns
-// the tool's own figures parsed from its report, with the plan's level name.
+// serve) as load levels of a servebench run. Each level starts the metering
+// proxy (exporter/proxy) on 127.0.0.1 in front of the engine, behind a gate
+// that adds the run's API key to every request and holds the tool to the
+// level's budget (loadgen.Budget, from the tool's first request: nothing
+// reaches the engine after the sending span; at the drain deadline what is
+// in flight is cut and the tool stopped, SIGINT then SIGKILL). The tool's
+// requests show up live in the native load generator's series (loadgen
+// label = the tool) and in the cell's requests.jsonl; its output is
+// streamed to the console and kept in <LogDir>/<tool>-<level>.log.
+//
+// A level's figures are the tool's own report (Benchmark.Source = the
+// tool) when it ran its course within the budget, else the proxy's
+// records ("proxy", with the reason); either way the report is checked
+// against the proxy's records (runner/thirdparty/crosscheck) and a
+// disagreement makes the level invalid. A tool that fails — missing,
+// non-zero exit, nothing sent, an unreadable report — fails its level with
+// an error naming the tool, the level and its log.
 //
 // GuideLLM and *VLLMBench implement orchestrate.LoadGenerator. A value
 // runs one level at a time.
@@ -16,19 +27,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/exporter/proxy"
 	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/thirdparty/crosscheck"
 	"github.com/servebench/servebench/runner/thirdparty/launch"
 	"github.com/servebench/servebench/runner/workload"
 )
@@ -36,43 +48,45 @@ import (
 // errOneURL: a third-party tool talks to one base URL.
 var errOneURL = errors.New("third-party load generators drive one engine URL; the instances variant needs --loadgen native")
 
-// withProxy serves the metering proxy in front of upstream for the length
-// of fn, recording into rec with labels.
-func withProxy(ctx context.Context, upstream string, rec measure.Recorder, labels measure.BenchmarkLabels, log *slog.Logger,
-	fn func(proxyURL string) (*results.Summary, error)) (*results.Summary, error) {
-	u, err := url.Parse(upstream)
-	if err != nil {
-		return nil, fmt.Errorf("engine url %q: %w", upstream, err)
-	}
-	p, err := proxy.New(proxy.Config{Upstream: u, Recorder: rec, Labels: labels, Log: log})
-	if err != nil {
-		return nil, err
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("metering proxy: %w", err)
-	}
-	srv := &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
-	s, runErr := fn("http://" + l.Addr().String())
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(sctx) // waits for in-flight requests to finish
-	<-served
-	p.Close()
-	return s, runErr
+// toolRun is what one run of a tool gave.
+type toolRun struct {
+	// summary is the tool's report as a summary (GuideLLM, vllm bench
+	// serve): its single benchmark becomes the level's figures when the
+	// tool ran its course within the budget. Nil for tools whose figures
+	// are the proxy's by design (commands).
+	summary *results.Summary
+	// claim is what the tool's report says, checked against the proxy's
+	// records; nil when there is no report to check.
+	claim *crosscheck.Claim
+	// note explains, for a level the tool drove with too few requests (a
+	// closed-loop estimate), how much of the window it covered.
+	note string
 }
 
-// runLevel runs one level of tool: it opens the level's log, serves the
-// metering proxy in front of the one engine URL and returns the tool's
-// benchmark under the plan's level name. run starts the tool against
-// proxyURL with its report in dir, its output also going to levelLog, in a
-// container named container when it runs in one.
-func runLevel(ctx context.Context, req orchestrate.LoadRequest, rec measure.Recorder, tool string, log *slog.Logger,
-	run func(proxyURL, dir string, levelLog io.Writer, container string) (*results.Summary, error)) (results.Benchmark, error) {
+// runFunc starts the tool against proxyURL with its report in dir and its
+// output also going to levelLog, in a container named container when it
+// runs in one, and returns when it ends or ctx does (the tool is then
+// interrupted: SIGINT, then SIGKILL after a grace).
+type runFunc func(ctx context.Context, proxyURL, dir string, levelLog io.Writer, container string) (toolRun, error)
+
+// stopGrace is how long a tool stopped at its level's budget may take to
+// exit before it is killed; the level's requests were cut already.
+const stopGrace = 2 * time.Second
+
+// runLevel runs one level of tool through the metering proxy, under the
+// level's budget: it opens the level's log, serves the proxy behind a gate
+// (budget, API key) on 127.0.0.1, runs the tool, and returns the level's
+// figures with their source: the tool's report when the tool ran its
+// course within the budget and sent nothing after the window, else the
+// proxy's records — and the tool's report checked against the proxy's
+// records either way.
+func runLevel(ctx context.Context, req orchestrate.LoadRequest, rec measure.Recorder, tool string, log *slog.Logger, cells *cellState, run runFunc) (results.Benchmark, error) {
 	if len(req.URLs) != 1 {
 		return results.Benchmark{}, errOneURL
+	}
+	upstream, err := url.Parse(req.URLs[0])
+	if err != nil {
+		return results.Benchmark{}, fmt.Errorf("engine url %q: %w", req.URLs[0], err)
 	}
 	dir, err := absDir(req.LogDir)
 	if err != nil {
@@ -85,15 +99,104 @@ func runLevel(ctx context.Context, req orchestrate.LoadRequest, rec measure.Reco
 	defer f.Close()
 	labels := req.Labels
 	labels.Loadgen = tool
-	container := fmt.Sprintf("servebench-%s-%s-%s", tool, safe(req.Cell.ID), safe(req.Level.Name))
-	s, err := withProxy(ctx, req.URLs[0], rec, labels, log, func(proxyURL string) (*results.Summary, error) {
-		return run(proxyURL, dir, f, container)
-	})
+
+	var g *gate
+	col := &collector{next: rec, budget: req.Budget, first: func() time.Time { return g.firstAt() }}
+	p, err := proxy.New(proxy.Config{Upstream: upstream, Recorder: col, Labels: labels, Log: log})
 	if err != nil {
 		return results.Benchmark{}, err
 	}
-	return pick(s, req, tool)
+	g = newGate(p, req.Budget, req.APIKey, nil)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return results.Benchmark{}, fmt.Errorf("metering proxy: %w", err)
+	}
+	srv := &http.Server{Handler: g, ReadHeaderTimeout: 30 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+
+	toolCtx, stop := context.WithCancelCause(ctx)
+	watched := make(chan struct{})
+	allowance := req.StartAllowance
+	if allowance <= 0 {
+		allowance = orchestrate.DefaultStartAllowance
+	}
+	go func() {
+		defer close(watched)
+		g.watch(toolCtx, allowance, p.CutInFlight, stop)
+	}()
+	container := fmt.Sprintf("servebench-%s-%s-%s", tool, safe(req.Cell.ID), safe(req.Level.Name))
+	tr, runErr := run(toolCtx, "http://"+l.Addr().String(), dir, f, container)
+	cause := context.Cause(toolCtx)
+	stop(nil)
+	<-watched
+	p.CutInFlight() // whatever the tool left behind is cut, not waited for
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	_ = srv.Shutdown(sctx)
+	cancel()
+	<-served
+	p.Close()
+
+	first := g.firstAt()
+	records := col.all()
+	refused := g.refusedAfter()
+	b := proxyView(req, records, first)
+	b.Source = sourceProxy
+	cells.observe(req, b)
+	logPath := f.Name()
+	fail := func(err error) (results.Benchmark, error) {
+		b.Valid = false
+		b.InvalidReasons = append(b.InvalidReasons, err.Error())
+		return b, err
+	}
+	switch {
+	case ctx.Err() != nil:
+		b.SourceReason = fmt.Sprintf("%s was interrupted; the figures are what the proxy measured until then", tool)
+		if runErr == nil {
+			runErr = ctx.Err()
+		}
+		return b, runErr
+	case errors.Is(cause, errNoStart):
+		return fail(fmt.Errorf("%s (level %s) %w within %v of starting; stopped, its output is in %s", tool, req.Level.Name, errNoStart, allowance, logPath))
+	case errors.Is(cause, errOverBudget):
+		b.SourceReason = fmt.Sprintf("%s was %s (%s) before it finished; the figures are the proxy's", tool, errOverBudget, req.Budget)
+		if len(records) == 0 {
+			return fail(fmt.Errorf("%s (level %s): no request reached the server through the proxy", tool, req.Level.Name))
+		}
+		return b, nil
+	case runErr != nil:
+		return fail(fmt.Errorf("%s (level %s): %w; its output is in %s", tool, req.Level.Name, runErr, logPath))
+	}
+	if tr.claim != nil {
+		cc := crosscheck.Check(*tr.claim, crosscheck.Proxy{Records: records, Refused: len(refused)})
+		b.CrossCheck = &cc
+	}
+	switch {
+	case tr.summary == nil:
+		b.SourceReason = fmt.Sprintf("%s is measured by the metering proxy: its latencies are servebench's, timed as the native load generator's", tool)
+	case len(refused) > 0:
+		b.SourceReason = fmt.Sprintf("%s sent %d requests after the level's sending window closed (the first %v late); the proxy refused them, so its report counts requests the server never saw and the figures are the proxy's",
+			tool, len(refused), slices.Min(refused).Round(time.Millisecond))
+	default:
+		tb, err := pick(tr.summary, req, tool)
+		if err != nil {
+			return fail(fmt.Errorf("%s (level %s): %w; its output is in %s", tool, req.Level.Name, err, logPath))
+		}
+		tb.Source, tb.CrossCheck = tool, b.CrossCheck
+		b = tb
+	}
+	if tr.note != "" {
+		b.Notes = append(b.Notes, tr.note)
+	}
+	if b.CrossCheck != nil && !b.CrossCheck.Agree {
+		b.Valid = false
+		b.InvalidReasons = append(b.InvalidReasons, crosscheck.Reasons(*b.CrossCheck)...)
+	}
+	return b, nil
 }
+
+// sourceProxy is the source of figures measured by the metering proxy.
+const sourceProxy = "proxy"
 
 // levelLog opens <dir>/<tool>-<level>.log for the tool's output.
 func levelLog(dir, tool, level string) (*os.File, error) {
@@ -144,18 +247,4 @@ func workloadOf(req orchestrate.LoadRequest) (workload.Spec, error) {
 		return w, fmt.Errorf("workload %s: %w", req.Cell.Workload, err)
 	}
 	return w, nil
-}
-
-// requestCount is the fixed request count a tool without a duration limit
-// (vllm bench serve) is given: the limit when set, else the open-loop rate
-// times the duration, else 200 (vLLM's CPU CI size).
-func requestCount(req orchestrate.LoadRequest) int {
-	if req.Limits.MaxRequests > 0 {
-		return req.Limits.MaxRequests
-	}
-	open := req.Level.Profile == "constant" || req.Level.Profile == "poisson"
-	if open && req.Target > 0 && req.Limits.MaxSeconds > 0 {
-		return max(1, int(math.Ceil(req.Target*req.Limits.MaxSeconds)))
-	}
-	return 200
 }

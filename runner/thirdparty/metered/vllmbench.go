@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"os"
 
 	"github.com/servebench/servebench/exporter/measure"
 	"github.com/servebench/servebench/runner/orchestrate"
@@ -19,6 +20,7 @@ type VLLMBench struct {
 	version   string
 	tokenizer string
 	log       *slog.Logger
+	cells     cellState
 }
 
 // NewVLLMBench detects the vLLM version. tokenizer is passed as --tokenizer
@@ -41,17 +43,20 @@ func (*VLLMBench) Name() string { return "vllm-bench" }
 func (v *VLLMBench) Version() string { return v.version }
 
 // Config is the vllmbench.Config of one level. vllm bench serve has no
-// duration limit: it sends a fixed number of requests (see requestCount).
-// A variable-length workload becomes a uniform range of the same spread.
+// duration limit: it sends a fixed number of requests, estimated to fill
+// the level's sending span (cellState.requests) — and the level's budget
+// stops it whatever it has left. It gets no API key (the proxy adds it)
+// and no initial test request. A variable-length workload becomes a
+// uniform range of the same spread.
 func (v *VLLMBench) Config(req orchestrate.LoadRequest, proxyURL, dir string) (vllmbench.Config, error) {
 	w, err := workloadOf(req)
 	if err != nil {
 		return vllmbench.Config{}, err
 	}
 	c := vllmbench.Config{
-		BaseURL: proxyURL, Model: req.Model, APIKey: req.APIKey, Tokenizer: v.tokenizer,
+		BaseURL: proxyURL, Model: req.Model, Tokenizer: v.tokenizer,
 		API: vllmbench.API(req.Cell.API), InputLen: w.Prompt.Mean, OutputLen: w.Output.Mean,
-		NumPrompts: requestCount(req), Seed: int(req.Seed % (1 << 31)), IgnoreEOS: true,
+		NumPrompts: v.cells.requests(req), Seed: int(req.Seed % (1 << 31)), IgnoreEOS: true, SkipReadyCheck: true,
 		ResultDir: dir, ResultFile: "vllm-bench-" + safe(req.Level.Name) + ".json",
 		Metadata: map[string]string{"suite": req.Labels.Suite, "cell": req.Cell.ID, "level": req.Level.Name},
 	}
@@ -78,14 +83,38 @@ func (v *VLLMBench) Config(req orchestrate.LoadRequest, proxyURL, dir string) (v
 
 // Run implements orchestrate.LoadGenerator.
 func (v *VLLMBench) Run(ctx context.Context, req orchestrate.LoadRequest, rec measure.Recorder) (results.Benchmark, error) {
-	return runLevel(ctx, req, rec, "vllm-bench", v.log, func(proxyURL, dir string, levelLog io.Writer, container string) (*results.Summary, error) {
+	return runLevel(ctx, req, rec, "vllm-bench", v.log, &v.cells, func(ctx context.Context, proxyURL, dir string, levelLog io.Writer, container string) (toolRun, error) {
 		c, err := v.Config(req, proxyURL, dir)
 		if err != nil {
-			return nil, err
+			return toolRun{}, err
 		}
 		r := *v.runner
 		r.Output = outputs(r.Output, levelLog)
 		r.Container.Name = container
-		return r.Run(ctx, c)
+		r.Grace = stopGrace
+		s, err := r.Run(ctx, c)
+		if err != nil {
+			return toolRun{}, err
+		}
+		tr := toolRun{summary: s}
+		if rs, err := readResults(s.Source); err == nil && len(rs) == 1 {
+			claim := rs[0].Claim()
+			tr.claim = &claim
+			if d := rs[0].Duration; d != nil && closedLoop(req.Level.Profile) && req.Budget.Bounded() && *d < 0.9*req.Budget.Send().Seconds() {
+				tr.note = fmt.Sprintf("vllm-bench sent its %d prompts (an estimate for a closed loop) in %.3gs of the level's %v sending span: its figures cover that time",
+					c.NumPrompts, *d, req.Budget.Send())
+			}
+		}
+		return tr, nil
 	})
+}
+
+// readResults reads a vllm bench serve result file.
+func readResults(path string) ([]vllmbench.Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return vllmbench.ReadResults(f)
 }

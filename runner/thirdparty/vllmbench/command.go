@@ -48,6 +48,10 @@ type Config struct {
 	Seed           int
 	IgnoreEOS      bool // forced on by vLLM for the random dataset anyway
 	Warmups        int  // --num-warmups
+	// SkipReadyCheck passes --ready-check-timeout-sec 0: no initial test
+	// request (servebench checked the engine is ready; through the
+	// metering proxy that request would count as the level's).
+	SkipReadyCheck bool
 
 	ResultDir, ResultFile string // --result-dir / --result-filename
 	Label                 string
@@ -115,6 +119,9 @@ func Args(c Config) ([]string, error) {
 	}
 	if c.Warmups > 0 {
 		args = append(args, "--num-warmups", strconv.Itoa(c.Warmups))
+	}
+	if c.SkipReadyCheck {
+		args = append(args, "--ready-check-timeout-sec", "0")
 	}
 	args = append(args, "--seed", strconv.Itoa(c.Seed))
 	metrics := "ttft,tpot,itl,e2el" // e2el is not in vLLM's default

@@ -16,10 +16,10 @@ func TestArgsExact(t *testing.T) {
 		{
 			name: "chat at concurrency 16, unlimited rate",
 			cfg: Config{BaseURL: "http://127.0.0.1:9470", Model: "Qwen/Qwen3-0.6B", API: APIChat, InputLen: 128, OutputLen: 128,
-				NumPrompts: 200, MaxConcurrency: 16, IgnoreEOS: true, ResultDir: "/r", ResultFile: "vllm-bench.json"},
+				NumPrompts: 200, MaxConcurrency: 16, IgnoreEOS: true, SkipReadyCheck: true, ResultDir: "/r", ResultFile: "vllm-bench.json"},
 			want: []string{"bench", "serve", "--backend", "openai-chat", "--endpoint", "/v1/chat/completions", "--base-url", "http://127.0.0.1:9470",
 				"--model", "Qwen/Qwen3-0.6B", "--dataset-name", "random", "--random-input-len", "128", "--random-output-len", "128",
-				"--num-prompts", "200", "--request-rate", "inf", "--max-concurrency", "16", "--seed", "0",
+				"--num-prompts", "200", "--request-rate", "inf", "--max-concurrency", "16", "--ready-check-timeout-sec", "0", "--seed", "0",
 				"--percentile-metrics", "ttft,tpot,itl,e2el", "--metric-percentiles", "50,90,95,99,99.9", "--ignore-eos",
 				"--disable-tqdm", "--save-result", "--result-dir", "/r", "--result-filename", "vllm-bench.json"},
 		},

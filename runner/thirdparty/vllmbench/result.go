@@ -9,8 +9,10 @@ import (
 	"math"
 	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/thirdparty/crosscheck"
 	"github.com/servebench/servebench/runner/thirdparty/pyjson"
 )
 
@@ -287,4 +289,42 @@ func derefInt(p *int) int {
 		return 0
 	}
 	return *p
+}
+
+// Claim is what the result says about its requests, for checking against
+// the metering proxy's records of the same traffic (runner/thirdparty/
+// crosscheck): every request of the run (vllm bench serve has no warmup in
+// its figures), the completed ones, request_throughput over the run's
+// duration and the median TTFT.
+func (res Result) Claim() crosscheck.Claim {
+	c := crosscheck.Claim{Tool: "vllm-bench"}
+	if res.Completed != nil {
+		c.Successful, c.HasSuccessful = *res.Completed, true
+		failed, known := 0, false
+		switch {
+		case res.Failed != nil:
+			failed, known = *res.Failed, true
+		case res.Errors != nil:
+			for _, e := range res.Errors {
+				if e != "" {
+					failed++
+				}
+			}
+			known = true
+		}
+		if known {
+			c.Total, c.HasTotal = c.Successful+failed, true
+		}
+	}
+	rate := res.RequestThroughput
+	if rate == nil {
+		rate = res.RequestsPerSecond
+	}
+	if rate != nil && *rate > 0 && res.Duration != nil && *res.Duration > 0 {
+		c.Rate, c.RateSpan = *rate, time.Duration(*res.Duration*float64(time.Second))
+	}
+	if p50, ok := res.Stats["ttft"]["median"]; ok && p50 > 0 {
+		c.TTFTP50 = time.Duration(p50 * float64(time.Millisecond))
+	}
+	return c
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/results"
@@ -22,7 +23,10 @@ type Runner struct {
 	Container ContainerOptions
 	Binary    string
 	Output    launch.Output
-	Log       *slog.Logger
+	// Grace is how long an interrupted run may take to exit before it is
+	// killed (launch's default when zero).
+	Grace time.Duration
+	Log   *slog.Logger
 }
 
 // Version detects the vLLM version (vllm --version).
@@ -62,6 +66,7 @@ func (r *Runner) Run(ctx context.Context, c Config) (*results.Summary, error) {
 		if ct, err = Container(r.Container, c); err != nil {
 			return nil, err
 		}
+		ct.Grace = r.Grace
 		log.Info("running vllm bench serve", "container", ct.String())
 		err = launch.RunContainer(ctx, r.Docker, ct, r.Output, log)
 	} else {
@@ -69,6 +74,7 @@ func (r *Runner) Run(ctx context.Context, c Config) (*results.Summary, error) {
 		if h, err = Host(r.Binary, c); err != nil {
 			return nil, err
 		}
+		h.Grace = r.Grace
 		log.Info("running vllm bench serve", "command", h.String())
 		err = launch.RunHost(ctx, h, r.Output)
 	}
