@@ -299,7 +299,9 @@ func Claims(r io.Reader) ([]crosscheck.Claim, error) {
 	out := make([]crosscheck.Claim, len(rep.Benchmarks))
 	for i, gb := range rep.Benchmarks {
 		m := gb.Metrics
-		c := crosscheck.Claim{Tool: "guidellm",
+		// Its incomplete requests are those it cancelled at its deadline:
+		// some may never have left it.
+		c := crosscheck.Claim{Tool: "guidellm", Cut: m.RequestTotals.Incomplete,
 			Total: m.RequestTotals.Total, Successful: m.RequestTotals.Successful, HasTotal: true, HasSuccessful: true}
 		if gb.Start != nil && gb.End != nil && *gb.End > *gb.Start {
 			c.Span = crosscheck.Span{Start: epoch(gb.Start), End: epoch(gb.End)}

@@ -1,12 +1,14 @@
 package guidellm
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/results/resultstest"
@@ -253,5 +255,44 @@ func TestParseEmbeddingsBenchmark(t *testing.T) {
 	if b.Level != "throughput-64" || fv(b.E2E.P99) != 1500 || b.E2E.Count != 500 || fv(b.TotalTokensPerSecond) != 24678 ||
 		b.TTFT.Count != 0 || b.TPOT.Count != 0 || b.OutputTokensPerSecond.Present() || fv(b.RequestsPerSecond) != 48.2 {
 		t.Errorf("%+v", b)
+	}
+}
+
+// Each benchmark's claim, read from the report, against the source.
+func TestClaimsMatchSource(t *testing.T) {
+	raw, err := os.ReadFile("testdata/v0.7.3-sweep.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var src any
+	if err := json.Unmarshal(raw, &src); err != nil {
+		t.Fatal(err)
+	}
+	claims, err := Claims(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(claims) != 3 {
+		t.Fatalf("%d claims", len(claims))
+	}
+	for i, c := range claims {
+		at := func(keys ...any) float64 { return jsonAt(t, src, append([]any{"benchmarks", i}, keys...)...) }
+		start, end := at("start_time"), at("end_time")
+		if c.Tool != "guidellm" || !c.HasTotal || !c.HasSuccessful ||
+			float64(c.Total) != at("metrics", "request_totals", "total") ||
+			float64(c.Successful) != at("metrics", "request_totals", "successful") ||
+			float64(c.Cut) != at("metrics", "request_totals", "incomplete") {
+			t.Errorf("benchmark %d counts %+v", i, c)
+		}
+		if math.Abs(float64(c.Span.Start.UnixNano())/1e9-start) > 1e-6 || math.Abs(float64(c.Span.End.UnixNano())/1e9-end) > 1e-6 ||
+			c.RateStart != c.Span.Start || c.RateSpan != c.Span.End.Sub(c.Span.Start) {
+			t.Errorf("benchmark %d window %v..%v, source %f..%f", i, c.Span.Start, c.Span.End, start, end)
+		}
+		if c.Rate != at("metrics", "requests_per_second", "successful", "mean") {
+			t.Errorf("benchmark %d rate %v", i, c.Rate)
+		}
+		if want := time.Duration(at("metrics", "time_to_first_token_ms", "successful", "percentiles", "p50") * float64(time.Millisecond)); c.TTFTP50 != want {
+			t.Errorf("benchmark %d ttft p50 %v, source %v", i, c.TTFTP50, want)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/results/resultstest"
@@ -229,3 +230,34 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// The claim checked against the metering proxy, against the source.
+func TestClaimMatchesSource(t *testing.T) {
+	name := "openai-chat-infqps-concurrency16-Qwen3-0.6B-20260722-041843.json"
+	src := source(t, name)[0]
+	f, err := os.Open("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rs, err := ReadResults(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rs[0].Claim()
+	if c.Tool != "vllm-bench" || !c.HasTotal || !c.HasSuccessful || !c.Span.IsZero() || !c.RateStart.IsZero() {
+		t.Errorf("claim %+v", c)
+	}
+	check(t, "total", float64(c.Total), num(src, "completed")+num(src, "failed"))
+	check(t, "successful", float64(c.Successful), num(src, "completed"))
+	check(t, "rate", c.Rate, num(src, "request_throughput"))
+	check(t, "rate span", c.RateSpan.Seconds(), float64(time.Duration(num(src, "duration")*1e9))/1e9)
+	check(t, "ttft p50", float64(c.TTFTP50)/1e6, float64(time.Duration(num(src, "median_ttft_ms")*1e6))/1e6)
+	// Pooling runs save no "failed": it is counted from the errors.
+	emb := Result{Completed: ptr(2), Errors: []string{"", "boom", ""}}
+	if c := emb.Claim(); c.Total != 3 || c.Successful != 2 || c.Rate != 0 || c.TTFTP50 != 0 {
+		t.Errorf("pooling claim %+v", c)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
