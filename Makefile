@@ -56,6 +56,11 @@ unit: ## Unit tests only (end-to-end tests skip without their tools)
 e2e: deps ## End-to-end tests only (real Prometheus, Alertmanager, VictoriaMetrics, dockerd)
 	$(GO) test -count=1 -timeout 30m -run 'E2E' ./...
 
+.PHONY: calibrate
+calibrate: ## Measure runner compare's false-regression rate and power on modelled simulator runs: the table of docs/analysis.md (COMPARISONS=300 per row; about an hour per host model)
+	$(GO) test -count=1 -timeout 6h -run 'TestModelMatchesTheSimulator|TestCalibrationTable' -v ./runner/compare/calibrate -args -comparisons $(or $(COMPARISONS),300)
+	$(GO) test -count=1 -timeout 6h -run 'TestCalibrationTable' -v ./runner/compare/calibrate -args -comparisons $(or $(COMPARISONS),300) -quiet
+
 .PHONY: bench
 bench: ## Run the speed benchmarks and print their figures (scenarios once each, micro-benchmarks for 1s)
 	$(GO) test -run '^$$' -bench '$(SCENARIO_BENCH)' -benchtime 1x -count 1 ./... 2>&1 | grep -E '^(Benchmark|FAIL|---)' || true

@@ -1,0 +1,193 @@
+package calibrate
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/servebench/servebench/runner/analysis"
+	"github.com/servebench/servebench/runner/compare"
+	"github.com/servebench/servebench/runner/results"
+)
+
+var (
+	comparisons = flag.Int("comparisons", 0, "comparisons per scenario for TestCalibrationTable (0: the quick check CI runs)")
+	hostCV      = flag.Float64("host-cv", 0, "run-to-run host drift of the modelled runs (0: the model's default)")
+	quiet       = flag.Bool("quiet", false, "model a quiet host: drift only, no hiccups from other tenants")
+	only        = flag.String("only", "", "run only the scenarios whose name contains this")
+)
+
+// simulator is what eight real runs of the simulator gave (docs/analysis.md):
+// per level and figure, the median over the runs and the standard
+// deviation of the runs' logarithms.
+var simulator = map[string]map[string][2]float64{
+	"concurrent-2": {"requests/s": {2.444, 0.0641}, "output tok/s": {79.33, 0.0667}, "TTFT p50": {120, 0.1091}, "ITL p50": {20.36, 0.0171},
+		"TPOT p50": {22.07, 0.0654}, "E2E p50": {799.5, 0.0456}, "ITL p99": {70.67, 0.1273}},
+	"concurrent-8": {"requests/s": {6.444, 0.0632}, "output tok/s": {203.3, 0.0460}, "TTFT p50": {499.6, 0.0385}, "ITL p50": {22.15, 0.0151},
+		"TPOT p50": {24.53, 0.0606}, "E2E p50": {1230, 0.0466}, "ITL p99": {75.65, 0.3680}},
+}
+
+var figures = []struct {
+	name string
+	get  func(results.Benchmark) float64
+}{
+	{"requests/s", func(b results.Benchmark) float64 { return b.RequestsPerSecond }},
+	{"output tok/s", func(b results.Benchmark) float64 { return b.OutputTokensPerSecond }},
+	{"TTFT p50", func(b results.Benchmark) float64 { return b.TTFT.P50 }},
+	{"ITL p50", func(b results.Benchmark) float64 { return b.ITL.P50 }},
+	{"TPOT p50", func(b results.Benchmark) float64 { return b.TPOT.P50 }},
+	{"E2E p50", func(b results.Benchmark) float64 { return b.E2E.P50 }},
+	{"ITL p99", func(b results.Benchmark) float64 { return b.ITL.P99 }},
+}
+
+// TestModelMatchesTheSimulator: sets of eight modelled runs of the default
+// model land on the real simulator's figures (medians within 10%, ITL p99
+// within 15%) and spread between runs as it did (the median over sets of the
+// runs' log standard deviation within a factor of two of the real one). It
+// prints the comparison docs/analysis.md shows.
+func TestModelMatchesTheSimulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("models 80 runs")
+	}
+	m := Default()
+	const sets, runs = 10, 8
+	bench := map[string][][]results.Benchmark{}
+	for set := range sets {
+		for i := range runs {
+			c, err := m.Run(fmt.Sprintf("r%d", i), uint64(set*100+i), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range c.Summary.Benchmarks {
+				if len(bench[b.Level]) < sets {
+					bench[b.Level] = make([][]results.Benchmark, sets)
+				}
+				bench[b.Level][set] = append(bench[b.Level][set], b)
+			}
+		}
+	}
+	var tab strings.Builder
+	fmt.Fprintln(&tab, "| level | figure | simulator: median | model: median | simulator: run-to-run log sd | model: log sd, median of sets [range] |")
+	fmt.Fprintln(&tab, "|---|---|---|---|---|---|")
+	for _, level := range []string{"concurrent-2", "concurrent-8"} {
+		for _, f := range figures {
+			var meds, sds []float64
+			for _, set := range bench[level] {
+				v := make([]float64, len(set))
+				l := make([]float64, len(set))
+				for i, b := range set {
+					v[i], l[i] = f.get(b), math.Log(f.get(b))
+				}
+				meds = append(meds, analysis.Quantile(v, 0.5))
+				sds = append(sds, analysis.StdDev(l))
+			}
+			med, sd := analysis.Quantile(meds, 0.5), analysis.Quantile(sds, 0.5)
+			want := simulator[level][f.name]
+			fmt.Fprintf(&tab, "| %s | %s | %.4g | %.4g | %.1f%% | %.1f%% [%.1f, %.1f] |\n", level, f.name, want[0], med, 100*want[1], 100*sd,
+				100*analysis.Quantile(sds, 0), 100*analysis.Quantile(sds, 1))
+			tol := 0.10
+			if f.name == "ITL p99" {
+				tol = 0.15
+			}
+			if math.Abs(med/want[0]-1) > tol {
+				t.Errorf("%s %s: modelled median %.4g, simulator %.4g", level, f.name, med, want[0])
+			}
+			if sd < want[1]/2 || sd > 2*want[1] {
+				t.Errorf("%s %s: modelled run-to-run log sd %.2f%%, simulator %.2f%%", level, f.name, 100*sd, 100*want[1])
+			}
+		}
+	}
+	t.Log("\n" + tab.String())
+}
+
+// The scenarios of the table in docs/analysis.md.
+func scenarios() []Scenario {
+	return []Scenario{
+		{Name: "1 run a side, default floor", Runs: 1, Slowdown: 1},
+		{Name: "3 runs a side", Runs: 3, Slowdown: 1},
+		{Name: "3 runs a side + floor (8 df)", Runs: 3, Slowdown: 1, FloorRuns: 12},
+		{Name: "5 runs a side", Runs: 5, Slowdown: 1},
+	}
+}
+
+// TestCalibrationTable runs A/A comparisons (nothing changed) and
+// comparisons against a 10% slower engine, at alpha 0.05 and 0.01, and
+// prints the table of docs/analysis.md. Without -comparisons it runs a
+// quick check: 100 A/A comparisons of three runs a side, without the
+// per-request records (the within-run tests can only withhold a regression,
+// so this rate bounds the full procedure's), must not exceed the
+// false-regression rate a binomial bound allows at alpha 0.05.
+//
+//	go test ./runner/compare/calibrate -run TestCalibrationTable -count=1 -v -args -comparisons 400
+func TestCalibrationTable(t *testing.T) {
+	m := Default()
+	if *hostCV > 0 {
+		m.HostCV = *hostCV
+	}
+	if *quiet {
+		m.HiccupRate = 0
+	}
+	if *comparisons == 0 {
+		if testing.Short() {
+			t.Skip("models 600 runs")
+		}
+		m.Samples = false
+		o := compare.Options{Alpha: 0.05, Iterations: 200, Seed: 1}
+		aa, err := m.Measure(Scenario{Name: "3 runs a side", Runs: 3, Slowdown: 1}, 100, 1, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// At a true rate of 5%, 100 comparisons give 12 or more false
+		// regressions with probability 0.4%.
+		if aa.Regression > 11 {
+			t.Errorf("%d of 100 A/A comparisons called a regression at alpha 0.05", aa.Regression)
+		}
+		t.Logf("A/A, 3 runs a side, alpha 0.05: %d regressions, %d inconclusive in 100", aa.Regression, aa.Inconclusive)
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "host drift CV %.1f%%, hiccups at %.1f%% of steps (mean %s, spread %.1f), %d comparisons per row\n\n",
+		100*m.HostCV, 100*m.HiccupRate, m.HiccupMean, m.HiccupSpread, *comparisons)
+	fmt.Fprintln(&b, "| runs | alpha | A/A: regression (exit 3) | A/A: inconclusive (exit 5) | 10% slower: regression (exit 3) | throughput caught | TPOT p50 caught | median MDE at concurrent-8 |")
+	fmt.Fprintln(&b, "|---|---|---|---|---|---|---|---|")
+	for _, sc := range scenarios() {
+		if !strings.Contains(sc.Name, *only) {
+			continue
+		}
+		for _, alpha := range []float64{0.05, 0.01} {
+			o := compare.Options{Alpha: alpha, Iterations: 200, Seed: 1}
+			aa, err := m.Measure(sc, *comparisons, 1, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slow := sc
+			slow.Slowdown = 1.1
+			pw, err := m.Measure(slow, *comparisons, 2, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "| %s | %g | %s | %s | %s | %s | %s | %.1f%% |\n", sc.Name, alpha, rate(aa, aa.Regression), rate(aa, aa.Inconclusive),
+				rate(pw, pw.Regression), rate(pw, pw.Detected["output_tokens_per_second"]), rate(pw, pw.Detected["tpot_p50"]), 100*aa.MDE)
+		}
+	}
+	t.Log("\n" + b.String())
+}
+
+// rate prints n of the tally's comparisons as a percentage with its 95%
+// Wilson interval.
+func rate(t Tally, n int) string {
+	p, lo, hi := wilson(n, t.Comparisons)
+	return fmt.Sprintf("%.1f%% [%.1f, %.1f]", 100*p, 100*lo, 100*hi)
+}
+
+func wilson(k, n int) (p, lo, hi float64) {
+	const z = 1.959964
+	fn := float64(n)
+	p = float64(k) / fn
+	den := 1 + z*z/fn
+	c := (p + z*z/(2*fn)) / den
+	h := z * math.Sqrt(p*(1-p)/fn+z*z/(4*fn*fn)) / den
+	return p, math.Max(0, c-h), math.Min(1, c+h)
+}
