@@ -12,9 +12,9 @@
 // summary.json): Student's t test on their logarithms, the run-to-run
 // variance pooled from both sides' repeats and a stored noise floor of the
 // same configuration and host (Floor). With neither, the variance is the
-// default floor (DefaultFloorCV, DefaultTailFloorCV) plus each run's own
-// sampling variance, and a change must also be confirmed by the within-run
-// test, or it is inconclusive. The within-run tests on the pooled
+// default floor (DefaultFloorCV) plus each run's own sampling variance, and
+// a change must also be confirmed by the within-run test, or it is
+// inconclusive; a p99 without repeats or a floor is inconclusive. The within-run tests on the pooled
 // per-request samples of requests.jsonl — Mann-Whitney U for medians (ITL on
 // each request's median gap), a bootstrap of the p99 difference (ITL
 // resampling whole requests), time windows for the throughput of single runs

@@ -236,6 +236,10 @@ func (j *judging) runMetric(m metric) MetricVerdict {
 		}
 	}
 	prior, source := j.prior(m, va, vb)
+	if source == "default" && m.q > 0.5 {
+		mv.Verdict, mv.Note = Inconclusive, "a p99's run-to-run spread needs repeats or a noise floor"
+		return mv
+	}
 	rt, err := analysis.TestRuns(va, vb, prior, j.o.Alpha, j.o.Power)
 	if err != nil {
 		mv.Verdict, mv.Note = Untested, err.Error()
@@ -276,11 +280,7 @@ func (j *judging) prior(m metric, va, vb []float64) (analysis.Variance, string) 
 	}
 	switch {
 	case own.DF == 0 && floor.DF == 0:
-		cv := DefaultFloorCV
-		if m.q > 0.5 {
-			cv = DefaultTailFloorCV
-		}
-		v := analysis.VarianceOfCV(cv)
+		v := analysis.VarianceOfCV(DefaultFloorCV)
 		// The default floor is host drift only; a figure of one run also
 		// moves with the requests it happened to sample, which repeats
 		// would have measured. Add that part, from the samples.

@@ -31,15 +31,15 @@ var simulator = map[string]map[string][2]float64{
 
 var figures = []struct {
 	name string
-	get  func(results.Benchmark) float64
+	get  func(results.Benchmark) results.Figure
 }{
-	{"requests/s", func(b results.Benchmark) float64 { return b.RequestsPerSecond }},
-	{"output tok/s", func(b results.Benchmark) float64 { return b.OutputTokensPerSecond }},
-	{"TTFT p50", func(b results.Benchmark) float64 { return b.TTFT.P50 }},
-	{"ITL p50", func(b results.Benchmark) float64 { return b.ITL.P50 }},
-	{"TPOT p50", func(b results.Benchmark) float64 { return b.TPOT.P50 }},
-	{"E2E p50", func(b results.Benchmark) float64 { return b.E2E.P50 }},
-	{"ITL p99", func(b results.Benchmark) float64 { return b.ITL.P99 }},
+	{"requests/s", func(b results.Benchmark) results.Figure { return b.RequestsPerSecond }},
+	{"output tok/s", func(b results.Benchmark) results.Figure { return b.OutputTokensPerSecond }},
+	{"TTFT p50", func(b results.Benchmark) results.Figure { return b.TTFT.P50 }},
+	{"ITL p50", func(b results.Benchmark) results.Figure { return b.ITL.P50 }},
+	{"TPOT p50", func(b results.Benchmark) results.Figure { return b.TPOT.P50 }},
+	{"E2E p50", func(b results.Benchmark) results.Figure { return b.E2E.P50 }},
+	{"ITL p99", func(b results.Benchmark) results.Figure { return b.ITL.P99 }},
 }
 
 // TestModelMatchesTheSimulator: sets of eight modelled runs of the default
@@ -78,7 +78,11 @@ func TestModelMatchesTheSimulator(t *testing.T) {
 				v := make([]float64, len(set))
 				l := make([]float64, len(set))
 				for i, b := range set {
-					v[i], l[i] = f.get(b), math.Log(f.get(b))
+					x, ok := f.get(b).Get()
+					if !ok {
+						t.Fatalf("%s %s absent in a modelled run", level, f.name)
+					}
+					v[i], l[i] = x, math.Log(x)
 				}
 				meds = append(meds, analysis.Quantile(v, 0.5))
 				sds = append(sds, analysis.StdDev(l))
