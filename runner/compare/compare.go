@@ -192,8 +192,10 @@ type MetricVerdict struct {
 	// Benjamini-Hochberg adjusted one that decides.
 	P         *float64           `json:"p,omitempty"`
 	PAdjusted *float64           `json:"p_adjusted,omitempty"`
-	CI        *analysis.Interval `json:"ci,omitempty"`  // of the relative change, at 1-Alpha
-	MDE       *float64           `json:"mde,omitempty"` // minimal detectable relative change at Alpha and Power
+	CI        *analysis.Interval `json:"ci,omitempty"` // of the relative change, at 1-Alpha
+	// MDE is the minimal detectable relative change at Alpha and Power;
+	// for the success rate (Unit "ratio") a difference in points of the rate.
+	MDE *float64 `json:"mde,omitempty"`
 	// Noise is the run-to-run variation the test assumed and where it
 	// came from: the repeats, a stored noise floor, or the default floor.
 	NoiseCV     *float64 `json:"noise_cv,omitempty"`
@@ -499,6 +501,18 @@ func (m *MetricVerdict) note(s string) {
 	} else {
 		m.Note += "; " + s
 	}
+}
+
+// MDEText prints the minimal detectable effect: a relative change in
+// percent, or points of a rate; "" when no test could state one.
+func (m MetricVerdict) MDEText() string {
+	switch {
+	case m.MDE == nil:
+		return ""
+	case m.Unit == "ratio":
+		return fmt.Sprintf("%.1f pt", 100**m.MDE)
+	}
+	return fmt.Sprintf("%.1f%%", 100**m.MDE)
 }
 
 func ptr(v float64) *float64 { return &v }

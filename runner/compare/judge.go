@@ -127,7 +127,7 @@ func compareLevel(level string, ra, rb []run, o Options) (LevelComparison, []Flo
 	for _, m := range runMetrics {
 		j.lc.Metrics = append(j.lc.Metrics, j.runMetric(m))
 	}
-	j.lc.Metrics = append(j.lc.Metrics, successRate(ra, rb))
+	j.lc.Metrics = append(j.lc.Metrics, successRate(ra, rb, o))
 	switch {
 	case len(clientA)+len(clientB) > 0:
 		j.lc.Inconclusive = "client-bound: the load generator, not the server, limited " + sides(clientA, clientB)
@@ -409,7 +409,7 @@ func (mv *MetricVerdict) setWithin(ci *analysis.Interval) {
 	}
 }
 
-func successRate(ra, rb []run) MetricVerdict {
+func successRate(ra, rb []run, o Options) MetricVerdict {
 	var sa, na, sb, nb int
 	for _, r := range ra {
 		sa += r.b.Requests.Successful
@@ -431,7 +431,33 @@ func successRate(ra, rb []run) MetricVerdict {
 	// Failures are events counted one by one, binomial within a run; the
 	// change must be at least one percentage point.
 	mv.Test = fmt.Sprintf("two-proportion z (%d vs %d requests)", na, nb)
+	mv.MDE = ptr(successMDE(sa, na, nb, o.Alpha, o.Power))
 	return mv
+}
+
+// successMDE is the smallest drop of the success rate, in points, from a
+// baseline of sa successes in na requests to a side of nb requests, that
+// the two-proportion z test detects with the given power at alpha
+// (two-sided): d = z[1-alpha/2]·sqrt(p̄q̄(1/na+1/nb)) + z[power]·sqrt(pq/na +
+// p'q'/nb) with p' = p-d and p̄ their pooled rate (Fleiss), solved by
+// iteration. The baseline rate is taken as (sa+1)/(na+2), so that a side
+// without a single failure still states what it could have seen.
+func successMDE(sa, na, nb int, alpha, power float64) float64 {
+	p := float64(sa+1) / float64(na+2)
+	za := analysis.StudentQuantile(1-alpha/2, math.Inf(1))
+	zb := analysis.StudentQuantile(power, math.Inf(1))
+	fa, fb := float64(na), float64(nb)
+	d := 0.0
+	for range 50 {
+		q := math.Max(p-d, 0)
+		pool := (fa*p + fb*q) / (fa + fb)
+		next := za*math.Sqrt(pool*(1-pool)*(1/fa+1/fb)) + zb*math.Sqrt(p*(1-p)/fa+q*(1-q)/fb)
+		if next = math.Min(next, p); math.Abs(next-d) < 1e-9 {
+			return next
+		}
+		d = next
+	}
+	return d
 }
 
 // twoProportionP is the two-sided p-value of the pooled two-proportion z-test.

@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -88,12 +89,7 @@ func interval(m MetricVerdict) string {
 	return fmt.Sprintf("[%s, %s]", pct(m.CI.Lo), pct(m.CI.Hi))
 }
 
-func mdeText(m MetricVerdict) string {
-	if m.MDE == nil {
-		return "-"
-	}
-	return fmt.Sprintf("%.1f%%", 100**m.MDE)
-}
+func mdeText(m MetricVerdict) string { return cmp.Or(m.MDEText(), "-") }
 
 func noiseText(m MetricVerdict) string {
 	if m.NoiseCV == nil {

@@ -199,8 +199,8 @@ func verdictTable(a, b, cell string, l compare.LevelComparison, o compare.Option
 		if m.CI != nil {
 			ci = fmt.Sprintf("%s … %s", pctText(m.CI.Lo), pctText(m.CI.Hi))
 		}
-		if m.MDE != nil {
-			mde = fmt.Sprintf("%.1f%%", 100**m.MDE)
+		if t := m.MDEText(); t != "" {
+			mde = t
 		}
 		if m.NoiseCV != nil {
 			noise = fmt.Sprintf("%.2f%% (%s)", 100**m.NoiseCV, m.NoiseSource)
