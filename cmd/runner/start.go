@@ -445,7 +445,7 @@ func execute(ctx context.Context, e *env, f *startFlags, st *startSetup, run *st
 	// A run whose levels had no successful request, or whose cells failed
 	// after measuring, still shows its table: it says what the levels did.
 	if ctx.Err() == nil && (err == nil || errors.Is(err, loadgen.ErrNoSuccess) || errors.Is(err, orchestrate.ErrCellsFailed)) {
-		if rerr := printRunTable(e.stdout, run.Dir); rerr != nil {
+		if rerr := orchestrate.WriteTable(e.stdout, run.Dir); rerr != nil {
 			log.Warn("results table", "err", rerr)
 		}
 	}

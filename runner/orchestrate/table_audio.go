@@ -1,4 +1,4 @@
-package main
+package orchestrate
 
 import (
 	"fmt"
@@ -6,13 +6,12 @@ import (
 	"strconv"
 	"text/tabwriter"
 
-	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/results"
 )
 
-// printAudio prints the speech-to-text figures of the levels that have
+// writeAudio prints the speech-to-text figures of the levels that have
 // them, then the suite's audio report; absent figures print as —.
-func printAudio(w io.Writer, sums []*results.Summary, rows []orchestrate.AudioRow) {
+func writeAudio(w io.Writer, sums []*results.Summary, rows []AudioRow) {
 	any := false
 	for _, s := range sums {
 		for _, b := range s.Benchmarks {
