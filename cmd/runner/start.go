@@ -24,7 +24,9 @@ import (
 
 	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/exporter/recorder"
+	"github.com/servebench/servebench/exporter/webserver"
 	"github.com/servebench/servebench/runner/engine"
+	"github.com/servebench/servebench/runner/live"
 	"github.com/servebench/servebench/runner/loadgen"
 	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/store"
@@ -375,19 +377,19 @@ func execute(ctx context.Context, e *env, f *startFlags, st *startSetup, run *st
 	}
 
 	// Live metrics for as long as the run lasts.
-	live, err := newLiveMetrics(recorder.Options{}, cfg.EngineCPUs, cfg.LoadgenCPUs, pushURLs(f.pushURLs, e.getenv), log)
+	lm, err := live.New(recorder.Options{}, cfg.EngineCPUs, cfg.LoadgenCPUs, pushURLs(f.pushURLs, e.getenv), log)
 	if err != nil {
-		return err
+		return cli.Usage(err)
 	}
-	if cfg.ListenAddress != "off" && cfg.ListenAddress != "" {
-		l, err := listenLive(cfg.ListenAddress, e.stderr)
+	if live.Listening(cfg.ListenAddress) {
+		l, err := live.Listen(cfg.ListenAddress, e.stderr)
 		if err != nil {
-			return err
+			return cli.Usage(err)
 		}
-		scrapes, stopServer := live.serve(ctx, l, f.webConfig, "servebench runner", log)
+		scrapes, stopServer := lm.Serve(ctx, l, f.webConfig, "servebench runner", log)
 		defer func() {
 			// Every summary is published by now.
-			awaitFinalScrape(ctx, scrapes, time.Now(), f.linger, log)
+			webserver.Linger(ctx, scrapes, time.Now(), f.linger, log)
 			stopServer()
 		}()
 	}
@@ -423,7 +425,7 @@ func execute(ctx context.Context, e *env, f *startFlags, st *startSetup, run *st
 	build := buildinfo.Get()
 	o := &orchestrate.Orchestrator{
 		Plan: st.plan, Placements: st.placements, Run: run, Driver: driver, Load: load,
-		Recorder: live.rec, Summaries: live.pub, Live: live.rec, Stress: orchestrate.Stress, Pin: topology.PinSelf, EnginePort: f.enginePort,
+		Recorder: lm.Rec, Summaries: lm.Pub, Live: lm.Rec, Stress: orchestrate.Stress, Pin: topology.PinSelf, EnginePort: f.enginePort,
 		Image: cfg.Image, Target: cfg.Target, APIKey: apiKey, ModelCache: f.modelCache,
 		Secrets: secretsFromEnv(e.getenv), Host: hostInfo(st.topo), GitRevision: gitRevision(ctx), Build: &build,
 		Command:  "runner start " + strings.Join(e.args, " "),
@@ -438,7 +440,7 @@ func execute(ctx context.Context, e *env, f *startFlags, st *startSetup, run *st
 	err = o.Execute(ctx)
 	state := run.State()
 	fmt.Fprintf(e.stderr, "run %s %s: %s\n", run.ID(), state.Status, run.Dir)
-	if perr := live.finish(ctx, recorder.RunCompletion{RunID: run.ID(), Suite: cfg.Suite.Name, Models: planModels(st.plan),
+	if perr := lm.Finish(ctx, recorder.RunCompletion{RunID: run.ID(), Suite: cfg.Suite.Name, Models: planModels(st.plan),
 		Status: contract.RunStatus(state.Status), Started: state.Started, Finished: state.Finished}, log); perr != nil {
 		err = errors.Join(err, perr)
 	}
