@@ -145,7 +145,7 @@ func (f *benchFlags) parse(getenv func(string) string) error {
 func runBench(ctx context.Context, e *env, f *benchFlags) error {
 	c := &f.cfg
 	c.Log = e.log
-	c.Progress, c.ProgressTTY, c.ProgressEvery = e.stderr, isTTY(e.stderr), f.progressTick
+	c.Progress, c.ProgressTTY, c.ProgressEvery = e.stderr, cli.IsTTY(e.stderr), f.progressTick
 	files, err := benchrun.Open(benchrun.Outputs{Summary: e.stdout, SummaryFile: f.output, CSV: f.format == "csv",
 		RequestsFile: f.requests, Chunks: f.requestChunks})
 	if err != nil {

@@ -5,19 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
 
 	"github.com/servebench/servebench/internal/buildinfo"
 	"github.com/servebench/servebench/internal/cli"
@@ -36,22 +30,17 @@ import (
 
 func init() { register(newStartCmd) }
 
-// startFlags are runner start's flags; overrides stay nil unless given, so
-// that only given flags override the layers below them.
+// startFlags are runner start's flags; the suite's stay as typed until
+// finish, so that only given flags override the layers below them.
 type startFlags struct {
 	suite, resume, apiKeyFile, webConfig, modelCache string
 	loadgenBinary, loadgenImage, tokenizer           string
-	dryRun, forceOverlap, reserveFrontend            bool
+	dryRun, reserveFrontend                          bool
 	enginePort                                       int
 	engineMetricsEvery, linger                       time.Duration
 	pushURLs                                         []string
+	g                                                suite.Given
 	o                                                suite.Overrides
-	raw                                              struct {
-		models, workloads, phases, cores, engine, image, target, loadgen, api string
-		results, listen, engineCPUs, loadgenCPUs                              string
-		maxSeconds, drain, idle                                               float64
-		maxRequests, numa, repeat, tp                                         int
-	}
 }
 
 func newStartCmd(e *env) *cobra.Command {
@@ -83,29 +72,29 @@ Precedence: suite defaults < suite file < SERVEBENCH_* environment < flags.`,
 }
 
 func (f *startFlags) register(fs *pflag.FlagSet) {
-	r := &f.raw
+	r := &f.g
 	fs.StringVar(&f.suite, "suite", "", "suite `NAME` (runner suites) or YAML file")
-	fs.StringVar(&r.models, "models", "", "comma-separated model ids")
-	fs.StringVar(&r.workloads, "workloads", "", "comma-separated workloads")
-	fs.StringVar(&r.phases, "phases", "", "comma-separated phases of the suite to run (default: all)")
-	fs.StringVar(&r.cores, "cores", "", "comma-separated engine core counts, e.g. 8,16,32")
-	fs.StringVar(&r.engine, "engine", "", "engine: sim (in-process simulator), docker, external")
-	fs.StringVar(&r.image, "image", "", "engine image (docker); default: the vLLM CPU image for the daemon's architecture")
-	fs.StringVar(&r.target, "target", "", "base URL of an external engine")
-	fs.StringVar(&r.loadgen, "loadgen", "", "load generator: native, guidellm, vllm-bench")
-	fs.StringVar(&r.api, "api", "", "API: chat, completions, embeddings (default: each workload's)")
-	fs.Float64Var(&r.maxSeconds, "max-seconds", 0, "longest duration of one load level, seconds")
-	fs.IntVar(&r.maxRequests, "max-requests", 0, "most requests of one load level")
-	fs.Float64Var(&r.drain, "drain-timeout", 0, "how long in-flight requests may finish after a level's sending stops before they are cut and recorded incomplete, seconds (default 10)")
-	fs.Float64Var(&r.idle, "stream-idle-timeout", 0, "end a stream that receives nothing for this long after its first token as a stalled error, seconds (default 30; 0 = never)")
-	fs.StringVar(&r.results, "results", "", "results `DIR` (default results)")
-	fs.StringVar(&r.listen, "web.listen-address", "", "address of the live /metrics endpoint (default 127.0.0.1:9464; \"off\" disables)")
-	fs.StringVar(&r.engineCPUs, "engine-cpus", "", "explicit engine cpuset, e.g. 0-7 (docker)")
-	fs.StringVar(&r.loadgenCPUs, "loadgen-cpus", "", "explicit cpuset for the runner and its load generator")
-	fs.IntVar(&r.numa, "numa-node", -1, "pin the engine to this NUMA node (TP 1)")
-	fs.IntVar(&r.repeat, "repeat", 0, "run every cell N times in a row, each with a fresh engine; the suite summary grades the run-to-run variation (default 1)")
-	fs.IntVar(&r.tp, "tp", 0, "tensor-parallel degree (default: chosen from the topology)")
-	fs.BoolVar(&f.forceOverlap, "force-overlap", false, "run even when the load generator must share the engine's CPUs")
+	fs.StringVar(&r.Models, "models", "", "comma-separated model ids")
+	fs.StringVar(&r.Workloads, "workloads", "", "comma-separated workloads")
+	fs.StringVar(&r.Phases, "phases", "", "comma-separated phases of the suite to run (default: all)")
+	fs.StringVar(&r.Cores, "cores", "", "comma-separated engine core counts, e.g. 8,16,32")
+	fs.StringVar(&r.Engine, "engine", "", "engine: sim (in-process simulator), docker, external")
+	fs.StringVar(&r.Image, "image", "", "engine image (docker); default: the vLLM CPU image for the daemon's architecture")
+	fs.StringVar(&r.Target, "target", "", "base URL of an external engine")
+	fs.StringVar(&r.Loadgen, "loadgen", "", "load generator: native, guidellm, vllm-bench")
+	fs.StringVar(&r.API, "api", "", "API: chat, completions, embeddings (default: each workload's)")
+	fs.Float64Var(&r.MaxSeconds, "max-seconds", 0, "longest duration of one load level, seconds")
+	fs.IntVar(&r.MaxRequests, "max-requests", 0, "most requests of one load level")
+	fs.Float64Var(&r.DrainTimeout, "drain-timeout", 0, "how long in-flight requests may finish after a level's sending stops before they are cut and recorded incomplete, seconds (default 10)")
+	fs.Float64Var(&r.StreamIdleTimeout, "stream-idle-timeout", 0, "end a stream that receives nothing for this long after its first token as a stalled error, seconds (default 30; 0 = never)")
+	fs.StringVar(&r.Results, "results", "", "results `DIR` (default results)")
+	fs.StringVar(&r.ListenAddress, "web.listen-address", "", "address of the live /metrics endpoint (default 127.0.0.1:9464; \"off\" disables)")
+	fs.StringVar(&r.EngineCPUs, "engine-cpus", "", "explicit engine cpuset, e.g. 0-7 (docker)")
+	fs.StringVar(&r.LoadgenCPUs, "loadgen-cpus", "", "explicit cpuset for the runner and its load generator")
+	fs.IntVar(&r.NUMANode, "numa-node", -1, "pin the engine to this NUMA node (TP 1)")
+	fs.IntVar(&r.Repeat, "repeat", 0, "run every cell N times in a row, each with a fresh engine; the suite summary grades the run-to-run variation (default 1)")
+	fs.IntVar(&r.TP, "tp", 0, "tensor-parallel degree (default: chosen from the topology)")
+	fs.BoolVar(&r.ForceOverlap, "force-overlap", false, "run even when the load generator must share the engine's CPUs")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan, placements, container specs and commands, and exit")
 	fs.StringVar(&f.resume, "resume", "", "finish run `RUN_ID`, skipping its finished cells")
 	fs.StringVar(&f.apiKeyFile, "api-key-file", "", "file holding the external engine's API key (else SERVEBENCH_API_KEY)")
@@ -140,81 +129,15 @@ func parseStartFlags(args []string) (*startFlags, error) {
 
 // finish turns the given flags into overrides and checks them.
 func (f *startFlags) finish(fs *pflag.FlagSet) error {
-	r, set := &f.raw, fs.Changed
-	models, workloads, phases, cores := &r.models, &r.workloads, &r.phases, &r.cores
-	eng, image, target, loadgen, api := &r.engine, &r.image, &r.target, &r.loadgen, &r.api
-	resultsDir, listen, engineCPUs, loadgenCPUs := &r.results, &r.listen, &r.engineCPUs, &r.loadgenCPUs
-	maxSeconds, maxRequests, numa, repeat, tp := &r.maxSeconds, &r.maxRequests, &r.numa, &r.repeat, &r.tp
-	o := &f.o
-	if set("models") {
-		o.Models = suite.SplitList(*models)
-	}
-	if set("workloads") {
-		o.Workloads = suite.SplitList(*workloads)
-	}
-	if set("phases") {
-		o.Phases = suite.SplitList(*phases)
-	}
-	if set("cores") {
-		c, err := suite.ParseCores(*cores)
-		if err != nil {
-			return usagef("--cores: %v", err)
-		}
-		o.Cores = c
-	}
-	str := func(name string, v *string) *string {
-		if set(name) {
-			return v
-		}
-		return nil
-	}
-	o.Engine, o.Image, o.Target, o.Loadgen, o.API = str("engine", eng), str("image", image), str("target", target), str("loadgen", loadgen), str("api", api)
-	o.Results, o.ListenAddress = str("results", resultsDir), str("web.listen-address", listen)
-	o.EngineCPUs, o.LoadgenCPUs = str("engine-cpus", engineCPUs), str("loadgen-cpus", loadgenCPUs)
-	if set("max-seconds") {
-		if *maxSeconds <= 0 {
-			return usagef("--max-seconds: %g is not a positive number of seconds", *maxSeconds)
-		}
-		o.MaxSeconds = maxSeconds
-	}
-	if set("max-requests") {
-		if *maxRequests < 0 {
-			return usagef("--max-requests: %d is negative", *maxRequests)
-		}
-		o.MaxRequests = maxRequests
-	}
-	if set("drain-timeout") {
-		if err := suite.Bounds.DrainTimeout.Check(r.drain); err != nil || r.drain == 0 {
-			return usagef("--drain-timeout: %g is not a positive number of seconds", r.drain)
-		}
-		o.DrainTimeout = &r.drain
-	}
-	if set("stream-idle-timeout") {
-		if err := suite.Bounds.StreamIdleTimeout.Check(r.idle); err != nil {
-			return usagef("--stream-idle-timeout: %v", err)
-		}
-		o.StreamIdleTimeout = &r.idle
-	}
-	if set("numa-node") {
-		o.NUMANode = numa
-	}
-	if set("tp") {
-		o.TP = tp
-	}
-	if set("repeat") {
-		if *repeat < 1 {
-			return usagef("--repeat: %d is not a positive count", *repeat)
-		}
-		o.Repeat = repeat
+	var err error
+	if f.o, err = f.g.Overrides(fs.Changed); err != nil {
+		return cli.Usage(err)
 	}
 	if f.enginePort < 0 || f.enginePort > 65535 {
 		return usagef("--engine-port: %d is not a port", f.enginePort)
 	}
 	if f.engineMetricsEvery < 0 {
 		return usagef("--engine-metrics-interval: %s is negative", f.engineMetricsEvery)
-	}
-	if set("force-overlap") {
-		o.ForceOverlap = &f.forceOverlap
 	}
 	return nil
 }
@@ -224,76 +147,18 @@ func (f *startFlags) loadgenOptions(cfg suite.Config, runID string) loadgenOptio
 	return loadgenOptions{binary: f.loadgenBinary, image: f.loadgenImage, tokenizer: f.tokenizer, cpus: cpus, runID: runID, enginePort: f.enginePort}
 }
 
-// startSetup is everything resolved before a run begins.
-type startSetup struct {
-	cfg        suite.Config
-	plan       *suite.Plan
-	topo       *topology.Topology
-	placements []orchestrate.Placement
-	opts       orchestrate.PlaceOptions
-}
-
-func setupStart(f *startFlags, getenv func(string) string, topoRoot string) (*startSetup, error) {
-	if f.suite == "" {
-		return nil, usagef("start: --suite is required (see runner suites)")
-	}
-	s, err := suite.Lookup(f.suite)
-	if err != nil {
-		return nil, cli.Usage(err)
-	}
+// setupStart resolves, plans and places the run the flags ask for.
+func setupStart(f *startFlags, getenv func(string) string, topoRoot string) (*orchestrate.Setup, error) {
 	env, err := suite.FromEnv(getenv)
 	if err != nil {
 		return nil, cli.Usage(err)
 	}
-	cfg, err := suite.Resolve(s, env, f.o)
-	if err != nil {
+	st, err := orchestrate.NewSetup(orchestrate.SetupOptions{Suite: f.suite, Env: env, Flags: f.o, ReserveFrontend: f.reserveFrontend,
+		TopologyRoot: topoRoot, DockerHost: getenv("DOCKER_HOST")})
+	if err != nil && !errors.Is(err, orchestrate.ErrNoTopology) {
 		return nil, cli.Usage(err)
 	}
-	plan, err := suite.NewPlan(cfg)
-	if err != nil {
-		return nil, cli.Usage(err)
-	}
-	if len(plan.Cells) == 0 {
-		return nil, usagef("start: every cell of the plan is skipped (runner show %s lists why)", s.Name)
-	}
-	opts := orchestrate.PlaceOptions{Engine: cfg.Engine, NUMANode: cfg.NUMANode, TP: cfg.TP, ForceOverlap: cfg.ForceOverlap,
-		ReserveFrontend: f.reserveFrontend}
-	if opts.EngineCPUs, err = topology.ParseList(cfg.EngineCPUs); err != nil {
-		return nil, usagef("engine cpus: %v", err)
-	}
-	if opts.LoadgenCPUs, err = topology.ParseList(cfg.LoadgenCPUs); err != nil {
-		return nil, usagef("loadgen cpus: %v", err)
-	}
-	topo, terr := topology.Read(topoRoot)
-	if terr != nil && cfg.Engine == "docker" {
-		return nil, fmt.Errorf("start: the docker engine needs the CPU topology: %w", terr)
-	}
-	// With DOCKER_HOST on another machine, this machine's topology says
-	// nothing about the engine's: the user must pin by hand.
-	if cfg.Engine == "docker" && remoteDocker(getenv("DOCKER_HOST")) {
-		topo = nil
-		opts.Engine = "external-docker"
-	}
-	pls, err := placeFor(plan, topo, opts)
-	if err != nil {
-		return nil, cli.Usage(err)
-	}
-	return &startSetup{cfg: cfg, plan: plan, topo: topo, placements: pls, opts: opts}, nil
-}
-
-func placeFor(plan *suite.Plan, topo *topology.Topology, o orchestrate.PlaceOptions) ([]orchestrate.Placement, error) {
-	if o.Engine == "external-docker" {
-		pls := make([]orchestrate.Placement, len(plan.Cells))
-		for i := range pls {
-			pls[i].Note = "remote Docker daemon: cores are not pinned from here"
-		}
-		return pls, nil
-	}
-	return orchestrate.Place(plan, topo, o)
-}
-
-func remoteDocker(host string) bool {
-	return host != "" && !strings.HasPrefix(host, "unix://") && !strings.HasPrefix(host, "npipe://")
+	return st, err
 }
 
 func runStart(ctx context.Context, e *env, f *startFlags) error {
@@ -324,14 +189,14 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		resumed = r
 	}
 	st, err := setupStart(f, e.getenv, e.topoRoot)
-	if err == nil && st.cfg.Engine == "external" && f.o.Models == nil && e.getenv("SERVEBENCH_MODELS") == "" {
+	if err == nil && st.Config.Engine == "external" && f.o.Models == nil && e.getenv("SERVEBENCH_MODELS") == "" {
 		// The suite's models mean nothing to a server someone else runs:
 		// plan (cells, labels, context check) with the model it serves.
 		key, kerr := readAPIKey(f.apiKeyFile, e.getenv)
 		if kerr != nil {
 			return cli.Usage(kerr)
 		}
-		model, derr := detectModel(ctx, st.cfg.Target, key)
+		model, derr := orchestrate.DetectModel(ctx, st.Config.Target, key)
 		switch {
 		case derr == nil:
 			f.o.Models = []string{model}
@@ -349,18 +214,18 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		return err
 	}
 	if f.dryRun {
-		return printDryRun(e.stdout, st, f.loadgenOptions(st.cfg, ""), e.getenv)
+		return printDryRun(e.stdout, st, f.loadgenOptions(st.Config, ""), e.getenv)
 	}
 	return execute(ctx, e, f, st, resumed)
 }
 
-func execute(ctx context.Context, e *env, f *startFlags, st *startSetup, run *store.Run) error {
-	cfg, log := st.cfg, e.log
+func execute(ctx context.Context, e *env, f *startFlags, st *orchestrate.Setup, run *store.Run) error {
+	cfg, log := st.Config, e.log
 	apiKey, err := readAPIKey(f.apiKeyFile, e.getenv)
 	if err != nil {
 		return cli.Usage(err)
 	}
-	driver, cleanup, err := newDriver(cfg, log, e.getenv)
+	driver, cleanup, err := orchestrate.NewDriver(cfg.Engine, log, e.getenv)
 	if err != nil {
 		return err
 	}
@@ -394,42 +259,29 @@ func execute(ctx context.Context, e *env, f *startFlags, st *startSetup, run *st
 		}()
 	}
 
-	stor := store.New(cfg.Results, nil)
 	if run == nil {
-		var cells []store.CellState
-		for _, c := range st.plan.Cells {
-			cells = append(cells, store.CellState{ID: c.ID})
-		}
-		for _, c := range st.plan.Skipped {
-			cells = append(cells, store.CellState{ID: c.ID, Status: store.CellSkipped, Error: c.Skip})
-		}
-		run, err = stor.Create(cfg.Suite.Name, store.NewRunID(time.Now()), cells, map[string]any{"args": e.args, "engine": cfg.Engine, "loadgen": cfg.Loadgen})
-		if err != nil {
+		if run, err = st.NewRun(store.New(cfg.Results, nil), store.NewRunID(time.Now()), map[string]any{"args": e.args, "engine": cfg.Engine, "loadgen": cfg.Loadgen}); err != nil {
 			return err
 		}
-	} else {
-		for _, c := range st.plan.Cells {
-			if !hasCell(run, c.ID) {
-				_ = run.Close(store.StatusIncomplete)
-				return fmt.Errorf("resume %s: the plan has cell %s that the run does not", run.ID(), c.ID)
-			}
-		}
+	} else if err := st.CheckResume(run); err != nil {
+		_ = run.Close(store.StatusIncomplete)
+		return err
 	}
 	logPath := filepath.Join(run.Dir, "runner.log")
 	if err := e.runLog.Attach(logPath); err != nil {
 		log.Warn("no log file", "err", err)
 	}
 	fmt.Fprintf(e.stderr, "run %s: suite %s, %d cells, %d load levels, %s; results in %s (log: %s)\n",
-		run.ID(), cfg.Suite.Name, len(st.plan.Cells), st.plan.Benchmarks(), st.plan.Budget(), run.Dir, logPath)
+		run.ID(), cfg.Suite.Name, len(st.Plan.Cells), st.Plan.Benchmarks(), st.Plan.Budget(), run.Dir, logPath)
 
 	build := buildinfo.Get()
 	o := &orchestrate.Orchestrator{
-		Plan: st.plan, Placements: st.placements, Run: run, Driver: driver, Load: load,
+		Plan: st.Plan, Placements: st.Placements, Run: run, Driver: driver, Load: load,
 		Recorder: lm.Rec, Summaries: lm.Pub, Live: lm.Rec, Stress: orchestrate.Stress, Pin: topology.PinSelf, EnginePort: f.enginePort,
 		Image: cfg.Image, Target: cfg.Target, APIKey: apiKey, ModelCache: f.modelCache,
-		Secrets: secretsFromEnv(e.getenv), Host: hostInfo(st.topo), GitRevision: gitRevision(ctx), Build: &build,
+		Secrets: secretsFromEnv(e.getenv), Host: orchestrate.HostInfo(st.Topology), GitRevision: buildinfo.Revision(ctx), Build: &build,
 		Command:  "runner start " + strings.Join(e.args, " "),
-		Progress: e.stderr, TTY: isTTY(e.stderr), Log: log, EngineMetricsEvery: f.engineMetricsEvery,
+		Progress: e.stderr, TTY: cli.IsTTY(e.stderr), Log: log, EngineMetricsEvery: f.engineMetricsEvery,
 	}
 	if home, err := topology.Affinity(); err == nil {
 		o.Home = home
@@ -440,7 +292,7 @@ func execute(ctx context.Context, e *env, f *startFlags, st *startSetup, run *st
 	err = o.Execute(ctx)
 	state := run.State()
 	fmt.Fprintf(e.stderr, "run %s %s: %s\n", run.ID(), state.Status, run.Dir)
-	if perr := lm.Finish(ctx, recorder.RunCompletion{RunID: run.ID(), Suite: cfg.Suite.Name, Models: planModels(st.plan),
+	if perr := lm.Finish(ctx, recorder.RunCompletion{RunID: run.ID(), Suite: cfg.Suite.Name, Models: st.Models(),
 		Status: contract.RunStatus(state.Status), Started: state.Started, Finished: state.Finished}, log); perr != nil {
 		err = errors.Join(err, perr)
 	}
@@ -452,17 +304,6 @@ func execute(ctx context.Context, e *env, f *startFlags, st *startSetup, run *st
 		}
 	}
 	return err
-}
-
-// planModels lists the models of a plan's cells, each once, in order.
-func planModels(p *suite.Plan) []string {
-	var out []string
-	for _, c := range p.Cells {
-		if !slices.Contains(out, c.Model) {
-			out = append(out, c.Model)
-		}
-	}
-	return out
 }
 
 // withoutResume drops --resume and its value from args.
@@ -478,33 +319,6 @@ func withoutResume(args []string) []string {
 		}
 	}
 	return out
-}
-
-func hasCell(r *store.Run, id string) bool {
-	for _, c := range r.State().Cells {
-		if c.ID == id {
-			return true
-		}
-	}
-	return false
-}
-
-// detectModel asks an external engine which model it serves: the first id
-// of /v1/models, with the API key.
-func detectModel(ctx context.Context, target, apiKey string) (string, error) {
-	base, err := engine.NormalizeURL(target)
-	if err != nil {
-		return "", cli.Usage(fmt.Errorf("target: %w", err))
-	}
-	h := http.Header{}
-	if apiKey != "" {
-		h.Set("Authorization", "Bearer "+apiKey)
-	}
-	model, err := loadgen.ResolveModel(ctx, http.DefaultClient, base, h, loadgen.DefaultProbeTimeout)
-	if err != nil {
-		return "", fmt.Errorf("external engine: detect the model (%s): %w", base, err)
-	}
-	return model, nil
 }
 
 // readAPIKey reads the external engine's key from a file or SERVEBENCH_API_KEY.
@@ -529,81 +343,15 @@ func secretsFromEnv(getenv func(string) string) map[string]string {
 	return s
 }
 
-func newDriver(cfg suite.Config, log *slog.Logger, getenv func(string) string) (engine.Driver, func(), error) {
-	switch cfg.Engine {
-	case "external":
-		return engine.NewExternal(&http.Client{}, log), func() {}, nil
-	case "docker":
-		c, err := newDockerClient(getenv)
-		if err != nil {
-			return nil, nil, fmt.Errorf("docker: %w", err)
-		}
-		d, err := engine.NewDocker(engine.DockerConfig{Client: c, Log: log, PublicHost: publicHost(getenv("DOCKER_HOST"))})
-		if err != nil {
-			c.Close()
-			return nil, nil, err
-		}
-		return d, func() { c.Close() }, nil
-	case "sim":
-		return newSimDriver(log)
-	}
-	return nil, nil, usagef("engine: unknown engine %q", cfg.Engine)
-}
-
-// publicHost is the host part of a remote DOCKER_HOST, where its engines
-// are reachable.
-func publicHost(dockerHost string) string {
-	if !remoteDocker(dockerHost) {
-		return ""
-	}
-	h := dockerHost
-	if i := strings.Index(h, "://"); i >= 0 {
-		h = h[i+3:]
-	}
-	if i := strings.LastIndex(h, "@"); i >= 0 {
-		h = h[i+1:]
-	}
-	if i := strings.IndexAny(h, ":/"); i >= 0 {
-		h = h[:i]
-	}
-	return h
-}
-
-func hostInfo(t *topology.Topology) store.Host {
-	h := store.Host{Arch: runtime.GOARCH, CPUs: runtime.NumCPU()}
-	h.Hostname, _ = os.Hostname()
-	var u unix.Utsname
-	if unix.Uname(&u) == nil {
-		h.Kernel = unix.ByteSliceToString(u.Release[:])
-	}
-	if t != nil {
-		h.CPUModel, h.CPUs, h.Cores, h.NUMANodes = t.Model, len(t.CPUs), t.PhysicalCores(), len(t.Nodes)
-	}
-	return h
-}
-
-// gitRevision is the build's VCS revision, else the working tree's HEAD
-// (go run does not stamp one), else "".
-func gitRevision(ctx context.Context) string {
-	if c := buildinfo.Get().Commit; c != "" {
-		return c
-	}
-	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(cctx, "git", "rev-parse", "HEAD").Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// isTTY reports whether w is a terminal; a character device that is not
-// one (/dev/null) is not.
-func isTTY(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+// printDryRun prints everything start would do, with how each cell's load
+// runs.
+func printDryRun(w io.Writer, st *orchestrate.Setup, lo loadgenOptions, getenv func(string) string) error {
+	cfg := st.Config
+	return st.WriteDryRun(w, orchestrate.DryRun{Secrets: secretsFromEnv(getenv), EnginePort: lo.enginePort, DockerHost: getenv("DOCKER_HOST"),
+		Load: func(c suite.Cell) (string, []string) {
+			if cfg.Loadgen == "native" {
+				return describeLoad(cfg.Loadgen, c.API, lo), nil
+			}
+			return describeLoad(cfg.Loadgen, c.API, lo), thirdPartyCommands(cfg, c, c.Model, lo)
+		}})
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os/exec"
+	"runtime"
 	"strings"
 
 	"github.com/docker/docker/client"
@@ -102,7 +103,7 @@ func newLoadGenerator(ctx context.Context, cfg suite.Config, o loadgenOptions, l
 			image = cfg.Image // the engine's vLLM image carries vllm bench
 		}
 		if image == "" && docker != nil {
-			image, _ = engine.DefaultImage(hostArch())
+			image, _ = engine.DefaultImage(runtime.GOARCH)
 		}
 		r := &vllmbench.Runner{Docker: docker, Binary: bin, Output: out, Log: log,
 			Container: vllmbench.ContainerOptions{Name: name, Image: image, CPUs: o.cpus, Labels: labels}}

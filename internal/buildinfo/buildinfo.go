@@ -11,10 +11,14 @@
 package buildinfo
 
 import (
+	"context"
 	"fmt"
+	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -84,4 +88,19 @@ func (infoCollector) Describe(ch chan<- *prometheus.Desc) { ch <- desc }
 func (infoCollector) Collect(ch chan<- prometheus.Metric) {
 	i := Get()
 	ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, 1, i.Version, i.Commit, i.GoVersion, i.OS, i.Arch)
+}
+
+// Revision is the build's VCS revision, else the working tree's HEAD (go
+// run does not stamp one), else "".
+func Revision(ctx context.Context) string {
+	if c := Get().Commit; c != "" {
+		return c
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(cctx, "git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }

@@ -16,12 +16,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 )
 
 // UsageError marks an error caused by bad flags, arguments or input: the
@@ -250,4 +252,15 @@ func probe(ctx context.Context, client *http.Client, url string) error {
 		return fmt.Errorf("%s: status %d", url, resp.StatusCode)
 	}
 	return nil
+}
+
+// IsTTY reports whether w is a terminal; a character device that is not
+// one (/dev/null) is not.
+func IsTTY(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }

@@ -152,3 +152,40 @@ func (l *limitedBuffer) String() string {
 	defer l.mu.Unlock()
 	return string(l.b)
 }
+
+// NewDockerClientFromEnv is a Docker Engine API client configured the way
+// the docker CLI is, from DOCKER_HOST, DOCKER_CERT_PATH and
+// DOCKER_API_VERSION read through getenv.
+func NewDockerClientFromEnv(getenv func(string) string) (*client.Client, error) {
+	opts, err := DockerClientOptions(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return NewDockerClient(opts...)
+}
+
+// RemoteDocker reports whether DOCKER_HOST names a daemon on another
+// machine (not a unix socket or a Windows pipe): this machine's topology
+// then says nothing about the engine's.
+func RemoteDocker(dockerHost string) bool {
+	return dockerHost != "" && !strings.HasPrefix(dockerHost, "unix://") && !strings.HasPrefix(dockerHost, "npipe://")
+}
+
+// PublicHost is the host part of a remote DOCKER_HOST, where its engines
+// are reachable; "" for a local daemon.
+func PublicHost(dockerHost string) string {
+	if !RemoteDocker(dockerHost) {
+		return ""
+	}
+	h := dockerHost
+	if i := strings.Index(h, "://"); i >= 0 {
+		h = h[i+3:]
+	}
+	if i := strings.LastIndex(h, "@"); i >= 0 {
+		h = h[i+1:]
+	}
+	if i := strings.IndexAny(h, ":/"); i >= 0 {
+		h = h[:i]
+	}
+	return h
+}

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -59,5 +61,42 @@ func TestE2EDockerOverSSH(t *testing.T) {
 	argv, _ := os.ReadFile(filepath.Join(bin, "argv"))
 	if strings.TrimSpace(string(argv)) != "-o ConnectTimeout=30 -T -l bench -- far-away docker system dial-stdio" {
 		t.Errorf("ssh argv %q", argv)
+	}
+}
+
+// The client reaches the daemon DOCKER_HOST names, read through the getenv
+// it is given (not the process environment): a fake daemon on tcp:// sees
+// the request.
+func TestDockerClientHonoursDockerHost(t *testing.T) {
+	var hits []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits = append(hits, r.URL.Path)
+		w.Header().Set("Api-Version", "1.45")
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, "/version") {
+			_, _ = w.Write([]byte(`{"Version":"99.0.0","ApiVersion":"1.45","Os":"linux","Arch":"amd64"}`))
+		}
+	}))
+	defer srv.Close()
+	env := map[string]string{"DOCKER_HOST": "tcp://" + strings.TrimPrefix(srv.URL, "http://")}
+	c, err := NewDockerClientFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	v, err := c.ServerVersion(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Version != "99.0.0" || len(hits) == 0 {
+		t.Fatalf("version %q after requests %v: the client did not reach DOCKER_HOST", v.Version, hits)
+	}
+}
+
+func TestPublicHost(t *testing.T) {
+	for in, want := range map[string]string{"ssh://builder@gpu-box:2222": "gpu-box", "tcp://10.0.0.5:2376": "10.0.0.5", "unix:///var/run/docker.sock": "", "": ""} {
+		if got := PublicHost(in); got != want {
+			t.Errorf("PublicHost(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
-package main
+package orchestrate
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"maps"
@@ -10,16 +11,25 @@ import (
 	"strings"
 
 	"github.com/servebench/servebench/runner/engine"
-	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/suite"
 	"github.com/servebench/servebench/runner/topology"
 )
 
-// printDryRun prints the plan, each cell's placement, the exact engine
+// DryRun is what a dry run prints beyond the setup.
+type DryRun struct {
+	Secrets    map[string]string // passed to engine containers; printed redacted
+	EnginePort int               // first port of docker engines (0: 8000)
+	DockerHost string
+	// Load describes how a cell's load runs, one line, then the commands
+	// of a third-party load generator, if any.
+	Load func(c suite.Cell) (string, []string)
+}
+
+// WriteDryRun prints the plan, each cell's placement, the exact engine
 // container spec or in-process configuration, and the load generator's
-// levels or command: everything start would do, without doing it.
-func printDryRun(w io.Writer, st *startSetup, lo loadgenOptions, getenv func(string) string) error {
-	cfg, plan := st.cfg, st.plan
+// levels or command: everything runner start would do, without doing it.
+func (st *Setup) WriteDryRun(w io.Writer, d DryRun) error {
+	cfg, plan := st.Config, st.Plan
 	fmt.Fprintf(w, "suite %s (%s): %d cells, %d load levels, %d skipped; %s\n",
 		cfg.Suite.Name, cfg.Suite.Source, len(plan.Cells), plan.Benchmarks(), len(plan.Skipped), plan.Budget())
 	lg := cfg.Loadgen
@@ -27,19 +37,19 @@ func printDryRun(w io.Writer, st *startSetup, lo loadgenOptions, getenv func(str
 		lg = "none (vllm bench throughput runs the engine)"
 	}
 	fmt.Fprintf(w, "engine %s, load generator %s, results %s, live metrics %s\n", cfg.Engine, lg, cfg.Results, cfg.ListenAddress)
-	if t := st.topo; t != nil {
-		fmt.Fprintf(w, "host: %s, %d CPUs, %d physical cores, %d NUMA nodes\n", orDefault(t.Model, "unknown CPU"), len(t.CPUs), t.PhysicalCores(), len(t.Nodes))
+	if t := st.Topology; t != nil {
+		fmt.Fprintf(w, "host: %s, %d CPUs, %d physical cores, %d NUMA nodes\n", cmp.Or(t.Model, "unknown CPU"), len(t.CPUs), t.PhysicalCores(), len(t.Nodes))
 	}
-	o := &orchestrate.Orchestrator{Plan: plan, Placements: st.placements, Image: cfg.Image, Target: cfg.Target,
-		Secrets: secretsFromEnv(getenv), EnginePort: lo.enginePort}
+	o := &Orchestrator{Plan: plan, Placements: st.Placements, Image: cfg.Image, Target: cfg.Target,
+		Secrets: d.Secrets, EnginePort: d.EnginePort}
 	image := cfg.Image
 	if image == "" && cfg.Engine == "docker" {
 		// The driver asks the daemon for its architecture; a dry run
 		// assumes the daemon runs on this machine.
-		image, _ = engine.DefaultImage(hostArch())
+		image, _ = engine.DefaultImage(runtime.GOARCH)
 	}
 	for i, c := range plan.Cells {
-		pl := st.placements[i]
+		pl := st.Placements[i]
 		fmt.Fprintf(w, "\ncell %d/%d %s\n", c.Index, len(plan.Cells), c.ID)
 		fmt.Fprintf(w, "  model %s, workload %s (%s API), cores %d", c.Model, c.Workload, c.API, c.Cores)
 		if c.Phase != "" {
@@ -79,13 +89,13 @@ func printDryRun(w io.Writer, st *startSetup, lo loadgenOptions, getenv func(str
 				where = "container " + image
 			}
 			fmt.Fprintf(w, "  batch (%s, no server): vllm %s\n", where,
-				strings.Join(orchestrate.ThroughputArgs(u, spec, datasetHint(u), "RESULTS/batch.json", 0), " "))
+				strings.Join(ThroughputArgs(u, spec, datasetHint(u), "RESULTS/batch.json", 0), " "))
 			continue
 		}
 		for k, spec := range o.CellSpecs(i) {
 			switch cfg.Engine {
 			case "docker":
-				cs, err := engine.BuildContainer(spec, image, "", publicHost(getenv("DOCKER_HOST")), "XXXXXX")
+				cs, err := engine.BuildContainer(spec, image, "", engine.PublicHost(d.DockerHost), "XXXXXX")
 				if err != nil {
 					return fmt.Errorf("cell %s: %w", c.ID, err)
 				}
@@ -93,14 +103,13 @@ func printDryRun(w io.Writer, st *startSetup, lo loadgenOptions, getenv func(str
 			case "sim":
 				fmt.Fprintf(w, "  engine %d: in-process simulator, model %s, %d cores, %s\n", k+1, spec.Model, len(spec.CPUs), strings.Join(spec.ExtraArgs, " "))
 			case "external":
-				fmt.Fprintf(w, "  engine %d: external %s, model %s\n", k+1, spec.URL, orDefault(spec.Model, "auto-detected from /v1/models"))
+				fmt.Fprintf(w, "  engine %d: external %s, model %s\n", k+1, spec.URL, cmp.Or(spec.Model, "auto-detected from /v1/models"))
 			}
 		}
-		fmt.Fprintf(w, "  load: %s\n", describeLoad(cfg.Loadgen, c.API, lo))
-		if cfg.Loadgen != "native" {
-			for _, line := range thirdPartyCommands(cfg, c, c.Model, lo) {
-				fmt.Fprintf(w, "    %s\n", line)
-			}
+		load, commands := d.Load(c)
+		fmt.Fprintf(w, "  load: %s\n", load)
+		for _, line := range commands {
+			fmt.Fprintf(w, "    %s\n", line)
 		}
 	}
 	if len(plan.Skipped) > 0 {
@@ -111,8 +120,6 @@ func printDryRun(w io.Writer, st *startSetup, lo loadgenOptions, getenv func(str
 	}
 	return nil
 }
-
-func hostArch() string { return runtime.GOARCH }
 
 // dockerRunLine renders a container spec as the equivalent docker run
 // command, for people to read and reproduce.
