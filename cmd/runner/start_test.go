@@ -253,8 +253,13 @@ func TestStartScalingWithinBudget(t *testing.T) {
 	if budget != 5*(2+1+1)*time.Second || took > budget+5*time.Second {
 		t.Errorf("the run took %v, its printed budget is %v (+ engine start-up)", took, budget)
 	}
-	if code != exitRunFailed || !strings.Contains(errOut, "no successful request: TinyLlama__TinyLlama-1.1B-Chat-v1.0_chat_lite_1c throughput-64 (0 failed, 64 incomplete)") ||
-		!strings.Contains(out, "throughput-64") {
+	// 64 streams on one simulated core finish nothing in 2 s: the run
+	// fails (exit 4) either at the first level, whose few first tokens are a
+	// prefill queue and no maximum rate, or, when they count as one, with
+	// levels that had no successful request. Either way the table shows.
+	noMax := strings.Contains(errOut, "level throughput-64: sweep found no maximum rate")
+	noSuccess := strings.Contains(errOut, "no successful request: TinyLlama__TinyLlama-1.1B-Chat-v1.0_chat_lite_1c throughput-64 (0 failed, 64 incomplete)")
+	if code != exitRunFailed || !noMax && !noSuccess || !strings.Contains(out, "throughput-64") {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	if !strings.Contains(errOut, "level draining") && !strings.Contains(errOut, "budget window 2s + drain 1s = 3s") {
