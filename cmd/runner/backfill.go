@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/internal/atomicfile"
 	"github.com/servebench/servebench/runner/backfill"
 	"github.com/servebench/servebench/runner/compare"
@@ -67,33 +64,9 @@ func runBackfill(ctx context.Context, e *env, args []string, f backfillFlags) er
 		}
 		fallback = t
 	}
-	loader := compare.Loader{Decoders: resultDecoders}
-	var all []recorder.BenchmarkSummary
-	for _, p := range args {
-		cells, err := loader.Load(p)
-		if err != nil {
-			return usagef("backfill: %w", err)
-		}
-		for _, c := range cells {
-			fb := fallback
-			if c.Manifest == nil && filepath.Base(c.Path) != "summary.json" {
-				// A third-party file read directly: it dates itself.
-				if raw, err := os.ReadFile(c.Path); err == nil {
-					if _, end, ok := backfill.SourceTimes(raw); ok {
-						fb = end
-					}
-				}
-			}
-			fin, err := backfill.FinishTimes(c, fb)
-			if err != nil {
-				return usagef("backfill: %w (--at)", err)
-			}
-			s, err := backfill.Summaries(c.Summary, fin)
-			if err != nil {
-				return usagef("backfill: %s: %w", c.Path, err)
-			}
-			all = append(all, s...)
-		}
+	all, err := backfill.Collect(compare.Loader{Decoders: resultDecoders}, args, fallback)
+	if err != nil {
+		return usagef("backfill: %w", err)
 	}
 	fams, err := backfill.Families(all)
 	if err != nil {

@@ -61,18 +61,12 @@ evidence, or a client-bound or invalid side); 2: bad input.`,
 }
 
 func runCompare(e *env, args []string, f *compareFlags) error {
-	o, asJSON, failUntested, cross := f.o, &f.asJSON, &f.failUntested, &f.cross
+	o := f.o
 	if len(args) < 2 {
 		return usagef("compare: give at least two inputs (see runner compare -h)")
 	}
-	if o.Alpha <= 0 || o.Alpha >= 0.5 {
-		return usagef("compare: --alpha %g: want 0 < alpha < 0.5", o.Alpha)
-	}
-	if o.MinChange < 0 || o.Iterations < 100 || o.CoreHourPrice < 0 {
-		return usagef("compare: --min-change must be >= 0, --iterations >= 100, --core-hour-price >= 0")
-	}
-	if o.Power <= 0 || o.Power >= 1 || o.MaxMDE <= 0 {
-		return usagef("compare: --power must lie in (0, 1) and --max-mde be > 0")
+	if err := o.Check(); err != nil {
+		return usagef("compare: %w", err)
 	}
 	if f.updateFloor && f.floor == "" {
 		return usagef("compare: --update-noise-floor needs --noise-floor FILE")
@@ -88,18 +82,12 @@ func runCompare(e *env, args []string, f *compareFlags) error {
 	if err != nil {
 		return usagef("compare: %w", err)
 	}
-	if *cross {
-		var cells []compare.Cell
-		for _, s := range sides {
-			for _, r := range s.Repeats {
-				cells = append(cells, r...)
-			}
-		}
-		tables, err := compare.Cross(cells, o.Force)
+	if f.cross {
+		tables, err := compare.CrossSides(sides, o.Force)
 		if err != nil {
 			return usagef("compare: %w", err)
 		}
-		if *asJSON {
+		if f.asJSON {
 			return compare.WriteJSON(e.stdout, tables)
 		}
 		return compare.WriteCrossText(e.stdout, tables)
@@ -108,7 +96,7 @@ func runCompare(e *env, args []string, f *compareFlags) error {
 	if err != nil {
 		return usagef("compare: %w", err)
 	}
-	if *asJSON {
+	if f.asJSON {
 		err = compare.WriteJSON(e.stdout, rep)
 	} else {
 		err = compare.WriteText(e.stdout, rep)
@@ -129,7 +117,7 @@ func runCompare(e *env, args []string, f *compareFlags) error {
 	case errors.Is(err, compare.ErrInconclusive):
 		return exitError{code: exitInconclusive, err: fmt.Errorf("compare: %w", err)}
 	}
-	if *failUntested && rep.Untested > 0 {
+	if f.failUntested && rep.Untested > 0 {
 		return usagef("compare: %d metric(s) could not be tested (--fail-untested)", rep.Untested)
 	}
 	return nil

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os/exec"
 
 	"github.com/spf13/cobra"
@@ -26,14 +25,8 @@ func init() {
 
 func runDoctor(ctx context.Context, e *env, noDocker bool) error {
 	deps := doctor.Deps{TopologyRoot: "/", LookPath: exec.LookPath, Getenv: e.getenv,
-		Listen: func(addr string) error {
-			l, err := net.Listen("tcp", addr)
-			if err == nil {
-				l.Close()
-			}
-			return err
-		},
-		Docker: func() (engine.DockerAPI, error) { return newDockerClient(e.getenv) },
+		Listen: doctor.ListenFree,
+		Docker: func() (engine.DockerAPI, error) { return engine.NewDockerClientFromEnv(e.getenv) },
 	}
 	if noDocker {
 		deps.Docker = nil

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/servebench/servebench/internal/atomicfile"
 	"github.com/servebench/servebench/runner/results"
 	"github.com/servebench/servebench/runner/thirdparty"
 )
@@ -66,11 +64,7 @@ func runImport(e *env, files []string, fl importFlags) error {
 		}
 		dest := fl.output
 		if dest != "" {
-			var buf bytes.Buffer
-			if err := results.WriteSummary(&buf, s); err != nil {
-				return err
-			}
-			err = atomicfile.WriteFile(dest, buf.Bytes(), 0o644)
+			err = results.WriteSummaryFile(dest, s)
 		} else {
 			dest, err = thirdparty.Store(resultsRoot(fl.root, e.getenv), s, f, path, data)
 		}

@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -94,11 +93,7 @@ with every figure live on /metrics, and reads, compares, reports and backfills r
 		Args: cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				msg := fmt.Sprintf("unknown command %q", args[0])
-				if s := c.SuggestionsFor(args[0]); len(s) > 0 {
-					msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
-				}
-				return cli.Usage(errors.New(msg))
+				return cli.UnknownCommand(c, args[0])
 			}
 			fmt.Fprintln(e.stderr, "runner: give a command")
 			c.SetOut(e.stderr)
@@ -121,26 +116,11 @@ with every figure live on /metrics, and reads, compares, reports and backfills r
 // shows only warnings and errors among its progress lines; other commands
 // log to stderr from --log-level, default warn.
 func (e *env) setupLog(c *cobra.Command, level, format string) error {
-	f, err := runlog.ParseFormat(format)
+	l, err := runlog.FromFlags(e.stderr, level, format, c.Name() == "start")
 	if err != nil {
-		return cli.Usagef("--log-format: %w", err)
+		return cli.Usage(err)
 	}
-	term := slog.LevelWarn
-	if level != "" {
-		if term, err = runlog.ParseLevel(level); err != nil {
-			return cli.Usagef("--log-level: %w", err)
-		}
-	}
-	var file *slog.Level
-	if c.Name() == "start" {
-		fl := slog.LevelInfo
-		if level != "" {
-			fl = term
-		}
-		file, term = &fl, max(term, slog.LevelWarn)
-	}
-	e.runLog = runlog.New(e.stderr, f, term, file)
-	e.log = e.runLog.Logger()
+	e.runLog, e.log = l, l.Logger()
 	return nil
 }
 

@@ -65,14 +65,9 @@ func runRank(e *env, inputs []string, f rankFlags) error {
 		}
 		inputs = []string{last}
 	}
-	loader := compare.Loader{Decoders: resultDecoders}
-	var cells []compare.Cell
-	for _, p := range inputs {
-		c, err := loader.Load(p)
-		if err != nil {
-			return usagef("rank: %w", err)
-		}
-		cells = append(cells, c...)
+	cells, err := compare.Loader{Decoders: resultDecoders}.LoadAll(inputs)
+	if err != nil {
+		return usagef("rank: %w", err)
 	}
 	res, err := rank.Rank(cells, o)
 	if err != nil {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"cmp"
-
 	"github.com/spf13/cobra"
 
 	"github.com/servebench/servebench/runner/orchestrate"
@@ -55,10 +53,4 @@ func runResults(e *env, args []string, last, list bool, root string) error {
 		path = p
 	}
 	return orchestrate.WriteTable(e.stdout, path)
-}
-
-// resultsRoot is the results directory: the --results flag, else
-// SERVEBENCH_RESULTS, else results (suite.Resolve's default, for runner start).
-func resultsRoot(flag string, getenv func(string) string) string {
-	return cmp.Or(flag, getenv("SERVEBENCH_RESULTS"), "results")
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -18,13 +17,13 @@ import (
 
 	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/exporter/recorder"
-	"github.com/servebench/servebench/exporter/webserver"
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/live"
 	"github.com/servebench/servebench/runner/loadgen"
 	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/store"
 	"github.com/servebench/servebench/runner/suite"
+	"github.com/servebench/servebench/runner/thirdparty/metered"
 	"github.com/servebench/servebench/runner/topology"
 )
 
@@ -142,9 +141,9 @@ func (f *startFlags) finish(fs *pflag.FlagSet) error {
 	return nil
 }
 
-func (f *startFlags) loadgenOptions(cfg suite.Config, runID string) loadgenOptions {
+func (f *startFlags) launch(cfg suite.Config) metered.Launch {
 	cpus, _ := topology.ParseList(cfg.LoadgenCPUs) // checked by setupStart
-	return loadgenOptions{binary: f.loadgenBinary, image: f.loadgenImage, tokenizer: f.tokenizer, cpus: cpus, runID: runID, enginePort: f.enginePort}
+	return metered.Launch{Binary: f.loadgenBinary, Image: f.loadgenImage, Tokenizer: f.tokenizer, CPUs: cpus}
 }
 
 // setupStart resolves, plans and places the run the flags ask for.
@@ -214,7 +213,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		return err
 	}
 	if f.dryRun {
-		return printDryRun(e.stdout, st, f.loadgenOptions(st.Config, ""), e.getenv)
+		return printDryRun(e.stdout, st, f.launch(st.Config), f.enginePort, e.getenv)
 	}
 	return execute(ctx, e, f, st, resumed)
 }
@@ -230,7 +229,7 @@ func execute(ctx context.Context, e *env, f *startFlags, st *orchestrate.Setup, 
 		return err
 	}
 	defer cleanup()
-	load, closeLoad, err := newLoadGenerator(ctx, cfg, f.loadgenOptions(cfg, ""), log, e.stderr, e.getenv)
+	load, closeLoad, err := metered.NewLoadGenerator(ctx, cfg, f.launch(cfg), log, e.stderr, e.getenv)
 	if err != nil {
 		return err
 	}
@@ -246,19 +245,11 @@ func execute(ctx context.Context, e *env, f *startFlags, st *orchestrate.Setup, 
 	if err != nil {
 		return cli.Usage(err)
 	}
-	if live.Listening(cfg.ListenAddress) {
-		l, err := live.Listen(cfg.ListenAddress, e.stderr)
-		if err != nil {
-			return cli.Usage(err)
-		}
-		scrapes, stopServer := lm.Serve(ctx, l, f.webConfig, "servebench runner", log)
-		defer func() {
-			// Every summary is published by now.
-			webserver.Linger(ctx, scrapes, time.Now(), f.linger, log)
-			stopServer()
-		}()
+	stopLive, err := lm.ServeAt(ctx, cfg.ListenAddress, f.webConfig, "servebench runner", e.stderr, log)
+	if err != nil {
+		return cli.Usage(err)
 	}
-
+	defer stopLive(f.linger) // every summary is published by then
 	if run == nil {
 		if run, err = st.NewRun(store.New(cfg.Results, nil), store.NewRunID(time.Now()), map[string]any{"args": e.args, "engine": cfg.Engine, "loadgen": cfg.Loadgen}); err != nil {
 			return err
@@ -321,37 +312,15 @@ func withoutResume(args []string) []string {
 	return out
 }
 
-// readAPIKey reads the external engine's key from a file or SERVEBENCH_API_KEY.
-func readAPIKey(file string, getenv func(string) string) (string, error) {
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("--api-key-file: %w", err)
-		}
-		return strings.TrimSpace(string(b)), nil
-	}
-	return getenv("SERVEBENCH_API_KEY"), nil
-}
-
-// secretsFromEnv passes HF_TOKEN through to engine containers; it is never
-// logged or recorded.
-func secretsFromEnv(getenv func(string) string) map[string]string {
-	s := map[string]string{}
-	if v := getenv("HF_TOKEN"); v != "" {
-		s["HF_TOKEN"] = v
-	}
-	return s
-}
-
 // printDryRun prints everything start would do, with how each cell's load
 // runs.
-func printDryRun(w io.Writer, st *orchestrate.Setup, lo loadgenOptions, getenv func(string) string) error {
+func printDryRun(w io.Writer, st *orchestrate.Setup, lo metered.Launch, enginePort int, getenv func(string) string) error {
 	cfg := st.Config
-	return st.WriteDryRun(w, orchestrate.DryRun{Secrets: secretsFromEnv(getenv), EnginePort: lo.enginePort, DockerHost: getenv("DOCKER_HOST"),
+	return st.WriteDryRun(w, orchestrate.DryRun{Secrets: secretsFromEnv(getenv), EnginePort: enginePort, DockerHost: getenv("DOCKER_HOST"),
 		Load: func(c suite.Cell) (string, []string) {
 			if cfg.Loadgen == "native" {
-				return describeLoad(cfg.Loadgen, c.API, lo), nil
+				return metered.Describe(cfg.Loadgen, c.API, lo), nil
 			}
-			return describeLoad(cfg.Loadgen, c.API, lo), thirdPartyCommands(cfg, c, c.Model, lo)
+			return metered.Describe(cfg.Loadgen, c.API, lo), metered.Commands(cfg, c, c.Model, lo)
 		}})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/simulator"
 	"github.com/servebench/servebench/runner/store"
+	"github.com/servebench/servebench/runner/thirdparty/metered"
 )
 
 func TestStartDryRun(t *testing.T) {
@@ -61,7 +62,7 @@ func TestStartDryRunDocker(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	if err := printDryRun(&b, st, loadgenOptions{}, func(k string) string { return map[string]string{"HF_TOKEN": "hf_secret"}[k] }); err != nil {
+	if err := printDryRun(&b, st, metered.Launch{}, 0, func(k string) string { return map[string]string{"HF_TOKEN": "hf_secret"}[k] }); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -89,7 +90,7 @@ func TestStartDryRunDocker(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Reset()
-	printDryRun(&b, st, loadgenOptions{}, func(string) string { return "" })
+	printDryRun(&b, st, metered.Launch{}, 0, func(string) string { return "" })
 	if out := b.String(); !strings.Contains(out, "--cpuset-cpus 0-7") || !strings.Contains(out, "-e VLLM_CPU_OMP_THREADS_BIND=0-6") || !strings.Contains(out, "-e OMP_NUM_THREADS=7") {
 		t.Errorf("--reserve-frontend-core: the bind must leave core 7 to the API server:\n%s", out)
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"cmp"
-
 	"github.com/spf13/cobra"
 
 	"github.com/servebench/servebench/internal/cli"
@@ -34,6 +32,3 @@ func runShow(e *env, args []string) error {
 	}
 	return cli.Usage(suite.Describe(e.stdout, s))
 }
-
-// orDefault is s, or d when s is empty.
-func orDefault(s, d string) string { return cmp.Or(s, d) }

@@ -204,3 +204,29 @@ func (h *handler) WithGroup(name string) slog.Handler {
 	}
 	return &handler{l: h.l, ops: append(slices.Clip(h.ops), op{group: name}), term: h.term.WithGroup(name)}
 }
+
+// FromFlags builds the log of --log-level and --log-format: on the terminal
+// from level (default warn). With toFile (a command that writes a run
+// directory), records from level (default info) are held for Attach and
+// the terminal shows only warnings and errors among the progress lines.
+// An error names the flag.
+func FromFlags(term io.Writer, level, format string, toFile bool) (*Log, error) {
+	f, err := ParseFormat(format)
+	if err != nil {
+		return nil, fmt.Errorf("--log-format: %w", err)
+	}
+	termLevel := slog.LevelWarn
+	if level != "" {
+		if termLevel, err = ParseLevel(level); err != nil {
+			return nil, fmt.Errorf("--log-level: %w", err)
+		}
+	}
+	if !toFile {
+		return New(term, f, termLevel, nil), nil
+	}
+	fileLevel := slog.LevelInfo
+	if level != "" {
+		fileLevel = termLevel
+	}
+	return New(term, f, max(termLevel, slog.LevelWarn), &fileLevel), nil
+}

@@ -162,3 +162,13 @@ func dockerChecks(ctx context.Context, d Deps) []Check {
 	}
 	return out
 }
+
+// ListenFree is Deps.Listen on this machine: whether addr can be listened
+// on now.
+func ListenFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err == nil {
+		l.Close()
+	}
+	return err
+}

@@ -116,3 +116,22 @@ func Listen(addr string, w io.Writer) (net.Listener, error) {
 // Listening reports whether addr asks for a live endpoint ("" and "off" do
 // not).
 func Listening(addr string) bool { return addr != "" && addr != "off" }
+
+// ServeAt serves the registry at addr, printing its URL on console, unless
+// addr asks for no endpoint. stop keeps the endpoint up, for at most
+// linger, until every scraper seen has taken a scrape that began after
+// stop was called (all summaries published), then stops the server.
+func (m *Metrics) ServeAt(ctx context.Context, addr, webConfig, name string, console io.Writer, log *slog.Logger) (stop func(linger time.Duration), err error) {
+	if !Listening(addr) {
+		return func(time.Duration) {}, nil
+	}
+	l, err := Listen(addr, console)
+	if err != nil {
+		return nil, err
+	}
+	scrapes, stopServer := m.Serve(ctx, l, webConfig, name, log)
+	return func(linger time.Duration) {
+		webserver.Linger(ctx, scrapes, time.Now(), linger, log)
+		stopServer()
+	}, nil
+}

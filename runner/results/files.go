@@ -2,6 +2,7 @@ package results
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/servebench/servebench/exporter/measure"
+	"github.com/servebench/servebench/internal/atomicfile"
 )
 
 // WriteSummary writes s as indented summary.json, stamping SchemaVersion.
@@ -162,4 +164,14 @@ func ReadRequests(r io.Reader, fn func(*measure.Result) error) error {
 		return fmt.Errorf("requests line %d: %w", line+1, err)
 	}
 	return nil
+}
+
+// WriteSummaryFile writes s as summary.json to path, replacing the file
+// only once it is complete.
+func WriteSummaryFile(path string, s *Summary) error {
+	var buf bytes.Buffer
+	if err := WriteSummary(&buf, s); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, buf.Bytes(), 0o644)
 }
