@@ -40,11 +40,11 @@ func TestResultsTable(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("%v: exit %d: %s", args, code, errOut)
 		}
-		wants := []string{"concurrent-4", "2.50", "320.0", "120.0", "300.0", "21.50", "9/10", "no: too few samples",
-			"concurrent-8 — 1.0 2635.0 — — 8/8"}
+		wants := []string{"m_chat_8c concurrent-4 2.50 320.0 120.0 300.0 21.50 9/10 no [1]", "[1] m_chat_8c concurrent-4: too few samples",
+			"concurrent-8 — 1.0 2635.0 — — 8/8 no [2]", "[2] m_chat_8c concurrent-8: window shorter than one request"}
 		if args[len(args)-1] != filepath.Join(run.Dir, "m_chat_8c", "summary.json") {
-			wants = append(wants, "m chat 1 0/2 — — — — —", "m chat 2 2/2 0.70 90.0 45.0 1.00 1.00", "m chat 4 1/1 — 900.0 — — —",
-				"1 cores: no valid level of 2: ...", "4 cores: ANOMALY: speedup 10.00 ...")
+			wants = append(wants, "model m, workload chat 1 0/2 — — — — — [1]", "2 2/2 0.70 90.0 45.0 1.00 1.00 4 1/1 — 900.0 — — — [2]",
+				"[1] m chat 1 cores: no valid level of 2: ...", "[2] m chat 4 cores: ANOMALY: speedup 10.00 ...")
 		}
 		flat := strings.Join(strings.Fields(out), " ") // columns aligned by tabwriter
 		for _, want := range wants {

@@ -1,11 +1,14 @@
 package orchestrate
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -36,35 +39,47 @@ func WriteRunList(w io.Writer, runs []string) error {
 }
 
 // WriteTable prints one table row per benchmark of a run directory, a
-// cell directory or a summary.json, then the suite report if there is one.
+// cell directory or a summary.json, under a heading per cell (sorted by
+// model, workload, then cores as numbers), then the suite report if there
+// is one. Every table fits TableWidth columns: a level's invalid reasons
+// are a numbered footnote below the table.
 func WriteTable(w io.Writer, path string) error {
 	sums, err := loadSummaries(path)
 	if err != nil {
 		return err
 	}
+	suiteName := ""
 	if rs, err := store.ReadState(path); err == nil {
+		suiteName = rs.Suite
 		fmt.Fprintf(w, "run %s, suite %s: %s\n", rs.RunID, rs.Suite, rs.Status)
 		for _, c := range rs.Cells {
 			if c.Status == store.CellFailed || c.Status == store.CellPending {
-				fmt.Fprintf(w, "  %s %s %s\n", c.ID, c.Status, c.Error)
+				writeWrapped(w, "  ", fmt.Sprintf("%s %s %s", c.ID, c.Status, c.Error))
 			}
 		}
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "CELL\tLEVEL\tREQ/S\tOUT TOK/S\tTTFT P50 MS\tTTFT P99 MS\tTPOT P50 MS\tOK/TOTAL\tVALID\t")
+	sort.SliceStable(sums, func(i, j int) bool {
+		a, b := sums[i], sums[j]
+		return cmp.Or(cmp.Compare(a.Model, b.Model), cmp.Compare(a.Workload, b.Workload), cmp.Compare(a.Cores, b.Cores), cmp.Compare(a.Cell, b.Cell)) < 0
+	})
+	t := newTable("LEVEL\tREQ/S\tOUT TOK/S\tTTFT P50 MS\tTTFT P99 MS\tTPOT P50 MS\tOK/TOTAL\tVALID\t")
 	for _, s := range sums {
+		t.group(s.Cell)
 		for _, b := range s.Benchmarks {
 			total := b.Requests.Successful + b.Requests.Failed + b.Requests.Incomplete
 			valid := "yes"
 			if !b.Valid {
-				valid = "no: " + strings.Join(b.InvalidReasons, "; ")
+				valid = "no " + t.note(fmt.Sprintf("%s %s: %s", s.Cell, b.Level, reasonsOf(b)))
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.1f\t%.1f\t%.1f\t%.2f\t%d/%d\t%s\t\n", s.Cell, b.Level, b.RequestsPerSecond, b.OutputTokensPerSecond,
+			t.row("%s\t%.2f\t%.1f\t%.1f\t%.1f\t%.2f\t%d/%d\t%s\t", b.Level, b.RequestsPerSecond, b.OutputTokensPerSecond,
 				b.TTFT.P50, b.TTFT.P99, b.TPOT.P50, b.Requests.Successful, total, valid)
 		}
 	}
-	if err := tw.Flush(); err != nil {
+	if err := t.write(w); err != nil {
 		return err
+	}
+	if n := absentP99(sums, suiteName); n != "" {
+		writeWrapped(w, "", n)
 	}
 	var rep Report
 	if b, err := os.ReadFile(filepath.Join(path, "suite-summary.json")); err == nil && json.Unmarshal(b, &rep) == nil {
@@ -75,7 +90,7 @@ func WriteTable(w io.Writer, path string) error {
 			writeContention(w, rep.Contention)
 		}
 		for _, n := range rep.Notes {
-			fmt.Fprintln(w, "note:", n)
+			writeWrapped(w, "note: ", n)
 		}
 		if len(rep.Repeatability) > 0 {
 			writeRepeatability(w, rep.Repeatability)
@@ -85,54 +100,91 @@ func WriteTable(w io.Writer, path string) error {
 	return nil
 }
 
-// printScaling prints the scaling table from valid levels only (— where a
-// figure does not exist), then why a row has none or shows no speedup.
-func writeScaling(w io.Writer, rows []ScalingRow) {
-	fmt.Fprintln(w, "\nscaling (peak output tokens/s of the valid levels; efficiency 1.00 = linear from the smallest core count with a valid level):")
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "MODEL\tWORKLOAD\tCORES\tVALID LEVELS\tREQ/S\tOUT TOK/S\tTOK/S/CORE\tSPEEDUP\tEFFICIENCY\t")
-	var why []string
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d/%d\t%.2f\t%.1f\t%.1f\t%.2f\t%.2f\t\n", r.Model, r.Workload, r.Cores, r.ValidLevels, r.Levels,
-			r.MaxRequestsPerSecond, r.MaxOutputTokensPerSecond, r.OutputTokensPerSecondCore, r.Speedup, r.Efficiency)
-		if r.Invalid != "" {
-			why = append(why, fmt.Sprintf("%d cores: %s", r.Cores, r.Invalid))
-		}
-		if r.Anomaly != "" {
-			why = append(why, fmt.Sprintf("%d cores: ANOMALY: %s", r.Cores, r.Anomaly))
+// absentP99 explains a p99 left out for too few samples: how many it
+// needs and, at the rates the levels measured, the --max-seconds that
+// would give every level one. "" when every p99 is there.
+func absentP99(sums []*results.Summary, suiteName string) string {
+	need, absent := 0.0, false
+	for _, s := range sums {
+		for _, b := range s.Benchmarks {
+			if b.TTFT.P99.Present() || b.Requests.Successful == 0 {
+				continue
+			}
+			absent = true
+			if rps, ok := b.RequestsPerSecond.Get(); ok && rps > 0 {
+				need = max(need, results.DefaultMinSamplesP99/rps)
+			}
 		}
 	}
-	tw.Flush()
-	for _, x := range why {
-		fmt.Fprintln(w, "  "+x)
+	if !absent {
+		return ""
 	}
+	n := fmt.Sprintf("—: absent, not zero. A p99 needs %d samples in its level (TTFT: one per successful request) and some levels had fewer.",
+		results.DefaultMinSamplesP99)
+	if suiteName == "smoke" {
+		n += " Smoke levels are short by design: the smoke suite checks that everything works end to end, and it did when every level has successful requests."
+	}
+	if need > 0 {
+		n += fmt.Sprintf(" At the rates measured, --max-seconds %d gives every level a p99", int(math.Ceil(need/10)*10))
+	}
+	return strings.TrimSuffix(n, ".") + "."
 }
 
-// printContention prints the contention table; a loss is computed only
+// writeScaling prints the scaling table from valid levels only (— where a
+// figure does not exist), rows under a heading per model and workload,
+// then why a row has none or shows no speedup.
+func writeScaling(w io.Writer, rows []ScalingRow) {
+	fmt.Fprintln(w, "\nscaling (peak output tokens/s of valid levels; efficiency 1.00 = linear from the smallest core count with one):")
+	rows = slices.Clone(rows)
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		return cmp.Or(cmp.Compare(a.Model, b.Model), cmp.Compare(a.Workload, b.Workload), cmp.Compare(a.Cores, b.Cores)) < 0
+	})
+	t := newTable("CORES\tVALID LEVELS\tREQ/S\tOUT TOK/S\tTOK/S/CORE\tSPEEDUP\tEFFICIENCY\tNOTE\t")
+	for i, r := range rows {
+		if i == 0 || r.Model != rows[i-1].Model || r.Workload != rows[i-1].Workload {
+			t.group("model " + r.Model + ", workload " + r.Workload)
+		}
+		var marks []string
+		if r.Invalid != "" {
+			marks = append(marks, t.note(fmt.Sprintf("%s %s %d cores: %s", r.Model, r.Workload, r.Cores, r.Invalid)))
+		}
+		if r.Anomaly != "" {
+			marks = append(marks, t.note(fmt.Sprintf("%s %s %d cores: ANOMALY: %s", r.Model, r.Workload, r.Cores, r.Anomaly)))
+		}
+		t.row("%d\t%d/%d\t%.2f\t%.1f\t%.1f\t%.2f\t%.2f\t%s\t", r.Cores, r.ValidLevels, r.Levels,
+			r.MaxRequestsPerSecond, r.MaxOutputTokensPerSecond, r.OutputTokensPerSecondCore, r.Speedup, r.Efficiency, strings.Join(marks, " "))
+	}
+	_ = t.write(w)
+}
+
+// writeContention prints the contention table; a loss is computed only
 // between valid levels.
 func writeContention(w io.Writer, rows []ContentionRow) {
 	fmt.Fprintln(w, "\ncontention (against the isolated cell; loss only between valid levels):")
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "VARIANT\tLEVEL\tOUT TOK/S\tBASELINE\tLOSS\tTTFT P50 MS\tBASELINE\tVALID\t")
+	t := newTable("VARIANT\tLEVEL\tOUT TOK/S\tBASELINE\tLOSS\tTTFT P50 MS\tBASELINE\tVALID\t")
 	for _, r := range rows {
 		valid := "yes"
 		if r.Invalid != "" {
-			valid = "no: " + r.Invalid
+			valid = "no " + t.note(fmt.Sprintf("%s %s: %s", r.Variant, r.Level, r.Invalid))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%s\t%.1f\t%.1f\t%s\t\n", r.Variant, r.Level, r.OutputTokensPerSecond, r.BaselineTokensPerSec,
+		t.row("%s\t%s\t%.1f\t%.1f\t%s\t%.1f\t%.1f\t%s\t", r.Variant, r.Level, r.OutputTokensPerSecond, r.BaselineTokensPerSec,
 			r.ThroughputLoss.Scale(100).Text("%.1f%%"), r.TTFTP50Ms, r.BaselineTTFTP50Ms, valid)
 	}
-	tw.Flush()
+	_ = t.write(w)
 }
 
-// printRepeatability prints each repeated cell's run-to-run variation per
-// level and metric, graded, then the percentiles resting on too few samples.
+// writeRepeatability prints each repeated cell's run-to-run variation per
+// level and metric, graded, under a heading per cell, then the percentiles
+// resting on too few samples.
 func writeRepeatability(w io.Writer, rows []RepeatRow) {
 	fmt.Fprintln(w, "\nrepeatability (coefficient of variation over repetitions; <1% excellent, 1-3% good, 3-5% acceptable, >5% poor):")
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "CELL\tLEVEL\tMETRIC\tRUNS\tMEAN\tSTDDEV\tCV\tGRADE\t")
+	t := newTable("LEVEL\tMETRIC\tRUNS\tMEAN\tSTDDEV\tCV\tGRADE\t")
 	var warnings []string
-	for _, r := range rows {
+	for i, r := range rows {
+		if i == 0 || r.Cell != rows[i-1].Cell {
+			t.group(r.Cell)
+		}
 		for _, m := range RepeatMetrics {
 			sp, ok := r.Metrics[m.Name]
 			if !ok {
@@ -142,15 +194,15 @@ func writeRepeatability(w io.Writer, rows []RepeatRow) {
 			if sp.Grade != "unknown" {
 				cv = fmt.Sprintf("%.1f%%", sp.CV*100)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.2f\t%.2f\t%s\t%s\t\n", r.Cell, r.Level, m.Name, sp.N, sp.Mean, sp.StdDev, cv, sp.Grade)
+			t.row("%s\t%s\t%d\t%.2f\t%.2f\t%s\t%s\t", r.Level, m.Name, sp.N, sp.Mean, sp.StdDev, cv, sp.Grade)
 		}
 		for _, x := range r.Warnings {
 			warnings = append(warnings, fmt.Sprintf("%s %s: %s", r.Cell, r.Level, x))
 		}
 	}
-	tw.Flush()
+	_ = t.write(w)
 	for _, x := range warnings {
-		fmt.Fprintln(w, "warning:", x)
+		writeWrapped(w, "warning: ", x)
 	}
 }
 

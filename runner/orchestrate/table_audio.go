@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"text/tabwriter"
 
 	"github.com/servebench/servebench/runner/results"
 )
@@ -20,13 +19,17 @@ func writeAudio(w io.Writer, sums []*results.Summary, rows []AudioRow) {
 	}
 	if any {
 		fmt.Fprintln(w, "\nspeech to text (RTF: end-to-end time over audio duration; error rates against the reference transcripts):")
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "CELL\tLEVEL\tRTF P50\tRTF P95\tAUDIO H/H\tFILES/H\tE2E P95 MS\tWER\tCER\tSCORED\t")
+		t := newTable("LEVEL\tRTF P50\tRTF P95\tAUDIO H/H\tFILES/H\tE2E P95 MS\tWER\tCER\tSCORED\t")
 		for _, s := range sums {
+			headed := false
 			for _, b := range s.Benchmarks {
 				a := b.Audio
 				if a == nil {
 					continue
+				}
+				if !headed {
+					t.group(s.Cell)
+					headed = true
 				}
 				rtf50, rtf95 := "—", "—"
 				if a.RTF.Count > 0 {
@@ -36,27 +39,29 @@ func writeAudio(w io.Writer, sums []*results.Summary, rows []AudioRow) {
 				if b.E2E.Count > 0 {
 					e2e = fmt.Sprintf("%.0f", b.E2E.P95)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", s.Cell, b.Level, rtf50, rtf95, num(a.AudioHoursPerHour, 1),
+				t.row("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t", b.Level, rtf50, rtf95, num(a.AudioHoursPerHour, 1),
 					num(a.FilesPerHour, 0), e2e, pct(a.WER), pct(a.CER), a.Scored)
 			}
 		}
-		tw.Flush()
+		_ = t.write(w)
 	}
 	if len(rows) == 0 {
 		return
 	}
 	fmt.Fprintf(w, "\naudio report (highest concurrency whose valid level kept p95 end-to-end latency within %gs; — none did):\n", rows[0].P95TargetSeconds)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "MODEL\tWORKLOAD\tCORES\tMAX CONCURRENCY\tE2E P95 S\tRTF P50\tRTF P95\tBEST AUDIO H/H\tFILES/H\tWER\tCER\t")
-	for _, r := range rows {
+	t := newTable("CORES\tMAX CONCURRENCY\tE2E P95 S\tRTF P50\tRTF P95\tBEST AUDIO H/H\tFILES/H\tWER\tCER\t")
+	for i, r := range rows {
+		if i == 0 || r.Model != rows[i-1].Model || r.Workload != rows[i-1].Workload {
+			t.group("model " + r.Model + ", workload " + r.Workload)
+		}
 		conc := "—"
 		if r.MaxConcurrency != nil {
 			conc = strconv.Itoa(*r.MaxConcurrency)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Model, r.Workload, r.Cores, conc, num(r.E2EP95Seconds, 2),
+		t.row("%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t", r.Cores, conc, num(r.E2EP95Seconds, 2),
 			num(r.RTFP50, 3), num(r.RTFP95, 3), num(r.AudioHoursPerHour, 1), num(r.FilesPerHour, 0), pct(r.WER), pct(r.CER))
 	}
-	tw.Flush()
+	_ = t.write(w)
 }
 
 // num formats a nullable figure with prec decimals, — when absent.
