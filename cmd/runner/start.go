@@ -174,14 +174,7 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		// The run's own arguments decide its plan, so resuming needs no
 		// flags; flags given now come after them and win (a plan that no
 		// longer matches the run's cells is refused below).
-		cfgMap, _ := r.State().Config.(map[string]any)
-		args, _ := cfgMap["args"].([]any)
-		var sargs []string
-		for _, a := range args {
-			sargs = append(sargs, fmt.Sprint(a))
-		}
-		sargs = append(sargs, withoutResume(e.args)...)
-		if f, err = parseStartFlags(sargs); err != nil {
+		if f, err = parseStartFlags(append(orchestrate.RunArgs(r), withoutResume(e.args)...)); err != nil {
 			_ = r.Close(store.StatusIncomplete)
 			return fmt.Errorf("resume %s: stored arguments: %w", r.ID(), err)
 		}
@@ -251,7 +244,7 @@ func execute(ctx context.Context, e *env, f *startFlags, st *orchestrate.Setup, 
 	}
 	defer stopLive(f.linger) // every summary is published by then
 	if run == nil {
-		if run, err = st.NewRun(store.New(cfg.Results, nil), store.NewRunID(time.Now()), map[string]any{"args": e.args, "engine": cfg.Engine, "loadgen": cfg.Loadgen}); err != nil {
+		if run, err = st.NewRun(store.New(cfg.Results, nil), store.NewRunID(time.Now()), e.args); err != nil {
 			return err
 		}
 	} else if err := st.CheckResume(run); err != nil {

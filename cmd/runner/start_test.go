@@ -335,7 +335,7 @@ func TestStartExternal(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}
-	if !strings.Contains(out, "TinyLlama__TinyLlama-1.1B-Chat-v1.0_chat_lite ") {
+	if !strings.Contains(out, "\nTinyLlama__TinyLlama-1.1B-Chat-v1.0_chat_lite\n") {
 		t.Errorf("the detected model must name the cell:\n%s", out)
 	}
 	code, _, errOut = runCLI(t, nil, "start", "--suite", "smoke", "--engine", "external", "--target", "http://127.0.0.1:1", "--results", dir)

@@ -161,8 +161,9 @@ func HostInfo(t *topology.Topology) store.Host {
 }
 
 // NewRun creates the plan's run directory under st: every planned cell
-// pending, every skipped cell skipped with its reason, config recorded.
-func (s *Setup) NewRun(st *store.Store, id string, config any) (*store.Run, error) {
+// pending, every skipped cell skipped with its reason; the run records
+// args, the command's arguments, for RunArgs.
+func (s *Setup) NewRun(st *store.Store, id string, args []string) (*store.Run, error) {
 	var cells []store.CellState
 	for _, c := range s.Plan.Cells {
 		cells = append(cells, store.CellState{ID: c.ID})
@@ -170,7 +171,18 @@ func (s *Setup) NewRun(st *store.Store, id string, config any) (*store.Run, erro
 	for _, c := range s.Plan.Skipped {
 		cells = append(cells, store.CellState{ID: c.ID, Status: store.CellSkipped, Error: c.Skip})
 	}
-	return st.Create(s.Config.Suite.Name, id, cells, config)
+	return st.Create(s.Config.Suite.Name, id, cells, map[string]any{"args": args, "engine": s.Config.Engine, "loadgen": s.Config.Loadgen})
+}
+
+// RunArgs are the arguments run r was started with (NewRun's args).
+func RunArgs(r *store.Run) []string {
+	cfg, _ := r.State().Config.(map[string]any)
+	args, _ := cfg["args"].([]any)
+	out := make([]string, 0, len(args))
+	for _, a := range args {
+		out = append(out, fmt.Sprint(a))
+	}
+	return out
 }
 
 // CheckResume refuses to resume run r with a plan that has a cell r does
