@@ -57,9 +57,14 @@ e2e: deps ## End-to-end tests only (real Prometheus, Alertmanager, VictoriaMetri
 	$(GO) test -count=1 -timeout 30m -run 'E2E' ./...
 
 .PHONY: calibrate
-calibrate: ## Measure runner compare's false-regression rate and power on modelled simulator runs: the table of docs/analysis.md (COMPARISONS=300 per row; about an hour per host model)
+calibrate: ## Measure runner compare's false-regression rate and power on modelled simulator runs: the tables of docs/analysis.md (COMPARISONS=300 per row; 10-15 min per host model on 2 busy cores)
 	$(GO) test -count=1 -timeout 6h -run 'TestModelMatchesTheSimulator|TestCalibrationTable' -v ./runner/compare/calibrate -args -comparisons $(or $(COMPARISONS),300)
 	$(GO) test -count=1 -timeout 6h -run 'TestCalibrationTable' -v ./runner/compare/calibrate -args -comparisons $(or $(COMPARISONS),300) -quiet
+
+.PHONY: calibrate-simulator
+calibrate-simulator: build ## Measure the real simulator RUNS times (default 8, about 6 min) into SIMRUNS (default calibrate-runs) and print its run-to-run spread beside the host models of make calibrate
+	BIN=$(BIN) sh runner/compare/calibrate/simruns.sh $(or $(SIMRUNS),calibrate-runs) $(or $(RUNS),8)
+	$(GO) test -count=1 -run TestModelsBesideSimulatorRuns -v ./runner/compare/calibrate -args -simulator-runs $(abspath $(or $(SIMRUNS),calibrate-runs))
 
 .PHONY: bench
 bench: ## Run the speed benchmarks and print their figures (scenarios once each, micro-benchmarks for 1s)
