@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/servebench/servebench/runner/analysis"
+	"github.com/servebench/servebench/runner/store"
 )
 
 // FloorSchemaVersion is the version of the noise-floor file.
@@ -46,25 +47,12 @@ func keyOf(r run) FloorKey {
 	for k, v := range hw {
 		host = append(host, k+"="+v)
 	}
-	if name, ok := findString(r.cell.Manifest, "host", "hostname"); ok {
+	if name, ok := store.LookupString(r.cell.Manifest, "host", "hostname"); ok {
 		host = append(host, "hostname="+name)
 	}
 	sort.Strings(host)
 	return FloorKey{Model: s.Model, Workload: s.Workload, Cores: s.Cores, Loadgen: s.Loadgen, Cell: baseKey(*r.cell),
 		Level: r.b.Level, Profile: r.b.Profile, Host: strings.Join(host, " ")}
-}
-
-func findString(m map[string]any, path ...string) (string, bool) {
-	var v any = m
-	for _, p := range path {
-		mm, ok := v.(map[string]any)
-		if !ok {
-			return "", false
-		}
-		v = mm[p]
-	}
-	s, ok := v.(string)
-	return s, ok && s != ""
 }
 
 // FloorUpdate is one run-to-run variance a comparison measured: a metric

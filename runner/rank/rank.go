@@ -28,6 +28,7 @@ import (
 
 	"github.com/servebench/servebench/runner/compare"
 	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/store"
 )
 
 // Objective bounds one latency percentile: Metric at most Max.
@@ -119,33 +120,15 @@ type config struct {
 // variant, allocation and tensor parallelism, those present.
 func layout(c compare.Cell) string {
 	var parts []string
-	if v, ok := find(c.Manifest, "variant"); ok {
+	if v, ok := store.LookupString(c.Manifest, "variant"); ok {
 		parts = append(parts, v)
 	}
-	if a, ok := find(c.Manifest, "placement", "allocation"); ok {
+	if a, ok := store.LookupString(c.Manifest, "placement", "allocation"); ok {
 		parts = append(parts, a)
-	} else if tp, ok := find(c.Manifest, "placement", "tensor_parallel"); ok && tp != "0" && tp != "1" {
+	} else if tp, ok := store.LookupString(c.Manifest, "placement", "tensor_parallel"); ok && tp != "0" && tp != "1" {
 		parts = append(parts, "tp"+tp)
 	}
 	return strings.Join(parts, " ")
-}
-
-func find(m map[string]any, path ...string) (string, bool) {
-	var v any = m
-	for _, p := range path {
-		mm, ok := v.(map[string]any)
-		if !ok {
-			return "", false
-		}
-		v = mm[p]
-	}
-	switch t := v.(type) {
-	case string:
-		return t, t != ""
-	case float64:
-		return strconv.FormatFloat(t, 'f', -1, 64), true
-	}
-	return "", false
 }
 
 // Rank ranks the configurations of cells.

@@ -12,6 +12,7 @@ import (
 	"github.com/servebench/servebench/runner/analysis"
 	"github.com/servebench/servebench/runner/compare"
 	"github.com/servebench/servebench/runner/results"
+	"github.com/servebench/servebench/runner/store"
 )
 
 // Sections of an A-vs-B report, before the others.
@@ -79,26 +80,13 @@ func describeSide(s compare.Side) (runs int, what string) {
 	}
 	sm := first.Summary
 	parts := []string{cmp.Or(sm.Model, "model ?"), cmp.Or(sm.Workload, "workload ?"), coresText(sm.Cores) + " cores", cmp.Or(sm.Loadgen, "?") + " load generator"}
-	if img, ok := manifestString(first.Manifest, "engine", "image"); ok {
+	if img, ok := store.LookupString(first.Manifest, "engine", "image"); ok {
 		parts = append(parts, "image "+img)
 	}
-	if v, ok := manifestString(first.Manifest, "engine", "version"); ok {
+	if v, ok := store.LookupString(first.Manifest, "engine", "version"); ok {
 		parts = append(parts, "engine "+v)
 	}
 	return len(seen), strings.Join(parts, ", ")
-}
-
-func manifestString(m map[string]any, path ...string) (string, bool) {
-	var v any = m
-	for _, p := range path {
-		mm, ok := v.(map[string]any)
-		if !ok {
-			return "", false
-		}
-		v = mm[p]
-	}
-	s, ok := v.(string)
-	return s, ok && s != ""
 }
 
 // Title names what a report compares: the sides' inputs without the

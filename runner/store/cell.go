@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -158,6 +159,28 @@ type teeBenchmark struct {
 func (t teeBenchmark) Finished(r *measure.Result) {
 	t.c.Record(t.level, r)
 	t.BenchmarkRecorder.Finished(r)
+}
+
+// LookupString reads a field of a manifest decoded generically (as JSON
+// into map[string]any), following path through nested objects: a non-empty
+// string as it is, a number in its shortest decimal form. ok is false when
+// the path is absent, crosses a non-object, or ends at anything else.
+func LookupString(m map[string]any, path ...string) (string, bool) {
+	var v any = m
+	for _, p := range path {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return "", false
+		}
+		v = mm[p]
+	}
+	switch t := v.(type) {
+	case string:
+		return t, t != ""
+	case float64:
+		return strconv.FormatFloat(t, 'f', -1, 64), true
+	}
+	return "", false
 }
 
 // ManifestSchemaVersion is the version of manifest.json.

@@ -259,3 +259,36 @@ func TestRunKeepsAReserveWhileRunning(t *testing.T) {
 		t.Errorf("no reserve after Resume: %v", err)
 	}
 }
+
+func TestLookupString(t *testing.T) {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(`{"host": {"hostname": "bench-1", "empty": ""}, "variant": "instances",
+		"placement": {"tensor_parallel": 2, "ratio": 0.5, "flag": true, "list": ["a"]}, "engine": "flat"}`), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path []string
+		want string
+		ok   bool
+	}{
+		{[]string{"host", "hostname"}, "bench-1", true},
+		{[]string{"variant"}, "instances", true},
+		{[]string{"placement", "tensor_parallel"}, "2", true},
+		{[]string{"placement", "ratio"}, "0.5", true},
+		{[]string{"host", "empty"}, "", false},        // an empty string is absent
+		{[]string{"placement", "flag"}, "", false},    // neither string nor number
+		{[]string{"placement", "list"}, "", false},    // an array
+		{[]string{"placement"}, "", false},            // an object
+		{[]string{"engine", "image"}, "", false},      // crosses a string
+		{[]string{"host", "cpu_model"}, "", false},    // absent
+		{[]string{"nothing", "at", "all"}, "", false}, // absent parents
+	} {
+		got, ok := LookupString(m, c.path...)
+		if got != c.want || ok != c.ok {
+			t.Errorf("%v: %q %v, want %q %v", c.path, got, ok, c.want, c.ok)
+		}
+	}
+	if _, ok := LookupString(nil, "host"); ok {
+		t.Error("a nil manifest has no fields")
+	}
+}
