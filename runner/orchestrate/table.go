@@ -125,7 +125,7 @@ func absentP99(sums []*results.Summary, suiteName string) string {
 		n += " Smoke levels are short by design: the smoke suite checks that everything works end to end, and it did when every level has successful requests."
 	}
 	if need > 0 {
-		n += fmt.Sprintf(" At the rates measured, --max-seconds %d gives every level a p99", int(math.Ceil(need/10)*10))
+		n += fmt.Sprintf(" At the rates measured, --max-seconds %d gives every level a p99", int(math.Ceil((need+need/10)/10)*10)) // 10% to spare
 	}
 	return strings.TrimSuffix(n, ".") + "."
 }

@@ -60,7 +60,7 @@ func TestWriteTableFitsAndExplains(t *testing.T) {
 	}
 	flat := strings.Join(strings.Fields(out), " ")
 	for _, want := range []string{"throughput-64 — — — — — 0/64 no [2]", "[2] TinyLlama__TinyLlama-1.1B-Chat-v1.0_chat_lite_8c throughput-64: no successful request;",
-		"A p99 needs 100 samples", "Smoke levels are short by design", "--max-seconds 200 gives every level a p99",
+		"A p99 needs 100 samples", "Smoke levels are short by design", "--max-seconds 220 gives every level a p99",
 		"8 0/2 — — — — — [1] 32 0/2 — — — — — [2]"} {
 		if !strings.Contains(flat, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
