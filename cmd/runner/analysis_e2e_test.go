@@ -126,6 +126,20 @@ func TestE2ECompareSimulatorRuns(t *testing.T) {
 	if b, err := os.ReadFile(page); err != nil || !strings.Contains(string(b), "Outcome: regression") {
 		t.Errorf("the A-vs-B report does not show the regression: %v", err)
 	}
+	// And printed through the command, where a Chromium is installed
+	// (runner/report checks the printed page as an image).
+	t.Run("pdf", func(t *testing.T) {
+		e2e.Require(t, "chromium")
+		page := filepath.Join(dir, "printed.html")
+		code, out, errs := runCLI(t, nil, "report", "--max-mde", "0.25", "--pdf", "--output", page, a, c)
+		if code != exitOK || !strings.Contains(out, "printed.pdf") {
+			t.Fatalf("report --pdf: exit %d: %s%s", code, out, errs)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "printed.pdf"))
+		if err != nil || !strings.HasPrefix(string(b), "%PDF-") || !strings.Contains(string(b[max(0, len(b)-64):]), "%%EOF") || len(b) < 20000 {
+			t.Errorf("printed.pdf: %d bytes, %v", len(b), err)
+		}
+	})
 }
 
 // TestE2EReportEngineTimelines: a real Prometheus scrapes the simulator while

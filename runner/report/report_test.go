@@ -139,6 +139,19 @@ func TestMissingChartsAreListed(t *testing.T) {
 	}
 }
 
+// selfContained fails unless the page has no script, fetches nothing
+// (no remote or protocol-relative src or href, no @import, no url()) and
+// inlines every one of its charts.
+func selfContained(t *testing.T, html string, charts int) {
+	t.Helper()
+	if strings.Contains(html, "<script") || regexp.MustCompile(`(src|href)="(https?:)?//`).MatchString(html) || strings.Contains(html, "@import") || strings.Contains(html, "url(") {
+		t.Error("the page references something outside itself")
+	}
+	if n := strings.Count(html, `<svg xmlns="http://www.w3.org/2000/svg" class="chart"`); n != charts {
+		t.Errorf("%d inline charts, want %d", n, charts)
+	}
+}
+
 func TestHTMLIsSelfContained(t *testing.T) {
 	cells := scalingRun(t, t.TempDir())
 	r := Build(Input{Title: "a <b> title", Cells: cells})
@@ -147,12 +160,7 @@ func TestHTMLIsSelfContained(t *testing.T) {
 		t.Fatal(err)
 	}
 	html := buf.String()
-	if strings.Contains(html, "<script") || regexp.MustCompile(`(src|href)="(https?:)?//`).MatchString(html) || strings.Contains(html, "@import") || strings.Contains(html, "url(") {
-		t.Error("the page references something outside itself")
-	}
-	if n := strings.Count(html, `<svg xmlns="http://www.w3.org/2000/svg" class="chart"`); n != len(r.Charts) {
-		t.Errorf("%d inline charts, want %d", n, len(r.Charts))
-	}
+	selfContained(t, html, len(r.Charts))
 	if !strings.Contains(html, "a &lt;b&gt; title") {
 		t.Error("title not escaped")
 	}
@@ -349,6 +357,8 @@ func TestVersusReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	html := buf.String()
+	// One offline file, the overlays inline.
+	selfContained(t, html, len(r.Charts))
 	for _, want := range []string{"What is compared", "Outcome: regression", `class="outcome outcome-regression"`, `<tr class="regressed">`, "A against B: distributions", "Over each run"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("page lacks %q", want)
