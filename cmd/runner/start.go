@@ -5,17 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/servebench/servebench/internal/buildinfo"
 	"github.com/servebench/servebench/internal/cli"
 
-	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/exporter/recorder"
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/live"
@@ -243,47 +240,13 @@ func execute(ctx context.Context, e *env, f *startFlags, st *orchestrate.Setup, 
 		return cli.Usage(err)
 	}
 	defer stopLive(f.linger) // every summary is published by then
-	if run == nil {
-		if run, err = st.NewRun(store.New(cfg.Results, nil), store.NewRunID(time.Now()), e.args); err != nil {
-			return err
-		}
-	} else if err := st.CheckResume(run); err != nil {
-		_ = run.Close(store.StatusIncomplete)
-		return err
-	}
-	logPath := filepath.Join(run.Dir, "runner.log")
-	if err := e.runLog.Attach(logPath); err != nil {
-		log.Warn("no log file", "err", err)
-	}
-	fmt.Fprintf(e.stderr, "run %s: suite %s, %d cells, %d load levels, %s; results in %s (log: %s)\n",
-		run.ID(), cfg.Suite.Name, len(st.Plan.Cells), st.Plan.Benchmarks(), st.Plan.Budget(), run.Dir, logPath)
-
-	build := buildinfo.Get()
-	o := &orchestrate.Orchestrator{
-		Plan: st.Plan, Placements: st.Placements, Run: run, Driver: driver, Load: load,
-		Recorder: lm.Rec, Summaries: lm.Pub, Live: lm.Rec, Stress: orchestrate.Stress, Pin: topology.PinSelf, EnginePort: f.enginePort,
-		Image: cfg.Image, Target: cfg.Target, APIKey: apiKey, ModelCache: f.modelCache,
-		Secrets: secretsFromEnv(e.getenv), Host: orchestrate.HostInfo(st.Topology), GitRevision: buildinfo.Revision(ctx), Build: &build,
-		Command:  "runner start " + strings.Join(e.args, " "),
-		Progress: e.stderr, TTY: cli.IsTTY(e.stderr), Log: log, EngineMetricsEvery: f.engineMetricsEvery,
-	}
-	if home, err := topology.Affinity(); err == nil {
-		o.Home = home
-	}
-	if !o.TTY {
-		o.ProgressEvery = 5 * time.Second // plain lines in a log: fewer of them
-	}
-	err = o.Execute(ctx)
-	state := run.State()
-	fmt.Fprintf(e.stderr, "run %s %s: %s\n", run.ID(), state.Status, run.Dir)
-	if perr := lm.Finish(ctx, recorder.RunCompletion{RunID: run.ID(), Suite: cfg.Suite.Name, Models: st.Models(),
-		Status: contract.RunStatus(state.Status), Started: state.Started, Finished: state.Finished}, log); perr != nil {
-		err = errors.Join(err, perr)
-	}
+	dir, err := orchestrate.Session{Setup: st, Resume: run, Args: e.args, Driver: driver, Load: load, Live: lm,
+		APIKey: apiKey, ModelCache: f.modelCache, Secrets: secretsFromEnv(e.getenv), EnginePort: f.enginePort, EngineMetricsEvery: f.engineMetricsEvery,
+		Progress: e.stderr, TTY: cli.IsTTY(e.stderr), Log: log, LogFile: e.runLog.Attach}.Execute(ctx)
 	// A run whose levels had no successful request, or whose cells failed
 	// after measuring, still shows its table: it says what the levels did.
-	if ctx.Err() == nil && (err == nil || errors.Is(err, loadgen.ErrNoSuccess) || errors.Is(err, orchestrate.ErrCellsFailed)) {
-		if rerr := orchestrate.WriteTable(e.stdout, run.Dir); rerr != nil {
+	if dir != "" && ctx.Err() == nil && (err == nil || errors.Is(err, loadgen.ErrNoSuccess) || errors.Is(err, orchestrate.ErrCellsFailed)) {
+		if rerr := orchestrate.WriteTable(e.stdout, dir); rerr != nil {
 			log.Warn("results table", "err", rerr)
 		}
 	}
