@@ -114,14 +114,18 @@ func TestStartOfflineBatchSim(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(t))
 	last := make(chan string, 1)
 	done := make(chan struct{})
-	go func() { // scrape like Prometheus, until the run ends (it waits for a scrape after its last summary)
+	// Scrape like Prometheus, until the run ends (it waits for a scrape
+	// after its last summary from every scraper it saw), but often: a
+	// simulated batch can end within 100 ms, before a slower scraper is
+	// ever seen.
+	go func() {
 		var final string
 		for {
 			select {
 			case <-done:
 				last <- final
 				return
-			case <-time.After(100 * time.Millisecond):
+			case <-time.After(10 * time.Millisecond):
 			}
 			if resp, err := http.Get("http://" + addr + "/metrics"); err == nil {
 				b, _ := io.ReadAll(resp.Body)
