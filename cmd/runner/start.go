@@ -20,6 +20,7 @@ import (
 	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/store"
 	"github.com/servebench/servebench/runner/suite"
+	"github.com/servebench/servebench/runner/thirdparty/command"
 	"github.com/servebench/servebench/runner/thirdparty/metered"
 	"github.com/servebench/servebench/runner/topology"
 )
@@ -77,7 +78,8 @@ func (f *startFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&r.Engine, "engine", "", "engine: sim (in-process simulator), docker, external")
 	fs.StringVar(&r.Image, "image", "", "engine image (docker); default: the vLLM CPU image for the daemon's architecture")
 	fs.StringVar(&r.Target, "target", "", "base URL of an external engine")
-	fs.StringVar(&r.Loadgen, "loadgen", "", "load generator: native, guidellm, vllm-bench")
+	fs.StringVar(&r.Loadgen, "loadgen", "", "load generator: native, guidellm, vllm-bench, command")
+	fs.StringVar(&r.Command, "command", "", "the command load generator's tool: a recipe (vegeta, wrk, ab, locust) or a command line template (docs/suites.md)")
 	fs.StringVar(&r.API, "api", "", "API: chat, completions, embeddings (default: each workload's)")
 	fs.Float64Var(&r.MaxSeconds, "max-seconds", 0, "longest duration of one load level, seconds")
 	fs.IntVar(&r.MaxRequests, "max-requests", 0, "most requests of one load level")
@@ -220,7 +222,9 @@ func execute(ctx context.Context, e *env, f *startFlags, st *orchestrate.Setup, 
 	}
 	defer cleanup()
 	load, closeLoad, err := metered.NewLoadGenerator(ctx, cfg, f.launch(cfg), log, e.stderr, e.getenv)
-	if err != nil {
+	if errors.Is(err, command.ErrSpec) {
+		return cli.Usage(err)
+	} else if err != nil {
 		return err
 	}
 	defer closeLoad()

@@ -96,7 +96,7 @@ func TestTestDepsWaitsForTheDpkgLock(t *testing.T) {
 		t.Errorf("did not wait for the lock (%v):\n%s", took, out)
 	}
 	log, _ := os.ReadFile(m.aptLog)
-	want := "install -y -qq --no-install-recommends chromium nodejs npm poppler-utils prometheus prometheus-alertmanager victoria-metrics" // dockerd is a fake here
+	want := "install -y -qq --no-install-recommends apache2-utils chromium nodejs npm poppler-utils prometheus prometheus-alertmanager python3-locust victoria-metrics wrk" // dockerd is a fake here
 	if !strings.Contains(string(log), "update -qq") || !strings.Contains(string(log), want) {
 		t.Errorf("apt-get was asked:\n%s\nwant update, then %s", log, want)
 	}

@@ -26,6 +26,9 @@ tools=(
   "pdftoppm poppler-utils"
   "node nodejs"
   "npm npm"
+  "wrk wrk"
+  "ab apache2-utils"
+  "locust python3-locust"
 )
 
 lock_wait=${SERVEBENCH_APT_LOCK_WAIT:-600}

@@ -17,8 +17,10 @@ type Config struct {
 	Image     string // engine image (docker); "" = the driver's default for the architecture
 	Target    string // URL of an external engine
 	Loadgen   string
-	API       string // "" = each workload's API
-	Limits    Limits
+	// Command is the command load generator's tool (Loadgen "command").
+	Command *Command
+	API     string // "" = each workload's API
+	Limits  Limits
 	// Phases are the suite's phases to run, by name; nil = all of them.
 	Phases []string
 
@@ -64,6 +66,7 @@ type Overrides struct {
 	Cores             []int
 	Engine, Image     *string
 	Target, Loadgen   *string
+	Command           *Command
 	API               *string
 	MaxSeconds        *float64
 	MaxRequests       *int
@@ -88,7 +91,8 @@ var EnvVars = []struct{ Name, Sets string }{
 	{"SERVEBENCH_ENGINE", "engine: sim, docker, external"},
 	{"SERVEBENCH_IMAGE", "engine image"},
 	{"SERVEBENCH_TARGET", "URL of an external engine"},
-	{"SERVEBENCH_LOADGEN", "load generator: native, guidellm, vllm-bench"},
+	{"SERVEBENCH_LOADGEN", "load generator: native, guidellm, vllm-bench, command"},
+	{"SERVEBENCH_COMMAND", "the command load generator's recipe (vegeta, wrk, ab, locust) or command line template"},
 	{"SERVEBENCH_MAX_SECONDS", "longest duration of one load level, seconds"},
 	{"SERVEBENCH_MAX_REQUESTS", "most requests of one load level"},
 	{"SERVEBENCH_RESULTS", "results directory"},
@@ -128,6 +132,9 @@ func FromEnv(getenv func(string) string) (Overrides, error) {
 	o.Image = str("SERVEBENCH_IMAGE")
 	o.Target = str("SERVEBENCH_TARGET")
 	o.Loadgen = str("SERVEBENCH_LOADGEN")
+	if v := str("SERVEBENCH_COMMAND"); v != nil {
+		o.Command = CommandOf(*v)
+	}
 	o.Results = str("SERVEBENCH_RESULTS")
 	o.ListenAddress = str("SERVEBENCH_WEB_LISTEN_ADDRESS")
 	o.EngineCPUs = str("SERVEBENCH_ENGINE_CPUS")
@@ -192,6 +199,7 @@ func Resolve(s *Suite, env, flags Overrides) (Config, error) {
 	}
 	setStr(&c.Engine, s.Engine)
 	setStr(&c.Loadgen, s.Loadgen)
+	c.Command = s.Command
 	setStr(&c.API, s.API)
 	setStr(&c.Image, s.Image)
 	mergeLimits(&c.Limits, s.Limits)
@@ -204,6 +212,7 @@ func Resolve(s *Suite, env, flags Overrides) (Config, error) {
 	}
 
 	// Environment, then flags.
+	commandAbove := false // a command set above the suite asks for the command load generator
 	for _, o := range []Overrides{env, flags} {
 		if o.Models != nil {
 			c.Models = o.Models
@@ -221,6 +230,9 @@ func Resolve(s *Suite, env, flags Overrides) (Config, error) {
 		setPtr(&c.Image, o.Image)
 		setPtr(&c.Target, o.Target)
 		setPtr(&c.Loadgen, o.Loadgen)
+		if o.Command != nil {
+			c.Command, commandAbove = o.Command, true
+		}
 		setPtr(&c.API, o.API)
 		setPtr(&c.Results, o.Results)
 		setPtr(&c.ListenAddress, o.ListenAddress)
@@ -234,6 +246,9 @@ func Resolve(s *Suite, env, flags Overrides) (Config, error) {
 		setPtr(&c.TP, o.TP)
 		setPtr(&c.ForceOverlap, o.ForceOverlap)
 		setPtr(&c.Repeat, o.Repeat)
+	}
+	if commandAbove && c.Loadgen != LoadgenCommand {
+		return c, fmt.Errorf("command: a command is run by --loadgen command, not %s", c.Loadgen)
 	}
 	return c, c.validate()
 }
@@ -295,6 +310,9 @@ func (c Config) validate() error {
 	}
 	if c.API != "" && !oneOf(c.API, APIs) {
 		return fmt.Errorf("api: unknown API %q (one of %s)", c.API, strings.Join(APIs, ", "))
+	}
+	if c.Loadgen == LoadgenCommand && (c.Command == nil || c.Command.Recipe == "" && strings.TrimSpace(c.Command.Run) == "") {
+		return errors.New("command: --loadgen command needs a tool to run: --command RECIPE (vegeta, wrk, ab, locust), --command 'LINE', or the suite's command block")
 	}
 	return c.Limits.validate()
 }

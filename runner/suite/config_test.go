@@ -55,6 +55,26 @@ func TestResolvePrecedence(t *testing.T) {
 	}
 }
 
+// A command named above the suite replaces the suite's: a word is a
+// recipe, anything else a command line.
+func TestResolveCommand(t *testing.T) {
+	s, _ := Builtin("smoke")
+	s.Loadgen, s.Command = LoadgenCommand, &Command{Recipe: "ab"}
+	c, err := Resolve(s, Overrides{}, Overrides{})
+	if err != nil || c.Loadgen != "command" || c.Command.Recipe != "ab" {
+		t.Fatalf("suite: %+v %v", c.Command, err)
+	}
+	c, err = Resolve(s, Overrides{Command: CommandOf("wrk")}, Overrides{Command: CommandOf("hey -z {{secs .Duration}}s {{q .Endpoint}}")})
+	if err != nil || c.Command.Recipe != "" || c.Command.Run != "hey -z {{secs .Duration}}s {{q .Endpoint}}" {
+		t.Errorf("flags over env over suite: %+v %v", c.Command, err)
+	}
+	// The suite's command is kept, unused, when a flag picks another load
+	// generator.
+	if c, err = Resolve(s, Overrides{}, Overrides{Loadgen: ptr("native")}); err != nil || c.Loadgen != "native" {
+		t.Errorf("native over a command suite: %v", err)
+	}
+}
+
 func TestResolveErrors(t *testing.T) {
 	s, _ := Builtin("smoke")
 	for _, tc := range []struct {
@@ -75,6 +95,8 @@ func TestResolveErrors(t *testing.T) {
 			"limits.max_seconds (--max-seconds, SERVEBENCH_MAX_SECONDS): 1e+12 is outside the allowed range [0, 604800] seconds"},
 		{"absurd cores flag", nil, Overrides{Cores: []int{1e8}}, "cores (--cores, SERVEBENCH_CORES): 1e+08 is outside the allowed range [1, 8192]"},
 		{"absurd repeat", map[string]string{"SERVEBENCH_REPEAT": "1000000"}, Overrides{}, "repeat (--repeat, SERVEBENCH_REPEAT): 1e+06 is outside the allowed range [0, 1000]"},
+		{"command without a tool", nil, Overrides{Loadgen: ptr("command")}, "command: --loadgen command needs a tool to run: --command RECIPE (vegeta, wrk, ab, locust), --command 'LINE', or the suite's command block"},
+		{"command without its load generator", map[string]string{"SERVEBENCH_COMMAND": "wrk"}, Overrides{}, "command: a command is run by --loadgen command, not native"},
 		{"bad numa node", nil, Overrides{NUMANode: ptr(-2)}, "numa-node (--numa-node): -2 is outside the allowed range [-1, 1023]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

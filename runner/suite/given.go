@@ -8,6 +8,7 @@ import "fmt"
 type Given struct {
 	Models, Workloads, Phases, Cores, Engine, Image, Target, Loadgen, API string
 	Results, ListenAddress, EngineCPUs, LoadgenCPUs                       string
+	Command                                                               string  // a recipe or a command line (CommandOf)
 	MaxSeconds, DrainTimeout, StreamIdleTimeout                           float64 // seconds
 	MaxRequests, NUMANode, Repeat, TP                                     int
 	ForceOverlap                                                          bool
@@ -42,6 +43,9 @@ func (g *Given) Overrides(set func(flag string) bool) (Overrides, error) {
 	o.Engine, o.Image, o.Target, o.Loadgen, o.API = str("engine", &g.Engine), str("image", &g.Image), str("target", &g.Target), str("loadgen", &g.Loadgen), str("api", &g.API)
 	o.Results, o.ListenAddress = str("results", &g.Results), str("web.listen-address", &g.ListenAddress)
 	o.EngineCPUs, o.LoadgenCPUs = str("engine-cpus", &g.EngineCPUs), str("loadgen-cpus", &g.LoadgenCPUs)
+	if set("command") {
+		o.Command = CommandOf(g.Command)
+	}
 	if set("max-seconds") {
 		if g.MaxSeconds <= 0 {
 			return o, fmt.Errorf("--max-seconds: %g is not a positive number of seconds", g.MaxSeconds)

@@ -38,7 +38,8 @@ type Suite struct {
 	Workloads   []string    `yaml:"workloads"`
 	Cores       []int       `yaml:"cores"`
 	Engine      string      `yaml:"engine"`  // sim, docker, external
-	Loadgen     string      `yaml:"loadgen"` // native, guidellm, vllm-bench
+	Loadgen     string      `yaml:"loadgen"` // native, guidellm, vllm-bench, command
+	Command     *Command    `yaml:"command"` // the command load generator's tool
 	API         string      `yaml:"api"`     // chat, completions, embeddings, transcriptions; "" = the workload's
 	Image       string      `yaml:"image"`
 	Phases      []Phase     `yaml:"phases"`
@@ -53,6 +54,38 @@ type Suite struct {
 
 	// Source is where the suite came from ("built-in" or a file path); not YAML.
 	Source string `yaml:"-"`
+}
+
+// LoadgenCommand is the load generator that runs any tool from its command
+// line (runner/thirdparty/command).
+const LoadgenCommand = "command"
+
+// Command is the tool the command load generator runs: a shipped recipe
+// (vegeta, wrk, ab, locust), or a command line template of the user's, or
+// a recipe with some fields replaced. Fields are those of
+// runner/thirdparty/command.Spec, which validates them; the suite checks
+// only that there is something to run.
+type Command struct {
+	Recipe     string            `yaml:"recipe"`
+	Name       string            `yaml:"name"`
+	Tool       string            `yaml:"tool"`
+	Run        string            `yaml:"run"`
+	Version    string            `yaml:"version"`
+	Report     string            `yaml:"report"`
+	ReportFile string            `yaml:"report_file"`
+	Profiles   []string          `yaml:"profiles"`
+	Files      map[string]string `yaml:"files"`
+	Abandons   bool              `yaml:"abandons"`
+}
+
+// CommandOf is the Command a --command flag (or SERVEBENCH_COMMAND) names:
+// a single word is a recipe, anything else a command line template.
+func CommandOf(s string) *Command {
+	s = strings.TrimSpace(s)
+	if s != "" && !strings.ContainsAny(s, " \t{") {
+		return &Command{Recipe: s}
+	}
+	return &Command{Run: s}
 }
 
 // Phase is one pass over the matrix with a workload variant (the seed
@@ -180,7 +213,7 @@ func (s *Suite) P95Target() float64 {
 // Known values of the enumerated fields.
 var (
 	Engines   = []string{"sim", "docker", "external"}
-	Loadgens  = []string{"native", "guidellm", "vllm-bench"}
+	Loadgens  = []string{"native", "guidellm", "vllm-bench", LoadgenCommand}
 	APIs      = []string{"chat", "completions", "embeddings", "transcriptions"}
 	Profiles  = []string{"synchronous", "concurrent", "throughput", "constant", "poisson"}
 	Reports   = []string{"throughput", "latency", "scaling", "contention", "audio"}
@@ -376,6 +409,9 @@ func (s *Suite) Validate() error {
 	}
 	if s.API != "" && !oneOf(s.API, APIs) {
 		return fmt.Errorf("api: unknown API %q (one of %s)", s.API, strings.Join(APIs, ", "))
+	}
+	if c := s.Command; c != nil && c.Recipe == "" && strings.TrimSpace(c.Run) == "" {
+		return errors.New("command: needs a recipe or a run line")
 	}
 	for i, p := range s.Phases {
 		if p.Name == "" {

@@ -131,6 +131,7 @@ func runLevel(ctx context.Context, req orchestrate.LoadRequest, rec measure.Reco
 	stop(nil)
 	<-watched
 	p.CutInFlight() // whatever the tool left behind is cut, not waited for
+	nAbandoned := col.settle()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	_ = srv.Shutdown(sctx)
 	cancel()
@@ -187,6 +188,9 @@ func runLevel(ctx context.Context, req orchestrate.LoadRequest, rec measure.Reco
 	}
 	if tr.note != "" {
 		b.Notes = append(b.Notes, tr.note)
+	}
+	if nAbandoned > 0 {
+		b.Notes = append(b.Notes, fmt.Sprintf("%s stopped with %d requests in flight, which it abandoned uncounted; the proxy records them incomplete", tool, nAbandoned))
 	}
 	if b.CrossCheck != nil && !b.CrossCheck.Agree {
 		b.Valid = false

@@ -15,6 +15,7 @@ import (
 	"github.com/servebench/servebench/runner/engine"
 	"github.com/servebench/servebench/runner/orchestrate"
 	"github.com/servebench/servebench/runner/suite"
+	"github.com/servebench/servebench/runner/thirdparty/command"
 	"github.com/servebench/servebench/runner/thirdparty/guidellm"
 	"github.com/servebench/servebench/runner/thirdparty/launch"
 	"github.com/servebench/servebench/runner/thirdparty/vllmbench"
@@ -45,7 +46,8 @@ func (o Launch) Tool(loadgen string) (tool, bin string) {
 }
 
 // NewLoadGenerator returns the load generator cfg names (native, guidellm,
-// vllm-bench) and what closes it; console takes a tool's output lines. A third-party
+// vllm-bench, command) and what closes it; a command that is not a valid
+// spec is an error wrapping command.ErrSpec; console takes a tool's output lines. A third-party
 // tool runs from its host binary when one is on PATH (or given), else in
 // its container image through Docker.
 func NewLoadGenerator(ctx context.Context, cfg suite.Config, o Launch, log *slog.Logger, console io.Writer, getenv func(string) string) (orchestrate.LoadGenerator, func(), error) {
@@ -53,6 +55,16 @@ func NewLoadGenerator(ctx context.Context, cfg suite.Config, o Launch, log *slog
 	switch cfg.Loadgen {
 	case "native":
 		return orchestrate.NewNative(log), none, nil
+	case suite.LoadgenCommand:
+		if cfg.Command == nil {
+			return nil, none, fmt.Errorf("loadgen command: %w: no command given", command.ErrSpec)
+		}
+		spec, err := command.FromSuite(*cfg.Command)
+		if err != nil {
+			return nil, none, err
+		}
+		lg, err := NewCommand(ctx, spec, launch.Output{Console: console}, log)
+		return lg, none, err
 	case "guidellm", "vllm-bench":
 	default:
 		return nil, none, fmt.Errorf("loadgen: unknown load generator %q", cfg.Loadgen)
@@ -112,6 +124,8 @@ func Describe(name, api string, o Launch) string {
 			pin = ", pinned to cpus " + topology.FormatList(o.CPUs)
 		}
 		return fmt.Sprintf("%s from %s through the metering proxy (%s API)%s", name, where, api, pin)
+	case suite.LoadgenCommand:
+		return fmt.Sprintf("a command through the metering proxy (%s API), measured by the proxy", api)
 	}
 	return name
 }
@@ -138,9 +152,17 @@ func Commands(cfg suite.Config, c suite.Cell, model string, lo Launch) []string 
 		}
 		req := orchestrate.LoadRequest{Cell: c, Level: l, Target: target, URLs: []string{"engine"}, Model: model,
 			Limits: cfg.Limits, Labels: measure.BenchmarkLabels{Suite: cfg.Suite.Name, Level: l.Name}}
+		req.Budget, _ = orchestrate.LevelBudget(cfg.Limits) // a bad limit was refused when the plan was made
 		var line string
 		var err error
 		switch cfg.Loadgen {
+		case suite.LoadgenCommand:
+			var spec command.Spec
+			if cfg.Command == nil {
+				err = fmt.Errorf("%w: no command given", command.ErrSpec)
+			} else if spec, err = command.FromSuite(*cfg.Command); err == nil {
+				line, err = CommandLine(spec, req, proxy, dir)
+			}
 		case "guidellm":
 			var gc guidellm.Config
 			if gc, err = GuideLLMConfig(req, proxy, dir, lo.Tokenizer, bin == ""); err == nil {

@@ -45,6 +45,8 @@ func TestMain(m *testing.M) {
 		os.Exit(standinVLLM(os.Args[1:]))
 	case "guidellm":
 		os.Exit(standinGuideLLM(os.Args[1:]))
+	case "post":
+		os.Exit(standinPost(os.Args[1:]))
 	}
 	fmt.Fprintln(os.Stderr, "unknown STANDIN", os.Getenv("STANDIN"))
 	os.Exit(2)
@@ -434,5 +436,30 @@ func writeFile(path string, b []byte) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	return 0
+}
+
+// standinPost is a minimal command-line load generator: post URL BODIES N
+// sends the first N bodies of the file one after another and prints how
+// many succeeded.
+func standinPost(args []string) int {
+	if len(args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: post URL BODIES N")
+		return 2
+	}
+	b, err := os.ReadFile(args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	n, _ := strconv.Atoi(args[2])
+	ok := 0
+	for i := range n {
+		if s := send(context.Background(), args[0], []byte(lines[i%len(lines)])); s.ok {
+			ok++
+		}
+	}
+	fmt.Printf("posted %d, %d ok\n", n, ok)
 	return 0
 }
