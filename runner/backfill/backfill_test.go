@@ -224,6 +224,13 @@ func TestFinishTimeErrors(t *testing.T) {
 	if err != nil || !fin["concurrent-4"].Equal(at) {
 		t.Errorf("fallback: %v %v", fin, err)
 	}
+	// A level's own end, as its source states it, dates it before any
+	// fallback.
+	own := at.Add(-time.Hour)
+	cells[0].Summary.Benchmarks[0].EndedAt = &own
+	if fin, err := FinishTimes(cells[0], at); err != nil || !fin["concurrent-4"].Equal(own) {
+		t.Errorf("ended_at: %v %v", fin, err)
+	}
 	// A millisecond count taken for seconds.
 	bad := map[string]time.Time{"concurrent-4": time.Unix(at.UnixMilli(), 0)}
 	if _, err := Summaries(cells[0].Summary, bad); err == nil || !strings.Contains(err.Error(), "implausible") {

@@ -12,8 +12,10 @@ import (
 var manifestTimeKeys = []string{"finished_at", "finished", "ended_at", "end_time", "end"}
 
 // FinishTimes dates each level of a cell: the end of its last request from
-// requests.jsonl, else the manifest's finish time for every level, else
-// fallback (the zero time means none). A level left undated is an error
+// requests.jsonl, else the level's own end as its source states it
+// (ended_at in summary.json: an imported GuideLLM benchmark's end_time),
+// else the manifest's finish time for every level, else fallback (the zero
+// time means none). A level left undated is an error
 // naming it.
 func FinishTimes(c compare.Cell, fallback time.Time) (map[string]time.Time, error) {
 	out := map[string]time.Time{}
@@ -39,6 +41,10 @@ func FinishTimes(c compare.Cell, fallback time.Time) (map[string]time.Time, erro
 	}
 	for _, b := range c.Summary.Benchmarks {
 		if _, ok := out[b.Level]; ok {
+			continue
+		}
+		if b.EndedAt != nil && !b.EndedAt.IsZero() {
+			out[b.Level] = *b.EndedAt
 			continue
 		}
 		if whole.IsZero() {

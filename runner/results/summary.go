@@ -11,6 +11,7 @@ package results
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/servebench/servebench/exporter/contract"
 	"github.com/servebench/servebench/runner/saturation"
@@ -190,6 +191,10 @@ type Benchmark struct {
 	SourceReason string `json:"source_reason,omitempty"`
 	// CrossCheck is the tool's report checked against the proxy's records.
 	CrossCheck *CrossCheck `json:"cross_check,omitempty"`
+	// EndedAt is when the level's measurement ended, as an imported source
+	// states it (GuideLLM's end_time): what dates the level when no
+	// per-request record does. Absent when the source does not say.
+	EndedAt *time.Time `json:"ended_at,omitempty"`
 }
 
 // OfflineFigures are what vllm bench throughput reports of one batch: its

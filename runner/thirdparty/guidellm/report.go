@@ -265,6 +265,13 @@ func convert(gb benchmark) (results.Benchmark, error) {
 	case gb.Start != nil && gb.End != nil:
 		bm.DurationSeconds = *gb.End - *gb.Start
 	}
+	if gb.End != nil && *gb.End > 0 {
+		end := epoch(gb.End).UTC()
+		bm.EndedAt = &end
+	}
+	if done := bm.Requests.Successful + bm.Requests.Failed + bm.Requests.Incomplete; done > 0 {
+		bm.SuccessRatio = results.Of(float64(bm.Requests.Successful) / float64(done))
+	}
 	if d := gb.SchedulerMetrics.TargetedStartDelayAvg; d != nil && *d >= 0 {
 		// Only the average is reported: the percentiles stay absent.
 		bm.SendLateness.Mean = results.Of(*d * 1000)

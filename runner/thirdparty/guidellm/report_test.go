@@ -92,11 +92,19 @@ func TestParseV07MatchesSource(t *testing.T) {
 			{"e2e mean ms", b.E2E.Mean, 1000 * at("request_latency", "successful", "mean")},
 			{"e2e p50 ms", b.E2E.P50, 1000 * at("request_latency", "successful", "percentiles", "p50")},
 			{"e2e max ms", b.E2E.Max, 1000 * at("request_latency", "successful", "max")},
+			{"success ratio", b.SuccessRatio, at("request_totals", "successful") / at("request_totals", "total")},
 		}
 		for _, c := range checks {
 			if c.got != results.Of(c.want) {
 				t.Errorf("benchmark %d %s: got %v, source %v", i, c.name, c.got, c.want)
 			}
+		}
+		// Each benchmark is dated by its own end, to the microsecond.
+		if end := jsonAt(t, src, "benchmarks", i, "end_time"); b.EndedAt == nil || math.Abs(float64(b.EndedAt.UnixMicro())/1e6-end) > 1e-6 {
+			t.Errorf("benchmark %d: ended_at %v, source end_time %v", i, b.EndedAt, end)
+		}
+		if i > 0 && !b.EndedAt.After(*s.Benchmarks[i-1].EndedAt) {
+			t.Errorf("benchmark %d ended at %v, before or with the previous one", i, b.EndedAt)
 		}
 		if b.ITL.Count != 0 {
 			t.Errorf("benchmark %d: per-gap ITL filled (%+v) but GuideLLM keeps no per-gap samples", i, b.ITL)

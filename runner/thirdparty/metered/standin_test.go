@@ -218,8 +218,13 @@ func standinVLLM(args []string) int {
 	}
 	out, _ := strconv.Atoi(f["--random-output-len"])
 	url := f["--base-url"] + f["--endpoint"]
-	body, _ := json.Marshal(map[string]any{"model": f["--model"], "prompt": "hello there", "max_tokens": out, "ignore_eos": true,
-		"stream": true, "stream_options": map[string]bool{"include_usage": true}})
+	req := map[string]any{"model": f["--model"], "prompt": "hello there", "max_tokens": out, "ignore_eos": true,
+		"stream": true, "stream_options": map[string]bool{"include_usage": true}}
+	if f["--backend"] == "openai-chat" { // messages, as vLLM's chat backend sends
+		delete(req, "prompt")
+		req["messages"] = []map[string]string{{"role": "user", "content": "hello there"}}
+	}
+	body, _ := json.Marshal(req)
 	fmt.Println("Starting main benchmark run...")
 	start := time.Now()
 	shots := loop(ctx, url, func(int) []byte { return body }, n, streams, rate)

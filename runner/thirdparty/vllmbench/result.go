@@ -199,20 +199,23 @@ func (res Result) Benchmark() results.Benchmark {
 		b.ITL = res.dist("itl", 0)
 		b.E2E = res.dist("e2el", n)
 	}
-	if len(res.TTFTs) > 0 && n > 0 {
-		b.TTFT.Max = res.maxMS(singletons(res.TTFTs))
+	if total := b.Requests.Successful + b.Requests.Failed; total > 0 {
+		b.SuccessRatio = results.Of(float64(b.Requests.Successful) / float64(total))
 	}
-	if len(res.ITLs) > 0 && n > 0 {
-		b.ITL.Count = 0
-		for i, gaps := range res.ITLs {
-			if res.ok(i) {
-				b.ITL.Count += len(gaps)
-			}
+	// The per-request lists give what the saved statistics lack: the
+	// end-to-end latency (latencies is saved without --percentile-metrics
+	// e2el), the maxima, percentiles not asked for. A figure the file
+	// states is kept as stated.
+	if n > 0 {
+		if xs, ok := res.okSamples(singletons(res.Latencies)); ok {
+			b.E2E = fill(b.E2E, xs)
 		}
-		b.ITL.Max = res.maxMS(res.ITLs)
-	}
-	if len(res.Latencies) > 0 && res.Stats["e2el"] != nil && n > 0 {
-		b.E2E.Max = res.maxMS(singletons(res.Latencies))
+		if xs, ok := res.okSamples(singletons(res.TTFTs)); ok {
+			b.TTFT = fill(b.TTFT, xs)
+		}
+		if xs, ok := res.okSamples(res.ITLs); ok {
+			b.ITL = fill(b.ITL, xs)
+		}
 	}
 	if n == 0 {
 		b.Valid = false
@@ -254,19 +257,66 @@ func (res Result) ok(i int) bool {
 	return i >= len(res.Errors) || res.Errors[i] == ""
 }
 
-// maxMS is the largest value, in ms, over successful requests' samples
-// (lists[i] belongs to request i); absent without a sample.
-func (res Result) maxMS(lists [][]float64) results.Figure {
-	var m results.Figure
-	for i, l := range lists {
-		if !res.ok(i) {
-			continue
+// okSamples pools, in ms, the samples of the successful requests from a
+// per-request list (lists[i] belongs to request i, in dispatch order). It
+// tells them apart by the detailed error list, else by the counts: with no
+// failed request every entry counts; with some, vLLM leaves a failed
+// request's latency at 0, so exactly that many empty entries are dropped.
+// ok is false when the list is missing, does not have one entry per
+// request, or which requests failed cannot be told.
+func (res Result) okSamples(lists [][]float64) ([]float64, bool) {
+	failed := derefInt(res.Failed)
+	if len(lists) == 0 || len(lists) != derefInt(res.Completed)+failed {
+		return nil, false
+	}
+	keep := func(i int) bool { return true }
+	switch {
+	case len(res.Errors) == len(lists):
+		keep = res.ok
+	case failed == 0:
+	default:
+		zero := 0
+		for _, l := range lists {
+			if len(l) == 1 && l[0] == 0 {
+				zero++
+			}
 		}
-		for _, v := range l {
-			m = results.MaxOf(m, results.Of(v*1000))
+		if zero != failed {
+			return nil, false
+		}
+		keep = func(i int) bool { return !(len(lists[i]) == 1 && lists[i][0] == 0) }
+	}
+	var out []float64
+	for i, l := range lists {
+		if keep(i) {
+			for _, v := range l {
+				out = append(out, v*1000)
+			}
 		}
 	}
-	return m
+	return out, len(out) > 0
+}
+
+// fill completes a distribution the file states with what the samples
+// give: a figure the file lacks is taken from them (servebench's rules:
+// linear interpolation, as numpy's and so vLLM's; a tail percentile needs
+// enough samples), the count is theirs.
+func fill(d results.Dist, samples []float64) results.Dist {
+	c := results.NewDist(samples)
+	or := func(f *results.Figure, g results.Figure) {
+		if !f.Present() {
+			*f = g
+		}
+	}
+	or(&d.Mean, c.Mean)
+	or(&d.P50, c.P50)
+	or(&d.P90, c.P90)
+	or(&d.P95, c.P95)
+	or(&d.P99, c.P99)
+	or(&d.P999, c.P999)
+	or(&d.Max, c.Max)
+	d.Count = c.Count
+	return d
 }
 
 func singletons(xs []float64) [][]float64 {

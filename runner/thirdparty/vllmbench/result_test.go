@@ -95,13 +95,38 @@ func TestParseChatConcurrency(t *testing.T) {
 	check(t, "tpot p99", b.TPOT.P99, num(src, "p99_tpot_ms"))
 	check(t, "itl mean", b.ITL.Mean, num(src, "mean_itl_ms"))
 	check(t, "itl p99", b.ITL.P99, num(src, "p99_itl_ms"))
-	// Without --save-detailed nothing tells p90 or the ITL sample count; they
-	// stay absent rather than invented. e2el is not a default metric.
-	if b.TTFT.P90.Present() || b.ITL.Count != 0 || b.E2E != (results.Dist{}) {
-		t.Errorf("invented figures: ttft %+v itl %+v e2e %+v", b.TTFT, b.ITL, b.E2E)
+	check(t, "success ratio", b.SuccessRatio, num(src, "completed")/(num(src, "completed")+num(src, "failed")))
+	// Without --save-detailed nothing tells the TTFT p90 or the ITL sample
+	// count; they stay absent rather than invented. e2el is not a default
+	// metric, but the latencies list (one per request, all 200 successful)
+	// gives the end-to-end distribution.
+	if b.TTFT.P90.Present() || b.TTFT.Max.Present() || b.ITL.Count != 0 || b.ITL.Max.Present() {
+		t.Errorf("invented figures: ttft %+v itl %+v", b.TTFT, b.ITL)
 	}
 	if b.TTFT.Count != 200 || !b.Valid {
 		t.Errorf("ttft count %d valid %v", b.TTFT.Count, b.Valid)
+	}
+	var lat []float64
+	for _, v := range src["latencies"].([]any) {
+		lat = append(lat, v.(float64)*1000)
+	}
+	if num(src, "failed") != 0 || len(lat) != 200 {
+		t.Fatalf("fixture: %v failed, %d latencies", src["failed"], len(lat))
+	}
+	sum := 0.0
+	for _, v := range lat {
+		sum += v
+	}
+	if m := fv(b.E2E.Mean); math.Abs(m-sum/200) > 1e-9*m { // summation order
+		t.Errorf("e2e mean: got %v, latencies' mean %v", m, sum/200)
+	}
+	check(t, "e2e p50", b.E2E.P50, numpyPercentile(lat, 50))
+	check(t, "e2e p90", b.E2E.P90, numpyPercentile(lat, 90))
+	check(t, "e2e p95", b.E2E.P95, numpyPercentile(lat, 95))
+	check(t, "e2e p99", b.E2E.P99, numpyPercentile(lat, 99))
+	check(t, "e2e max", b.E2E.Max, numpyPercentile(lat, 100))
+	if b.E2E.P999.Present() || b.E2E.Count != 200 {
+		t.Errorf("e2e p99.9 needs 1000 samples, has %d: %+v", b.E2E.Count, b.E2E)
 	}
 }
 
@@ -213,8 +238,19 @@ func TestParseDetailed(t *testing.T) {
 	if fv(b.TTFT.Max) != 200 || b.ITL.Count != 4 || fv(b.ITL.Max) != 140 || fv(b.TTFT.P99) != 199 || b.Level != "concurrent-2" {
 		t.Errorf("ttft %+v itl %+v level %s", b.TTFT, b.ITL, b.Level)
 	}
-	if b.E2E != (results.Dist{}) {
-		t.Errorf("e2el was not asked for, yet e2e = %+v", b.E2E)
+	// e2el was not asked for: the end-to-end figures come from latencies,
+	// of the two successful requests (errors says which).
+	if fv(b.E2E.Mean) != 600 || fv(b.E2E.P50) != 600 || fv(b.E2E.Max) != 700 || b.E2E.Count != 2 || b.E2E.P90.Present() {
+		t.Errorf("e2e = %+v", b.E2E)
+	}
+	// The ITL percentiles the file lacks come from the successful requests'
+	// gaps (80, 120, 90, 140 ms): mean 107.5, median 105 — the file's
+	// stated mean and median (100) are kept as stated.
+	if fv(b.ITL.Mean) != 100 || fv(b.ITL.P50) != 100 || b.ITL.P90.Present() {
+		t.Errorf("itl = %+v", b.ITL)
+	}
+	if fv(b.SuccessRatio) != 2.0/3 {
+		t.Errorf("success ratio %v, want 2/3", b.SuccessRatio)
 	}
 }
 
@@ -261,3 +297,24 @@ func TestClaimMatchesSource(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// numpyPercentile is numpy's default percentile (linear between closest
+// ranks), which vllm bench serve uses, written out for the test.
+func numpyPercentile(xs []float64, p float64) float64 {
+	s := append([]float64(nil), xs...)
+	sortFloats(s)
+	h := (float64(len(s)) - 1) * p / 100
+	lo := math.Floor(h)
+	if int(lo)+1 >= len(s) {
+		return s[len(s)-1]
+	}
+	return s[int(lo)] + (h-lo)*(s[int(lo)+1]-s[int(lo)])
+}
+
+func sortFloats(s []float64) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
