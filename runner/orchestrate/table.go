@@ -81,6 +81,7 @@ func WriteTable(w io.Writer, path string) error {
 	if n := absentP99(sums, suiteName); n != "" {
 		writeWrapped(w, "", n)
 	}
+	writeCrossCheck(w, sums)
 	var rep Report
 	if b, err := os.ReadFile(filepath.Join(path, "suite-summary.json")); err == nil && json.Unmarshal(b, &rep) == nil {
 		if len(rep.Scaling) > 0 {
@@ -98,6 +99,51 @@ func WriteTable(w io.Writer, path string) error {
 	}
 	writeAudio(w, sums, rep.Audio)
 	return nil
+}
+
+// writeCrossCheck prints, for levels a third-party tool drove, whose
+// figures the level has and each figure of the tool's report beside the
+// metering proxy's, with the tolerance and whether they agree. Nothing
+// when no level was cross-checked.
+func writeCrossCheck(w io.Writer, sums []*results.Summary) {
+	t := newTable("LEVEL	FIGURES FROM	FIGURE	TOOL	PROXY	TOLERANCE	AGREE	")
+	any := false
+	for _, s := range sums {
+		grouped := false
+		for _, b := range s.Benchmarks {
+			if b.CrossCheck == nil {
+				continue
+			}
+			if !grouped {
+				t.group(s.Cell)
+				grouped = true
+			}
+			any = true
+			from := cmp.Or(b.Source, "-")
+			if len(b.CrossCheck.Rows) == 0 {
+				t.row("%s	%s	%s					", b.Level, from, "(nothing both measured)")
+			}
+			for _, r := range b.CrossCheck.Rows {
+				agree := "yes"
+				if !r.Agree {
+					agree = "NO"
+				}
+				t.row("%s	%s	%s	%s	%s	%s	%s	", b.Level, from, r.Figure, crossNum(r.Tool), crossNum(r.Proxy), r.Tolerance, agree)
+			}
+		}
+	}
+	if !any {
+		return
+	}
+	fmt.Fprintln(w, "\ncross-check (each tool's report against the metering proxy that carried its traffic; a disagreement invalidates the level):")
+	_ = t.write(w)
+}
+
+func crossNum(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.4g", v)
 }
 
 // absentP99 explains a p99 left out for too few samples: how many it

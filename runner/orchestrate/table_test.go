@@ -2,6 +2,9 @@ package orchestrate
 
 import (
 	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -76,5 +79,38 @@ func TestAbsentP99Note(t *testing.T) {
 	failed := []*results.Summary{{Benchmarks: []results.Benchmark{{Level: "a", Requests: results.Requests{Failed: 3}}}}}
 	if n := absentP99(failed, "scaling"); n != "" {
 		t.Errorf("no successful request (its own reason), yet a p99 note: %q", n)
+	}
+}
+
+// Levels a third-party tool drove: the tool's report beside the proxy's
+// records, figure by figure, with the verdict.
+func TestWriteTableCrossCheck(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "summary.json")
+	cc := &results.CrossCheck{Tool: "wrk", Against: "proxy", Rows: []results.CrossCheckRow{
+		{Figure: "requests", Tool: 8, Proxy: 10, Tolerance: "±2 (2 in flight when the tool stopped)", Agree: true},
+		{Figure: "requests_per_second", Tool: 3.8166391, Proxy: 5.1, Tolerance: "10% or 2 requests over 2.1s", Agree: false},
+	}}
+	s := results.Summary{Cell: "c", Benchmarks: []results.Benchmark{
+		{Level: "concurrent-2", Source: "proxy", CrossCheck: cc, Requests: results.Requests{Successful: 8}},
+		{Level: "concurrent-4", Requests: results.Requests{Successful: 8}},
+	}}
+	b, _ := json.Marshal(s)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := WriteTable(&out, path); err != nil {
+		t.Fatal(err)
+	}
+	flat := strings.Join(strings.Fields(out.String()), " ")
+	for _, want := range []string{"cross-check (each tool's report against the metering proxy",
+		"concurrent-2 proxy requests 8 10 ±2 (2 in flight when the tool stopped) yes",
+		"concurrent-2 proxy requests_per_second 3.817 5.1 10% or 2 requests over 2.1s NO"} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(flat, "concurrent-4 -") {
+		t.Errorf("a level without a cross-check has a row:\n%s", out.String())
 	}
 }
