@@ -44,13 +44,7 @@ func TestE2ECommandLoadgens(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs third-party load generators")
 	}
-	gobin := e2e.GoInstall(t, "github.com/tsenart/vegeta/v12", "v12.13.0")
-	t.Setenv("PATH", gobin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	target := fastSim(t)
-	suiteFile := filepath.Join(t.TempDir(), "tools.yaml")
-	if err := os.WriteFile(suiteFile, []byte(commandSuite), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	target, suiteFile := commandSetup(t, commandSuite)
 	for _, tool := range []string{"vegeta", "wrk", "ab", "locust"} {
 		t.Run(tool, func(t *testing.T) {
 			e2e.Require(t, tool)
@@ -132,16 +126,10 @@ func TestE2ECommandStoppedAtTheBudget(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs vegeta")
 	}
-	gobin := e2e.GoInstall(t, "github.com/tsenart/vegeta/v12", "v12.13.0")
-	t.Setenv("PATH", gobin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	target := fastSim(t)
-	suiteFile := filepath.Join(t.TempDir(), "forever.yaml")
 	s := strings.Replace(commandSuite, "loadgen: command\n", "loadgen: command\ncommand:\n  recipe: vegeta\n"+
 		"  run: vegeta attack -format json -targets {{q .TargetsFile}} -rate 8/1s -duration 60s -output vegeta.bin\n", 1)
 	s = strings.Replace(s, "drain_timeout_seconds: 3", "drain_timeout_seconds: 1", 1)
-	if err := os.WriteFile(suiteFile, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	target, suiteFile := commandSetup(t, s)
 	dir := t.TempDir()
 	began := time.Now()
 	code, out, errOut := runCLI(t, nil, "start", "--suite", suiteFile, "--engine", "external", "--target", target,
@@ -179,6 +167,20 @@ func TestE2ECommandStoppedAtTheBudget(t *testing.T) {
 	if logb, err := os.ReadFile(filepath.Join(cell, "vegeta-concurrent-2.log")); err != nil || !strings.Contains(string(logb), "-duration 60s") {
 		t.Errorf("level log: %v\n%s", err, logb)
 	}
+}
+
+// commandSetup puts vegeta (built from the module proxy) on PATH, serves
+// a fast simulator and writes the suite file: the simulator's API URL and
+// the file's path.
+func commandSetup(t *testing.T, suiteYAML string) (target, suiteFile string) {
+	t.Helper()
+	gobin := e2e.GoInstall(t, "github.com/tsenart/vegeta/v12", "v12.13.0")
+	t.Setenv("PATH", gobin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	suiteFile = filepath.Join(t.TempDir(), "tools.yaml")
+	if err := os.WriteFile(suiteFile, []byte(suiteYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return fastSim(t), suiteFile
 }
 
 // fastSim serves a simulator ten times faster than the modelled CPU and
