@@ -73,6 +73,7 @@ func TestE2ERankScalingRun(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("fastest level: %.1f output tok/s (client-bound), %.1f (valid)", fastestInvalid, fastestValid)
 	if fastestInvalid <= fastestValid {
 		t.Fatalf("the client-bound 32-core cell (%.1f tok/s) is not the fastest (%.1f tok/s valid): the test shows nothing", fastestInvalid, fastestValid)
 	}
