@@ -281,6 +281,9 @@ func TestCalibrationTable(t *testing.T) {
 			}
 			fmt.Fprintf(&b, "| %s | %g | %s | %s | %s | %s | %s | %.1f%% |\n", sc.Name, alpha, rate(aa, aa.Regression), rate(aa, aa.Inconclusive),
 				rate(pw, pw.Regression), rate(pw, pw.Detected["output_tokens_per_second"]), rate(pw, pw.Detected["tpot_p50"]), 100*aa.MDE)
+			if aa.Regression > 0 {
+				t.Logf("%s, alpha %g: the A/A false regressions by metric: %v", sc.Name, alpha, aa.Detected)
+			}
 		}
 	}
 	t.Log("\n" + b.String())
