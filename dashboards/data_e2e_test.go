@@ -170,7 +170,11 @@ func checkEveryPanel(t *testing.T, promURL string, start, eval time.Time, runID 
 			continue // annotations may be empty (no regression here); TestE2EPanelQueriesParse runs them
 		}
 		expr := substitute(t, q.Expr, ranges, "__rate_interval", "5s", varRunA, runID, varRunB, runID)
-		n, err := countResults(promURL, expr, start, eval, q.Instant)
+		count := countResults
+		if strings.HasPrefix(q.Where, "variable") && !q.Instant {
+			count = countSeries
+		}
+		n, err := count(promURL, expr, start, eval, q.Instant)
 		if err != nil {
 			t.Errorf("%s %s: %v\n  %s", q.Board, q.Where, err, expr)
 			continue
@@ -332,6 +336,32 @@ func logTail(t *testing.T, out []byte) {
 		lines = lines[len(lines)-30:]
 	}
 	t.Logf("runner output tail:\n%s", strings.Join(lines, "\n"))
+}
+
+// countSeries lists the label values of a variable as Grafana does
+// (label_values over the dashboard's range): the series matching expr that
+// have samples in [start, end], from the series API, counted.
+func countSeries(base, expr string, start, end time.Time, _ bool) (int, error) {
+	v := url.Values{"match[]": {expr}}
+	v.Set("start", fmt.Sprintf("%.3f", float64(start.UnixMilli())/1000))
+	v.Set("end", fmt.Sprintf("%.3f", float64(end.UnixMilli())/1000))
+	resp, err := http.PostForm(base+"/api/v1/series", v)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Status string            `json:"status"`
+		Error  string            `json:"error"`
+		Data   []json.RawMessage `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return 0, err
+	}
+	if r.Status != "success" {
+		return 0, fmt.Errorf("%s", r.Error)
+	}
+	return len(r.Data), nil
 }
 
 // countResults runs expr as Grafana would (an instant query at end, or a
