@@ -5,6 +5,11 @@
 // Commit succeeds; Abort (or any failed step) leaves it untouched and
 // removes the temporary file.
 //
+// A destination that is not a regular file — /dev/null, /dev/stdout, a named
+// pipe — cannot be replaced and is written in place (a rename over it would
+// turn a device into a file); a symbolic link is followed, so the file it
+// names is replaced and the link stays.
+//
 // A File is used by one goroutine at a time.
 package atomicfile
 
@@ -18,11 +23,12 @@ import (
 
 // File is a destination being written.
 type File struct {
-	path string
-	perm fs.FileMode
-	tmp  *os.File
-	err  error // first write error; Commit refuses to publish after it
-	done bool
+	path   string
+	perm   fs.FileMode
+	tmp    *os.File
+	direct bool  // tmp is the destination itself, not a regular file
+	err    error // first write error; Commit refuses to publish after it
+	done   bool
 }
 
 // Create starts writing path. It fails at once when the destination's
@@ -30,11 +36,31 @@ type File struct {
 // so a bad path costs nothing of a run; the destination itself is not
 // touched.
 func Create(path string, perm fs.FileMode) (*File, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	target := path
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		target = real
+	}
+	if fi, err := os.Stat(target); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+		out, err := os.OpenFile(target, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, fmt.Errorf("create %s: %w", path, unwrapPath(err))
+		}
+		return &File{path: path, perm: perm, tmp: out, direct: true}, nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".tmp-*")
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, unwrapPath(err))
 	}
 	return &File{path: path, perm: perm, tmp: tmp}, nil
+}
+
+// target is where Commit renames the content: the destination, or the file
+// its symbolic link names.
+func (f *File) target() string {
+	if real, err := filepath.EvalSymlinks(f.path); err == nil {
+		return real
+	}
+	return f.path
 }
 
 // Name is the destination path.
@@ -67,6 +93,12 @@ func (f *File) Commit() error {
 		return f.err
 	}
 	f.done = true
+	if f.direct {
+		if e := f.tmp.Close(); e != nil && f.err == nil {
+			f.err = fmt.Errorf("write %s: %w", f.path, unwrapPath(e))
+		}
+		return f.err
+	}
 	err := f.err
 	if err == nil {
 		if e := f.tmp.Chmod(f.perm); e != nil {
@@ -81,8 +113,9 @@ func (f *File) Commit() error {
 	if e := f.tmp.Close(); e != nil && err == nil {
 		err = fmt.Errorf("write %s: %w", f.path, unwrapPath(e))
 	}
+	target := f.target()
 	if err == nil {
-		if e := os.Rename(f.tmp.Name(), f.path); e != nil {
+		if e := os.Rename(f.tmp.Name(), target); e != nil {
 			err = fmt.Errorf("write %s: %w", f.path, e)
 		}
 	}
@@ -91,7 +124,7 @@ func (f *File) Commit() error {
 		f.err = err
 		return err
 	}
-	syncDir(filepath.Dir(f.path))
+	syncDir(filepath.Dir(target))
 	return nil
 }
 
@@ -102,7 +135,9 @@ func (f *File) Abort() {
 	}
 	f.done = true
 	f.tmp.Close()
-	os.Remove(f.tmp.Name())
+	if !f.direct {
+		os.Remove(f.tmp.Name())
+	}
 }
 
 // WriteFile replaces path with data atomically.

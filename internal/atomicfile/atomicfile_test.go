@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -79,4 +80,50 @@ func assertNoTemp(t *testing.T, dir string) {
 			t.Errorf("temporary file left: %s", e.Name())
 		}
 	}
+}
+
+// A destination that is not a regular file (a named pipe here, /dev/null
+// for a user) is written in place, never replaced by a file.
+func TestNonRegularDestinationIsWrittenInPlace(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "pipe")
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		b, _ := os.ReadFile(p) // opens once a writer does, reads to its close
+		got <- string(b)
+	}()
+	if err := WriteFile(p, []byte("through the pipe"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s != "through the pipe" {
+		t.Errorf("read %q", s)
+	}
+	if fi, err := os.Lstat(p); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the pipe was replaced: %v %v", fi.Mode(), err)
+	}
+	assertNoTemp(t, dir)
+}
+
+// A symbolic link is followed: the file it names is replaced, the link
+// stays a link.
+func TestSymlinkDestinationKeepsTheLink(t *testing.T) {
+	dir := t.TempDir()
+	real, link := filepath.Join(dir, "real.json"), filepath.Join(dir, "link.json")
+	os.WriteFile(real, []byte("old"), 0o644)
+	if err := os.Symlink("real.json", link); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(link, []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v %v", fi.Mode(), err)
+	}
+	if b, _ := os.ReadFile(real); string(b) != "new" {
+		t.Errorf("linked file %q", b)
+	}
+	assertNoTemp(t, dir)
 }

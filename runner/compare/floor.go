@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/servebench/servebench/internal/atomicfile"
 	"github.com/servebench/servebench/runner/analysis"
 	"github.com/servebench/servebench/runner/store"
 )
@@ -200,23 +200,7 @@ func (f *Floor) Write(path string) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("noise floor: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("noise floor: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("noise floor: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("noise floor: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("noise floor: %w", err)
 	}
 	return nil
