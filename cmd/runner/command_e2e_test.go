@@ -36,9 +36,10 @@ stages:
 // (Debian packages: make deps) — from a suite file through runner start
 // --loadgen command --command RECIPE against the simulator. Each level's
 // figures are the metering proxy's; each tool's report is parsed and
-// checked against them and agrees: the successful requests exactly, the
-// requests up to those the tool abandoned in flight when it stopped,
-// which the proxy records incomplete. The tool's output and report stay
+// checked against them and agrees: the successful requests exactly (for a
+// tool stopped at its duration, up to one response per stream that reached
+// it as it stopped), the requests up to those the tool abandoned in flight
+// when it stopped, which the proxy records incomplete. The tool's output and report stay
 // in the level's directory.
 func TestE2ECommandLoadgens(t *testing.T) {
 	if testing.Short() {
@@ -89,14 +90,26 @@ func TestE2ECommandLoadgens(t *testing.T) {
 				rows[r.Figure] = r
 			}
 			ok, all := rows["successful"], rows["requests"]
-			if ok.Tool == 0 || ok.Tool != ok.Proxy {
-				t.Errorf("successful: %s says %v, the proxy %v", tool, ok.Tool, ok.Proxy)
+			// A tool stopped at its duration (wrk, ab, Locust) may drop a
+			// response that reached it in the instant it stopped: the proxy
+			// saw it complete, the tool never counted it — the documented
+			// cut-off, at most one per stream (2 here). vegeta waits for
+			// its answers: its counts are exact.
+			cutoff := 0
+			if tool != "vegeta" {
+				cutoff = 2
+			}
+			if ok.Tool == 0 || ok.Tool > ok.Proxy || ok.Proxy > ok.Tool+float64(cutoff) {
+				t.Errorf("successful: %s says %v, the proxy %v (cut-off %d)", tool, ok.Tool, ok.Proxy, cutoff)
 			}
 			// The proxy's requests are those it timed and those it refused
 			// after the window (the tool counts them as failures).
 			refused := int(all.Proxy) - len(recs)
-			if all.Tool+float64(abandoned) != all.Proxy || refused < 0 {
-				t.Errorf("requests: %s says %v, the proxy %v (%d timed, %d abandoned)", tool, all.Tool, all.Proxy, len(recs), abandoned)
+			if seen := all.Tool + float64(abandoned); seen > all.Proxy || all.Proxy > seen+float64(cutoff) || refused < 0 {
+				t.Errorf("requests: %s says %v, the proxy %v (%d timed, %d abandoned, cut-off %d)", tool, all.Tool, all.Proxy, len(recs), abandoned, cutoff)
+			}
+			if ok.Tool != ok.Proxy || all.Tool+float64(abandoned) != all.Proxy {
+				t.Logf("%s stopped as a response reached it: successful %v vs the proxy's %v, requests %v (+%d abandoned) vs %v", tool, ok.Tool, ok.Proxy, all.Tool, abandoned, all.Proxy)
 			}
 			var man store.Manifest
 			readJSON(t, filepath.Join(cell, "manifest.json"), &man)
