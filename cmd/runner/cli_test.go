@@ -128,6 +128,18 @@ func TestErrorLineFirst(t *testing.T) {
 	}
 }
 
+// A dry run of a command load generator it could not run shows the plan
+// with the reason and exits as the run would: bad input.
+func TestDryRunRefusesAnUnrunnableCommand(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "start", "--suite", "smoke", "--loadgen", "command", "--command", "nosuchtool", "--dry-run")
+	if code != exitUsage || !strings.Contains(out, "cannot build the command") || !strings.Contains(errOut, `no recipe "nosuchtool"`) {
+		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, _, errOut := runCLI(t, nil, "start", "--suite", "smoke", "--loadgen", "command", "--command", "vegeta", "--dry-run"); code != exitOK {
+		t.Errorf("a recipe: exit %d: %s", code, errOut)
+	}
+}
+
 // TestHelpHasSynopsisAndExamples: -h of every subcommand prints its
 // synopsis and examples on stdout and exits 0.
 func TestHelpHasSynopsisAndExamples(t *testing.T) {

@@ -205,9 +205,27 @@ func runStart(ctx context.Context, e *env, f *startFlags) error {
 		return err
 	}
 	if f.dryRun {
-		return printDryRun(e.stdout, st, f.launch(st.Config), f.enginePort, e.getenv)
+		if err := printDryRun(e.stdout, st, f.launch(st.Config), f.enginePort, e.getenv); err != nil {
+			return err
+		}
+		return checkCommand(st.Config) // a dry run shows the plan, and a tool it cannot run is bad input
 	}
 	return execute(ctx, e, f, st, resumed)
+}
+
+// checkCommand refuses a command load generator without a runnable spec (no
+// --command, an unknown recipe, a bad template), as the run itself would.
+func checkCommand(cfg suite.Config) error {
+	if cfg.Loadgen != suite.LoadgenCommand {
+		return nil
+	}
+	if cfg.Command == nil {
+		return cli.Usage(fmt.Errorf("loadgen command: %w: no command given", command.ErrSpec))
+	}
+	if _, err := command.FromSuite(*cfg.Command); err != nil {
+		return cli.Usage(err)
+	}
+	return nil
 }
 
 func execute(ctx context.Context, e *env, f *startFlags, st *orchestrate.Setup, run *store.Run) error {
