@@ -219,10 +219,7 @@ func checkCommand(cfg suite.Config) error {
 	if cfg.Loadgen != suite.LoadgenCommand {
 		return nil
 	}
-	if cfg.Command == nil {
-		return cli.Usage(fmt.Errorf("loadgen command: %w: no command given", command.ErrSpec))
-	}
-	if _, err := command.FromSuite(*cfg.Command); err != nil {
+	if _, err := metered.CommandSpec(cfg); err != nil {
 		return cli.Usage(err)
 	}
 	return nil

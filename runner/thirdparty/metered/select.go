@@ -45,6 +45,16 @@ func (o Launch) Tool(loadgen string) (tool, bin string) {
 	return tool, ""
 }
 
+// CommandSpec is the tool a command load generator runs, from the suite's
+// command block or --command; an error wrapping command.ErrSpec when none is
+// given or it is not a recipe or a valid template.
+func CommandSpec(cfg suite.Config) (command.Spec, error) {
+	if cfg.Command == nil {
+		return command.Spec{}, fmt.Errorf("loadgen command: %w: no command given", command.ErrSpec)
+	}
+	return command.FromSuite(*cfg.Command)
+}
+
 // NewLoadGenerator returns the load generator cfg names (native, guidellm,
 // vllm-bench, command) and what closes it; a command that is not a valid
 // spec is an error wrapping command.ErrSpec; console takes a tool's output lines. A third-party
@@ -56,10 +66,7 @@ func NewLoadGenerator(ctx context.Context, cfg suite.Config, o Launch, log *slog
 	case "native":
 		return orchestrate.NewNative(log), none, nil
 	case suite.LoadgenCommand:
-		if cfg.Command == nil {
-			return nil, none, fmt.Errorf("loadgen command: %w: no command given", command.ErrSpec)
-		}
-		spec, err := command.FromSuite(*cfg.Command)
+		spec, err := CommandSpec(cfg)
 		if err != nil {
 			return nil, none, err
 		}
@@ -158,9 +165,7 @@ func Commands(cfg suite.Config, c suite.Cell, model string, lo Launch) []string 
 		switch cfg.Loadgen {
 		case suite.LoadgenCommand:
 			var spec command.Spec
-			if cfg.Command == nil {
-				err = fmt.Errorf("%w: no command given", command.ErrSpec)
-			} else if spec, err = command.FromSuite(*cfg.Command); err == nil {
+			if spec, err = CommandSpec(cfg); err == nil {
 				line, err = CommandLine(spec, req, proxy, dir)
 			}
 		case "guidellm":
