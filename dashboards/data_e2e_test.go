@@ -349,26 +349,10 @@ func logTail(t *testing.T, out []byte) {
 // (label_values over the dashboard's range): the series matching expr that
 // have samples in [start, end], from the series API, counted.
 func countSeries(base, expr string, start, end time.Time, _ bool) (int, error) {
-	v := url.Values{"match[]": {expr}}
-	v.Set("start", fmt.Sprintf("%.3f", float64(start.UnixMilli())/1000))
-	v.Set("end", fmt.Sprintf("%.3f", float64(end.UnixMilli())/1000))
-	resp, err := http.PostForm(base+"/api/v1/series", v)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var r struct {
-		Status string            `json:"status"`
-		Error  string            `json:"error"`
-		Data   []json.RawMessage `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return 0, err
-	}
-	if r.Status != "success" {
-		return 0, fmt.Errorf("%s", r.Error)
-	}
-	return len(r.Data), nil
+	v := url.Values{"match[]": {expr}, "start": {unixSeconds(start)}, "end": {unixSeconds(end)}}
+	var series []json.RawMessage
+	err := apiGet(base+"/api/v1/series", v, &series)
+	return len(series), err
 }
 
 // countResults runs expr as Grafana would (an instant query at end, or a
@@ -378,27 +362,37 @@ func countResults(base, expr string, start, end time.Time, instant bool) (int, e
 	path := "/api/v1/query_range"
 	if instant {
 		path = "/api/v1/query"
-		v.Set("time", fmt.Sprintf("%.3f", float64(end.UnixMilli())/1000))
+		v.Set("time", unixSeconds(end))
 	} else {
-		v.Set("start", fmt.Sprintf("%.3f", float64(start.UnixMilli())/1000))
-		v.Set("end", fmt.Sprintf("%.3f", float64(end.UnixMilli())/1000))
+		v.Set("start", unixSeconds(start))
+		v.Set("end", unixSeconds(end))
 		v.Set("step", "1")
 	}
-	resp, err := http.PostForm(base+path, v)
+	var data struct{ Result []json.RawMessage }
+	err := apiGet(base+path, v, &data)
+	return len(data.Result), err
+}
+
+func unixSeconds(t time.Time) string { return fmt.Sprintf("%.3f", float64(t.UnixMilli())/1000) }
+
+// apiGet posts a Prometheus HTTP API request and decodes its data into out;
+// an error answer is an error.
+func apiGet(u string, v url.Values, out any) error {
+	resp, err := http.PostForm(u, v)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer resp.Body.Close()
 	var r struct {
-		Status string                             `json:"status"`
-		Error  string                             `json:"error"`
-		Data   struct{ Result []json.RawMessage } `json:"data"`
+		Status string          `json:"status"`
+		Error  string          `json:"error"`
+		Data   json.RawMessage `json:"data"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return 0, err
+		return err
 	}
 	if r.Status != "success" {
-		return 0, fmt.Errorf("%s", r.Error)
+		return fmt.Errorf("%s", r.Error)
 	}
-	return len(r.Data.Result), nil
+	return json.Unmarshal(r.Data, out)
 }
