@@ -159,13 +159,10 @@ func near(c color.Color, hex string, tol int) bool {
 	return abs(d(r, wr)) <= tol && abs(d(g, wg)) <= tol && abs(d(b, wb)) <= tol
 }
 
-// TestE2EVersusReportFullWidth renders an A-vs-B report in headless
-// Chromium at 1280 px: every chart is as wide as the page's content (the
-// probe's layout figures), and the screenshot shows it — hundreds of pixel
-// rows are spanned by a chart from one edge of the content to the other.
-func TestE2EVersusReportFullWidth(t *testing.T) {
-	bin := chromium(t)
-	dir := t.TempDir()
+// versusPage writes a two-run A-vs-B report into dir and returns it, its
+// path and its HTML.
+func versusPage(t *testing.T, dir string) (*Report, string, string) {
+	t.Helper()
 	r := Build(Input{Sides: twoSides(t, dir, 3), Compare: compare.Options{Iterations: 200, Seed: 1}, Generated: time.Now()})
 	var buf bytes.Buffer
 	if err := r.WriteHTML(&buf); err != nil {
@@ -175,8 +172,19 @@ func TestE2EVersusReportFullWidth(t *testing.T) {
 	if err := os.WriteFile(page, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return r, page, buf.String()
+}
+
+// TestE2EVersusReportFullWidth renders an A-vs-B report in headless
+// Chromium at 1280 px: every chart is as wide as the page's content (the
+// probe's layout figures), and the screenshot shows it — hundreds of pixel
+// rows are spanned by a chart from one edge of the content to the other.
+func TestE2EVersusReportFullWidth(t *testing.T) {
+	bin := chromium(t)
+	dir := t.TempDir()
+	r, page, html := versusPage(t, dir)
 	probed := filepath.Join(dir, "probed.html")
-	if err := os.WriteFile(probed, []byte(strings.Replace(buf.String(), "</body>", widthProbe+"\n</body>", 1)), 0o644); err != nil {
+	if err := os.WriteFile(probed, []byte(strings.Replace(html, "</body>", widthProbe+"\n</body>", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	dom := headless(t, bin, "--window-size=1280,2000", "--dump-dom", "file://"+probed)
@@ -245,15 +253,7 @@ func TestE2EVersusReportPDF(t *testing.T) {
 	bin := chromium(t)
 	pdftoppm := e2e.Require(t, "pdftoppm")
 	dir := t.TempDir()
-	r := Build(Input{Sides: twoSides(t, dir, 3), Compare: compare.Options{Iterations: 200, Seed: 1}, Generated: time.Now()})
-	var buf bytes.Buffer
-	if err := r.WriteHTML(&buf); err != nil {
-		t.Fatal(err)
-	}
-	page := filepath.Join(dir, "report.html")
-	if err := os.WriteFile(page, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	_, page, _ := versusPage(t, dir)
 	pdf := filepath.Join(dir, "report.pdf")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
